@@ -1,0 +1,121 @@
+/**
+ * Playbook SDK: a playbook is an async function over a durable context. Every effect goes
+ * through `ctx` and is journaled, so a run can be replayed after a crash: completed steps return
+ * their recorded results instead of running again. Playbook code must therefore be deterministic
+ * apart from `ctx`: take time from `ctx.now()`, randomness from `ctx.random()`, and never touch
+ * the network, files or environment directly.
+ */
+import type { z } from 'zod';
+import type { AppDefinition, AnyActionDefinition } from './app.js';
+import type { CapabilityClient, CapabilityName } from './capabilities.js';
+
+export type Severity = 'low' | 'medium' | 'high' | 'critical';
+export type IncidentStatus = 'new' | 'open' | 'contained' | 'resolved' | 'closed';
+export type AutomationLevel = 'manual' | 'supervised' | 'autonomous';
+
+export interface ArtifactView {
+  readonly id: number;
+  readonly name: string;
+  readonly label?: string;
+  readonly cef: Readonly<Record<string, string>>;
+  /** CEF field → "contains" types, e.g. `{ destinationAddress: ['ip'] }`. */
+  readonly contains: Readonly<Record<string, readonly string[]>>;
+}
+
+/** The incident as it was when the run started (a snapshot, so replays see the same data). */
+export interface IncidentView {
+  readonly id: number;
+  readonly name: string;
+  readonly label: string;
+  readonly severity: Severity;
+  readonly status: IncidentStatus;
+  readonly sourceId: string | null;
+  readonly createdAt: string;
+  readonly artifacts: readonly ArtifactView[];
+}
+
+/** First value of a CEF field across the incident's artifacts. */
+export function cefValue(incident: IncidentView, field: string): string | undefined {
+  for (const a of incident.artifacts) {
+    const v = a.cef[field];
+    if (v !== undefined && v !== '') return v;
+  }
+  return undefined;
+}
+
+/** Typed client of one configured asset: one method per action of the app. */
+export type AssetClient<A extends AppDefinition> = {
+  [K in keyof A['actions']]: A['actions'][K] extends AnyActionDefinition
+    ? (input: z.input<A['actions'][K]['input']>) => Promise<z.output<A['actions'][K]['output']>>
+    : never;
+};
+
+export interface RelatedQuery {
+  /** Only incidents with this label (default: the current incident's label). */
+  label?: string;
+  /** Match incidents having an artifact whose CEF field equals the value; several = any of them. */
+  match: Array<{ field: string; value: string }>;
+  /** Look back this far from the current incident's creation time. */
+  withinMs: number;
+}
+
+export interface RelatedResult {
+  count: number;
+  incidentIds: number[];
+}
+
+export interface PlaybookContext<R extends Record<string, CapabilityName> = Record<string, CapabilityName>> {
+  readonly runId: string;
+  readonly incident: IncidentView;
+  /** Clients for the capability roles the playbook declares, bound to assets by configuration. */
+  readonly roles: { readonly [K in keyof R]: CapabilityClient<R[K]> };
+  /** Client of a named asset of a specific app. */
+  asset<A extends AppDefinition>(app: A, assetName: string): AssetClient<A>;
+  readonly lists: {
+    /** True when the value is in the custom list (IP lists also match CIDR entries). */
+    contains(list: string, value: string): Promise<boolean>;
+  };
+  /** Incidents related to this one (same user, device, …) within a time window. */
+  related(query: RelatedQuery): Promise<RelatedResult>;
+  note(text: string): Promise<void>;
+  setStatus(status: IncidentStatus): Promise<void>;
+  setSeverity(severity: Severity): Promise<void>;
+  /** Durable sleep: the run holds no memory or process while it waits, and survives restarts. */
+  sleep(ms: number): Promise<void>;
+  /** Deterministic time: the same value on every replay of this point of the run. */
+  now(): Date;
+  /** Deterministic randomness in [0, 1). */
+  random(): number;
+}
+
+export interface PlaybookConfig<R extends Record<string, CapabilityName>> {
+  id: string;
+  version: number;
+  description?: string;
+  triggers: { labels: string[] };
+  /** Default automation level; operators can change it at run time. */
+  automation?: AutomationLevel;
+  /** Analyst minutes one completed run saves (for the ROI figures). */
+  minutesSaved?: number;
+  /** Capability roles the playbook uses; configuration binds each to an asset. */
+  roles: R;
+}
+
+export type PlaybookFunction<R extends Record<string, CapabilityName>> = (
+  ctx: PlaybookContext<R>,
+  incident: IncidentView,
+) => Promise<unknown>;
+
+export interface PlaybookDefinition<R extends Record<string, CapabilityName> = Record<string, CapabilityName>>
+  extends PlaybookConfig<R> {
+  run: PlaybookFunction<R>;
+}
+
+export function definePlaybook<const R extends Record<string, CapabilityName>>(
+  config: PlaybookConfig<R>,
+  run: PlaybookFunction<R>,
+): PlaybookDefinition<R> {
+  if (!/^[a-z0-9][a-z0-9-]*$/.test(config.id)) throw new Error(`playbook id "${config.id}" must be kebab-case`);
+  if (!Number.isInteger(config.version) || config.version < 1) throw new Error(`playbook ${config.id}: version must be a positive integer`);
+  return { ...config, run };
+}

@@ -1,0 +1,215 @@
+/** Rows of the store as the rest of Riposte sees them (camelCase, parsed JSON, ISO timestamps). */
+import type { AutomationLevel, IncidentStatus, Severity } from '../sdk/playbook.js';
+import type { ErrorRecord } from '../sdk/errors.js';
+
+export interface NewArtifact {
+  name: string;
+  label?: string;
+  cef: Record<string, string>;
+  contains?: Record<string, string[]>;
+  sourceId?: string;
+}
+
+export interface NewIncident {
+  name: string;
+  label: string;
+  severity: Severity;
+  description?: string;
+  /** Ingestion source that delivered it (e.g. "splunk"). */
+  source: string;
+  /** The source's identifier of the alert (Splunk `sid`); dedupe key together with `source`. */
+  sourceId?: string;
+  owner?: string;
+  tags?: string[];
+  artifacts: NewArtifact[];
+}
+
+export interface ArtifactRecord {
+  id: number;
+  incidentId: number;
+  name: string;
+  label: string | null;
+  cef: Record<string, string>;
+  contains: Record<string, string[]>;
+  sourceId: string | null;
+  createdAt: string;
+}
+
+export interface IncidentRecord {
+  id: number;
+  name: string;
+  label: string;
+  severity: Severity;
+  status: IncidentStatus;
+  description: string | null;
+  owner: string | null;
+  source: string;
+  sourceId: string | null;
+  /** How many times the same alert was delivered again after the first (dedupe). */
+  repeatCount: number;
+  tags: string[];
+  createdAt: string;
+  updatedAt: string;
+  lastSeenAt: string;
+  closedAt: string | null;
+}
+
+export interface IncidentDetail extends IncidentRecord {
+  artifacts: ArtifactRecord[];
+}
+
+export type RunStatus =
+  | 'queued'        // created, not started
+  | 'running'       // being executed (or was, when the process died: resumed at start-up)
+  | 'waiting'       // parked on a timer (wakeAt) — holds no memory
+  | 'completed'
+  | 'failed'        // the playbook threw or an action failed for good
+  | 'needs_attention' // parked for a human: unknown outcome of a non-idempotent action, non-determinism, …
+  | 'cancelled';
+
+export interface RunRecord {
+  id: string;
+  incidentId: number;
+  playbookId: string;
+  playbookVersion: number;
+  /** Hash of the playbook's code when the run started (detects edits under the same version). */
+  playbookHash: string;
+  status: RunStatus;
+  /** Snapshot of the incident the run started on (JSON of IncidentView). */
+  input: unknown;
+  output: unknown;
+  error: ErrorRecord | null;
+  /** Why the run needs attention, in words an analyst can act on. */
+  attentionReason: string | null;
+  wakeAt: string | null;
+  minutesSaved: number | null;
+  createdAt: string;
+  startedAt: string | null;
+  updatedAt: string;
+  finishedAt: string | null;
+}
+
+export type JournalKind = 'action' | 'list' | 'related' | 'note' | 'status' | 'severity' | 'sleep' | 'now' | 'random';
+
+export type JournalStatus =
+  | 'started'    // intent recorded; outcome not yet known
+  | 'completed'
+  | 'failed'
+  | 'waiting';   // timers: recorded wake time not yet reached
+
+/** One effect of a run, keyed by its position (`seq`) and name; the memo that makes replay work. */
+export interface JournalEntry {
+  runId: string;
+  seq: number;
+  kind: JournalKind;
+  /** e.g. `mdm.findDevice`, `lists.contains`, `sleep`. Compared on replay. */
+  name: string;
+  /** For actions: asset and app that served the call. */
+  asset: string | null;
+  app: string | null;
+  action: string | null;
+  status: JournalStatus;
+  input: unknown;
+  output: unknown;
+  error: ErrorRecord | null;
+  attempts: number;
+  startedAt: string;
+  finishedAt: string | null;
+  /** sleep: when the timer fires. */
+  wakeAt: string | null;
+  /** Free text explaining a reconcile decision or similar. */
+  detail: string | null;
+}
+
+/** One attempt of one action against a vendor (the record of what was sent and what came back). */
+export interface ActionResultRecord {
+  id: number;
+  runId: string;
+  seq: number;
+  attempt: number;
+  app: string;
+  asset: string;
+  action: string;
+  idempotencyKey: string;
+  /** 'succeeded' | 'failed' | 'reconciled' | 'timeout' */
+  outcome: string;
+  input: unknown;
+  output: unknown;
+  error: ErrorRecord | null;
+  startedAt: string;
+  durationMs: number;
+}
+
+export interface AssetRecord {
+  name: string;
+  appId: string;
+  description: string | null;
+  /** Non-secret configuration. */
+  config: Record<string, unknown>;
+  /** Names of the secret fields that are set (values never leave the store except to the broker). */
+  secretFields: string[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface ListRecord {
+  name: string;
+  description: string | null;
+  itemCount: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface NoteRecord {
+  id: number;
+  incidentId: number;
+  runId: string | null;
+  author: string;
+  text: string;
+  createdAt: string;
+}
+
+export interface AuditEntry {
+  id: number;
+  at: string;
+  actor: string;
+  action: string;
+  target: string | null;
+  detail: unknown;
+  prevHash: string;
+  hash: string;
+}
+
+export interface NewAuditEntry {
+  actor: string;
+  action: string;
+  target?: string;
+  detail?: unknown;
+}
+
+export type SourceKind = 'splunk-webhook' | 'generic';
+
+export interface SourceRecord {
+  name: string;
+  kind: SourceKind;
+  /** Per-source mapping (label, severity, CEF field names); see ingest/mapping.ts. */
+  mapping: unknown;
+  enabled: boolean;
+  createdAt: string;
+}
+
+export interface ApiTokenRecord {
+  id: number;
+  name: string;
+  role: 'admin' | 'analyst' | 'ingest' | 'viewer';
+  createdAt: string;
+}
+
+export interface PlaybookSettings {
+  playbookId: string;
+  enabled: boolean;
+  automation: AutomationLevel | null;
+  /** Role → asset name. */
+  bindings: Record<string, string>;
+  updatedAt: string;
+}

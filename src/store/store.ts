@@ -1,0 +1,154 @@
+/**
+ * The one persistence interface of Riposte. SQLite (embedded, default) implements it today;
+ * PostgreSQL will implement the same interface for scale-out. All methods are async so both fit.
+ *
+ * Every method that changes state commits before its promise resolves: a resolved promise means
+ * the change survives `kill -9`. Methods that take an `actor` write their audit entry in the same
+ * transaction as the change, so the audit log never misses or invents a change.
+ */
+import type {
+  ActionResultRecord, ApiTokenRecord, AssetRecord, AuditEntry, IncidentDetail, IncidentRecord,
+  JournalEntry, ListRecord, NewAuditEntry, NewIncident, NoteRecord, PlaybookSettings, RunRecord, RunStatus,
+  SourceKind, SourceRecord,
+} from './records.js';
+import type { IncidentStatus, Severity } from '../sdk/playbook.js';
+
+export interface NewRun {
+  id: string;
+  playbookId: string;
+  playbookVersion: number;
+  playbookHash: string;
+  minutesSaved?: number;
+}
+
+export interface IngestResult {
+  incident: IncidentRecord;
+  /** False when the alert was a duplicate (same source + sourceId): repeatCount was incremented. */
+  created: boolean;
+  /** Runs created for a new incident (none for a duplicate). */
+  runs: RunRecord[];
+}
+
+export interface IncidentQuery {
+  status?: IncidentStatus;
+  label?: string;
+  /** Substring search over name and artifact CEF values. */
+  q?: string;
+  /** Return incidents with id < before (keyset pagination, newest first). */
+  before?: number;
+  limit?: number;
+}
+
+export interface RelatedIncidentQuery {
+  label?: string;
+  match: Array<{ field: string; value: string }>;
+  /** Inclusive lower bound on createdAt (ISO). */
+  since: string;
+  /** Exclusive upper bound on createdAt (ISO): the current incident's creation. */
+  until: string;
+  excludeIncidentId: number;
+}
+
+export interface RunQuery {
+  incidentId?: number;
+  status?: RunStatus;
+  playbookId?: string;
+  limit?: number;
+}
+
+export interface RunPatch {
+  status?: RunStatus;
+  output?: unknown;
+  error?: RunRecord['error'];
+  attentionReason?: string | null;
+  wakeAt?: string | null;
+  startedAt?: string;
+  finishedAt?: string | null;
+}
+
+export interface JournalPatch {
+  status: JournalEntry['status'];
+  output?: unknown;
+  error?: JournalEntry['error'];
+  attempts?: number;
+  finishedAt?: string | null;
+  wakeAt?: string | null;
+  detail?: string | null;
+}
+
+export interface NewActionResult extends Omit<ActionResultRecord, 'id'> {}
+
+export interface AuditVerification {
+  ok: boolean;
+  entries: number;
+  /** First entry whose hash or link does not match, when `ok` is false. */
+  firstBadId?: number;
+  reason?: string;
+}
+
+export interface Store {
+  /** Applies pending migrations. Idempotent. */
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+
+  // ── incidents ────────────────────────────────────────────────────────────────────────────
+  /**
+   * Records an alert atomically: the incident, its artifacts, the runs that should start and an
+   * audit entry, or — when `source`+`sourceId` is already known — only bumps `repeatCount`.
+   */
+  ingest(incident: NewIncident, runs: NewRun[], actor: string): Promise<IngestResult>;
+  getIncident(id: number): Promise<IncidentDetail | null>;
+  listIncidents(query: IncidentQuery): Promise<IncidentRecord[]>;
+  updateIncident(id: number, patch: { status?: IncidentStatus; severity?: Severity; owner?: string | null }, actor: string): Promise<IncidentRecord>;
+  countRelated(query: RelatedIncidentQuery): Promise<{ count: number; incidentIds: number[] }>;
+  addNote(note: { incidentId: number; runId?: string; author: string; text: string }): Promise<NoteRecord>;
+  listNotes(incidentId: number): Promise<NoteRecord[]>;
+
+  // ── runs and journal ─────────────────────────────────────────────────────────────────────
+  createRun(incidentId: number, run: NewRun, actor: string): Promise<RunRecord>;
+  getRun(id: string): Promise<RunRecord | null>;
+  listRuns(query: RunQuery): Promise<RunRecord[]>;
+  updateRun(id: string, patch: RunPatch): Promise<RunRecord>;
+  /** Runs to (re)start: queued, running (after a crash) and waiting runs whose wakeAt has passed. */
+  dueRuns(now: string, limit: number): Promise<RunRecord[]>;
+  /** Earliest wakeAt of a waiting run, or null. */
+  nextWakeAt(): Promise<string | null>;
+  loadJournal(runId: string): Promise<JournalEntry[]>;
+  /** Inserts a new entry; rejects if (runId, seq) exists. Durable on resolve. */
+  appendJournal(entry: JournalEntry): Promise<void>;
+  updateJournal(runId: string, seq: number, patch: JournalPatch): Promise<void>;
+  recordActionResult(result: NewActionResult): Promise<void>;
+  listActionResults(runId: string): Promise<ActionResultRecord[]>;
+
+  // ── custom lists ─────────────────────────────────────────────────────────────────────────
+  createList(name: string, description: string | null, actor: string): Promise<ListRecord>;
+  deleteList(name: string, actor: string): Promise<void>;
+  listLists(): Promise<ListRecord[]>;
+  getListItems(name: string): Promise<string[] | null>;
+  addListItems(name: string, items: string[], actor: string): Promise<number>;
+  removeListItems(name: string, items: string[], actor: string): Promise<number>;
+
+  // ── assets (secrets encrypted at rest) ───────────────────────────────────────────────────
+  putAsset(asset: { name: string; appId: string; description?: string; config: Record<string, unknown>; secrets: Record<string, string> }, actor: string): Promise<AssetRecord>;
+  getAsset(name: string): Promise<AssetRecord | null>;
+  listAssets(): Promise<AssetRecord[]>;
+  deleteAsset(name: string, actor: string): Promise<void>;
+  /** Decrypted secrets: for the broker only, never for the API. */
+  getAssetSecrets(name: string): Promise<Record<string, string>>;
+
+  // ── ingestion sources and API tokens (tokens stored as SHA-256 hashes) ────────────────────
+  putSource(source: { name: string; kind: SourceKind; mapping: unknown; token: string }, actor: string): Promise<SourceRecord>;
+  findSourceByToken(token: string): Promise<SourceRecord | null>;
+  listSources(): Promise<SourceRecord[]>;
+  createApiToken(token: { name: string; role: ApiTokenRecord['role']; token: string }, actor: string): Promise<ApiTokenRecord>;
+  findApiToken(token: string): Promise<ApiTokenRecord | null>;
+
+  // ── playbook settings ────────────────────────────────────────────────────────────────────
+  getPlaybookSettings(playbookId: string): Promise<PlaybookSettings | null>;
+  putPlaybookSettings(settings: Omit<PlaybookSettings, 'updatedAt'>, actor: string): Promise<PlaybookSettings>;
+
+  // ── audit (append-only, hash-chained) ────────────────────────────────────────────────────
+  appendAudit(entry: NewAuditEntry): Promise<AuditEntry>;
+  listAudit(query: { after?: number; limit?: number }): Promise<AuditEntry[]>;
+  verifyAudit(): Promise<AuditVerification>;
+}
