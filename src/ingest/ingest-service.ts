@@ -1,0 +1,36 @@
+/**
+ * Turns a normalized alert into a stored incident and the runs of every enabled playbook whose
+ * trigger matches — all in one store transaction, so an acknowledged alert never loses its runs —
+ * then wakes the engine.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IngestResult, NewRun, Store } from '../store/store.js';
+import type { NewIncident } from '../store/records.js';
+import type { PlaybookRegistry } from '../engine/registry.js';
+
+export interface RunWaker {
+  /** Something changed in the run queue: look for due runs now. */
+  wake(): void;
+}
+
+export class IngestService {
+  constructor(
+    private readonly store: Store,
+    private readonly registry: PlaybookRegistry,
+    private readonly waker: RunWaker,
+  ) {}
+
+  async ingest(incident: NewIncident, actor: string): Promise<IngestResult> {
+    const runs: NewRun[] = [];
+    for (const p of this.registry.matching(incident.label)) {
+      const settings = await this.store.getPlaybookSettings(p.definition.id);
+      if (settings && !settings.enabled) continue;
+      const run: NewRun = { id: randomUUID(), playbookId: p.definition.id, playbookVersion: p.definition.version, playbookHash: p.hash };
+      if (p.definition.minutesSaved !== undefined) run.minutesSaved = p.definition.minutesSaved;
+      runs.push(run);
+    }
+    const result = await this.store.ingest(incident, runs, actor);
+    if (result.runs.length > 0) this.waker.wake();
+    return result;
+  }
+}
