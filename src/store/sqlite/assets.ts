@@ -1,0 +1,195 @@
+/** Assets (secrets encrypted at rest), ingestion sources, API tokens and playbook settings. */
+import type Database from 'better-sqlite3';
+import type { AutomationLevel } from '../../sdk/playbook.js';
+import type { ApiTokenRecord, AssetRecord, PlaybookSettings, SourceKind, SourceRecord } from '../records.js';
+import { decryptSecret, encryptSecret } from '../secrets.js';
+import type { AuditLog } from './audit.js';
+import { ConflictError, NotFoundError, ValidationError, isConstraint, nowIso, sha256Hex } from './common.js';
+
+interface AssetRow {
+  name: string; app_id: string; description: string | null; config: string; secrets: string; secret_fields: string;
+  created_at: string; updated_at: string;
+}
+interface SourceRow { name: string; kind: string; mapping: string; token_hash: string; enabled: number; created_at: string; updated_at: string }
+interface TokenRow { id: number; name: string; role: string; token_hash: string; created_at: string }
+interface SettingsRow { playbook_id: string; enabled: number; automation: string | null; bindings: string; updated_at: string }
+
+export interface AssetInput { name: string; appId: string; description?: string; config: Record<string, unknown>; secrets: Record<string, string> }
+
+const toAsset = (r: AssetRow): AssetRecord => ({
+  name: r.name, appId: r.app_id, description: r.description, config: JSON.parse(r.config) as Record<string, unknown>,
+  secretFields: JSON.parse(r.secret_fields) as string[], createdAt: r.created_at, updatedAt: r.updated_at,
+});
+const toSource = (r: SourceRow): SourceRecord => ({
+  name: r.name, kind: r.kind as SourceKind, mapping: JSON.parse(r.mapping) as unknown, enabled: r.enabled !== 0, createdAt: r.created_at,
+});
+const toToken = (r: TokenRow): ApiTokenRecord => ({ id: r.id, name: r.name, role: r.role as ApiTokenRecord['role'], createdAt: r.created_at });
+const toSettings = (r: SettingsRow): PlaybookSettings => ({
+  playbookId: r.playbook_id, enabled: r.enabled !== 0, automation: r.automation as AutomationLevel | null,
+  bindings: JSON.parse(r.bindings) as Record<string, string>, updatedAt: r.updated_at,
+});
+
+// Authenticated data binds each ciphertext to its asset: a blob copied to another row fails to decrypt.
+const aadFor = (assetName: string): string => `riposte:asset:${assetName}`;
+
+const ROLES: ReadonlySet<string> = new Set<ApiTokenRecord['role']>(['admin', 'analyst', 'ingest', 'viewer']);
+
+function requireToken(token: string): void {
+  if (typeof token !== 'string' || token.length === 0) throw new ValidationError('token must be a non-empty string');
+}
+
+export class ConfigRepo {
+  private readonly s;
+  private readonly putAssetTx;
+  private readonly deleteAssetTx;
+  private readonly putSourceTx;
+  private readonly createTokenTx;
+  private readonly putSettingsTx;
+
+  constructor(db: Database.Database, private readonly audit: AuditLog, private readonly key: Buffer) {
+    this.s = {
+      asset: db.prepare<[string], AssetRow>('SELECT * FROM assets WHERE name = ?'),
+      assets: db.prepare<[], AssetRow>('SELECT * FROM assets ORDER BY name'),
+      upsertAsset: db.prepare(`INSERT INTO assets (name, app_id, description, config, secrets, secret_fields, created_at, updated_at)
+        VALUES (@name, @app_id, @description, @config, @secrets, @secret_fields, @now, @now)
+        ON CONFLICT(name) DO UPDATE SET app_id = excluded.app_id, description = excluded.description, config = excluded.config,
+          secrets = excluded.secrets, secret_fields = excluded.secret_fields, updated_at = excluded.updated_at`),
+      deleteAsset: db.prepare<[string]>('DELETE FROM assets WHERE name = ?'),
+      source: db.prepare<[string], SourceRow>('SELECT * FROM sources WHERE name = ?'),
+      sourceByHash: db.prepare<[string], SourceRow>('SELECT * FROM sources WHERE token_hash = ?'),
+      sources: db.prepare<[], SourceRow>('SELECT * FROM sources ORDER BY name'),
+      upsertSource: db.prepare(`INSERT INTO sources (name, kind, mapping, token_hash, enabled, created_at, updated_at)
+        VALUES (@name, @kind, @mapping, @token_hash, 1, @now, @now)
+        ON CONFLICT(name) DO UPDATE SET kind = excluded.kind, mapping = excluded.mapping, token_hash = excluded.token_hash,
+          updated_at = excluded.updated_at`),
+      insertToken: db.prepare<[string, string, string, string]>(
+        'INSERT INTO api_tokens (name, role, token_hash, created_at) VALUES (?, ?, ?, ?)'),
+      tokenById: db.prepare<[number | bigint], TokenRow>('SELECT * FROM api_tokens WHERE id = ?'),
+      tokenByHash: db.prepare<[string], TokenRow>('SELECT * FROM api_tokens WHERE token_hash = ?'),
+      settings: db.prepare<[string], SettingsRow>('SELECT * FROM playbook_settings WHERE playbook_id = ?'),
+      upsertSettings: db.prepare(`INSERT INTO playbook_settings (playbook_id, enabled, automation, bindings, updated_at)
+        VALUES (@playbook_id, @enabled, @automation, @bindings, @updated_at)
+        ON CONFLICT(playbook_id) DO UPDATE SET enabled = excluded.enabled, automation = excluded.automation,
+          bindings = excluded.bindings, updated_at = excluded.updated_at`),
+    };
+    this.putAssetTx = db.transaction((a: AssetInput, actor: string) => {
+      const existing = this.s.asset.get(a.name);
+      const secretFields = Object.keys(a.secrets).sort();
+      this.s.upsertAsset.run({
+        name: a.name, app_id: a.appId, description: a.description ?? null, config: JSON.stringify(a.config ?? {}),
+        secrets: encryptSecret(JSON.stringify(a.secrets), this.key, aadFor(a.name)), secret_fields: JSON.stringify(secretFields),
+        now: nowIso(),
+      });
+      // Names of secret fields only: values never reach the audit log.
+      this.audit.appendInTx({ actor, action: existing ? 'asset.update' : 'asset.create', target: `asset:${a.name}`,
+        detail: { appId: a.appId, description: a.description ?? null, config: a.config ?? {}, secretFields } });
+      return toAsset(this.s.asset.get(a.name)!);
+    });
+    this.deleteAssetTx = db.transaction((name: string, actor: string) => {
+      if (this.s.deleteAsset.run(name).changes === 0) throw new NotFoundError(`asset "${name}" not found`);
+      this.audit.appendInTx({ actor, action: 'asset.delete', target: `asset:${name}` });
+    });
+    this.putSourceTx = db.transaction((src: { name: string; kind: SourceKind; mapping: unknown; token: string }, actor: string) => {
+      const existing = this.s.source.get(src.name);
+      try {
+        this.s.upsertSource.run({ name: src.name, kind: src.kind, mapping: JSON.stringify(src.mapping ?? null),
+          token_hash: sha256Hex(src.token), now: nowIso() });
+      } catch (err) {
+        if (isConstraint(err, 'UNIQUE')) throw new ConflictError('this token is already used by another source; use a unique token per source');
+        throw err;
+      }
+      this.audit.appendInTx({ actor, action: existing ? 'source.update' : 'source.create', target: `source:${src.name}`,
+        detail: { kind: src.kind, tokenChanged: existing ? existing.token_hash !== sha256Hex(src.token) : true } });
+      return toSource(this.s.source.get(src.name)!);
+    });
+    this.createTokenTx = db.transaction((t: { name: string; role: ApiTokenRecord['role']; token: string }, actor: string) => {
+      let id: number | bigint;
+      try {
+        id = this.s.insertToken.run(t.name, t.role, sha256Hex(t.token), nowIso()).lastInsertRowid;
+      } catch (err) {
+        if (isConstraint(err, 'UNIQUE')) throw new ConflictError('an API token with this value already exists');
+        throw err;
+      }
+      const rec = toToken(this.s.tokenById.get(id)!);
+      this.audit.appendInTx({ actor, action: 'api_token.create', target: `api_token:${rec.id}`, detail: { name: t.name, role: t.role } });
+      return rec;
+    });
+    this.putSettingsTx = db.transaction((p: Omit<PlaybookSettings, 'updatedAt'>, actor: string) => {
+      this.s.upsertSettings.run({ playbook_id: p.playbookId, enabled: p.enabled ? 1 : 0, automation: p.automation ?? null,
+        bindings: JSON.stringify(p.bindings ?? {}), updated_at: nowIso() });
+      this.audit.appendInTx({ actor, action: 'playbook.settings', target: `playbook:${p.playbookId}`,
+        detail: { enabled: p.enabled, automation: p.automation ?? null, bindings: p.bindings ?? {} } });
+      return toSettings(this.s.settings.get(p.playbookId)!);
+    });
+  }
+
+  putAsset(a: AssetInput, actor: string): AssetRecord {
+    if (typeof a.name !== 'string' || a.name === '') throw new ValidationError('asset name is required');
+    if (typeof a.appId !== 'string' || a.appId === '') throw new ValidationError('asset appId is required');
+    for (const [k, v] of Object.entries(a.secrets ?? {})) {
+      if (typeof v !== 'string') throw new ValidationError(`asset "${a.name}": secret "${k}" must be a string`);
+    }
+    return this.putAssetTx.immediate({ ...a, secrets: a.secrets ?? {} }, actor);
+  }
+
+  getAsset(name: string): AssetRecord | null {
+    const row = this.s.asset.get(name);
+    return row ? toAsset(row) : null;
+  }
+
+  listAssets(): AssetRecord[] {
+    return this.s.assets.all().map(toAsset);
+  }
+
+  deleteAsset(name: string, actor: string): void {
+    this.deleteAssetTx.immediate(name, actor);
+  }
+
+  getAssetSecrets(name: string): Record<string, string> {
+    const row = this.s.asset.get(name);
+    if (!row) throw new NotFoundError(`asset "${name}" not found`);
+    try {
+      return JSON.parse(decryptSecret(row.secrets, this.key, aadFor(name))) as Record<string, string>;
+    } catch (err) {
+      if (err instanceof Error) err.message = `asset "${name}": ${err.message}`;
+      throw err;
+    }
+  }
+
+  putSource(src: { name: string; kind: SourceKind; mapping: unknown; token: string }, actor: string): SourceRecord {
+    if (typeof src.name !== 'string' || src.name === '') throw new ValidationError('source name is required');
+    requireToken(src.token);
+    return this.putSourceTx.immediate(src, actor);
+  }
+
+  findSourceByToken(token: string): SourceRecord | null {
+    if (typeof token !== 'string' || token === '') return null;
+    const row = this.s.sourceByHash.get(sha256Hex(token));
+    return row ? toSource(row) : null;
+  }
+
+  listSources(): SourceRecord[] {
+    return this.s.sources.all().map(toSource);
+  }
+
+  createApiToken(t: { name: string; role: ApiTokenRecord['role']; token: string }, actor: string): ApiTokenRecord {
+    requireToken(t.token);
+    if (!ROLES.has(t.role)) throw new ValidationError(`invalid API token role "${String(t.role)}": use ${[...ROLES].join(', ')}`);
+    return this.createTokenTx.immediate(t, actor);
+  }
+
+  findApiToken(token: string): ApiTokenRecord | null {
+    if (typeof token !== 'string' || token === '') return null;
+    const row = this.s.tokenByHash.get(sha256Hex(token));
+    return row ? toToken(row) : null;
+  }
+
+  getPlaybookSettings(playbookId: string): PlaybookSettings | null {
+    const row = this.s.settings.get(playbookId);
+    return row ? toSettings(row) : null;
+  }
+
+  putPlaybookSettings(p: Omit<PlaybookSettings, 'updatedAt'>, actor: string): PlaybookSettings {
+    return this.putSettingsTx.immediate(p, actor);
+  }
+}

@@ -1,0 +1,247 @@
+/** Incidents, their artifacts and notes; ingestion with dedupe; related-incident counting. */
+import type Database from 'better-sqlite3';
+import type { ArtifactView, IncidentStatus, IncidentView, Severity } from '../../sdk/playbook.js';
+import type { ArtifactRecord, IncidentDetail, IncidentRecord, NewIncident, NoteRecord, RunRecord } from '../records.js';
+import type { IncidentQuery, IngestResult, NewRun, RelatedIncidentQuery } from '../store.js';
+import type { AuditLog } from './audit.js';
+import { NotFoundError, ValidationError, clampLimit, nowIso } from './common.js';
+import type { RunRepo } from './runs.js';
+
+interface IncidentRow {
+  id: number; name: string; label: string; severity: string; status: string; description: string | null;
+  owner: string | null; source: string; source_id: string | null; repeat_count: number; tags: string;
+  created_at: string; updated_at: string; last_seen_at: string; closed_at: string | null;
+}
+interface ArtifactRow {
+  id: number; incident_id: number; name: string; label: string | null; cef: string; contains: string;
+  source_id: string | null; created_at: string;
+}
+interface NoteRow { id: number; incident_id: number; run_id: string | null; author: string; text: string; created_at: string }
+
+const toIncident = (r: IncidentRow): IncidentRecord => ({
+  id: r.id, name: r.name, label: r.label, severity: r.severity as Severity, status: r.status as IncidentStatus,
+  description: r.description, owner: r.owner, source: r.source, sourceId: r.source_id, repeatCount: r.repeat_count,
+  tags: JSON.parse(r.tags) as string[], createdAt: r.created_at, updatedAt: r.updated_at, lastSeenAt: r.last_seen_at,
+  closedAt: r.closed_at,
+});
+const toArtifact = (r: ArtifactRow): ArtifactRecord => ({
+  id: r.id, incidentId: r.incident_id, name: r.name, label: r.label, cef: JSON.parse(r.cef) as Record<string, string>,
+  contains: JSON.parse(r.contains) as Record<string, string[]>, sourceId: r.source_id, createdAt: r.created_at,
+});
+const toNote = (r: NoteRow): NoteRecord => ({
+  id: r.id, incidentId: r.incident_id, runId: r.run_id, author: r.author, text: r.text, createdAt: r.created_at,
+});
+
+const CLOSED_STATUSES: ReadonlySet<string> = new Set(['closed', 'resolved']);
+
+/** Escapes LIKE wildcards so `q` is a plain substring. */
+const likePattern = (q: string): string => `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
+export class IncidentRepo {
+  private readonly s;
+  private readonly listCache = new Map<string, Database.Statement>();
+  private readonly ingestTx;
+  private readonly updateTx;
+  private readonly addNoteTx;
+  private readonly relatedTx;
+  private readonly createRunTx;
+
+  constructor(private readonly db: Database.Database, private readonly audit: AuditLog, private readonly runs: RunRepo) {
+    this.s = {
+      byId: db.prepare<[number], IncidentRow>('SELECT * FROM incidents WHERE id = ?'),
+      bySource: db.prepare<[string, string], IncidentRow>('SELECT * FROM incidents WHERE source = ? AND source_id = ?'),
+      bumpRepeat: db.prepare<[string, number]>('UPDATE incidents SET repeat_count = repeat_count + 1, last_seen_at = ? WHERE id = ?'),
+      insert: db.prepare(`INSERT INTO incidents (name, label, severity, status, description, owner, source, source_id,
+        repeat_count, tags, created_at, updated_at, last_seen_at, closed_at)
+        VALUES (@name, @label, @severity, 'new', @description, @owner, @source, @source_id, 0, @tags, @now, @now, @now, NULL)`),
+      insertArtifact: db.prepare(`INSERT INTO artifacts (incident_id, name, label, cef, contains, source_id, cef_text, created_at)
+        VALUES (@incident_id, @name, @label, @cef, @contains, @source_id, @cef_text, @now)`),
+      insertField: db.prepare<[number, number, string, string]>(
+        'INSERT OR IGNORE INTO artifact_fields (artifact_id, incident_id, field, value) VALUES (?, ?, ?, ?)'),
+      artifacts: db.prepare<[number], ArtifactRow>('SELECT * FROM artifacts WHERE incident_id = ? ORDER BY id'),
+      update: db.prepare(`UPDATE incidents SET status = @status, severity = @severity, owner = @owner,
+        closed_at = @closed_at, updated_at = @updated_at WHERE id = @id`),
+      related: db.prepare<[string, string, number, string, string, string | null, string | null], { incident_id: number }>(
+        `SELECT DISTINCT f.incident_id FROM artifact_fields f JOIN incidents i ON i.id = f.incident_id
+         WHERE f.field = ? AND f.value = ? AND i.id <> ? AND i.created_at >= ? AND i.created_at < ?
+           AND (? IS NULL OR i.label = ?)`),
+      insertNote: db.prepare<[number, string | null, string, string, string]>(
+        'INSERT INTO notes (incident_id, run_id, author, text, created_at) VALUES (?, ?, ?, ?, ?)'),
+      noteById: db.prepare<[number | bigint], NoteRow>('SELECT * FROM notes WHERE id = ?'),
+      notes: db.prepare<[number], NoteRow>('SELECT * FROM notes WHERE incident_id = ? ORDER BY id'),
+    };
+    this.ingestTx = db.transaction((inc: NewIncident, runs: NewRun[], actor: string) => this.ingestInTx(inc, runs, actor));
+    this.updateTx = db.transaction((id: number, patch: IncidentPatch, actor: string) => this.updateInTx(id, patch, actor));
+    this.addNoteTx = db.transaction((n: NewNote) => this.addNoteInTx(n));
+    this.relatedTx = db.transaction((q: RelatedIncidentQuery) => this.relatedInTx(q));
+    this.createRunTx = db.transaction((incidentId: number, run: NewRun, actor: string) => {
+      const row = this.s.byId.get(incidentId);
+      if (!row) throw new NotFoundError(`incident ${incidentId} not found`);
+      const created = this.runs.insertInTx(incidentId, run, this.viewOf(toIncident(row)));
+      this.audit.appendInTx({ actor, action: 'run.create', target: `run:${run.id}`,
+        detail: { incidentId, playbookId: run.playbookId, playbookVersion: run.playbookVersion } });
+      return created;
+    });
+  }
+
+  /** A run on an existing incident; its input is a snapshot of the incident as it is now. */
+  createRun(incidentId: number, run: NewRun, actor: string): RunRecord {
+    return this.createRunTx.immediate(incidentId, run, actor);
+  }
+
+  ingest(incident: NewIncident, runs: NewRun[], actor: string): IngestResult {
+    validateNewIncident(incident);
+    // IMMEDIATE: the dedupe check and the insert happen under one write lock, across processes.
+    return this.ingestTx.immediate(incident, runs, actor);
+  }
+
+  private ingestInTx(inc: NewIncident, runs: NewRun[], actor: string): IngestResult {
+    const now = nowIso();
+    if (inc.sourceId !== undefined && inc.sourceId !== null) {
+      const existing = this.s.bySource.get(inc.source, inc.sourceId);
+      if (existing) {
+        this.s.bumpRepeat.run(now, existing.id);
+        const updated = toIncident(this.s.byId.get(existing.id)!);
+        this.audit.appendInTx({ actor, action: 'incident.repeat', target: `incident:${existing.id}`,
+          detail: { source: inc.source, sourceId: inc.sourceId, repeatCount: updated.repeatCount } });
+        return { incident: updated, created: false, runs: [] };
+      }
+    }
+    const info = this.s.insert.run({
+      name: inc.name, label: inc.label, severity: inc.severity, description: inc.description ?? null,
+      owner: inc.owner ?? null, source: inc.source, source_id: inc.sourceId ?? null, tags: JSON.stringify(inc.tags ?? []), now,
+    });
+    const id = Number(info.lastInsertRowid);
+    for (const a of inc.artifacts) {
+      const cef: Record<string, string> = a.cef ?? {};
+      const values = Object.values(cef).filter((v) => v !== undefined && v !== null).map(String);
+      const art = this.s.insertArtifact.run({
+        incident_id: id, name: a.name, label: a.label ?? null, cef: JSON.stringify(cef),
+        contains: JSON.stringify(a.contains ?? {}), source_id: a.sourceId ?? null, cef_text: values.join('\n'), now,
+      });
+      const artifactId = Number(art.lastInsertRowid);
+      for (const [field, value] of Object.entries(cef)) {
+        if (value !== undefined && value !== null) this.s.insertField.run(artifactId, id, field, String(value));
+      }
+    }
+    const incident = toIncident(this.s.byId.get(id)!);
+    const view = this.viewOf(incident);
+    const created: RunRecord[] = runs.map((r) => this.runs.insertInTx(id, r, view));
+    this.audit.appendInTx({ actor, action: 'incident.create', target: `incident:${id}`, detail: {
+      name: inc.name, label: inc.label, severity: inc.severity, source: inc.source, sourceId: inc.sourceId ?? null,
+      artifacts: inc.artifacts.length, runs: created.map((r) => ({ id: r.id, playbookId: r.playbookId })),
+    } });
+    return { incident, created: true, runs: created };
+  }
+
+  /** The IncidentView snapshot a run starts on. Must be called inside a transaction for consistency. */
+  viewOf(incident: IncidentRecord): IncidentView {
+    const artifacts: ArtifactView[] = this.s.artifacts.all(incident.id).map((r) => {
+      const a = toArtifact(r);
+      return { id: a.id, name: a.name, ...(a.label !== null ? { label: a.label } : {}), cef: a.cef, contains: a.contains };
+    });
+    return {
+      id: incident.id, name: incident.name, label: incident.label, severity: incident.severity,
+      status: incident.status, sourceId: incident.sourceId, createdAt: incident.createdAt, artifacts,
+    };
+  }
+
+  getRecord(id: number): IncidentRecord | null {
+    const row = this.s.byId.get(id);
+    return row ? toIncident(row) : null;
+  }
+
+  get(id: number): IncidentDetail | null {
+    // Read incident and artifacts in one snapshot.
+    return this.db.transaction(() => {
+      const row = this.s.byId.get(id);
+      if (!row) return null;
+      return { ...toIncident(row), artifacts: this.s.artifacts.all(id).map(toArtifact) };
+    })();
+  }
+
+  list(query: IncidentQuery): IncidentRecord[] {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (query.status !== undefined) { where.push('i.status = ?'); params.push(query.status); }
+    if (query.label !== undefined) { where.push('i.label = ?'); params.push(query.label); }
+    if (query.before !== undefined) { where.push('i.id < ?'); params.push(query.before); }
+    if (query.q !== undefined && query.q !== '') {
+      const p = likePattern(query.q);
+      where.push(`(i.name LIKE ? ESCAPE '\\' OR EXISTS (SELECT 1 FROM artifacts a WHERE a.incident_id = i.id AND a.cef_text LIKE ? ESCAPE '\\'))`);
+      params.push(p, p);
+    }
+    // One cached prepared statement per combination of filters.
+    const sql = `SELECT i.* FROM incidents i${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY i.id DESC LIMIT ?`;
+    let stmt = this.listCache.get(sql);
+    if (!stmt) { stmt = this.db.prepare(sql); this.listCache.set(sql, stmt); }
+    return (stmt.all(...params, clampLimit(query.limit, 50, 500)) as IncidentRow[]).map(toIncident);
+  }
+
+  update(id: number, patch: IncidentPatch, actor: string): IncidentRecord {
+    return this.updateTx.immediate(id, patch, actor);
+  }
+
+  private updateInTx(id: number, patch: IncidentPatch, actor: string): IncidentRecord {
+    const row = this.s.byId.get(id);
+    if (!row) throw new NotFoundError(`incident ${id} not found`);
+    const before = toIncident(row);
+    const after = { status: before.status, severity: before.severity, owner: before.owner };
+    if (patch.status !== undefined) after.status = patch.status;
+    if (patch.severity !== undefined) after.severity = patch.severity;
+    if (patch.owner !== undefined) after.owner = patch.owner;
+    const changes: Record<string, { before: unknown; after: unknown }> = {};
+    for (const k of ['status', 'severity', 'owner'] as const) {
+      if (after[k] !== before[k]) changes[k] = { before: before[k], after: after[k] };
+    }
+    if (Object.keys(changes).length === 0) return before;
+    const now = nowIso();
+    let closedAt = before.closedAt;
+    if (changes.status) closedAt = CLOSED_STATUSES.has(after.status) ? (CLOSED_STATUSES.has(before.status) ? closedAt ?? now : now) : null;
+    this.s.update.run({ id, ...after, closed_at: closedAt, updated_at: now });
+    this.audit.appendInTx({ actor, action: 'incident.update', target: `incident:${id}`, detail: changes });
+    return toIncident(this.s.byId.get(id)!);
+  }
+
+  countRelated(query: RelatedIncidentQuery): { count: number; incidentIds: number[] } {
+    return this.relatedTx(query);
+  }
+
+  private relatedInTx(q: RelatedIncidentQuery): { count: number; incidentIds: number[] } {
+    // One index seek on artifact_fields(field, value, …) per match pair, deduplicated here.
+    const ids = new Set<number>();
+    const label = q.label ?? null;
+    for (const m of q.match) {
+      for (const r of this.s.related.all(m.field, m.value, q.excludeIncidentId, q.since, q.until, label, label)) ids.add(r.incident_id);
+    }
+    const incidentIds = [...ids].sort((a, b) => b - a);
+    return { count: incidentIds.length, incidentIds };
+  }
+
+  addNote(note: NewNote): NoteRecord {
+    return this.addNoteTx.immediate(note);
+  }
+
+  private addNoteInTx(n: NewNote): NoteRecord {
+    if (!this.s.byId.get(n.incidentId)) throw new NotFoundError(`incident ${n.incidentId} not found`);
+    const info = this.s.insertNote.run(n.incidentId, n.runId ?? null, n.author, n.text, nowIso());
+    const note = toNote(this.s.noteById.get(info.lastInsertRowid)!);
+    this.audit.appendInTx({ actor: n.author, action: 'note.add', target: `incident:${n.incidentId}`,
+      detail: { noteId: note.id, runId: note.runId } });
+    return note;
+  }
+
+  listNotes(incidentId: number): NoteRecord[] {
+    return this.s.notes.all(incidentId).map(toNote);
+  }
+}
+
+export interface IncidentPatch { status?: IncidentStatus; severity?: Severity; owner?: string | null }
+export interface NewNote { incidentId: number; runId?: string; author: string; text: string }
+
+function validateNewIncident(inc: NewIncident): void {
+  if (!inc || typeof inc.name !== 'string' || inc.name === '') throw new ValidationError('incident name is required');
+  if (typeof inc.label !== 'string' || inc.label === '') throw new ValidationError('incident label is required');
+  if (typeof inc.source !== 'string' || inc.source === '') throw new ValidationError('incident source is required');
+  if (!Array.isArray(inc.artifacts)) throw new ValidationError('incident artifacts must be an array');
+}

@@ -1,0 +1,114 @@
+/** Custom lists (allow/deny lists of IPs, CIDRs, hostnames, users…). */
+import type Database from 'better-sqlite3';
+import type { ListRecord } from '../records.js';
+import { validateListItem } from '../ip-match.js';
+import type { AuditLog } from './audit.js';
+import { ConflictError, NAME_RE, NotFoundError, ValidationError, nowIso } from './common.js';
+
+interface ListRow { name: string; description: string | null; item_count: number; created_at: string; updated_at: string }
+
+const toList = (r: ListRow): ListRecord => ({
+  name: r.name, description: r.description, itemCount: r.item_count, createdAt: r.created_at, updatedAt: r.updated_at,
+});
+
+export function validateListName(name: string): void {
+  if (typeof name !== 'string' || !NAME_RE.test(name)) {
+    throw new ValidationError(
+      `invalid list name "${String(name)}": use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit`,
+    );
+  }
+}
+
+export class ListRepo {
+  private readonly s;
+  private readonly createTx;
+  private readonly deleteTx;
+  private readonly addTx;
+  private readonly removeTx;
+
+  constructor(db: Database.Database, private readonly audit: AuditLog) {
+    const select = `SELECT l.name, l.description, l.created_at, l.updated_at,
+      (SELECT COUNT(*) FROM list_items i WHERE i.list_name = l.name) AS item_count FROM lists l`;
+    this.s = {
+      byName: db.prepare<[string], ListRow>(`${select} WHERE l.name = ?`),
+      all: db.prepare<[], ListRow>(`${select} ORDER BY l.name`),
+      insert: db.prepare<[string, string | null, string, string]>(
+        'INSERT INTO lists (name, description, created_at, updated_at) VALUES (?, ?, ?, ?)'),
+      delete: db.prepare<[string]>('DELETE FROM lists WHERE name = ?'),
+      touch: db.prepare<[string, string]>('UPDATE lists SET updated_at = ? WHERE name = ?'),
+      items: db.prepare<[string], { item: string }>('SELECT item FROM list_items WHERE list_name = ? ORDER BY item'),
+      addItem: db.prepare<[string, string, string]>('INSERT OR IGNORE INTO list_items (list_name, item, added_at) VALUES (?, ?, ?)'),
+      removeItem: db.prepare<[string, string]>('DELETE FROM list_items WHERE list_name = ? AND item = ?'),
+    };
+    this.createTx = db.transaction((name: string, description: string | null, actor: string) => {
+      if (this.s.byName.get(name)) throw new ConflictError(`list "${name}" already exists`);
+      const now = nowIso();
+      this.s.insert.run(name, description, now, now);
+      this.audit.appendInTx({ actor, action: 'list.create', target: `list:${name}`, detail: { description } });
+      return toList(this.s.byName.get(name)!);
+    });
+    this.deleteTx = db.transaction((name: string, actor: string) => {
+      const existing = this.s.byName.get(name);
+      if (!existing) throw new NotFoundError(`list "${name}" not found`);
+      this.s.delete.run(name); // items go with it (ON DELETE CASCADE)
+      this.audit.appendInTx({ actor, action: 'list.delete', target: `list:${name}`, detail: { itemCount: existing.item_count } });
+    });
+    this.addTx = db.transaction((name: string, items: string[], actor: string) => {
+      this.mustExist(name);
+      const now = nowIso();
+      const added = items.filter((item) => this.s.addItem.run(name, item, now).changes > 0);
+      if (added.length > 0) {
+        this.s.touch.run(now, name);
+        this.audit.appendInTx({ actor, action: 'list.add', target: `list:${name}`, detail: { count: added.length, items: added } });
+      }
+      return added.length;
+    });
+    this.removeTx = db.transaction((name: string, items: string[], actor: string) => {
+      this.mustExist(name);
+      const removed = items.filter((item) => this.s.removeItem.run(name, item).changes > 0);
+      if (removed.length > 0) {
+        this.s.touch.run(nowIso(), name);
+        this.audit.appendInTx({ actor, action: 'list.remove', target: `list:${name}`, detail: { count: removed.length, items: removed } });
+      }
+      return removed.length;
+    });
+  }
+
+  private mustExist(name: string): void {
+    if (!this.s.byName.get(name)) throw new NotFoundError(`list "${name}" not found`);
+  }
+
+  create(name: string, description: string | null, actor: string): ListRecord {
+    validateListName(name);
+    return this.createTx.immediate(name, description ?? null, actor);
+  }
+
+  delete(name: string, actor: string): void {
+    this.deleteTx.immediate(name, actor);
+  }
+
+  all(): ListRecord[] {
+    return this.s.all.all().map(toList);
+  }
+
+  /** Items sorted; null for an unknown list. */
+  items(name: string): string[] | null {
+    if (!this.s.byName.get(name)) return null;
+    return this.s.items.all(name).map((r) => r.item);
+  }
+
+  /** Adds the items not yet present; returns how many were added. All-or-nothing on invalid items. */
+  add(name: string, items: string[], actor: string): number {
+    const unique = [...new Set(items)];
+    const errors = unique.map((item) => validateListItem(item)).filter((e): e is string => e !== null);
+    if (errors.length > 0) {
+      const more = errors.length > 1 ? ` (and ${errors.length - 1} more invalid item${errors.length > 2 ? 's' : ''})` : '';
+      throw new ValidationError(`cannot add to list "${name}": ${errors[0]}${more}; nothing was added`);
+    }
+    return this.addTx.immediate(name, unique, actor);
+  }
+
+  remove(name: string, items: string[], actor: string): number {
+    return this.removeTx.immediate(name, [...new Set(items)], actor);
+  }
+}

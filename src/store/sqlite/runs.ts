@@ -1,0 +1,202 @@
+/** Runs, their journal (the replay memo) and the per-attempt action results. */
+import type Database from 'better-sqlite3';
+import type { ErrorRecord } from '../../sdk/errors.js';
+import type { IncidentView } from '../../sdk/playbook.js';
+import type { ActionResultRecord, JournalEntry, JournalKind, JournalStatus, RunRecord, RunStatus } from '../records.js';
+import type { JournalPatch, NewActionResult, NewRun, RunPatch, RunQuery } from '../store.js';
+import { ConflictError, NotFoundError, clampLimit, fromJson, isConstraint, nowIso, toJson } from './common.js';
+
+interface RunRow {
+  id: string; incident_id: number; playbook_id: string; playbook_version: number; playbook_hash: string; status: string;
+  input: string; output: string | null; error: string | null; attention_reason: string | null; wake_at: string | null;
+  minutes_saved: number | null; created_at: string; started_at: string | null; updated_at: string; finished_at: string | null;
+}
+interface JournalRow {
+  run_id: string; seq: number; kind: string; name: string; asset: string | null; app: string | null; action: string | null;
+  status: string; input: string | null; output: string | null; error: string | null; attempts: number; started_at: string;
+  finished_at: string | null; wake_at: string | null; detail: string | null;
+}
+interface ActionResultRow {
+  id: number; run_id: string; seq: number; attempt: number; app: string; asset: string; action: string;
+  idempotency_key: string; outcome: string; input: string | null; output: string | null; error: string | null;
+  started_at: string; duration_ms: number;
+}
+
+const toRun = (r: RunRow): RunRecord => ({
+  id: r.id, incidentId: r.incident_id, playbookId: r.playbook_id, playbookVersion: r.playbook_version,
+  playbookHash: r.playbook_hash, status: r.status as RunStatus, input: fromJson(r.input), output: fromJson(r.output),
+  error: fromJson<ErrorRecord | null>(r.error), attentionReason: r.attention_reason, wakeAt: r.wake_at,
+  minutesSaved: r.minutes_saved, createdAt: r.created_at, startedAt: r.started_at, updatedAt: r.updated_at,
+  finishedAt: r.finished_at,
+});
+const fromRun = (r: RunRecord): RunRow => ({
+  id: r.id, incident_id: r.incidentId, playbook_id: r.playbookId, playbook_version: r.playbookVersion,
+  playbook_hash: r.playbookHash, status: r.status, input: toJson(r.input) ?? 'null', output: toJson(r.output),
+  error: toJson(r.error), attention_reason: r.attentionReason, wake_at: r.wakeAt, minutes_saved: r.minutesSaved,
+  created_at: r.createdAt, started_at: r.startedAt, updated_at: r.updatedAt, finished_at: r.finishedAt,
+});
+const toJournal = (r: JournalRow): JournalEntry => ({
+  runId: r.run_id, seq: r.seq, kind: r.kind as JournalKind, name: r.name, asset: r.asset, app: r.app, action: r.action,
+  status: r.status as JournalStatus, input: fromJson(r.input), output: fromJson(r.output),
+  error: fromJson<ErrorRecord | null>(r.error), attempts: r.attempts, startedAt: r.started_at, finishedAt: r.finished_at,
+  wakeAt: r.wake_at, detail: r.detail,
+});
+const fromJournal = (e: JournalEntry): JournalRow => ({
+  run_id: e.runId, seq: e.seq, kind: e.kind, name: e.name, asset: e.asset ?? null, app: e.app ?? null,
+  action: e.action ?? null, status: e.status, input: toJson(e.input), output: toJson(e.output), error: toJson(e.error),
+  attempts: e.attempts ?? 0, started_at: e.startedAt, finished_at: e.finishedAt ?? null, wake_at: e.wakeAt ?? null,
+  detail: e.detail ?? null,
+});
+const toActionResult = (r: ActionResultRow): ActionResultRecord => ({
+  id: r.id, runId: r.run_id, seq: r.seq, attempt: r.attempt, app: r.app, asset: r.asset, action: r.action,
+  idempotencyKey: r.idempotency_key, outcome: r.outcome, input: fromJson(r.input), output: fromJson(r.output),
+  error: fromJson<ErrorRecord | null>(r.error), startedAt: r.started_at, durationMs: r.duration_ms,
+});
+
+const RUN_COLUMNS = `id, incident_id, playbook_id, playbook_version, playbook_hash, status, input, output, error,
+  attention_reason, wake_at, minutes_saved, created_at, started_at, updated_at, finished_at`;
+const JOURNAL_COLUMNS = 'run_id, seq, kind, name, asset, app, action, status, input, output, error, attempts, started_at, finished_at, wake_at, detail';
+const params = (cols: string): string => cols.split(',').map((c) => `@${c.trim()}`).join(', ');
+
+export class RunRepo {
+  private readonly s;
+  private readonly listCache = new Map<string, Database.Statement>();
+  private readonly updateTx;
+  private readonly updateJournalTx;
+
+  constructor(private readonly db: Database.Database) {
+    this.s = {
+      insert: db.prepare<[RunRow]>(`INSERT INTO runs (${RUN_COLUMNS}) VALUES (${params(RUN_COLUMNS)})`),
+      byId: db.prepare<[string], RunRow>('SELECT * FROM runs WHERE id = ?'),
+      update: db.prepare<[RunRow]>(`UPDATE runs SET status = @status, output = @output, error = @error,
+        attention_reason = @attention_reason, wake_at = @wake_at, started_at = @started_at, updated_at = @updated_at,
+        finished_at = @finished_at WHERE id = @id`),
+      due: db.prepare<[string, number], RunRow>(`SELECT * FROM runs
+        WHERE status IN ('queued', 'running') OR (status = 'waiting' AND wake_at <= ?)
+        ORDER BY created_at, rowid LIMIT ?`),
+      nextWake: db.prepare<[], { w: string | null }>(`SELECT MIN(wake_at) AS w FROM runs WHERE status = 'waiting'`),
+      insertJournal: db.prepare<[JournalRow]>(`INSERT INTO journal (${JOURNAL_COLUMNS}) VALUES (${params(JOURNAL_COLUMNS)})`),
+      journalOne: db.prepare<[string, number], JournalRow>('SELECT * FROM journal WHERE run_id = ? AND seq = ?'),
+      journal: db.prepare<[string], JournalRow>('SELECT * FROM journal WHERE run_id = ? ORDER BY seq'),
+      updateJournal: db.prepare<[JournalRow]>(`UPDATE journal SET status = @status, output = @output, error = @error,
+        attempts = @attempts, finished_at = @finished_at, wake_at = @wake_at, detail = @detail
+        WHERE run_id = @run_id AND seq = @seq`),
+      insertResult: db.prepare(`INSERT INTO action_results (run_id, seq, attempt, app, asset, action, idempotency_key,
+        outcome, input, output, error, started_at, duration_ms) VALUES (@run_id, @seq, @attempt, @app, @asset, @action,
+        @idempotency_key, @outcome, @input, @output, @error, @started_at, @duration_ms)`),
+      results: db.prepare<[string], ActionResultRow>('SELECT * FROM action_results WHERE run_id = ? ORDER BY id'),
+    };
+    this.updateTx = db.transaction((id: string, patch: RunPatch) => this.updateInTx(id, patch));
+    this.updateJournalTx = db.transaction((runId: string, seq: number, patch: JournalPatch) => {
+      const row = this.s.journalOne.get(runId, seq);
+      if (!row) throw new NotFoundError(`journal entry ${runId}#${seq} not found`);
+      const e = toJournal(row);
+      e.status = patch.status;
+      if (patch.output !== undefined) e.output = patch.output;
+      if (patch.error !== undefined) e.error = patch.error;
+      if (patch.attempts !== undefined) e.attempts = patch.attempts;
+      if (patch.finishedAt !== undefined) e.finishedAt = patch.finishedAt;
+      if (patch.wakeAt !== undefined) e.wakeAt = patch.wakeAt;
+      if (patch.detail !== undefined) e.detail = patch.detail;
+      this.s.updateJournal.run(fromJournal(e));
+    });
+  }
+
+  /** Inserts a queued run; the caller holds the transaction (and writes the audit entry). */
+  insertInTx(incidentId: number, run: NewRun, input: IncidentView): RunRecord {
+    const now = nowIso();
+    const rec: RunRecord = {
+      id: run.id, incidentId, playbookId: run.playbookId, playbookVersion: run.playbookVersion, playbookHash: run.playbookHash,
+      status: 'queued', input, output: null, error: null, attentionReason: null, wakeAt: null,
+      minutesSaved: run.minutesSaved ?? null, createdAt: now, startedAt: null, updatedAt: now, finishedAt: null,
+    };
+    try {
+      this.s.insert.run(fromRun(rec));
+    } catch (err) {
+      if (isConstraint(err, 'PRIMARYKEY')) throw new ConflictError(`run ${run.id} already exists`);
+      throw err;
+    }
+    return toRun(this.s.byId.get(run.id)!);
+  }
+
+  get(id: string): RunRecord | null {
+    const row = this.s.byId.get(id);
+    return row ? toRun(row) : null;
+  }
+
+  /** Newest first. */
+  list(query: RunQuery): RunRecord[] {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (query.incidentId !== undefined) { where.push('incident_id = ?'); args.push(query.incidentId); }
+    if (query.status !== undefined) { where.push('status = ?'); args.push(query.status); }
+    if (query.playbookId !== undefined) { where.push('playbook_id = ?'); args.push(query.playbookId); }
+    const sql = `SELECT * FROM runs${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, rowid DESC LIMIT ?`;
+    let stmt = this.listCache.get(sql);
+    if (!stmt) { stmt = this.db.prepare(sql); this.listCache.set(sql, stmt); }
+    return (stmt.all(...args, clampLimit(query.limit, 100, 1000)) as RunRow[]).map(toRun);
+  }
+
+  update(id: string, patch: RunPatch): RunRecord {
+    return this.updateTx.immediate(id, patch);
+  }
+
+  private updateInTx(id: string, patch: RunPatch): RunRecord {
+    const row = this.s.byId.get(id);
+    if (!row) throw new NotFoundError(`run ${id} not found`);
+    const r = toRun(row);
+    if (patch.status !== undefined) r.status = patch.status;
+    if (patch.output !== undefined) r.output = patch.output;
+    if (patch.error !== undefined) r.error = patch.error;
+    if (patch.attentionReason !== undefined) r.attentionReason = patch.attentionReason;
+    if (patch.wakeAt !== undefined) r.wakeAt = patch.wakeAt;
+    if (patch.startedAt !== undefined) r.startedAt = patch.startedAt;
+    if (patch.finishedAt !== undefined) r.finishedAt = patch.finishedAt;
+    r.updatedAt = nowIso();
+    this.s.update.run(fromRun(r));
+    return toRun(this.s.byId.get(id)!);
+  }
+
+  due(now: string, limit: number): RunRecord[] {
+    return this.s.due.all(now, clampLimit(limit, 100, 10_000)).map(toRun);
+  }
+
+  nextWakeAt(): string | null {
+    return this.s.nextWake.get()?.w ?? null;
+  }
+
+  loadJournal(runId: string): JournalEntry[] {
+    return this.s.journal.all(runId).map(toJournal);
+  }
+
+  appendJournal(entry: JournalEntry): void {
+    try {
+      this.s.insertJournal.run(fromJournal(entry)); // a single statement is its own durable transaction
+    } catch (err) {
+      if (isConstraint(err, 'PRIMARYKEY')) throw new ConflictError(`journal entry ${entry.runId}#${entry.seq} already exists`);
+      if (isConstraint(err, 'FOREIGNKEY')) throw new NotFoundError(`run ${entry.runId} not found`);
+      throw err;
+    }
+  }
+
+  updateJournal(runId: string, seq: number, patch: JournalPatch): void {
+    this.updateJournalTx.immediate(runId, seq, patch);
+  }
+
+  recordActionResult(r: NewActionResult): void {
+    try {
+      this.s.insertResult.run({
+        run_id: r.runId, seq: r.seq, attempt: r.attempt, app: r.app, asset: r.asset, action: r.action,
+        idempotency_key: r.idempotencyKey, outcome: r.outcome, input: toJson(r.input), output: toJson(r.output),
+        error: toJson(r.error), started_at: r.startedAt, duration_ms: r.durationMs,
+      });
+    } catch (err) {
+      if (isConstraint(err, 'FOREIGNKEY')) throw new NotFoundError(`run ${r.runId} not found`);
+      throw err;
+    }
+  }
+
+  listActionResults(runId: string): ActionResultRecord[] {
+    return this.s.results.all(runId).map(toActionResult);
+  }
+}

@@ -1,0 +1,151 @@
+/**
+ * The embedded SQLite implementation of Store (better-sqlite3). better-sqlite3 is synchronous;
+ * the async methods just wrap it, and every mutation has committed (and, with synchronous=FULL,
+ * is fsynced to the WAL) before the returned promise resolves.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type { IncidentStatus, Severity } from '../../sdk/playbook.js';
+import type {
+  ActionResultRecord, ApiTokenRecord, AssetRecord, AuditEntry, IncidentDetail, IncidentRecord, JournalEntry, ListRecord,
+  NewAuditEntry, NewIncident, NoteRecord, PlaybookSettings, RunRecord, SourceKind, SourceRecord,
+} from '../records.js';
+import type {
+  AuditVerification, IncidentQuery, IngestResult, JournalPatch, NewActionResult, NewRun, RelatedIncidentQuery, RunPatch,
+  RunQuery, Store,
+} from '../store.js';
+import { AuditLog } from './audit.js';
+import { ConfigRepo } from './assets.js';
+import { IncidentRepo } from './incidents.js';
+import { ListRepo } from './lists.js';
+import { migrate } from './migrations.js';
+import { RunRepo } from './runs.js';
+
+export interface SqliteStoreOptions {
+  /** Database file path, or ':memory:'. */
+  path: string;
+  /** 32-byte key that encrypts asset secrets (see secrets.ts loadSecretKey). */
+  secretKey: Buffer;
+  /** 'full' (default) fsyncs every commit; 'normal' may lose the last commits on power loss (not on a crash). */
+  synchronous?: 'full' | 'normal';
+}
+
+interface Repos {
+  audit: AuditLog;
+  incidents: IncidentRepo;
+  runs: RunRepo;
+  lists: ListRepo;
+  config: ConfigRepo;
+}
+
+export class SqliteStore implements Store {
+  /** The raw handle, for tests and maintenance tools (backup, vacuum). */
+  readonly db: Database.Database;
+  private readonly key: Buffer;
+  private reposCache: Repos | undefined;
+
+  constructor(opts: SqliteStoreOptions) {
+    if (!Buffer.isBuffer(opts.secretKey) || opts.secretKey.length !== 32) {
+      throw new Error('SqliteStore: secretKey must be a 32-byte Buffer');
+    }
+    this.key = Buffer.from(opts.secretKey);
+    if (opts.path !== ':memory:' && opts.path !== '') mkdirSync(dirname(opts.path), { recursive: true });
+    this.db = new Database(opts.path);
+    try {
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma(`synchronous = ${opts.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
+      this.db.pragma('foreign_keys = ON');
+      this.db.pragma('busy_timeout = 5000');
+    } catch (err) {
+      this.db.close();
+      throw err;
+    }
+  }
+
+  /**
+   * Statements can only be prepared once the tables exist, so they are prepared on first use,
+   * after applying any pending migrations (a store used without calling migrate() still works).
+   */
+  private get r(): Repos {
+    if (!this.reposCache) {
+      migrate(this.db);
+      const audit = new AuditLog(this.db);
+      const runs = new RunRepo(this.db);
+      this.reposCache = {
+        audit, runs,
+        incidents: new IncidentRepo(this.db, audit, runs),
+        lists: new ListRepo(this.db, audit),
+        config: new ConfigRepo(this.db, audit, this.key),
+      };
+    }
+    return this.reposCache;
+  }
+
+  async migrate(): Promise<void> {
+    migrate(this.db);
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+
+  // ── incidents ──
+  async ingest(incident: NewIncident, runs: NewRun[], actor: string): Promise<IngestResult> { return this.r.incidents.ingest(incident, runs, actor); }
+  async getIncident(id: number): Promise<IncidentDetail | null> { return this.r.incidents.get(id); }
+  async listIncidents(query: IncidentQuery): Promise<IncidentRecord[]> { return this.r.incidents.list(query); }
+  async updateIncident(id: number, patch: { status?: IncidentStatus; severity?: Severity; owner?: string | null }, actor: string): Promise<IncidentRecord> {
+    return this.r.incidents.update(id, patch, actor);
+  }
+  async countRelated(query: RelatedIncidentQuery): Promise<{ count: number; incidentIds: number[] }> { return this.r.incidents.countRelated(query); }
+  async addNote(note: { incidentId: number; runId?: string; author: string; text: string }): Promise<NoteRecord> { return this.r.incidents.addNote(note); }
+  async listNotes(incidentId: number): Promise<NoteRecord[]> { return this.r.incidents.listNotes(incidentId); }
+
+  // ── runs and journal ──
+  async createRun(incidentId: number, run: NewRun, actor: string): Promise<RunRecord> { return this.r.incidents.createRun(incidentId, run, actor); }
+  async getRun(id: string): Promise<RunRecord | null> { return this.r.runs.get(id); }
+  async listRuns(query: RunQuery): Promise<RunRecord[]> { return this.r.runs.list(query); }
+  async updateRun(id: string, patch: RunPatch): Promise<RunRecord> { return this.r.runs.update(id, patch); }
+  async dueRuns(now: string, limit: number): Promise<RunRecord[]> { return this.r.runs.due(now, limit); }
+  async nextWakeAt(): Promise<string | null> { return this.r.runs.nextWakeAt(); }
+  async loadJournal(runId: string): Promise<JournalEntry[]> { return this.r.runs.loadJournal(runId); }
+  async appendJournal(entry: JournalEntry): Promise<void> { this.r.runs.appendJournal(entry); }
+  async updateJournal(runId: string, seq: number, patch: JournalPatch): Promise<void> { this.r.runs.updateJournal(runId, seq, patch); }
+  async recordActionResult(result: NewActionResult): Promise<void> { this.r.runs.recordActionResult(result); }
+  async listActionResults(runId: string): Promise<ActionResultRecord[]> { return this.r.runs.listActionResults(runId); }
+
+  // ── custom lists ──
+  async createList(name: string, description: string | null, actor: string): Promise<ListRecord> { return this.r.lists.create(name, description, actor); }
+  async deleteList(name: string, actor: string): Promise<void> { this.r.lists.delete(name, actor); }
+  async listLists(): Promise<ListRecord[]> { return this.r.lists.all(); }
+  async getListItems(name: string): Promise<string[] | null> { return this.r.lists.items(name); }
+  async addListItems(name: string, items: string[], actor: string): Promise<number> { return this.r.lists.add(name, items, actor); }
+  async removeListItems(name: string, items: string[], actor: string): Promise<number> { return this.r.lists.remove(name, items, actor); }
+
+  // ── assets, sources, tokens, playbook settings ──
+  async putAsset(asset: { name: string; appId: string; description?: string; config: Record<string, unknown>; secrets: Record<string, string> }, actor: string): Promise<AssetRecord> {
+    return this.r.config.putAsset(asset, actor);
+  }
+  async getAsset(name: string): Promise<AssetRecord | null> { return this.r.config.getAsset(name); }
+  async listAssets(): Promise<AssetRecord[]> { return this.r.config.listAssets(); }
+  async deleteAsset(name: string, actor: string): Promise<void> { this.r.config.deleteAsset(name, actor); }
+  async getAssetSecrets(name: string): Promise<Record<string, string>> { return this.r.config.getAssetSecrets(name); }
+  async putSource(source: { name: string; kind: SourceKind; mapping: unknown; token: string }, actor: string): Promise<SourceRecord> {
+    return this.r.config.putSource(source, actor);
+  }
+  async findSourceByToken(token: string): Promise<SourceRecord | null> { return this.r.config.findSourceByToken(token); }
+  async listSources(): Promise<SourceRecord[]> { return this.r.config.listSources(); }
+  async createApiToken(token: { name: string; role: ApiTokenRecord['role']; token: string }, actor: string): Promise<ApiTokenRecord> {
+    return this.r.config.createApiToken(token, actor);
+  }
+  async findApiToken(token: string): Promise<ApiTokenRecord | null> { return this.r.config.findApiToken(token); }
+  async getPlaybookSettings(playbookId: string): Promise<PlaybookSettings | null> { return this.r.config.getPlaybookSettings(playbookId); }
+  async putPlaybookSettings(settings: Omit<PlaybookSettings, 'updatedAt'>, actor: string): Promise<PlaybookSettings> {
+    return this.r.config.putPlaybookSettings(settings, actor);
+  }
+
+  // ── audit ──
+  async appendAudit(entry: NewAuditEntry): Promise<AuditEntry> { return this.r.audit.append(entry); }
+  async listAudit(query: { after?: number; limit?: number }): Promise<AuditEntry[]> { return this.r.audit.listEntries(query); }
+  async verifyAudit(): Promise<AuditVerification> { return this.r.audit.verify(); }
+}
