@@ -76,6 +76,11 @@ export interface JournalPatch {
   detail?: string | null;
 }
 
+/** A run's change to its incident (see `Store.applyRunEffect`). */
+export type RunEffect =
+  | { type: 'note'; incidentId: number; text: string }
+  | { type: 'incident'; incidentId: number; patch: { status?: IncidentStatus; severity?: Severity } };
+
 export interface NewActionResult extends Omit<ActionResultRecord, 'id'> {}
 
 export interface AuditVerification {
@@ -117,6 +122,11 @@ export interface Store {
   /** Inserts a new entry; rejects if (runId, seq) exists. Durable on resolve. */
   appendJournal(entry: JournalEntry): Promise<void>;
   updateJournal(runId: string, seq: number, patch: JournalPatch): Promise<void>;
+  /**
+   * Journals a playbook's change to its incident and applies it in one transaction, so a replay
+   * after a crash never adds the note (or status change) twice nor loses it. Audited as `run:<id>`.
+   */
+  applyRunEffect(entry: JournalEntry, effect: RunEffect): Promise<void>;
   recordActionResult(result: NewActionResult): Promise<void>;
   listActionResults(runId: string): Promise<ActionResultRecord[]>;
 

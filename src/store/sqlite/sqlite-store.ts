@@ -12,7 +12,7 @@ import type {
   NewAuditEntry, NewIncident, NoteRecord, PlaybookSettings, RunRecord, SourceKind, SourceRecord,
 } from '../records.js';
 import type {
-  AuditVerification, IncidentQuery, IngestResult, JournalPatch, NewActionResult, NewRun, RelatedIncidentQuery, RunPatch,
+  AuditVerification, IncidentQuery, IngestResult, JournalPatch, NewActionResult, NewRun, RelatedIncidentQuery, RunEffect, RunPatch,
   RunQuery, Store,
 } from '../store.js';
 import { AuditLog } from './audit.js';
@@ -111,6 +111,15 @@ export class SqliteStore implements Store {
   async loadJournal(runId: string): Promise<JournalEntry[]> { return this.r.runs.loadJournal(runId); }
   async appendJournal(entry: JournalEntry): Promise<void> { this.r.runs.appendJournal(entry); }
   async updateJournal(runId: string, seq: number, patch: JournalPatch): Promise<void> { this.r.runs.updateJournal(runId, seq, patch); }
+  async applyRunEffect(entry: JournalEntry, effect: RunEffect): Promise<void> {
+    const r = this.r;
+    const actor = `run:${entry.runId}`;
+    this.db.transaction(() => {
+      r.runs.appendJournal(entry);
+      if (effect.type === 'note') r.incidents.addNote({ incidentId: effect.incidentId, runId: entry.runId, author: actor, text: effect.text });
+      else r.incidents.update(effect.incidentId, effect.patch, actor);
+    }).immediate();
+  }
   async recordActionResult(result: NewActionResult): Promise<void> { this.r.runs.recordActionResult(result); }
   async listActionResults(runId: string): Promise<ActionResultRecord[]> { return this.r.runs.listActionResults(runId); }
 

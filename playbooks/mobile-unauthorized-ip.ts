@@ -1,0 +1,100 @@
+/**
+ * The founding scenario: a mobile device reached a destination that is not on the access list.
+ *
+ * 1. An allowed destination (custom list "allowed-destinations", IPs and CIDRs) → benign, closed.
+ * 2. In parallel: the device profile from the MDM and the user profile from the directory.
+ * 3. Repeat offender? (earlier incidents of this kind for the same user or device in 30 days)
+ *    - yes: wipe the device via the MDM and block its address at the firewall, in parallel;
+ *    - no:  a lighter response — a low-priority ticket asks the SOC to talk to the user.
+ * 4. A ticket with everything gathered, linked from the incident by a note; final status.
+ */
+import { cefValue, definePlaybook } from '../src/sdk/index.js';
+import type { DeviceRecord, UserRecord } from '../src/sdk/index.js';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+export const ACCESS_LIST = 'allowed-destinations';
+export const REPEAT_WINDOW_MS = 30 * DAY_MS;
+
+export default definePlaybook(
+  {
+    id: 'mobile-unauthorized-ip',
+    version: 1,
+    description: 'Mobile device reached an unauthorized IP: check the access list, profile device and user, contain repeat offenders, open a ticket.',
+    triggers: { labels: ['mobile-unauthorized-ip'] },
+    // Approvals for destructive actions arrive with the human-in-the-loop work; until then the
+    // playbook runs autonomously and says so.
+    automation: 'autonomous',
+    minutesSaved: 45,
+    roles: { mdm: 'mdm', directory: 'directory', firewall: 'firewall', ticketing: 'ticketing' },
+  },
+  async (ctx, incident) => {
+    const destination = cefValue(incident, 'destinationAddress');
+    const userName = cefValue(incident, 'sourceUserName') ?? cefValue(incident, 'suser');
+    const deviceId = cefValue(incident, 'deviceExternalId');
+    const deviceName = cefValue(incident, 'deviceHostname');
+    const sourceIp = cefValue(incident, 'sourceAddress');
+
+    if (destination === undefined) {
+      await ctx.note('The alert carries no destination address: nothing to check. Left open for an analyst.');
+      await ctx.setStatus('open');
+      return { outcome: 'incomplete' };
+    }
+
+    if (await ctx.lists.contains(ACCESS_LIST, destination)) {
+      await ctx.note(`Destination ${destination} is on the access list "${ACCESS_LIST}": benign.`);
+      await ctx.setStatus('closed');
+      return { outcome: 'benign', destination };
+    }
+    await ctx.setStatus('open');
+
+    const noUser = { found: false as const, user: undefined as UserRecord | undefined };
+    const [deviceResult, userResult] = await Promise.all([
+      ctx.roles.mdm.findDevice(deviceId !== undefined ? { deviceId } : { deviceName }),
+      userName !== undefined ? ctx.roles.directory.getUser({ user: userName }) : Promise.resolve(noUser),
+    ]);
+    const device: DeviceRecord | undefined = deviceResult.device;
+    const user: UserRecord | undefined = userResult.user;
+
+    const match = [
+      ...(userName !== undefined ? [{ field: 'sourceUserName', value: userName }] : []),
+      ...(deviceId !== undefined ? [{ field: 'deviceExternalId', value: deviceId }] : []),
+    ];
+    const history = match.length > 0 ? await ctx.related({ match, withinMs: REPEAT_WINDOW_MS }) : { count: 0, incidentIds: [] };
+    const repeatOffender = history.count > 0;
+
+    const actions: string[] = [];
+    if (repeatOffender) {
+      const [wipe, block] = await Promise.all([
+        device ? ctx.roles.mdm.wipeDevice({ deviceId: device.id }) : Promise.resolve(undefined),
+        sourceIp !== undefined ? ctx.roles.firewall.blockIp({ ip: sourceIp, comment: `Riposte incident ${incident.id}: ${incident.name}` }) : Promise.resolve(undefined),
+      ]);
+      actions.push(wipe ? `Wipe of ${device!.name} (${device!.id}) accepted by the MDM (state ${wipe.state ?? 'pending'}).` : 'Device not found in the MDM: NOT wiped.');
+      actions.push(block ? `Source address ${sourceIp} blocked at the firewall.` : 'No source address in the alert: nothing blocked.');
+      await ctx.note(`Repeat offender (${history.count} earlier incident(s) in 30 days: ${history.incidentIds.join(', ')}). ${actions.join(' ')}`);
+    } else {
+      actions.push('First offence: no containment; the SOC is asked to contact the user.');
+      await ctx.note('First offence in 30 days: lighter response (ticket to the SOC to contact the user), no wipe or block.');
+    }
+
+    const ticket = await ctx.roles.ticketing.createTicket({
+      dedupeKey: `incident-${incident.id}`,
+      priority: repeatOffender ? 'high' : 'low',
+      summary: repeatOffender
+        ? `Recover and examine wiped device ${device?.name ?? deviceName ?? deviceId ?? ''} (${user?.displayName ?? userName ?? 'unknown user'})`
+        : `Contact ${user?.displayName ?? userName ?? 'user'}: mobile device reached unauthorized IP ${destination}`,
+      description: [
+        `Riposte incident ${incident.id}: ${incident.name}`,
+        `Destination ${destination} is not on the access list "${ACCESS_LIST}".`,
+        `Device: ${device ? `${device.name} (${device.id}), serial ${device.serialNumber ?? '?'}, ${device.os ?? '?'} ${device.model ?? ''}, user ${device.userPrincipalName ?? '?'}` : `not found in the MDM (${deviceId ?? deviceName ?? 'no id in the alert'})`}`,
+        `User: ${user ? `${user.displayName ?? user.userName} <${user.email ?? user.userName}>, ${user.jobTitle ?? ''} ${user.department ?? ''}`.trim() : `not found in the directory (${userName ?? 'no user in the alert'})`}`,
+        `Source address: ${sourceIp ?? 'unknown'}.`,
+        `History: ${history.count} earlier incident(s) of this kind in 30 days${history.count > 0 ? ` (${history.incidentIds.join(', ')})` : ''}.`,
+        `Actions taken: ${actions.join(' ')}`,
+      ].join('\n\n'),
+      labels: ['mobile-unauthorized-ip', repeatOffender ? 'repeat-offender' : 'first-offence'],
+    });
+    await ctx.note(`Ticket ${ticket.key} ${ticket.created ? 'opened' : 'already existed'}${ticket.url ? `: ${ticket.url}` : ''}.`);
+    await ctx.setStatus(repeatOffender ? 'contained' : 'resolved');
+    return { outcome: repeatOffender ? 'contained' : 'first-offence', ticket: ticket.key, wiped: repeatOffender && device !== undefined, blocked: repeatOffender && sourceIp !== undefined };
+  },
+);

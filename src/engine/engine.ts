@@ -1,0 +1,164 @@
+/**
+ * The engine schedules runs: it picks due runs from the store (new, interrupted by a crash, or
+ * waiting on a timer that has fired), executes each with replay, and persists the outcome.
+ * A parked run (waiting on a timer, needing attention) holds no memory: only its store rows.
+ * One timer tracks the earliest wake-up of all parked runs.
+ *
+ * One engine per store: with the embedded SQLite store a single process owns execution.
+ */
+import type { Store } from '../store/store.js';
+import type { RunRecord } from '../store/records.js';
+import type { Broker } from '../broker/broker.js';
+import type { PlaybookRegistry } from './registry.js';
+import { RunExecution, type ExecutionResult } from './execution.js';
+import { toErrorRecord } from '../sdk/errors.js';
+
+export interface EngineOptions {
+  /** Runs executed at once. */
+  concurrency?: number;
+  now?: () => number;
+  shortSleepMs?: number;
+  /** Called after each run execution settles (for logs and metrics). */
+  onRunSettled?: (run: RunRecord, result: ExecutionResult) => void;
+  onError?: (err: unknown) => void;
+}
+
+export class Engine {
+  private readonly active = new Map<string, Promise<void>>();
+  private pumpScheduled = false;
+  private pumping = false;
+  private again = false;
+  private timer: NodeJS.Timeout | null = null;
+  private stopped = true;
+  private readonly concurrency: number;
+  private readonly now: () => number;
+  private readonly shortSleepMs: number;
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(
+    private readonly store: Store,
+    private readonly broker: Broker,
+    private readonly registry: PlaybookRegistry,
+    private readonly opts: EngineOptions = {},
+  ) {
+    this.concurrency = opts.concurrency ?? 64;
+    this.now = opts.now ?? Date.now;
+    this.shortSleepMs = opts.shortSleepMs ?? 2_000;
+  }
+
+  /** Starts scheduling; runs left `running` by a previous process are resumed first. */
+  start(): void {
+    this.stopped = false;
+    this.wake();
+  }
+
+  /** Stops taking new runs and waits for the executing ones to settle. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await Promise.allSettled([...this.active.values()]);
+  }
+
+  /** Look for due runs soon (coalesced). */
+  wake(): void {
+    if (this.stopped || this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      void this.pump();
+    });
+  }
+
+  /** Resolves when no run is executing and none is due (for tests and the demo). */
+  idle(): Promise<void> {
+    if (this.active.size === 0 && !this.pumping && !this.pumpScheduled) return Promise.resolve();
+    return new Promise((r) => this.idleWaiters.push(r));
+  }
+
+  get activeCount(): number {
+    return this.active.size;
+  }
+
+  private async pump(): Promise<void> {
+    if (this.pumping) {
+      this.again = true;
+      return;
+    }
+    this.pumping = true;
+    try {
+      do {
+        this.again = false;
+        const free = this.concurrency - this.active.size;
+        if (free <= 0 || this.stopped) break;
+        const due = await this.store.dueRuns(new Date(this.now()).toISOString(), free + this.active.size);
+        for (const run of due) {
+          if (this.active.size >= this.concurrency) break;
+          if (this.active.has(run.id)) continue;
+          const p = this.execute(run).catch((err) => this.opts.onError?.(err)).finally(() => {
+            this.active.delete(run.id);
+            this.wake();
+          });
+          this.active.set(run.id, p);
+        }
+      } while (this.again);
+      await this.armTimer();
+    } catch (err) {
+      this.opts.onError?.(err);
+    } finally {
+      this.pumping = false;
+      if (this.active.size === 0 && !this.pumpScheduled) {
+        const waiters = this.idleWaiters;
+        this.idleWaiters = [];
+        for (const w of waiters) w();
+      }
+    }
+  }
+
+  private async armTimer(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (this.stopped) return;
+    const next = await this.store.nextWakeAt();
+    if (next === null) return;
+    const delay = Math.min(Math.max(0, Date.parse(next) - this.now()), 2 ** 31 - 1);
+    this.timer = setTimeout(() => this.wake(), delay);
+    this.timer.unref();
+  }
+
+  private async execute(run: RunRecord): Promise<void> {
+    const reg = this.registry.get(run.playbookId);
+    if (!reg) {
+      await this.store.updateRun(run.id, { status: 'needs_attention', attentionReason: `playbook ${run.playbookId} is not installed in this server` });
+      return;
+    }
+    if (run.status === 'queued') await this.store.updateRun(run.id, { status: 'running', startedAt: new Date(this.now()).toISOString() });
+    else if (run.status === 'waiting') await this.store.updateRun(run.id, { status: 'running', wakeAt: null });
+    const [journal, settings] = await Promise.all([this.store.loadJournal(run.id), this.store.getPlaybookSettings(run.playbookId)]);
+    const exec = new RunExecution(run, reg.definition, reg.hash !== run.playbookHash, journal, settings?.bindings ?? {}, {
+      store: this.store, broker: this.broker, now: this.now, shortSleepMs: this.shortSleepMs,
+    });
+    let result: ExecutionResult;
+    try {
+      result = await exec.execute();
+    } catch (err) {
+      result = { status: 'failed', error: toErrorRecord(err) };
+    }
+    const at = new Date(this.now()).toISOString();
+    switch (result.status) {
+      case 'completed':
+        await this.store.updateRun(run.id, { status: 'completed', output: result.output, finishedAt: at, attentionReason: null });
+        break;
+      case 'failed':
+        await this.store.updateRun(run.id, { status: 'failed', error: result.error, finishedAt: at });
+        break;
+      case 'waiting':
+        await this.store.updateRun(run.id, { status: 'waiting', wakeAt: result.wakeAt });
+        break;
+      case 'needs_attention':
+        await this.store.updateRun(run.id, { status: 'needs_attention', attentionReason: result.reason, error: result.error });
+        break;
+    }
+    this.opts.onRunSettled?.(run, result);
+  }
+}

@@ -1,0 +1,78 @@
+/** Builds a real engine on a temporary SQLite store for tests. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { SqliteStore } from '../../src/store/sqlite/index.js';
+import { AppCatalog } from '../../src/broker/catalog.js';
+import { Broker } from '../../src/broker/broker.js';
+import { Engine, type EngineOptions } from '../../src/engine/engine.js';
+import { PlaybookRegistry } from '../../src/engine/registry.js';
+import { IngestService } from '../../src/ingest/ingest-service.js';
+import type { AppDefinition } from '../../src/sdk/app.js';
+import type { PlaybookDefinition } from '../../src/sdk/playbook.js';
+import type { NewIncident, RunRecord } from '../../src/store/records.js';
+
+export interface Harness {
+  dir: string;
+  store: SqliteStore;
+  registry: PlaybookRegistry;
+  catalog: AppCatalog;
+  broker: Broker;
+  engine: Engine;
+  ingest: IngestService;
+  /** Ingests an incident and returns its runs. */
+  fire(incident?: Partial<NewIncident>): Promise<RunRecord[]>;
+  /** Waits until the run reaches a state other than queued/running (or times out). */
+  settle(runId: string, timeoutMs?: number): Promise<RunRecord>;
+  /** Replace the engine (same store) — as a restarted process would. */
+  restart(playbooks?: PlaybookDefinition[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function makeHarness(opts: { apps: AppDefinition[]; playbooks: PlaybookDefinition[]; engine?: EngineOptions }): Promise<Harness> {
+  const dir = mkdtempSync(join(tmpdir(), 'riposte-test-'));
+  const store = new SqliteStore({ path: join(dir, 'riposte.db'), secretKey: randomBytes(32) });
+  await store.migrate();
+  const catalog = new AppCatalog(opts.apps);
+  const broker = new Broker(store, catalog, { retryBaseMs: 5, retryMaxMs: 50, sleep: (ms) => new Promise((r) => setTimeout(r, ms)) });
+  const h: Harness = {
+    dir, store, catalog, broker,
+    registry: new PlaybookRegistry(opts.playbooks),
+    engine: null as unknown as Engine,
+    ingest: null as unknown as IngestService,
+    async fire(incident = {}) {
+      const res = await h.ingest.ingest({
+        name: 'test incident', label: 'test', severity: 'medium', source: 'test', artifacts: [{ name: 'a', cef: { sourceUserName: 'jdoe' } }], ...incident,
+      }, 'test');
+      return res.runs;
+    },
+    async settle(runId, timeoutMs = 5000) {
+      const until = Date.now() + timeoutMs;
+      for (;;) {
+        const run = await store.getRun(runId);
+        if (run && run.status !== 'queued' && run.status !== 'running') return run;
+        if (Date.now() > until) throw new Error(`run ${runId} did not settle in ${timeoutMs} ms (status ${run?.status})`);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    },
+    async restart(playbooks) {
+      await h.engine.stop();
+      if (playbooks) h.registry = new PlaybookRegistry(playbooks);
+      h.broker.invalidateAsset();
+      start();
+    },
+    async close() {
+      await h.engine.stop();
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  const start = () => {
+    h.engine = new Engine(store, broker, h.registry, { shortSleepMs: 0, ...opts.engine });
+    h.ingest = new IngestService(store, h.registry, h.engine);
+    h.engine.start();
+  };
+  start();
+  return h;
+}
