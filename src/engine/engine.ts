@@ -21,6 +21,11 @@ export interface EngineOptions {
   /** Called after each run execution settles (for logs and metrics). */
   onRunSettled?: (run: RunRecord, result: ExecutionResult) => void;
   onError?: (err: unknown) => void;
+  /**
+   * Safety-net poll for runs made due by another process (e.g. `riposte runs resolve` writing to
+   * the same database); in-process changes wake the engine directly. Default 1000 ms; 0 = off.
+   */
+  pollIntervalMs?: number;
 }
 
 export class Engine {
@@ -29,6 +34,7 @@ export class Engine {
   private pumping = false;
   private again = false;
   private timer: NodeJS.Timeout | null = null;
+  private poller: NodeJS.Timeout | null = null;
   private stopped = true;
   private readonly concurrency: number;
   private readonly now: () => number;
@@ -49,12 +55,19 @@ export class Engine {
   /** Starts scheduling; runs left `running` by a previous process are resumed first. */
   start(): void {
     this.stopped = false;
+    const poll = this.opts.pollIntervalMs ?? 1000;
+    if (poll > 0) {
+      this.poller = setInterval(() => this.wake(), poll);
+      this.poller.unref();
+    }
     this.wake();
   }
 
   /** Stops taking new runs and waits for the executing ones to settle. */
   async stop(): Promise<void> {
     this.stopped = true;
+    if (this.poller) clearInterval(this.poller);
+    this.poller = null;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     await Promise.allSettled([...this.active.values()]);

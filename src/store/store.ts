@@ -127,6 +127,12 @@ export interface Store {
    * after a crash never adds the note (or status change) twice nor loses it. Audited as `run:<id>`.
    */
   applyRunEffect(entry: JournalEntry, effect: RunEffect): Promise<void>;
+  /**
+   * An operator's answer for a parked step whose outcome was unknown: `applied` completes it with
+   * the given output; not applied removes the intent so the step is sent afresh. Only for a
+   * `started` action entry of a run that needs attention; the run is set to resume. Audited.
+   */
+  resolveStep(runId: string, seq: number, resolution: { applied: true; output: unknown } | { applied: false }, actor: string): Promise<void>;
   recordActionResult(result: NewActionResult): Promise<void>;
   listActionResults(runId: string): Promise<ActionResultRecord[]>;
 

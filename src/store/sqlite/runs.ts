@@ -4,7 +4,7 @@ import type { ErrorRecord } from '../../sdk/errors.js';
 import type { IncidentView } from '../../sdk/playbook.js';
 import type { ActionResultRecord, JournalEntry, JournalKind, JournalStatus, RunRecord, RunStatus } from '../records.js';
 import type { JournalPatch, NewActionResult, NewRun, RunPatch, RunQuery } from '../store.js';
-import { ConflictError, NotFoundError, clampLimit, fromJson, isConstraint, nowIso, toJson } from './common.js';
+import { ConflictError, NotFoundError, ValidationError, clampLimit, fromJson, isConstraint, nowIso, toJson } from './common.js';
 
 interface RunRow {
   id: string; incident_id: number; playbook_id: string; playbook_version: number; playbook_hash: string; status: string;
@@ -78,6 +78,7 @@ export class RunRepo {
       insertJournal: db.prepare<[JournalRow]>(`INSERT INTO journal (${JOURNAL_COLUMNS}) VALUES (${params(JOURNAL_COLUMNS)})`),
       journalOne: db.prepare<[string, number], JournalRow>('SELECT * FROM journal WHERE run_id = ? AND seq = ?'),
       journal: db.prepare<[string], JournalRow>('SELECT * FROM journal WHERE run_id = ? ORDER BY seq'),
+      deleteJournal: db.prepare<[string, number]>('DELETE FROM journal WHERE run_id = ? AND seq = ?'),
       updateJournal: db.prepare<[JournalRow]>(`UPDATE journal SET status = @status, output = @output, error = @error,
         attempts = @attempts, finished_at = @finished_at, wake_at = @wake_at, detail = @detail
         WHERE run_id = @run_id AND seq = @seq`),
@@ -181,6 +182,24 @@ export class RunRepo {
 
   updateJournal(runId: string, seq: number, patch: JournalPatch): void {
     this.updateJournalTx.immediate(runId, seq, patch);
+  }
+
+  /** See Store.resolveStep; the caller holds the transaction and writes the audit entry. */
+  resolveStepInTx(runId: string, seq: number, resolution: { applied: true; output: unknown } | { applied: false }, at: string): JournalEntry {
+    const run = this.s.byId.get(runId);
+    if (!run) throw new NotFoundError(`run ${runId} not found`);
+    if (run.status !== 'needs_attention') throw new ValidationError(`run ${runId} is ${run.status}, not needs_attention: nothing to resolve`);
+    const row = this.s.journalOne.get(runId, seq);
+    if (!row) throw new NotFoundError(`run ${runId} has no step ${seq}`);
+    const e = toJournal(row);
+    if (e.kind !== 'action' || e.status !== 'started') throw new ValidationError(`step ${seq} of run ${runId} is a ${e.status} ${e.kind} step, not an action with an unknown outcome`);
+    if (resolution.applied) {
+      this.s.updateJournal.run(fromJournal({ ...e, status: 'completed', output: resolution.output, finishedAt: at, detail: `${e.detail ?? ''} Resolved by an operator: applied.`.trim() }));
+    } else {
+      this.s.deleteJournal.run(runId, seq);
+    }
+    this.updateInTx(runId, { status: 'running', attentionReason: null, error: null });
+    return e;
   }
 
   recordActionResult(r: NewActionResult): void {

@@ -120,6 +120,13 @@ export class SqliteStore implements Store {
       else r.incidents.update(effect.incidentId, effect.patch, actor);
     }).immediate();
   }
+  async resolveStep(runId: string, seq: number, resolution: { applied: true; output: unknown } | { applied: false }, actor: string): Promise<void> {
+    const r = this.r;
+    this.db.transaction(() => {
+      const e = r.runs.resolveStepInTx(runId, seq, resolution, new Date().toISOString());
+      r.audit.append({ actor, action: 'run.resolve_step', target: `run:${runId}`, detail: { step: seq, name: e.name, asset: e.asset, applied: resolution.applied } });
+    }).immediate();
+  }
   async recordActionResult(result: NewActionResult): Promise<void> { this.r.runs.recordActionResult(result); }
   async listActionResults(runId: string): Promise<ActionResultRecord[]> { return this.r.runs.listActionResults(runId); }
 
