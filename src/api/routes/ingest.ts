@@ -1,0 +1,54 @@
+/**
+ * Alert ingestion routes. Both answer only after `IngestService.ingest` resolved, i.e. after the
+ * incident and its runs are committed durably; any failure before that writes nothing.
+ */
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { IngestResult } from '../../store/store.js';
+import { API_PREFIX, type ApiDeps } from '../deps.js';
+import { ApiError, parseInput, zodDetails } from '../errors.js';
+import { actorOf, principalOf, requireGenericIngestCredential, requireSplunkSource, type Principal } from '../auth.js';
+import { splunkAlertToIncident, splunkWebhookSchema } from '../../ingest/splunk-webhook.js';
+import { DEFAULT_SPLUNK_MAPPING, sourceMappingSchema, type SourceMapping } from '../../ingest/mapping.js';
+import { genericIncidentSchema, genericToIncident } from '../../ingest/generic.js';
+
+function sendIngestResult(reply: FastifyReply, r: IngestResult): FastifyReply {
+  const incidentId = r.incident.id;
+  if (r.created) {
+    return reply.code(201).header('location', `${API_PREFIX}/incidents/${incidentId}`)
+      .send({ incidentId, created: true, runs: r.runs.map((run) => run.id) });
+  }
+  return reply.code(200).send({ incidentId, created: false, repeatCount: r.incident.repeatCount });
+}
+
+/** The source's stored mapping; a source configured without one gets the founding scenario's. */
+function mappingOf(p: Principal, log: FastifyInstance['log']): SourceMapping {
+  if (p.kind !== 'source') throw new Error('splunk route reached without a source principal');
+  if (p.mapping === null || p.mapping === undefined) return DEFAULT_SPLUNK_MAPPING;
+  const r = sourceMappingSchema.safeParse(p.mapping);
+  if (r.success) return r.data;
+  // An operator's configuration error, not the sender's: say so without the mapping's content.
+  log.error({ source: p.name, issues: zodDetails(r.error.issues) }, 'source mapping is invalid');
+  throw new ApiError(500, 'source_misconfigured', `the mapping of source ${p.name} is invalid; see the server log`);
+}
+
+export function registerIngestRoutes(app: FastifyInstance, { store, ingest }: ApiDeps): void {
+  // Splunk's webhook alert action cannot send headers: the source token is in the query string.
+  app.post(`${API_PREFIX}/ingest/splunk`, { onRequest: requireSplunkSource(store) }, async (request, reply) => {
+    const p = principalOf(request);
+    const body = parseInput(splunkWebhookSchema, request.body, 'body');
+    const out = splunkAlertToIncident(body, mappingOf(p, request.log), p.name);
+    if (!out.ok) {
+      throw new ApiError(422, 'unmappable', out.reason,
+        out.missingFields.map((f) => ({ path: `result.${f}`, code: 'missing_field', message: 'mapped field is absent or empty' })));
+    }
+    return sendIngestResult(reply, await ingest.ingest(out.incident, actorOf(p)));
+  });
+
+  app.post(`${API_PREFIX}/incidents`, { onRequest: requireGenericIngestCredential(store) }, async (request, reply) => {
+    const p = principalOf(request);
+    const body = parseInput(genericIncidentSchema, request.body, 'body');
+    // Dedupe namespace of sourceId: the generic source, or the API token that sent it.
+    const source = p.kind === 'source' ? p.name : `token:${p.name}`;
+    return sendIngestResult(reply, await ingest.ingest(genericToIncident(body, source), actorOf(p)));
+  });
+}

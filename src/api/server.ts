@@ -1,0 +1,109 @@
+/**
+ * The HTTP API under `/api/v1`. `buildApiServer` returns a ready-to-listen Fastify instance; the
+ * caller decides where to listen (tests use `app.inject()`).
+ *
+ * Secrets in URLs: the Splunk webhook's source token is a query parameter, so the request
+ * serializer of the logger redacts secret-looking query parameters, and no error message or log
+ * line of ours includes a query string.
+ */
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Store } from '../store/store.js';
+import type { IngestService } from '../ingest/ingest-service.js';
+import { frameworkErrorHandler, installErrorHandling } from './errors.js';
+import { installAuth } from './auth.js';
+import { API_PREFIX, type ApiDeps } from './deps.js';
+import { registerIngestRoutes } from './routes/ingest.js';
+import { registerIncidentRoutes } from './routes/incidents.js';
+import { registerRunRoutes } from './routes/runs.js';
+import { registerListRoutes } from './routes/lists.js';
+import { registerAuditRoutes } from './routes/audit.js';
+
+export interface ApiServerOptions {
+  store: Store;
+  ingest: IngestService;
+  /**
+   * false (default), true, pino options (level, stream, …) or a pino logger instance. Either way
+   * the request serializer is ours (it redacts secrets in the URL).
+   */
+  logger?: boolean | object;
+  /** Largest accepted request body; default 1 MiB. */
+  bodyLimitBytes?: number;
+  /** More routes (e.g. the console's static files), added after the API's. */
+  extraRoutes?: (app: FastifyInstance) => void;
+}
+
+export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+
+const SECRET_QUERY_PARAM = /([?&](?:token|access_token|api_key|apikey|key|secret|password)=)[^&#]*/gi;
+
+/** The URL with the values of secret-looking query parameters replaced by REDACTED. */
+export function redactUrl(url: string): string {
+  return url.indexOf('?') < 0 ? url : url.replace(SECRET_QUERY_PARAM, '$1REDACTED');
+}
+
+interface LoggableRequest {
+  method?: string;
+  url?: string;
+  host?: string;
+  ip?: string;
+  headers?: Record<string, unknown>;
+  socket?: { remoteAddress?: string; remotePort?: number };
+}
+
+// Receives Fastify's request object (or a raw IncomingMessage): same fields as Fastify's default
+// serializer, with the URL redacted.
+function serializeRequest(req: LoggableRequest): Record<string, unknown> {
+  return {
+    method: req.method,
+    url: typeof req.url === 'string' ? redactUrl(req.url) : undefined,
+    host: req.host ?? req.headers?.['host'],
+    remoteAddress: req.ip ?? req.socket?.remoteAddress,
+    remotePort: req.socket?.remotePort,
+  };
+}
+
+interface ChildableLogger {
+  child(bindings: object, options?: object): unknown;
+  info(...args: unknown[]): void;
+}
+
+function isLogger(v: unknown): v is ChildableLogger {
+  return typeof v === 'object' && v !== null
+    && typeof (v as ChildableLogger).child === 'function' && typeof (v as ChildableLogger).info === 'function';
+}
+
+/** Fastify logger settings: a pino instance becomes `loggerInstance`, anything else pino options. */
+function loggerSettings(logger: boolean | object | undefined): { logger: boolean | object } | { loggerInstance: FastifyBaseLogger } {
+  if (logger === undefined || logger === false) return { logger: false };
+  // A child's serializers override the parent's, so the redaction holds for a shared logger too.
+  if (isLogger(logger)) return { loggerInstance: logger.child({}, { serializers: { req: serializeRequest } }) as FastifyBaseLogger };
+  const base = (logger === true ? {} : logger) as { serializers?: Record<string, unknown> };
+  return { logger: { level: 'info', ...base, serializers: { ...base.serializers, req: serializeRequest } } };
+}
+
+export async function buildApiServer(opts: ApiServerOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    ...loggerSettings(opts.logger),
+    bodyLimit: opts.bodyLimitBytes ?? DEFAULT_BODY_LIMIT,
+    // Longer than any valid id or name, so zod names the parameter; beyond this, 414.
+    routerOptions: { maxParamLength: 500 },
+    frameworkErrors: frameworkErrorHandler,
+  });
+
+  // JSON only: without this, Fastify would hand text/plain bodies to the routes as strings.
+  app.removeContentTypeParser('text/plain');
+
+  installErrorHandling(app);
+  installAuth(app);
+
+  const deps: ApiDeps = { store: opts.store, ingest: opts.ingest };
+  app.get(`${API_PREFIX}/health`, async () => ({ status: 'ok' }));
+  registerIngestRoutes(app, deps);
+  registerIncidentRoutes(app, deps);
+  registerRunRoutes(app, deps);
+  registerListRoutes(app, deps);
+  registerAuditRoutes(app, deps);
+  opts.extraRoutes?.(app);
+  // Not readied here, so callers may still register plugins before listen()/inject().
+  return app;
+}
