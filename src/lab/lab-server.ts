@@ -64,6 +64,8 @@ export abstract class LabServer {
   private server: http.Server | null = null;
   private seq = 0;
   url = '';
+  /** Extra latency on every vendor call: a uniformly random delay in [0, latencyMs] ms. */
+  latencyMs = 0;
 
   /** Vendor name, for logs. */
   abstract readonly name: string;
@@ -131,6 +133,7 @@ export abstract class LabServer {
 
     if (lreq.path.startsWith('/_lab/')) return this.control(lreq, res);
 
+    if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, Math.random() * this.latencyMs));
     const fault = this.takeFault(lreq);
     if (fault?.delayMs) await new Promise((r) => setTimeout(r, fault.delayMs));
     if (fault?.dropRequest) {

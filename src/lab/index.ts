@@ -1,0 +1,89 @@
+/**
+ * The lab: local simulators of the founding scenario's vendors (Microsoft Graph for Intune and
+ * Entra ID, PAN-OS, Jira), and the assets, role bindings and access list that point Riposte's
+ * founding playbook at them. Used by `riposte serve --lab` (the demo), the tests and the benchmark.
+ */
+import type { Store } from '../store/store.js';
+import { GraphSimulator, type GraphSimOptions } from './graph-sim.js';
+import { PanosSimulator } from './panos-sim.js';
+import { JiraSimulator } from './jira-sim.js';
+
+export interface Lab {
+  graph: GraphSimulator;
+  panos: PanosSimulator;
+  jira: JiraSimulator;
+  /** The tenant, credentials, users and devices the Graph simulator was seeded with. */
+  graphSeed: GraphSimOptions;
+  stop(): Promise<void>;
+}
+
+export const LAB_ASSETS = { mdm: 'intune-lab', directory: 'entra-lab', firewall: 'panos-lab', ticketing: 'jira-lab' } as const;
+export const LAB_PLAYBOOK = 'mobile-unauthorized-ip';
+/** Destinations the demo organisation allows its phones to reach (documentation ranges). */
+export const LAB_ALLOWED_DESTINATIONS = ['198.51.100.0/24', '192.0.2.10'];
+
+const PANOS_USER = { admin: 'lab-panos-password' };
+const JIRA = { email: 'soc-bot@contoso.example', apiToken: 'lab-jira-api-token' };
+
+/** Starts the three simulators on consecutive ports from `firstPort` (0 = random ports). */
+export async function startLab(opts: { firstPort?: number; panosCommitDelayMs?: number; graphSeed?: GraphSimOptions } = {}): Promise<Lab> {
+  const first = opts.firstPort ?? 0;
+  const port = (i: number) => (first === 0 ? 0 : first + i);
+  const graphSeed = opts.graphSeed ?? GraphSimulator.demoSeed();
+  const graph = new GraphSimulator(graphSeed);
+  const panos = new PanosSimulator({ users: PANOS_USER, commitDelayMs: opts.panosCommitDelayMs ?? 5 });
+  const jira = new JiraSimulator({ ...JIRA, projects: { SEC: ['Task', 'Bug', 'Incident'] } });
+  const started: Array<{ stop(): Promise<void> }> = [];
+  try {
+    for (const [i, sim] of [graph, panos, jira].entries()) {
+      await sim.start(port(i));
+      started.push(sim);
+    }
+  } catch (err) {
+    await Promise.all(started.map((s) => s.stop()));
+    throw new Error(`could not start the lab simulators on 127.0.0.1 from port ${first}: ${(err as Error).message}`);
+  }
+  return { graph, panos, jira, graphSeed, stop: async () => { await Promise.all([graph.stop(), panos.stop(), jira.stop()]); } };
+}
+
+/** The asset definitions (with their lab credentials) for the simulators of a running lab. */
+export interface LabAsset {
+  name: string;
+  appId: string;
+  description: string;
+  config: Record<string, unknown>;
+  secrets: Record<string, string>;
+}
+
+export function labAssets(lab: Lab): LabAsset[] {
+  const seed = lab.graphSeed;
+  const graphConfig = { tenantId: seed.tenantId, clientId: seed.clientId, authorityUrl: lab.graph.url, graphUrl: lab.graph.url };
+  return [
+    { name: LAB_ASSETS.mdm, appId: 'microsoft-intune', description: 'Lab Intune (Graph simulator)', config: graphConfig, secrets: { clientSecret: seed.clientSecret } },
+    { name: LAB_ASSETS.directory, appId: 'microsoft-entra-id', description: 'Lab Entra ID (Graph simulator)', config: graphConfig, secrets: { clientSecret: seed.clientSecret } },
+    {
+      name: LAB_ASSETS.firewall, appId: 'palo-alto-panos', description: 'Lab PAN-OS firewall (XML API simulator)',
+      config: { url: lab.panos.url, username: 'admin', commitPollIntervalMs: 5, commitTimeoutMs: 10_000 }, secrets: { password: PANOS_USER.admin },
+    },
+    {
+      name: LAB_ASSETS.ticketing, appId: 'atlassian-jira', description: 'Lab Jira Cloud (REST v3 simulator)',
+      config: { url: lab.jira.url, email: JIRA.email, projectKey: 'SEC' }, secrets: { apiToken: JIRA.apiToken },
+    },
+  ];
+}
+
+/**
+ * Points the founding playbook at the lab: upserts the lab assets (their URLs change with the
+ * ports), binds the playbook's roles to them unless an operator bound them elsewhere, and creates
+ * the access list if it does not exist.
+ */
+export async function provisionLab(store: Store, lab: Lab, actor = 'system:lab'): Promise<void> {
+  for (const asset of labAssets(lab)) await store.putAsset(asset, actor);
+  const settings = await store.getPlaybookSettings(LAB_PLAYBOOK);
+  const bindings = { ...LAB_ASSETS, ...(settings?.bindings ?? {}) };
+  await store.putPlaybookSettings({ playbookId: LAB_PLAYBOOK, enabled: settings?.enabled ?? true, automation: settings?.automation ?? null, bindings }, actor);
+  if ((await store.getListItems('allowed-destinations')) === null) {
+    await store.createList('allowed-destinations', 'Destinations mobile devices may reach (IPs and CIDRs)', actor);
+    await store.addListItems('allowed-destinations', LAB_ALLOWED_DESTINATIONS, actor);
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * `riposte serve`: opens the store, resumes interrupted runs, starts the engine and the HTTP API
+ * and — with `--lab` — the vendor simulators with demo assets bound to the founding playbook.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import pino from 'pino';
+import type { ServeConfig } from '../config.js';
+import { SqliteStore } from '../store/sqlite/index.js';
+import { loadSecretKey } from '../store/secrets.js';
+import { PlaybookRegistry } from '../engine/registry.js';
+import { Engine } from '../engine/engine.js';
+import { Broker } from '../broker/broker.js';
+import { firstPartyCatalog } from '../apps/catalog.js';
+import { IngestService } from '../ingest/ingest-service.js';
+import { buildApiServer } from '../api/server.js';
+import { shippedPlaybooks } from '../../playbooks/index.js';
+import { ensureCredentials, type Credentials } from './credentials.js';
+import { startLab, provisionLab, type Lab } from '../lab/index.js';
+
+export interface RunningServer {
+  url: string;
+  credentials: Credentials;
+  credentialsCreated: boolean;
+  store: SqliteStore;
+  engine: Engine;
+  lab: Lab | null;
+  stop(): Promise<void>;
+}
+
+export async function startServer(config: ServeConfig): Promise<RunningServer> {
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const logger = pino({ level: config.logLevel });
+  const store = new SqliteStore({ path: join(config.dataDir, 'riposte.db'), secretKey: loadSecretKey({ dataDir: config.dataDir, env: process.env }), synchronous: config.sqliteSync });
+  await store.migrate();
+  const { credentials, created } = await ensureCredentials(store, config.dataDir);
+
+  let lab: Lab | null = null;
+  if (config.lab) {
+    lab = await startLab({ firstPort: config.labPort });
+    await provisionLab(store, lab);
+  }
+
+  const registry = new PlaybookRegistry(shippedPlaybooks);
+  const broker = new Broker(store, firstPartyCatalog());
+  const engine = new Engine(store, broker, registry, {
+    concurrency: config.engineConcurrency,
+    onRunSettled: (run, result) => logger.info({ runId: run.id, playbook: run.playbookId, incidentId: run.incidentId, status: result.status }, 'run settled'),
+    onError: (err) => logger.error({ err }, 'engine error'),
+  });
+  const ingest = new IngestService(store, registry, engine);
+  const api = await buildApiServer({ store, ingest, logger: logger.child({ component: 'api' }) });
+  try {
+    await api.listen({ host: config.host, port: config.port });
+  } catch (err) {
+    await lab?.stop();
+    await store.close();
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new Error(code === 'EADDRINUSE' ? `${config.host}:${config.port} is already in use (another Riposte?); choose another with --port` : `cannot listen on ${config.host}:${config.port}: ${(err as Error).message}`);
+  }
+  engine.start();
+  const port = (api.server.address() as AddressInfo).port;
+  const url = `http://${config.host}:${port}`;
+
+  let stopping: Promise<void> | null = null;
+  return {
+    url, credentials, credentialsCreated: created, store, engine, lab,
+    stop() {
+      stopping ??= (async () => {
+        await api.close();
+        await engine.stop();
+        await lab?.stop();
+        await store.close();
+      })();
+      return stopping;
+    },
+  };
+}
