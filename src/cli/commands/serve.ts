@@ -1,0 +1,103 @@
+/** `riposte serve`: the server (API, engine and, with --lab, the vendor simulators) in this process. */
+import type { Command } from 'commander';
+import { serveConfig, type ServeConfig } from '../../config.js';
+import { startServer, type RunningServer } from '../../server/server.js';
+import { credentialsPath } from '../../server/credentials.js';
+import { CliError, dataDirOf } from '../open-store.js';
+
+function port(name: string, raw: string): number {
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw) || n > 65535) throw new CliError(`${name} must be a port number (0-65535), got "${raw}"`);
+  return n;
+}
+
+/** Why the server could not start, in words; a busy port names the address. */
+function startError(err: unknown, config: ServeConfig): Error {
+  const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
+  const msg = e instanceof Error ? e.message : String(err);
+  if (msg.startsWith('could not start the lab simulators')) {
+    return new CliError(`${msg}. Choose other ports with --lab-port <first port> (the lab uses three consecutive ports)`);
+  }
+  if (e.code === 'EADDRINUSE') {
+    return new CliError(`cannot listen on ${config.host}:${config.port}: the address is already in use (another Riposte?). Stop it or choose another port with --port`);
+  }
+  // server.ts already words listen failures for people; keep its message, minus the stack.
+  if (/already in use|cannot listen on/.test(msg)) return new CliError(msg);
+  if (e.code === 'EACCES') return new CliError(`cannot listen on ${config.host}:${config.port}: permission denied (ports below 1024 need privileges)`);
+  if (e.code === 'EADDRNOTAVAIL') return new CliError(`cannot listen on ${config.host}:${config.port}: no such local address`);
+  return e instanceof Error ? e : new Error(msg);
+}
+
+export function registerServe(program: Command): void {
+  program.command('serve')
+    .description('run the Riposte server: HTTP API, playbook engine and (with --lab) the vendor simulators')
+    .option('--host <host>', 'address to listen on (default: $RIPOSTE_HOST or 127.0.0.1)')
+    .option('--port <port>', 'port to listen on (default: $RIPOSTE_PORT or 8080)')
+    .option('--lab', 'start the lab vendor simulators and bind the demo assets to them')
+    .option('--lab-port <port>', 'first of three consecutive lab ports (default: $RIPOSTE_LAB_PORT or 8081; 0 = random)')
+    .option('--sqlite-sync <mode>', "'full' (fsync every commit, default) or 'normal' (survives crashes, not power loss)")
+    .action(async (opts: { host?: string; port?: string; lab?: boolean; labPort?: string; sqliteSync?: string }, cmd: Command) => {
+      const flags: Partial<ServeConfig> = { dataDir: dataDirOf(cmd) };
+      if (opts.host !== undefined) flags.host = opts.host;
+      if (opts.port !== undefined) flags.port = port('--port', opts.port);
+      if (opts.lab) flags.lab = true;
+      if (opts.labPort !== undefined) flags.labPort = port('--lab-port', opts.labPort);
+      if (opts.sqliteSync !== undefined) {
+        if (opts.sqliteSync !== 'full' && opts.sqliteSync !== 'normal') throw new CliError(`--sqlite-sync must be "full" or "normal", got "${opts.sqliteSync}"`);
+        flags.sqliteSync = opts.sqliteSync;
+      }
+      let config: ServeConfig;
+      try {
+        config = serveConfig(flags);
+      } catch (err) {
+        throw new CliError((err as Error).message);
+      }
+
+      let server: RunningServer;
+      try {
+        server = await startServer(config);
+      } catch (err) {
+        throw startError(err, config);
+      }
+
+      const credFile = credentialsPath(config.dataDir);
+      const lines = [
+        '',
+        `Riposte is running at ${server.url}`,
+        `  data dir      ${config.dataDir}`,
+        server.credentialsCreated
+          ? `  credentials   created now: ${credFile} (mode 0600; admin API token and ingest tokens)`
+          : `  credentials   ${credFile} (mode 0600)`,
+        `  Splunk webhook URL  ${server.url}/api/v1/ingest/splunk?token=<token from credentials.json>`,
+      ];
+      if (server.lab) {
+        lines.push(
+          '  lab simulators',
+          `    Microsoft Graph (Intune, Entra ID)  ${server.lab.graph.url}`,
+          `    PAN-OS firewall                     ${server.lab.panos.url}`,
+          `    Jira Cloud                          ${server.lab.jira.url}`,
+        );
+      }
+      lines.push('', 'Fire the demo alert: npx riposte demo (again for the repeat-offender path)', 'Stop with Ctrl-C.', '');
+      process.stdout.write(lines.join('\n'));
+
+      let stopping = false;
+      const shutdown = (signal: NodeJS.Signals) => {
+        if (stopping) {
+          process.stderr.write(`${signal} again: exiting without waiting for running steps\n`);
+          process.exit(1);
+        }
+        stopping = true;
+        process.stderr.write(`${signal}: stopping Riposte (running steps finish first)…\n`);
+        server.stop().then(
+          () => process.exit(0),
+          (err: unknown) => {
+            process.stderr.write(`error while stopping: ${(err as Error).message}\n`);
+            process.exit(1);
+          },
+        );
+      };
+      process.on('SIGINT', shutdown);
+      process.on('SIGTERM', shutdown);
+    });
+}
