@@ -89,6 +89,7 @@ export const DEFAULT_SPLUNK_MAPPING: SourceMapping = {
     },
     default: 'high',
   },
+  name: '{search_name}: {user} on {device_name} → {dest_ip}',
   cef: {
     destinationAddress: 'dest_ip',
     sourceAddress: 'src_ip',
