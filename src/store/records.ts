@@ -213,3 +213,50 @@ export interface PlaybookSettings {
   bindings: Record<string, string>;
   updatedAt: string;
 }
+
+// ── cases (built-in ticketing) ──
+
+export type CasePriority = 'low' | 'medium' | 'high' | 'critical';
+export type CaseStatus = 'open' | 'in_progress' | 'resolved' | 'closed';
+
+/** Riposte's own ticket, for teams without a ticketing system. */
+export interface CaseRecord {
+  id: number;
+  /** `CASE-<id>`. */
+  key: string;
+  incidentId: number | null;
+  title: string;
+  description: string;
+  priority: CasePriority;
+  status: CaseStatus;
+  /** Caller's stable key: creating again with the same key returns this case. */
+  dedupeKey: string;
+  labels: string[];
+  createdAt: string;
+  updatedAt: string;
+  /** Set when the case is resolved or closed; cleared when it is reopened. */
+  resolvedAt: string | null;
+}
+
+export interface CaseCommentRecord {
+  id: number;
+  caseId: number;
+  author: string;
+  text: string;
+  /** Caller's idempotency key: a second comment with the same marker on a case returns the first. */
+  marker: string | null;
+  createdAt: string;
+}
+
+export interface CaseDetail extends CaseRecord {
+  comments: CaseCommentRecord[];
+}
+
+export interface NewCase {
+  dedupeKey: string;
+  incidentId?: number;
+  title: string;
+  description: string;
+  priority: CasePriority;
+  labels: string[];
+}

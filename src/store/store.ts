@@ -12,6 +12,14 @@ import type {
   SourceKind, SourceRecord,
 } from './records.js';
 import type { IncidentStatus, Severity } from '../sdk/playbook.js';
+import type { CaseCommentRecord, CaseDetail, CaseRecord, CaseStatus, NewCase } from './records.js';
+
+export interface CaseQuery {
+  status?: CaseStatus;
+  /** Return cases with id < before (keyset pagination, newest first). */
+  before?: number;
+  limit?: number;
+}
 
 export interface NewRun {
   id: string;
@@ -167,4 +175,19 @@ export interface Store {
   appendAudit(entry: NewAuditEntry): Promise<AuditEntry>;
   listAudit(query: { after?: number; limit?: number }): Promise<AuditEntry[]>;
   verifyAudit(): Promise<AuditVerification>;
+
+  // ── cases (built-in ticketing) ──
+  /**
+   * Finds the case with `dedupeKey` or creates it (key `CASE-<id>`), atomically: concurrent calls
+   * with the same key yield one case. Only a creation is audited.
+   */
+  createCase(c: NewCase, actor: string): Promise<{ case: CaseRecord; created: boolean }>;
+  /** By id, or by key (`CASE-12`, case-insensitive); with its comments, oldest first. */
+  getCase(idOrKey: number | string): Promise<CaseDetail | null>;
+  /** Newest first. */
+  listCases(query: CaseQuery): Promise<CaseRecord[]>;
+  /** With a `marker` already used on the case, returns that comment (created: false) and writes nothing. */
+  addCaseComment(c: { caseId: number; author: string; text: string; marker?: string }): Promise<{ comment: CaseCommentRecord; created: boolean }>;
+  /** Sets the status (resolvedAt follows); a no-op, not audited, when the case already has it. */
+  updateCaseStatus(id: number, status: CaseStatus, actor: string): Promise<CaseRecord>;
 }

@@ -199,6 +199,40 @@ CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
 BEGIN SELECT RAISE(ABORT, 'audit_log is append-only: DELETE is not allowed'); END;
 `,
   },
+  {
+    version: 2,
+    name: 'cases (built-in ticketing)',
+    sql: `
+-- Ids are assigned by the store (last + 1) so that the key CASE-<id> is written with the row.
+CREATE TABLE cases (
+  id           INTEGER PRIMARY KEY,
+  key          TEXT NOT NULL UNIQUE,
+  incident_id  INTEGER REFERENCES incidents(id),
+  title        TEXT NOT NULL,
+  description  TEXT NOT NULL,
+  priority     TEXT NOT NULL CHECK (priority IN ('low', 'medium', 'high', 'critical')),
+  status       TEXT NOT NULL CHECK (status IN ('open', 'in_progress', 'resolved', 'closed')),
+  dedupe_key   TEXT NOT NULL UNIQUE,
+  labels       TEXT NOT NULL DEFAULT '[]',
+  created_at   TEXT NOT NULL,
+  updated_at   TEXT NOT NULL,
+  resolved_at  TEXT
+);
+CREATE INDEX cases_status_id ON cases(status, id);
+CREATE INDEX cases_incident ON cases(incident_id) WHERE incident_id IS NOT NULL;
+
+CREATE TABLE case_comments (
+  id          INTEGER PRIMARY KEY AUTOINCREMENT,
+  case_id     INTEGER NOT NULL REFERENCES cases(id),
+  author      TEXT NOT NULL,
+  text        TEXT NOT NULL,
+  marker      TEXT, -- caller's idempotency key
+  created_at  TEXT NOT NULL
+);
+CREATE INDEX case_comments_case ON case_comments(case_id, id);
+CREATE UNIQUE INDEX case_comments_marker ON case_comments(case_id, marker) WHERE marker IS NOT NULL;
+`,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

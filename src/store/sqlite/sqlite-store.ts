@@ -21,6 +21,9 @@ import { IncidentRepo } from './incidents.js';
 import { ListRepo } from './lists.js';
 import { migrate } from './migrations.js';
 import { RunRepo } from './runs.js';
+import { CaseRepo } from './cases.js';
+import type { CaseCommentRecord, CaseDetail, CaseRecord, CaseStatus, NewCase } from '../records.js';
+import type { CaseQuery } from '../store.js';
 
 export interface SqliteStoreOptions {
   /** Database file path, or ':memory:'. */
@@ -164,4 +167,18 @@ export class SqliteStore implements Store {
   async appendAudit(entry: NewAuditEntry): Promise<AuditEntry> { return this.r.audit.append(entry); }
   async listAudit(query: { after?: number; limit?: number }): Promise<AuditEntry[]> { return this.r.audit.listEntries(query); }
   async verifyAudit(): Promise<AuditVerification> { return this.r.audit.verify(); }
+
+  // ── cases (built-in ticketing) ──
+  private casesCache: CaseRepo | undefined;
+  private get cases(): CaseRepo {
+    this.casesCache ??= new CaseRepo(this.db, this.r.audit);
+    return this.casesCache;
+  }
+  async createCase(c: NewCase, actor: string): Promise<{ case: CaseRecord; created: boolean }> { return this.cases.create(c, actor); }
+  async getCase(idOrKey: number | string): Promise<CaseDetail | null> { return this.cases.get(idOrKey); }
+  async listCases(query: CaseQuery): Promise<CaseRecord[]> { return this.cases.list(query); }
+  async addCaseComment(c: { caseId: number; author: string; text: string; marker?: string }): Promise<{ comment: CaseCommentRecord; created: boolean }> {
+    return this.cases.addComment(c);
+  }
+  async updateCaseStatus(id: number, status: CaseStatus, actor: string): Promise<CaseRecord> { return this.cases.updateStatus(id, status, actor); }
 }
