@@ -87,9 +87,17 @@ export interface RunRecord {
   startedAt: string | null;
   updatedAt: string;
   finishedAt: string | null;
+  /** Parameters of a run started by hand (e.g. an ad-hoc action); null for alert-triggered runs. */
+  args: unknown;
+  /** What a waiting run waits for: `timer`, `approval:<id>`, `prompt:<id>`, `kill-switch`. */
+  waitingOn: string | null;
+  /** Destructive actions are recorded, not executed. */
+  dryRun: boolean;
+  /** Who asked for the run (`user:<name>`, `source:<name>`); approvals are requested in their name. */
+  requestedBy: string | null;
 }
 
-export type JournalKind = 'action' | 'list' | 'related' | 'note' | 'status' | 'severity' | 'sleep' | 'now' | 'random';
+export type JournalKind = 'action' | 'list' | 'related' | 'note' | 'status' | 'severity' | 'sleep' | 'now' | 'random' | 'prompt';
 
 export type JournalStatus =
   | 'started'    // intent recorded; outcome not yet known

@@ -27,6 +27,9 @@ export interface NewRun {
   playbookVersion: number;
   playbookHash: string;
   minutesSaved?: number;
+  args?: unknown;
+  dryRun?: boolean;
+  requestedBy?: string;
 }
 
 export interface IngestResult {
@@ -72,6 +75,7 @@ export interface RunPatch {
   wakeAt?: string | null;
   startedAt?: string;
   finishedAt?: string | null;
+  waitingOn?: string | null;
 }
 
 export interface JournalPatch {

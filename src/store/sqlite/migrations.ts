@@ -5,6 +5,7 @@
  * starting together cannot apply the same migration twice.
  */
 import type Database from 'better-sqlite3';
+import { MIGRATION_003_POLICY } from './migration-003-policy.js';
 
 export interface Migration {
   version: number;
@@ -233,6 +234,7 @@ CREATE INDEX case_comments_case ON case_comments(case_id, id);
 CREATE UNIQUE INDEX case_comments_marker ON case_comments(case_id, marker) WHERE marker IS NOT NULL;
 `,
   },
+  MIGRATION_003_POLICY,
 ];
 
 export const LATEST_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

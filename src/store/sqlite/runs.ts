@@ -10,6 +10,7 @@ interface RunRow {
   id: string; incident_id: number; playbook_id: string; playbook_version: number; playbook_hash: string; status: string;
   input: string; output: string | null; error: string | null; attention_reason: string | null; wake_at: string | null;
   minutes_saved: number | null; created_at: string; started_at: string | null; updated_at: string; finished_at: string | null;
+  args: string | null; waiting_on: string | null; dry_run: number; requested_by: string | null;
 }
 interface JournalRow {
   run_id: string; seq: number; kind: string; name: string; asset: string | null; app: string | null; action: string | null;
@@ -27,13 +28,14 @@ const toRun = (r: RunRow): RunRecord => ({
   playbookHash: r.playbook_hash, status: r.status as RunStatus, input: fromJson(r.input), output: fromJson(r.output),
   error: fromJson<ErrorRecord | null>(r.error), attentionReason: r.attention_reason, wakeAt: r.wake_at,
   minutesSaved: r.minutes_saved, createdAt: r.created_at, startedAt: r.started_at, updatedAt: r.updated_at,
-  finishedAt: r.finished_at,
+  finishedAt: r.finished_at, args: fromJson(r.args), waitingOn: r.waiting_on, dryRun: r.dry_run === 1, requestedBy: r.requested_by,
 });
 const fromRun = (r: RunRecord): RunRow => ({
   id: r.id, incident_id: r.incidentId, playbook_id: r.playbookId, playbook_version: r.playbookVersion,
   playbook_hash: r.playbookHash, status: r.status, input: toJson(r.input) ?? 'null', output: toJson(r.output),
   error: toJson(r.error), attention_reason: r.attentionReason, wake_at: r.wakeAt, minutes_saved: r.minutesSaved,
   created_at: r.createdAt, started_at: r.startedAt, updated_at: r.updatedAt, finished_at: r.finishedAt,
+  args: toJson(r.args), waiting_on: r.waitingOn, dry_run: r.dryRun ? 1 : 0, requested_by: r.requestedBy,
 });
 const toJournal = (r: JournalRow): JournalEntry => ({
   runId: r.run_id, seq: r.seq, kind: r.kind as JournalKind, name: r.name, asset: r.asset, app: r.app, action: r.action,
@@ -54,7 +56,7 @@ const toActionResult = (r: ActionResultRow): ActionResultRecord => ({
 });
 
 const RUN_COLUMNS = `id, incident_id, playbook_id, playbook_version, playbook_hash, status, input, output, error,
-  attention_reason, wake_at, minutes_saved, created_at, started_at, updated_at, finished_at`;
+  attention_reason, wake_at, minutes_saved, created_at, started_at, updated_at, finished_at, args, waiting_on, dry_run, requested_by`;
 const JOURNAL_COLUMNS = 'run_id, seq, kind, name, asset, app, action, status, input, output, error, attempts, started_at, finished_at, wake_at, detail';
 const params = (cols: string): string => cols.split(',').map((c) => `@${c.trim()}`).join(', ');
 
@@ -70,7 +72,7 @@ export class RunRepo {
       byId: db.prepare<[string], RunRow>('SELECT * FROM runs WHERE id = ?'),
       update: db.prepare<[RunRow]>(`UPDATE runs SET status = @status, output = @output, error = @error,
         attention_reason = @attention_reason, wake_at = @wake_at, started_at = @started_at, updated_at = @updated_at,
-        finished_at = @finished_at WHERE id = @id`),
+        finished_at = @finished_at, waiting_on = @waiting_on WHERE id = @id`),
       due: db.prepare<[string, number], RunRow>(`SELECT * FROM runs
         WHERE status IN ('queued', 'running') OR (status = 'waiting' AND wake_at <= ?)
         ORDER BY created_at, rowid LIMIT ?`),
@@ -110,6 +112,7 @@ export class RunRepo {
       id: run.id, incidentId, playbookId: run.playbookId, playbookVersion: run.playbookVersion, playbookHash: run.playbookHash,
       status: 'queued', input, output: null, error: null, attentionReason: null, wakeAt: null,
       minutesSaved: run.minutesSaved ?? null, createdAt: now, startedAt: null, updatedAt: now, finishedAt: null,
+      args: run.args ?? null, waitingOn: null, dryRun: run.dryRun ?? false, requestedBy: run.requestedBy ?? null,
     };
     try {
       this.s.insert.run(fromRun(rec));
@@ -153,6 +156,7 @@ export class RunRepo {
     if (patch.wakeAt !== undefined) r.wakeAt = patch.wakeAt;
     if (patch.startedAt !== undefined) r.startedAt = patch.startedAt;
     if (patch.finishedAt !== undefined) r.finishedAt = patch.finishedAt;
+    if (patch.waitingOn !== undefined) r.waitingOn = patch.waitingOn;
     r.updatedAt = nowIso();
     this.s.update.run(fromRun(r));
     return toRun(this.s.byId.get(id)!);

@@ -21,6 +21,7 @@ import { IncidentRepo } from './incidents.js';
 import { ListRepo } from './lists.js';
 import { migrate } from './migrations.js';
 import { RunRepo } from './runs.js';
+import { SqlitePolicyStore } from './policy.js';
 import { CaseRepo } from './cases.js';
 import type { CaseCommentRecord, CaseDetail, CaseRecord, CaseStatus, NewCase } from '../records.js';
 import type { CaseQuery } from '../store.js';
@@ -83,6 +84,13 @@ export class SqliteStore implements Store {
       };
     }
     return this.reposCache;
+  }
+
+  private policyCache: SqlitePolicyStore | undefined;
+  /** The human-in-the-loop store (approvals, prompts, users, settings) on the same database. */
+  policyStore(): SqlitePolicyStore {
+    this.policyCache ??= new SqlitePolicyStore(this.db, this.r.audit);
+    return this.policyCache;
   }
 
   async migrate(): Promise<void> {
