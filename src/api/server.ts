@@ -17,6 +17,7 @@ import { registerIncidentRoutes } from './routes/incidents.js';
 import { registerRunRoutes } from './routes/runs.js';
 import { registerListRoutes } from './routes/lists.js';
 import { registerAuditRoutes } from './routes/audit.js';
+import { registerCaseRoutes } from './routes/cases.js';
 
 export interface ApiServerOptions {
   store: Store;
@@ -103,6 +104,7 @@ export async function buildApiServer(opts: ApiServerOptions): Promise<FastifyIns
   registerRunRoutes(app, deps);
   registerListRoutes(app, deps);
   registerAuditRoutes(app, deps);
+  registerCaseRoutes(app, deps);
   opts.extraRoutes?.(app);
   // Not readied here, so callers may still register plugins before listen()/inject().
   return app;
