@@ -5,8 +5,9 @@ import { intuneApp } from './intune/index.js';
 import { entraIdApp } from './entra-id/index.js';
 import { panosApp } from './panos/index.js';
 import { jiraApp } from './jira/index.js';
+import { riposteCasesApp } from './riposte-cases/index.js';
 
-export const firstPartyApps: AppDefinition[] = [intuneApp, entraIdApp, panosApp, jiraApp] as unknown as AppDefinition[];
+export const firstPartyApps: AppDefinition[] = [intuneApp, entraIdApp, panosApp, jiraApp, riposteCasesApp] as unknown as AppDefinition[];
 
 export function firstPartyCatalog(): AppCatalog {
   return new AppCatalog(firstPartyApps);
