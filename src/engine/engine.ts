@@ -10,7 +10,9 @@ import type { Store } from '../store/store.js';
 import type { RunRecord } from '../store/records.js';
 import type { Broker } from '../broker/broker.js';
 import type { PlaybookRegistry } from './registry.js';
-import { RunExecution, type ExecutionResult } from './execution.js';
+import { RunExecution, type ExecutionDeps, type ExecutionResult } from './execution.js';
+import type { PolicyGate } from '../policy/gate.js';
+import type { PromptService } from '../policy/prompts.js';
 import { toErrorRecord } from '../sdk/errors.js';
 
 export interface EngineOptions {
@@ -26,6 +28,9 @@ export interface EngineOptions {
    * the same database); in-process changes wake the engine directly. Default 1000 ms; 0 = off.
    */
   pollIntervalMs?: number;
+  /** Human-in-the-loop policy; without it every action is allowed (tests of the bare engine). */
+  gate?: PolicyGate;
+  prompts?: PromptService;
 }
 
 export class Engine {
@@ -146,11 +151,15 @@ export class Engine {
       return;
     }
     if (run.status === 'queued') await this.store.updateRun(run.id, { status: 'running', startedAt: new Date(this.now()).toISOString() });
-    else if (run.status === 'waiting') await this.store.updateRun(run.id, { status: 'running', wakeAt: null });
+    else if (run.status === 'waiting') await this.store.updateRun(run.id, { status: 'running', wakeAt: null, waitingOn: null });
     const [journal, settings] = await Promise.all([this.store.loadJournal(run.id), this.store.getPlaybookSettings(run.playbookId)]);
-    const exec = new RunExecution(run, reg.definition, reg.hash !== run.playbookHash, journal, settings?.bindings ?? {}, {
+    const deps: ExecutionDeps = {
       store: this.store, broker: this.broker, now: this.now, shortSleepMs: this.shortSleepMs,
-    });
+      automation: settings?.automation ?? reg.definition.automation ?? 'supervised', playbookDryRun: settings?.dryRun ?? false,
+    };
+    if (this.opts.gate) deps.gate = this.opts.gate;
+    if (this.opts.prompts) deps.prompts = this.opts.prompts;
+    const exec = new RunExecution(run, reg.definition, reg.hash !== run.playbookHash, journal, settings?.bindings ?? {}, deps);
     let result: ExecutionResult;
     try {
       result = await exec.execute();
@@ -166,7 +175,7 @@ export class Engine {
         await this.store.updateRun(run.id, { status: 'failed', error: result.error, finishedAt: at });
         break;
       case 'waiting':
-        await this.store.updateRun(run.id, { status: 'waiting', wakeAt: result.wakeAt });
+        await this.store.updateRun(run.id, { status: 'waiting', wakeAt: result.wakeAt, waitingOn: result.waitingOn });
         break;
       case 'needs_attention':
         await this.store.updateRun(run.id, { status: 'needs_attention', attentionReason: result.reason, error: result.error });

@@ -20,16 +20,21 @@ import type { JournalEntry, JournalKind, RunRecord } from '../store/records.js';
 import type { Broker } from '../broker/broker.js';
 import type { AppDefinition } from '../sdk/app.js';
 import { capabilities, type CapabilityName } from '../sdk/capabilities.js';
-import type { IncidentStatus, IncidentView, PlaybookContext, PlaybookDefinition, RelatedQuery, RelatedResult, Severity } from '../sdk/playbook.js';
+import type {
+  AutomationLevel, IncidentStatus, IncidentView, PlaybookContext, PlaybookDefinition, PromptResult, PromptSpec, RelatedQuery, RelatedResult, Severity,
+} from '../sdk/playbook.js';
 import { ActionFailedError, TerminalError, toErrorRecord, type ErrorRecord } from '../sdk/errors.js';
 import { NeedsAttention, NonDeterminismError } from './errors.js';
 import { canonicalJson } from './canonical-json.js';
 import { ipInList } from '../store/ip-match.js';
+import type { PolicyGate } from '../policy/gate.js';
+import type { PromptService } from '../policy/prompts.js';
+import { dryRunOutput } from '../policy/dry-run.js';
 
 export type ExecutionResult =
   | { status: 'completed'; output: unknown }
   | { status: 'failed'; error: ErrorRecord }
-  | { status: 'waiting'; wakeAt: string }
+  | { status: 'waiting'; wakeAt: string | null; waitingOn: string }
   | { status: 'needs_attention'; reason: string; error: ErrorRecord };
 
 export interface ExecutionDeps {
@@ -38,11 +43,17 @@ export interface ExecutionDeps {
   now: () => number;
   /** Sleeps up to this long are waited in-process; longer ones park the run. */
   shortSleepMs: number;
+  /** Policy for non-read-only actions (approvals, kill switch, dry run); absent = allow all. */
+  gate?: PolicyGate;
+  prompts?: PromptService;
+  /** Effective automation level of the playbook now (settings override the playbook's default). */
+  automation: AutomationLevel;
+  playbookDryRun: boolean;
 }
 
 /** Thrown inside an effect to leave its promise pending forever (the branch is parked). */
 class Blocked {
-  constructor(readonly wakeAt: number | null) {}
+  constructor(readonly wakeAt: number | null, readonly waitingOn: string) {}
 }
 
 /** How often an action whose outcome stayed unknown may be reconciled and re-sent. */
@@ -51,7 +62,7 @@ const MAX_RECONCILE_ROUNDS = 2;
 export class RunExecution {
   private nextSeq = 0;
   private inflight = 0;
-  private readonly wakeAts: number[] = [];
+  private readonly blocked: Blocked[] = [];
   private halt: { reason: string; error: ErrorRecord } | null = null;
   private settled: ExecutionResult | null = null;
   private checkScheduled = false;
@@ -76,7 +87,7 @@ export class RunExecution {
       const incident = this.run.input as IncidentView;
       let p: Promise<unknown>;
       try {
-        p = Promise.resolve(this.playbook.run(this.context(incident), incident));
+        p = Promise.resolve(this.playbook.run(this.context(incident), incident, this.run.args ?? undefined));
       } catch (err) {
         p = Promise.reject(err);
       }
@@ -112,7 +123,11 @@ export class RunExecution {
       let result: ExecutionResult | null = null;
       if (this.halt) result = { status: 'needs_attention', reason: this.halt.reason, error: this.halt.error };
       else if (this.settled) result = this.settled;
-      else if (this.wakeAts.length > 0) result = { status: 'waiting', wakeAt: new Date(Math.min(...this.wakeAts)).toISOString() };
+      else if (this.blocked.length > 0) {
+        const times = this.blocked.map((b) => b.wakeAt).filter((t): t is number => t !== null);
+        // A run waits on its first blocked step (approval, prompt, kill switch or timer).
+        result = { status: 'waiting', wakeAt: times.length > 0 ? new Date(Math.min(...times)).toISOString() : null, waitingOn: this.blocked[0]!.waitingOn };
+      }
       if (result) {
         this.finished = true;
         this.finish(result);
@@ -130,7 +145,7 @@ export class RunExecution {
         (e) => {
           this.inflight--;
           if (e instanceof Blocked) {
-            if (e.wakeAt !== null) this.wakeAts.push(e.wakeAt);
+            this.blocked.push(e);
           } else if (e instanceof NeedsAttention || e instanceof NonDeterminismError) {
             this.park(e);
           } else {
@@ -188,6 +203,7 @@ export class RunExecution {
       setStatus: (status: IncidentStatus) => this.incidentEffect('status', 'setStatus', { status }),
       setSeverity: (severity: Severity) => this.incidentEffect('severity', 'setSeverity', { severity }),
       sleep: (ms) => this.sleep(ms),
+      prompt: (spec) => this.prompt(spec) as never,
       now: () => new Date(this.syncValue('now', () => this.deps.now())),
       random: () => this.syncValue('random', () => Math.random()),
     };
@@ -222,7 +238,24 @@ export class RunExecution {
         await this.deps.store.appendJournal({ ...entry, status: 'failed', error, finishedAt: entry.startedAt });
         throw new ActionFailedError(name, error);
       }
-      entry.app = (await this.deps.broker.resolveAsset(assetName!)).app.id;
+      const { asset, def } = await this.deps.broker.describe(assetName!, action).catch(() => ({ asset: null, def: null }));
+      if (!asset || !def) return this.failStep(entry, `app of asset "${assetName}" has no action "${action}"`);
+      entry.app = asset.app.id;
+      if (!def.readOnly && this.deps.gate) {
+        const g = await this.deps.gate.check({
+          run: this.run, seq, asset: assetName!, app: asset.app.id, action, def, params: input,
+          automation: this.deps.automation, playbookDryRun: this.deps.playbookDryRun,
+        });
+        if (g.kind === 'wait') throw new Blocked(g.wakeAt, g.waitingOn);
+        if (g.kind === 'attention') throw new NeedsAttention(seq, `step ${seq} ${name}: ${g.reason}`);
+        if (g.kind === 'deny') return this.failStep(entry, g.message, 'ApprovalDenied');
+        if (g.kind === 'dry-run') {
+          const output = dryRunOutput(asset.app.implements ?? [], action, input);
+          await this.deps.store.appendJournal({ ...entry, status: 'completed', output, detail: g.detail, finishedAt: new Date(this.deps.now()).toISOString() });
+          return output;
+        }
+        entry.detail = g.detail;
+      }
       // The intent is durable before anything is sent: a crash after this point is seen on replay.
       await this.deps.store.appendJournal(entry);
       return this.send(entry, 0);
@@ -354,9 +387,27 @@ export class RunExecution {
       const wakeAt = rec ? Date.parse(rec.wakeAt!) : this.deps.now() + Math.max(0, ms);
       if (!rec) await this.deps.store.appendJournal({ ...this.entry(seq, 'sleep', 'sleep', input), status: 'waiting', wakeAt: new Date(wakeAt).toISOString() });
       const left = wakeAt - this.deps.now();
-      if (left > this.deps.shortSleepMs) throw new Blocked(wakeAt);
+      if (left > this.deps.shortSleepMs) throw new Blocked(wakeAt, 'timer');
       if (left > 0) await new Promise((r) => setTimeout(r, left));
       await this.deps.store.updateJournal(this.run.id, seq, { status: 'completed', finishedAt: new Date(this.deps.now()).toISOString() });
+    });
+  }
+
+  private prompt(spec: PromptSpec): Promise<PromptResult<unknown>> {
+    const seq = this.nextSeq++;
+    return this.effect(async () => {
+      const rec = this.recorded(seq, 'prompt', 'prompt', spec);
+      if (rec?.status === 'completed') return rec.output as PromptResult<unknown>;
+      if (!this.deps.prompts) return this.failStep(this.entry(seq, 'prompt', 'prompt', spec), 'prompts are not available in this engine');
+      if (!rec) await this.deps.store.appendJournal({ ...this.entry(seq, 'prompt', 'prompt', spec), status: 'waiting' });
+      const state = await this.deps.prompts.step(this.run.id, seq, spec);
+      if (state.kind === 'wait') throw new Blocked(state.wakeAt, state.waitingOn);
+      const output: PromptResult<unknown> = { answer: state.answer, answeredBy: state.answeredBy, timedOut: state.timedOut };
+      await this.deps.store.updateJournal(this.run.id, seq, {
+        status: 'completed', output, finishedAt: new Date(this.deps.now()).toISOString(),
+        detail: state.timedOut ? 'no answer before the timeout: the default answer was taken' : `answered by ${state.answeredBy}`,
+      });
+      return output;
     });
   }
 
@@ -382,8 +433,9 @@ export class RunExecution {
     return rec.output;
   }
 
-  private async failStep(entry: JournalEntry, message: string): Promise<never> {
+  private async failStep(entry: JournalEntry, message: string, errorName?: string): Promise<never> {
     const error = toErrorRecord(new TerminalError(message));
+    if (errorName !== undefined) error.name = errorName;
     await this.deps.store.appendJournal({ ...entry, status: 'failed', error, finishedAt: entry.startedAt });
     throw new ActionFailedError(entry.name, error);
   }

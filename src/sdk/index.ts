@@ -7,7 +7,7 @@ export type {
 export { definePlaybook, cefValue } from './playbook.js';
 export type {
   Severity, IncidentStatus, AutomationLevel, ArtifactView, IncidentView, AssetClient, RelatedQuery, RelatedResult,
-  PlaybookContext, PlaybookConfig, PlaybookFunction, PlaybookDefinition,
+  PlaybookContext, PlaybookConfig, PlaybookFunction, PlaybookDefinition, PromptSpec, PromptResult, PromptAnswerOf,
 } from './playbook.js';
 export { capabilities, DeviceRecord, UserRecord } from './capabilities.js';
 export type { CapabilityName, CapabilityClient } from './capabilities.js';

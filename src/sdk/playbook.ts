@@ -64,6 +64,32 @@ export interface RelatedResult {
   incidentIds: number[];
 }
 
+interface PromptBase {
+  question: string;
+  /** Who should answer: a named user or anyone with a role. */
+  to: { user: string } | { role: string };
+  /** After this long without an answer the default answer is taken (`timedOut: true`). */
+  timeoutMs: number;
+  /** Unanswered after `afterMs`: reassign to a second role (audited, notified). */
+  escalate?: { afterMs: number; toRole: string };
+}
+
+export type PromptSpec = PromptBase & (
+  | { type: 'choice'; options: string[]; default: string }
+  | { type: 'yesno'; default: boolean }
+  | { type: 'text'; default: string }
+  | { type: 'number'; default: number }
+);
+
+export type PromptAnswerOf<S> = S extends { type: 'yesno' } ? boolean : S extends { type: 'number' } ? number : string;
+
+export interface PromptResult<A> {
+  answer: A;
+  /** User who answered, or null when the default was taken. */
+  answeredBy: string | null;
+  timedOut: boolean;
+}
+
 export interface PlaybookContext<R extends Record<string, CapabilityName> = Record<string, CapabilityName>> {
   readonly runId: string;
   readonly incident: IncidentView;
@@ -80,6 +106,11 @@ export interface PlaybookContext<R extends Record<string, CapabilityName> = Reco
   note(text: string): Promise<void>;
   setStatus(status: IncidentStatus): Promise<void>;
   setSeverity(severity: Severity): Promise<void>;
+  /**
+   * Ask a person and wait (durably, holding no memory) for the typed answer, the timeout's default,
+   * or — unanswered after `escalate.afterMs` — reassign the question to a second role first.
+   */
+  prompt<S extends PromptSpec>(spec: S): Promise<PromptResult<PromptAnswerOf<S>>>;
   /** Durable sleep: the run holds no memory or process while it waits, and survives restarts. */
   sleep(ms: number): Promise<void>;
   /** Deterministic time: the same value on every replay of this point of the run. */
@@ -104,6 +135,8 @@ export interface PlaybookConfig<R extends Record<string, CapabilityName>> {
 export type PlaybookFunction<R extends Record<string, CapabilityName>> = (
   ctx: PlaybookContext<R>,
   incident: IncidentView,
+  /** Parameters of a run started by hand; undefined for alert-triggered runs. */
+  args?: unknown,
 ) => Promise<unknown>;
 
 export interface PlaybookDefinition<R extends Record<string, CapabilityName> = Record<string, CapabilityName>>

@@ -219,6 +219,8 @@ export interface PlaybookSettings {
   automation: AutomationLevel | null;
   /** Role → asset name. */
   bindings: Record<string, string>;
+  /** Destructive actions of this playbook's runs are recorded, not executed. */
+  dryRun?: boolean;
   updatedAt: string;
 }
 

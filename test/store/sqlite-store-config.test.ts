@@ -132,7 +132,7 @@ test('playbook settings upsert', async () => {
   assert.equal(await s.getPlaybookSettings('pb'), null);
   await s.putPlaybookSettings({ playbookId: 'pb', enabled: true, automation: 'supervised', bindings: { edr: 'edr-prod' } }, 'alice');
   const p = await s.putPlaybookSettings({ playbookId: 'pb', enabled: false, automation: null, bindings: { edr: 'edr-test', mdm: 'mdm' } }, 'bob');
-  assert.deepEqual({ ...p, updatedAt: undefined }, { playbookId: 'pb', enabled: false, automation: null, bindings: { edr: 'edr-test', mdm: 'mdm' }, updatedAt: undefined });
+  assert.deepEqual({ ...p, updatedAt: undefined }, { playbookId: 'pb', enabled: false, automation: null, bindings: { edr: 'edr-test', mdm: 'mdm' }, dryRun: false, updatedAt: undefined });
   assert.deepEqual(await s.getPlaybookSettings('pb'), p);
   assert.deepEqual((await s.listAudit({})).map((e) => [e.action, e.actor]), [['playbook.settings', 'alice'], ['playbook.settings', 'bob']]);
   await s.close();

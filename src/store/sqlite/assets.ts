@@ -12,7 +12,7 @@ interface AssetRow {
 }
 interface SourceRow { name: string; kind: string; mapping: string; token_hash: string; enabled: number; created_at: string; updated_at: string }
 interface TokenRow { id: number; name: string; role: string; token_hash: string; created_at: string }
-interface SettingsRow { playbook_id: string; enabled: number; automation: string | null; bindings: string; updated_at: string }
+interface SettingsRow { playbook_id: string; enabled: number; automation: string | null; bindings: string; updated_at: string; dry_run: number }
 
 export interface AssetInput { name: string; appId: string; description?: string; config: Record<string, unknown>; secrets: Record<string, string> }
 
@@ -26,7 +26,7 @@ const toSource = (r: SourceRow): SourceRecord => ({
 const toToken = (r: TokenRow): ApiTokenRecord => ({ id: r.id, name: r.name, role: r.role as ApiTokenRecord['role'], createdAt: r.created_at });
 const toSettings = (r: SettingsRow): PlaybookSettings => ({
   playbookId: r.playbook_id, enabled: r.enabled !== 0, automation: r.automation as AutomationLevel | null,
-  bindings: JSON.parse(r.bindings) as Record<string, string>, updatedAt: r.updated_at,
+  bindings: JSON.parse(r.bindings) as Record<string, string>, dryRun: r.dry_run === 1, updatedAt: r.updated_at,
 });
 
 // Authenticated data binds each ciphertext to its asset: a blob copied to another row fails to decrypt.
@@ -67,10 +67,10 @@ export class ConfigRepo {
       tokenById: db.prepare<[number | bigint], TokenRow>('SELECT * FROM api_tokens WHERE id = ?'),
       tokenByHash: db.prepare<[string], TokenRow>('SELECT * FROM api_tokens WHERE token_hash = ?'),
       settings: db.prepare<[string], SettingsRow>('SELECT * FROM playbook_settings WHERE playbook_id = ?'),
-      upsertSettings: db.prepare(`INSERT INTO playbook_settings (playbook_id, enabled, automation, bindings, updated_at)
-        VALUES (@playbook_id, @enabled, @automation, @bindings, @updated_at)
+      upsertSettings: db.prepare(`INSERT INTO playbook_settings (playbook_id, enabled, automation, bindings, updated_at, dry_run)
+        VALUES (@playbook_id, @enabled, @automation, @bindings, @updated_at, @dry_run)
         ON CONFLICT(playbook_id) DO UPDATE SET enabled = excluded.enabled, automation = excluded.automation,
-          bindings = excluded.bindings, updated_at = excluded.updated_at`),
+          bindings = excluded.bindings, updated_at = excluded.updated_at, dry_run = excluded.dry_run`),
     };
     this.putAssetTx = db.transaction((a: AssetInput, actor: string) => {
       const existing = this.s.asset.get(a.name);
@@ -116,9 +116,9 @@ export class ConfigRepo {
     });
     this.putSettingsTx = db.transaction((p: Omit<PlaybookSettings, 'updatedAt'>, actor: string) => {
       this.s.upsertSettings.run({ playbook_id: p.playbookId, enabled: p.enabled ? 1 : 0, automation: p.automation ?? null,
-        bindings: JSON.stringify(p.bindings ?? {}), updated_at: nowIso() });
+        bindings: JSON.stringify(p.bindings ?? {}), updated_at: nowIso(), dry_run: p.dryRun ? 1 : 0 });
       this.audit.appendInTx({ actor, action: 'playbook.settings', target: `playbook:${p.playbookId}`,
-        detail: { enabled: p.enabled, automation: p.automation ?? null, bindings: p.bindings ?? {} } });
+        detail: { enabled: p.enabled, automation: p.automation ?? null, bindings: p.bindings ?? {}, dryRun: p.dryRun ?? false } });
       return toSettings(this.s.settings.get(p.playbookId)!);
     });
   }

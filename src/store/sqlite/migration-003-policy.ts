@@ -20,6 +20,7 @@ ALTER TABLE runs ADD COLUMN requested_by TEXT;
 CREATE INDEX runs_waiting_on ON runs(waiting_on) WHERE waiting_on IS NOT NULL;
 
 ALTER TABLE assets ADD COLUMN policy TEXT;
+ALTER TABLE playbook_settings ADD COLUMN dry_run INTEGER NOT NULL DEFAULT 0;
 
 CREATE INDEX journal_action_started ON journal(action, started_at) WHERE kind = 'action';
 

@@ -1,0 +1,151 @@
+/**
+ * Approvals: requested for one action step of one run — bound to the run, the step, the asset,
+ * the action and a hash of the parameters — decided by eligible users (quorum, four-eyes), sealed
+ * with an HMAC, verified again by the engine right before the action is sent.
+ */
+import { randomUUID } from 'node:crypto';
+import { hashJson } from '../engine/canonical-json.js';
+import type { PolicyStore } from './policy-store.js';
+import type { Sealer } from './seal.js';
+import { PolicyError } from './errors.js';
+import { eligible, userOf, type Actor } from './principal.js';
+import type { ApprovalDecision, ApprovalRecord, Approvers, DecisionChannel } from './types.js';
+
+export interface ApprovalRequest {
+  runId: string;
+  seq: number;
+  asset: string;
+  app: string;
+  action: string;
+  kind: string;
+  params: unknown;
+  reasons: string[];
+  approvers: Approvers;
+  quorum: number;
+  fourEyes: boolean;
+  requestedBy: string;
+  ttlMs: number;
+}
+
+/** Everything an approval binds: change any of it and the approval no longer matches. */
+export function paramsHashOf(step: { asset: string; app: string; action: string; params: unknown }): string {
+  return hashJson({ asset: step.asset, app: step.app, action: step.action, params: step.params ?? null });
+}
+
+export interface ApprovalEvents {
+  /** A new request exists (send e-mails, chat messages…). */
+  requested?(approval: ApprovalRecord): Promise<void> | void;
+  /** A decision closed the request: the run waiting on it should resume. */
+  decided?(approval: ApprovalRecord): Promise<void> | void;
+}
+
+export class ApprovalService {
+  constructor(
+    private readonly store: PolicyStore,
+    private readonly sealer: Sealer,
+    private readonly now: () => number,
+    private readonly events: ApprovalEvents = {},
+  ) {}
+
+  /** Returns the step's approval, creating (and announcing) it on first ask — never a second one. */
+  async ensure(req: ApprovalRequest): Promise<ApprovalRecord> {
+    const existing = await this.store.getApprovalForStep(req.runId, req.seq);
+    if (existing) return existing;
+    const at = this.now();
+    const base: Omit<ApprovalRecord, 'seal'> = {
+      id: randomUUID(), runId: req.runId, seq: req.seq, asset: req.asset, app: req.app, action: req.action, kind: req.kind,
+      params: req.params ?? null, paramsHash: paramsHashOf(req), reasons: req.reasons, approvers: req.approvers,
+      quorum: Math.max(1, req.quorum), fourEyes: req.fourEyes, requestedBy: req.requestedBy,
+      requestedAt: new Date(at).toISOString(), expiresAt: new Date(at + req.ttlMs).toISOString(),
+      status: 'pending', decidedAt: null, decisions: [],
+    };
+    const { approval, created } = await this.store.createApproval({ ...base, seal: this.sealer.approvalSeal(base) });
+    if (created) await this.events.requested?.(approval);
+    return approval;
+  }
+
+  /** Why the record cannot be trusted (edited outside Riposte), or null. */
+  integrityProblem(a: ApprovalRecord): string | null {
+    const { seal, ...rest } = a;
+    if (this.sealer.approvalSeal(rest) !== seal) return `approval ${a.id} failed its integrity check (the record was changed outside Riposte)`;
+    for (const d of a.decisions) {
+      const { seal: ds, ...drest } = d;
+      if (this.sealer.decisionSeal(a, drest) !== ds) return `a decision on approval ${a.id} failed its integrity check`;
+    }
+    return null;
+  }
+
+  /** Why the approval is not for exactly this step, asset, action and parameters, or null. */
+  bindingProblem(a: ApprovalRecord, step: { runId: string; seq: number; asset: string; app: string; action: string; params: unknown }): string | null {
+    if (a.runId !== step.runId || a.seq !== step.seq) return `approval ${a.id} is for another step`;
+    if (a.paramsHash !== paramsHashOf(step)) return `approval ${a.id} was given for other parameters or another asset/action: a changed parameter needs a new approval`;
+    return null;
+  }
+
+  /**
+   * Why this approval may not release this step, or null when it may: integrity of the row and of
+   * every decision, the binding, status, four-eyes, quorum, and a decision made before expiry.
+   */
+  verify(a: ApprovalRecord, step: { runId: string; seq: number; asset: string; app: string; action: string; params: unknown }): string | null {
+    const p = this.integrityProblem(a) ?? this.bindingProblem(a, step);
+    if (p) return p;
+    if (a.status !== 'approved') return `approval ${a.id} is ${a.status}`;
+    const approvers = new Set(a.decisions.filter((d) => d.decision === 'approve').map((d) => d.user));
+    const requester = userOf(a.requestedBy);
+    if (a.fourEyes && requester !== null && approvers.has(requester)) return `approval ${a.id} was approved by its own requester (four-eyes)`;
+    if (approvers.size < a.quorum) return `approval ${a.id} has ${approvers.size} of ${a.quorum} required approvals`;
+    if (a.decidedAt === null || Date.parse(a.decidedAt) > Date.parse(a.expiresAt)) return `approval ${a.id} was decided after it expired`;
+    return null;
+  }
+
+  /** An eligible user approves or denies. Quorum reached → approved; any denial → denied. */
+  async decide(id: string, actor: Actor & { disabled?: boolean }, decision: 'approve' | 'deny', via: DecisionChannel, comment: string | null = null): Promise<ApprovalRecord> {
+    const a = await this.store.getApproval(id);
+    if (!a) throw new PolicyError('not_found', `approval ${id} does not exist`);
+    if (a.status !== 'pending') throw new PolicyError('not_pending', `approval ${id} is already ${a.status}`);
+    const now = this.now();
+    if (now > Date.parse(a.expiresAt)) {
+      await this.expire(a);
+      throw new PolicyError('expired', `approval ${id} expired at ${a.expiresAt}`);
+    }
+    if (actor.disabled) throw new PolicyError('not_eligible', `user ${actor.name} is disabled`);
+    if (!eligible(a.approvers, actor)) {
+      throw new PolicyError('not_eligible', `${actor.name} may not decide approval ${id}: approvers are ${describeApprovers(a.approvers)}`);
+    }
+    if (a.fourEyes && userOf(a.requestedBy) === actor.name) {
+      throw new PolicyError('four_eyes', `${actor.name} requested this action and cannot approve it (four-eyes)`);
+    }
+    if (a.decisions.some((d) => d.user === actor.name)) throw new PolicyError('already_decided', `${actor.name} already decided approval ${id}`);
+    const at = new Date(now).toISOString();
+    const d0 = { user: actor.name, decision, via, comment, at };
+    const d: ApprovalDecision = { ...d0, seal: this.sealer.decisionSeal(a, d0) };
+    const decisions = [...a.decisions, d];
+    const approvals = new Set(decisions.filter((x) => x.decision === 'approve').map((x) => x.user)).size;
+    const status = decision === 'deny' ? 'denied' : approvals >= a.quorum ? 'approved' : 'pending';
+    const decidedAt = status === 'pending' ? null : at;
+    const { seal: _old, ...rest } = a;
+    const seal = this.sealer.approvalSeal({ ...rest, status, decidedAt, decisions });
+    if (!(await this.store.recordDecision(id, d, { status, decidedAt, seal }, `user:${actor.name}`))) {
+      throw new PolicyError('not_pending', `approval ${id} was decided concurrently; look again`);
+    }
+    const next = (await this.store.getApproval(id))!;
+    if (next.status !== 'pending') await this.events.decided?.(next);
+    return next;
+  }
+
+  /** Closes a pending approval that outlived its expiry. */
+  async expire(a: ApprovalRecord): Promise<ApprovalRecord> {
+    const at = new Date(this.now()).toISOString();
+    const { seal: _old, ...rest } = a;
+    const seal = this.sealer.approvalSeal({ ...rest, status: 'expired', decidedAt: at });
+    await this.store.closeApproval(a.id, 'expired', at, seal, 'system', { expiresAt: a.expiresAt });
+    const next = (await this.store.getApproval(a.id))!;
+    await this.events.decided?.(next);
+    return next;
+  }
+}
+
+export function describeApprovers(a: Approvers): string {
+  const parts = [...a.users.map((u) => `user ${u}`), ...a.roles.map((r) => `role ${r}`)];
+  return parts.length > 0 ? parts.join(', ') : 'nobody (no approvers configured)';
+}
