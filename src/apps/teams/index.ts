@@ -1,0 +1,124 @@
+/**
+ * Microsoft Teams webhook app: posts a notification card to a channel through a Workflows
+ * (Power Automate) webhook — the replacement Microsoft recommends — or a legacy Office 365
+ * connector. The URL is the credential (secret; redacted from every error).
+ *
+ * Not idempotent and no reconcile: neither endpoint takes a key or can be asked what it posted,
+ * so a lost reply parks the run. Teams refuses cards over 28 KB; a Workflows webhook would still
+ * answer 202 and fail later in the flow run, so the size is checked before sending. A legacy
+ * connector reports Teams' own failures as HTTP 200 with "Webhook message delivery failed …
+ * returned HTTP error NNN" in the body (by design, MicrosoftDocs/msteams-docs#400/#1810): that
+ * body is mapped like the embedded status.
+ */
+import { z } from 'zod';
+import { defineApp, type ActionContext } from '../../sdk/app.js';
+import { RetryableError, TerminalError } from '../../sdk/errors.js';
+import type { VendorErrorInfo } from '../http.js';
+import { isAcceptableWebhookUrl, postWebhook, REDACTED_URL, redactIn } from '../webhook-post.js';
+import { adaptiveCardMessage, messageCard } from './cards.js';
+
+export const VENDOR = 'Microsoft Teams';
+export const MAX_MESSAGE_BYTES = 28 * 1024;
+
+const WORKFLOW_PATH = /\/workflows\/[^/]+\/triggers\/[^/]+\/paths\/invoke$/;
+const CONNECTOR_PATH = /^\/(webhookb2|webhook)\/[^?]+$/;
+
+export function webhookKind(url: string): 'workflow' | 'connector' | undefined {
+  if (!isAcceptableWebhookUrl(url)) return undefined;
+  const u = new URL(url);
+  if (WORKFLOW_PATH.test(u.pathname) && u.searchParams.has('sig')) return 'workflow';
+  if (CONNECTOR_PATH.test(u.pathname)) return 'connector';
+  return undefined;
+}
+
+const config = z.object({
+  webhookUrl: z.string().refine((u) => webhookKind(u) !== undefined,
+    'webhookUrl must be a Workflows trigger URL (…/workflows/<id>/triggers/manual/paths/invoke?…&sig=…) or a connector URL (…/webhookb2/…)'),
+  format: z.enum(['workflows-adaptive-card', 'messagecard']).default('workflows-adaptive-card'),
+});
+type TeamsConfig = z.output<typeof config>;
+
+/** Logic Apps errors are `{"error":{"code","message"}}`; the connector answers plain text. */
+export function describeTeamsError(status: number, body: string): VendorErrorInfo {
+  try {
+    const e = (JSON.parse(body) as { error?: { code?: unknown; message?: unknown } }).error;
+    if (e && typeof e.message === 'string') {
+      return typeof e.code === 'string' ? { message: `${e.code}: ${e.message}`, code: e.code } : { message: e.message };
+    }
+  } catch {
+    // plain text
+  }
+  const text = body.replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim().slice(0, 200);
+  return { message: text || `HTTP ${status}` };
+}
+
+const DELIVERY_FAILED = /delivery failed/i;
+
+/** Throws for a 200 whose body says Teams refused the message (legacy connectors only). */
+function checkEmbeddedFailure(body: string, url: string): void {
+  if (!DELIVERY_FAILED.test(body)) return;
+  const embedded = /returned HTTP error (\d{3})/.exec(body);
+  const status = embedded ? Number(embedded[1]) : undefined;
+  const msg = `${VENDOR} POST ${REDACTED_URL}: HTTP 200 but ${redactIn(body.replace(/\s+/g, ' ').trim().slice(0, 240), url)}`;
+  const opts = { vendorCode: status === undefined ? 'DeliveryFailed' : `DeliveryFailed${status}` };
+  if (status === 429) throw new RetryableError(msg, { ...opts, applied: 'no' });
+  if (status !== undefined && status < 500) throw new TerminalError(msg, { ...opts, applied: 'no' });
+  // A backend 5xx or "error contacting Teams": it may or may not have been posted.
+  throw new RetryableError(msg, { ...opts, applied: 'unknown' });
+}
+
+const fact = z.object({ name: z.string().min(1).max(200), value: z.string().max(2000) });
+
+export const teamsApp = defineApp({
+  id: 'microsoft-teams-webhook',
+  name: 'Microsoft Teams webhook',
+  vendor: 'Microsoft',
+  product: 'Microsoft Teams (Workflows / Office 365 connector webhooks)',
+  version: '1.0.0',
+  description: 'Posts notification cards (title, text, facts) to a Teams channel through a Workflows or legacy connector webhook.',
+  config,
+  secrets: ['webhookUrl'],
+
+  actions: (action) => ({
+    postMessage: action({
+      description: 'Post a card with a title, text and optional facts. themeColor applies to MessageCards only.',
+      kind: 'generic',
+      readOnly: false,
+      // No idempotency key at either endpoint: a repeat posts a second card.
+      idempotent: false,
+      input: z.object({
+        title: z.string().min(1).max(500),
+        text: z.string().min(1).max(MAX_MESSAGE_BYTES),
+        facts: z.array(fact).max(50).optional(),
+        themeColor: z.string().regex(/^#?[0-9A-Fa-f]{6}$/, 'themeColor is a hex colour like D70000').optional(),
+      }),
+      output: z.object({ ok: z.literal(true) }),
+      async handler(input, ctx) {
+        const cfg = ctx.config;
+        const payload = cfg.format === 'messagecard' ? messageCard(input) : adaptiveCardMessage(input);
+        const body = JSON.stringify(payload);
+        const bytes = Buffer.byteLength(body);
+        if (bytes > MAX_MESSAGE_BYTES) {
+          throw new TerminalError(`${VENDOR}: the card is ${bytes} bytes; Teams accepts at most 28 KB (${MAX_MESSAGE_BYTES} bytes). Shorten text or facts`, { applied: 'no' });
+        }
+        const res = await postWebhook({ vendor: VENDOR, url: cfg.webhookUrl, body, signal: ctx.signal, describeError: describeTeamsError });
+        const text = await res.text().catch(() => '');
+        checkEmbeddedFailure(text, cfg.webhookUrl);
+        if (res.status === 200 && text.trim() !== '1' && text.trim() !== '') {
+          ctx.log('Teams accepted the card with an unexpected body', { status: res.status, body: redactIn(text.slice(0, 100), cfg.webhookUrl) });
+        }
+        return { ok: true as const };
+      },
+    }),
+  }),
+
+  /** Checks the URL's shape only: the one way to exercise a webhook is to post into the channel. */
+  async testConnectivity(ctx: ActionContext<TeamsConfig>) {
+    const kind = webhookKind(ctx.config.webhookUrl);
+    if (kind === undefined) throw new TerminalError(`${VENDOR}: webhookUrl is neither a Workflows trigger URL nor a connector URL`);
+    const note = kind === 'connector'
+      ? 'a legacy Office 365 connector URL (Microsoft is retiring these; move to a Workflows webhook)'
+      : 'a Workflows trigger URL with a signature';
+    return { ok: true as const, detail: `webhook URL is ${note}; not called, because testing a webhook means posting to its channel` };
+  },
+});
