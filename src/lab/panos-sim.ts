@@ -127,6 +127,12 @@ export class PanosSimulator extends LabServer {
     this.purgeExpired();
     return [...(this.registered.get(normalizeIp(ip))?.keys() ?? [])];
   }
+  /** Seconds until `tag` on `ip` expires: null when it never does, undefined when not registered. */
+  tagTimeoutLeft(ip: string, tag: string): number | null | undefined {
+    this.purgeExpired();
+    const exp = this.registered.get(normalizeIp(ip))?.get(tag);
+    return exp === undefined ? undefined : exp === null ? null : (exp - Date.now()) / 1000;
+  }
 
   // ---- request handling ----
 
@@ -362,8 +368,15 @@ export class PanosSimulator extends LabServer {
     this.purgeExpired();
     const tagFilter = firstChild(findPath(q, 'tag'), 'entry')?.attrs.name;
     const ipFilter = textOf(firstChild(q, 'ip')).trim();
-    const rows = [...this.registered.entries()].filter(([ip, tags]) =>
+    const all = [...this.registered.entries()].filter(([ip, tags]) =>
       (tagFilter === undefined || tags.has(tagFilter)) && (ipFilter === '' || ip === normalizeIp(ipFilter)));
+    // PAN-OS 8.0+ pages this listing: `limit` entries from the 1-based `start-point`.
+    const limitText = textOf(firstChild(q, 'limit')).trim();
+    const startText = textOf(firstChild(q, 'start-point')).trim();
+    const limit = limitText === '' ? Infinity : Number(limitText);
+    const start = startText === '' ? 1 : Number(startText);
+    if (!(limit >= 1) || !Number.isInteger(start) || start < 1) throw new PanosApiError(18, 'Malformed Request: invalid limit or start-point');
+    const rows = all.slice(start - 1, start - 1 + limit);
     const body = rows.map(([ip, tags]) => `<entry ip="${escapeXml(ip)}" from_agent="0" persistent="1"><tag>` +
       [...tags.keys()].map((t) => `<member>${escapeXml(t)}</member>`).join('') + '</tag></entry>').join('');
     return ok(`<result>${body}<count>${rows.length}</count></result>`);

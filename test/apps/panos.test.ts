@@ -5,7 +5,7 @@ import { PanosSimulator } from '../../src/lab/panos-sim.js';
 import { capabilities } from '../../src/sdk/capabilities.js';
 import { RetryableError, TerminalError } from '../../src/sdk/errors.js';
 
-const { blockIp, unblockIp, listBlocked } = panosApp.actions;
+const { blockIp, unblockIp, listBlocked, tagIp, untagIp } = panosApp.actions;
 type Cfg = Parameters<typeof blockIp.handler>[1]['config'];
 
 function ctx(config: Cfg) {
@@ -14,7 +14,7 @@ function ctx(config: Cfg) {
 
 function cfgFor(sim: PanosSimulator, over: Partial<Cfg> = {}): Cfg {
   return {
-    url: sim.url, apiKey: 'test-key', vsys: 'vsys1', addressGroup: 'riposte-block',
+    url: sim.url, apiKey: 'test-key', vsys: 'vsys1', addressGroup: 'riposte-block', blockMode: 'static-group', dagTag: 'riposte-block',
     commitPollIntervalMs: 5, commitTimeoutMs: 5_000, ...over,
   };
 }
@@ -191,5 +191,166 @@ describe('PAN-OS app against the lab simulator', () => {
     } finally {
       await fw.stop();
     }
+  });
+});
+
+describe('PAN-OS app in dag-tag mode (User-ID tags, no commit)', () => {
+  let sim: PanosSimulator;
+  const dag = (over: Partial<Cfg> = {}): Cfg => cfgFor(sim, { blockMode: 'dag-tag', ...over });
+  /** Form bodies of the requests the simulator received. */
+  const bodies = (): URLSearchParams[] => sim.calls.map((c) => new URLSearchParams(c.body));
+  before(async () => {
+    sim = new PanosSimulator({ apiKeys: ['test-key'], commitDelayMs: 20 });
+    await sim.start(0);
+  });
+  after(() => sim.stop());
+
+  it('blocks by registering the tag with the ttl as timeout, without touching config or committing', async () => {
+    const out = await blockIp.handler({ ip: '203.0.113.20', comment: 'INC-7', ttlSeconds: 3600 }, ctx(dag()));
+    assert.deepEqual(capabilities.firewall.blockIp.output.parse(out), { blocked: true, ip: '203.0.113.20', detail: out.detail });
+    assert.equal(out.tag, 'riposte-block');
+    assert.equal(out.objectName, undefined);
+    assert.equal(out.jobId, undefined);
+    assert.deepEqual(sim.registeredTags('203.0.113.20'), ['riposte-block']);
+    const left = sim.tagTimeoutLeft('203.0.113.20', 'riposte-block');
+    assert.ok(typeof left === 'number' && left > 3590 && left <= 3600, `timeout passed through (left: ${left})`);
+    assert.equal(sim.commitCount(), 0, 'no commit job');
+    assert.equal(sim.isBlocked('203.0.113.20'), false, 'no static group membership');
+    const sent = bodies();
+    assert.equal(sent.length, 1);
+    assert.equal(sent[0]!.get('type'), 'user-id');
+    assert.equal(sent[0]!.get('vsys'), 'vsys1');
+    assert.match(sent[0]!.get('cmd')!, /<register><entry ip="203\.0\.113\.20"><tag><member timeout="3600">riposte-block<\/member><\/tag><\/entry><\/register>/);
+  });
+
+  it('blocking again succeeds on "already exists, ignore"', async () => {
+    sim.resetRecords();
+    const out = await blockIp.handler({ ip: '203.0.113.20', ttlSeconds: 3600 }, ctx(dag()));
+    assert.equal(out.blocked, true);
+    assert.match(String(out.detail), /already registered/);
+    assert.deepEqual(sim.registeredTags('203.0.113.20'), ['riposte-block']);
+    // The simulator really answered with the error (so the app had to recognise it).
+    const reply = await raw(sim, { type: 'user-id', cmd: '<uid-message><version>2.0</version><type>update</type><payload><register>' +
+      '<entry ip="203.0.113.20"><tag><member>riposte-block</member></tag></entry></register></payload></uid-message>' });
+    assert.match(reply, /status="error".*already exists, ignore/s);
+    assert.equal(sim.commitCount(), 0);
+  });
+
+  it('without ttlSeconds the tag never expires (no timeout attribute); a ttl above 30 days is refused before sending', async () => {
+    sim.resetRecords();
+    await blockIp.handler({ ip: '2001:DB8::20' }, ctx(dag()));
+    assert.equal(sim.tagTimeoutLeft('2001:db8::20', 'riposte-block'), null);
+    assert.doesNotMatch(bodies()[0]!.get('cmd')!, /timeout=/);
+    assert.match(bodies()[0]!.get('cmd')!, /entry ip="2001:db8::20"/);
+    sim.resetRecords();
+    const err = await rejects(blockIp.handler({ ip: '203.0.113.21', ttlSeconds: 2_592_001 }, ctx(dag())), TerminalError);
+    assert.match(err.message, /ttlSeconds 2592001 exceeds .* 2592000/);
+    assert.equal(err.applied, 'no');
+    assert.equal(sim.calls.length, 0);
+    await blockIp.handler({ ip: '203.0.113.21', ttlSeconds: 2_592_000 }, ctx(dag()));
+    assert.equal(sim.registeredTags('203.0.113.21').length, 1);
+    await unblockIp.handler({ ip: '203.0.113.21' }, ctx(dag()));
+  });
+
+  it('a tag registered with a short timeout drops out of listBlocked by itself', async () => {
+    await blockIp.handler({ ip: '198.51.100.30', ttlSeconds: 1 }, ctx(dag()));
+    assert.ok((await listBlocked.handler({ source: 'running' }, ctx(dag()))).ips.includes('198.51.100.30'));
+    await new Promise((r) => setTimeout(r, 1100));
+    assert.ok(!(await listBlocked.handler({ source: 'running' }, ctx(dag()))).ips.includes('198.51.100.30'));
+  });
+
+  it('listBlocked reads the IPs carrying the block tag, page by page', async () => {
+    // 1100 more IPs tagged by another integration, plus IPs with other tags that must not be listed.
+    const entries = Array.from({ length: 1100 }, (_, i) => `<entry ip="10.7.${Math.floor(i / 250)}.${i % 250}"><tag><member>riposte-block</member></tag></entry>`);
+    entries.push('<entry ip="10.8.0.1"><tag><member>quarantine</member></tag></entry>');
+    await raw(sim, { type: 'user-id', cmd: `<uid-message><version>2.0</version><type>update</type><payload><register>${entries.join('')}</register></payload></uid-message>` });
+    sim.resetRecords();
+    const listed = await listBlocked.handler({ source: 'running' }, ctx(dag()));
+    assert.equal(listed.tag, 'riposte-block');
+    assert.equal(listed.group, undefined);
+    assert.equal(listed.ips.length, 1102);
+    assert.equal(new Set(listed.ips).size, 1102);
+    assert.ok(listed.ips.includes('203.0.113.20') && listed.ips.includes('2001:db8::20') && listed.ips.includes('10.7.4.99'));
+    assert.ok(!listed.ips.includes('10.8.0.1'));
+    assert.deepEqual(listed.members[0], { name: listed.ips[0], ip: listed.ips[0] });
+    const starts = bodies().map((b) => /<start-point>(\d+)<\/start-point>/.exec(b.get('cmd') ?? '')?.[1]);
+    assert.deepEqual(starts, ['1', '501', '1001']);
+    // Static-group mode still reads the (empty) address group.
+    const stat = await listBlocked.handler({ source: 'running' }, ctx(cfgFor(sim)));
+    assert.deepEqual({ group: stat.group, ips: stat.ips }, { group: 'riposte-block', ips: [] });
+  });
+
+  it('unblock unregisters the tag and is idempotent ("does not exist, ignore unreg")', async () => {
+    const out = await unblockIp.handler({ ip: '203.0.113.20' }, ctx(dag()));
+    assert.deepEqual(capabilities.firewall.unblockIp.output.parse(out), { unblocked: true, ip: '203.0.113.20', detail: out.detail });
+    assert.match(String(out.detail), /unregistered/);
+    assert.deepEqual(sim.registeredTags('203.0.113.20'), []);
+    sim.resetRecords();
+    const again = await unblockIp.handler({ ip: '203.0.113.20' }, ctx(dag()));
+    assert.equal(again.unblocked, true);
+    assert.match(String(again.detail), /was not registered/);
+    assert.match(bodies()[0]!.get('cmd')!, /<unregister><entry ip="203\.0\.113\.20"><tag><member>riposte-block<\/member>/);
+    assert.ok(!(await listBlocked.handler({ source: 'running' }, ctx(dag()))).ips.includes('203.0.113.20'));
+    assert.equal(sim.commitCount(), 0);
+  });
+
+  it('uses the configured dagTag', async () => {
+    await blockIp.handler({ ip: '192.0.2.40' }, ctx(dag({ dagTag: 'soar-deny' })));
+    assert.deepEqual(sim.registeredTags('192.0.2.40'), ['soar-deny']);
+    assert.deepEqual((await listBlocked.handler({ source: 'running' }, ctx(dag({ dagTag: 'soar-deny' })))).ips, ['192.0.2.40']);
+    await unblockIp.handler({ ip: '192.0.2.40' }, ctx(dag({ dagTag: 'soar-deny' })));
+    assert.deepEqual(sim.registeredTags('192.0.2.40'), []);
+  });
+
+  it('tagIp / untagIp manage any tag, independent of the block tag, in either block mode', async () => {
+    const tag = 'quarantine <lab> & "co"';
+    const t = await tagIp.handler({ ip: '192.0.2.60', tag, ttlSeconds: 600 }, ctx(cfgFor(sim)));
+    assert.deepEqual(t, { ip: '192.0.2.60', tag, tagged: true, alreadyTagged: false, detail: `tag ${tag} registered on 192.0.2.60 for 600 s` });
+    assert.deepEqual(sim.registeredTags('192.0.2.60'), [tag], 'special characters survive XML escaping');
+    assert.ok((sim.tagTimeoutLeft('192.0.2.60', tag) ?? 0) > 590);
+    assert.equal((await tagIp.handler({ ip: '192.0.2.60', tag }, ctx(cfgFor(sim)))).alreadyTagged, true);
+    await blockIp.handler({ ip: '192.0.2.60' }, ctx(dag()));
+    assert.deepEqual(sim.registeredTags('192.0.2.60').sort(), ['riposte-block', tag].sort());
+    const u = await untagIp.handler({ ip: '192.0.2.60', tag }, ctx(cfgFor(sim)));
+    assert.deepEqual({ untagged: u.untagged, wasTagged: u.wasTagged }, { untagged: true, wasTagged: true });
+    assert.deepEqual(sim.registeredTags('192.0.2.60'), ['riposte-block'], 'the block tag stays');
+    const u2 = await untagIp.handler({ ip: '192.0.2.60', tag }, ctx(cfgFor(sim)));
+    assert.equal(u2.wasTagged, false);
+    assert.equal(panosApp.actions.tagIp.undo, 'untagIp');
+    assert.equal(sim.commitCount(), 0);
+  });
+
+  it('validates tagIp input, naming the field', async () => {
+    const tooLong = tagIp.input.safeParse({ ip: '192.0.2.1', tag: 'x', ttlSeconds: 2_592_001 });
+    assert.equal(tooLong.success, false);
+    assert.deepEqual(tooLong.error!.issues[0]!.path, ['ttlSeconds']);
+    const badTag = tagIp.input.safeParse({ ip: '192.0.2.1', tag: 'a\nb' });
+    assert.deepEqual(badTag.error!.issues[0]!.path, ['tag']);
+    assert.deepEqual(tagIp.input.safeParse({ ip: '192.0.2.1', tag: '' }).error!.issues[0]!.path, ['tag']);
+    sim.resetRecords();
+    await rejects(tagIp.handler({ ip: '192.0.2.300', tag: 'x' }, ctx(cfgFor(sim))), TerminalError);
+    await rejects(blockIp.handler({ ip: 'not-an-ip' }, ctx(dag())), TerminalError);
+    assert.equal(sim.calls.length, 0);
+  });
+
+  it('maps 429, 5xx, other User-ID errors and bad credentials', async () => {
+    sim.injectFault({ bodyIncludes: 'type=user-id', status: 429, headers: { 'retry-after': '3' } });
+    const throttled = await rejects(blockIp.handler({ ip: '192.0.2.70' }, ctx(dag())), RetryableError);
+    assert.equal(throttled.applied, 'no');
+    assert.equal(throttled.retryAfterMs, 3000);
+    sim.injectFault({ bodyIncludes: 'type=user-id', status: 502, body: 'Bad Gateway' });
+    const bad = await rejects(blockIp.handler({ ip: '192.0.2.70' }, ctx(dag())), RetryableError);
+    assert.equal(bad.applied, 'unknown');
+    // An error that is not one of the two "nothing to do" messages stays an error.
+    sim.injectFault({ bodyIncludes: 'type=user-id', status: 200,
+      body: '<response status="error"><msg><line><uid-response><version>2.0</version><payload><register><entry ip="192.0.2.70" message="tag limit reached"/></register></payload></uid-response></line></msg></response>' });
+    const refused = await rejects(blockIp.handler({ ip: '192.0.2.70' }, ctx(dag())), TerminalError);
+    assert.match(refused.message, /tag limit reached/);
+    assert.deepEqual(sim.registeredTags('192.0.2.70'), []);
+    const denied = await rejects(blockIp.handler({ ip: '192.0.2.70' }, ctx(dag({ apiKey: 'wrong-key-123' }))), TerminalError);
+    assert.match(denied.message, /Invalid Credential/);
+    assert.ok(!denied.message.includes('wrong-key-123'));
+    await blockIp.handler({ ip: '192.0.2.70' }, ctx(dag()));
+    assert.deepEqual(sim.registeredTags('192.0.2.70'), ['riposte-block']);
   });
 });
