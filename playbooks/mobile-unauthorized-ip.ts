@@ -8,7 +8,7 @@
  *    - no:  a lighter response — a low-priority ticket asks the SOC to talk to the user.
  * 4. A ticket with everything gathered, linked from the incident by a note; final status.
  */
-import { cefValue, definePlaybook } from '../src/sdk/index.js';
+import { ActionFailedError, cefValue, definePlaybook } from '../src/sdk/index.js';
 import type { DeviceRecord, UserRecord } from '../src/sdk/index.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -21,9 +21,9 @@ export default definePlaybook(
     version: 1,
     description: 'Mobile device reached an unauthorized IP: check the access list, profile device and user, contain repeat offenders, open a ticket.',
     triggers: { labels: ['mobile-unauthorized-ip'] },
-    // Approvals for destructive actions arrive with the human-in-the-loop work; until then the
-    // playbook runs autonomously and says so.
-    automation: 'autonomous',
+    // Wipe and block (contain actions) wait for an analyst's approval unless an operator sets
+    // the level to autonomous (`riposte playbooks automation mobile-unauthorized-ip autonomous`).
+    automation: 'supervised',
     minutesSaved: 45,
     roles: { mdm: 'mdm', directory: 'directory', firewall: 'firewall', ticketing: 'ticketing' },
   },
@@ -63,13 +63,19 @@ export default definePlaybook(
     const repeatOffender = history.count > 0;
 
     const actions: string[] = [];
+    let wiped = false;
+    let blocked = false;
     if (repeatOffender) {
+      // A denied or expired approval fails only that action; the ticket still goes out and says so.
+      const refused = (err: unknown) => (err instanceof ActionFailedError && err.record.name === 'ApprovalDenied' ? err.record.message : Promise.reject(err));
       const [wipe, block] = await Promise.all([
-        device ? ctx.roles.mdm.wipeDevice({ deviceId: device.id }) : Promise.resolve(undefined),
-        sourceIp !== undefined ? ctx.roles.firewall.blockIp({ ip: sourceIp, comment: `Riposte incident ${incident.id}: ${incident.name}` }) : Promise.resolve(undefined),
+        device ? ctx.roles.mdm.wipeDevice({ deviceId: device.id }).catch(refused) : Promise.resolve(undefined),
+        sourceIp !== undefined ? ctx.roles.firewall.blockIp({ ip: sourceIp, comment: `Riposte incident ${incident.id}: ${incident.name}` }).catch(refused) : Promise.resolve(undefined),
       ]);
-      actions.push(wipe ? `Wipe of ${device!.name} (${device!.id}) accepted by the MDM (state ${wipe.state ?? 'pending'}).` : 'Device not found in the MDM: NOT wiped.');
-      actions.push(block ? `Source address ${sourceIp} blocked at the firewall.` : 'No source address in the alert: nothing blocked.');
+      wiped = typeof wipe === 'object' && wipe.accepted;
+      blocked = typeof block === 'object' && block.blocked;
+      actions.push(typeof wipe === 'string' ? `Wipe NOT done: ${wipe}.` : wipe ? `Wipe of ${device!.name} (${device!.id}) ${wipe.accepted ? 'accepted by the MDM' : 'not sent'} (state ${wipe.state ?? 'pending'}).` : 'Device not found in the MDM: NOT wiped.');
+      actions.push(typeof block === 'string' ? `Block NOT done: ${block}.` : block ? `Source address ${sourceIp} ${block.blocked ? 'blocked at the firewall' : 'not blocked'}${block.detail ? ` (${block.detail})` : ''}.` : 'No source address in the alert: nothing blocked.');
       await ctx.note(`Repeat offender (${history.count} earlier incident(s) in 30 days: ${history.incidentIds.join(', ')}). ${actions.join(' ')}`);
     } else {
       actions.push('First offence: no containment; the SOC is asked to contact the user.');
@@ -80,7 +86,7 @@ export default definePlaybook(
       dedupeKey: `incident-${incident.id}`,
       priority: repeatOffender ? 'high' : 'low',
       summary: repeatOffender
-        ? `Recover and examine wiped device ${device?.name ?? deviceName ?? deviceId ?? ''} (${user?.displayName ?? userName ?? 'unknown user'})`
+        ? `Recover and examine ${wiped ? 'wiped ' : ''}device ${device?.name ?? deviceName ?? deviceId ?? ''} (${user?.displayName ?? userName ?? 'unknown user'})`
         : `Contact ${user?.displayName ?? userName ?? 'user'}: mobile device reached unauthorized IP ${destination}`,
       description: [
         `Riposte incident ${incident.id}: ${incident.name}`,
@@ -94,7 +100,8 @@ export default definePlaybook(
       labels: ['mobile-unauthorized-ip', repeatOffender ? 'repeat-offender' : 'first-offence'],
     });
     await ctx.note(`Ticket ${ticket.key} ${ticket.created ? 'opened' : 'already existed'}${ticket.url ? `: ${ticket.url}` : ''}.`);
-    await ctx.setStatus(repeatOffender ? 'contained' : 'resolved');
-    return { outcome: repeatOffender ? 'contained' : 'first-offence', ticket: ticket.key, wiped: repeatOffender && device !== undefined, blocked: repeatOffender && sourceIp !== undefined };
+    const contained = wiped || blocked;
+    await ctx.setStatus(!repeatOffender ? 'resolved' : contained ? 'contained' : 'open');
+    return { outcome: !repeatOffender ? 'first-offence' : contained ? 'contained' : 'containment-refused', ticket: ticket.key, wiped, blocked };
   },
 );

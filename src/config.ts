@@ -14,6 +14,8 @@ export interface ServeConfig {
   sqliteSync: 'full' | 'normal';
   logLevel: string;
   engineConcurrency: number;
+  /** E-mail for approval requests and prompts (RIPOSTE_SMTP_URL, RIPOSTE_MAIL_FROM, RIPOSTE_PUBLIC_URL). */
+  mail?: { smtpUrl: string; from: string; publicUrl: string };
 }
 
 function int(name: string, raw: string | undefined, fallback: number): number {
@@ -26,7 +28,7 @@ function int(name: string, raw: string | undefined, fallback: number): number {
 export function serveConfig(flags: Partial<ServeConfig> = {}, env: NodeJS.ProcessEnv = process.env): ServeConfig {
   const sync = flags.sqliteSync ?? env.RIPOSTE_SQLITE_SYNC ?? 'full';
   if (sync !== 'full' && sync !== 'normal') throw new Error(`RIPOSTE_SQLITE_SYNC must be "full" or "normal", got "${sync}"`);
-  return {
+  const config: ServeConfig = {
     dataDir: resolve(flags.dataDir ?? env.RIPOSTE_DATA_DIR ?? 'data'),
     host: flags.host ?? env.RIPOSTE_HOST ?? '127.0.0.1',
     port: flags.port ?? int('RIPOSTE_PORT', env.RIPOSTE_PORT, 8080),
@@ -36,4 +38,13 @@ export function serveConfig(flags: Partial<ServeConfig> = {}, env: NodeJS.Proces
     logLevel: flags.logLevel ?? env.RIPOSTE_LOG_LEVEL ?? 'info',
     engineConcurrency: flags.engineConcurrency ?? int('RIPOSTE_ENGINE_CONCURRENCY', env.RIPOSTE_ENGINE_CONCURRENCY, 64),
   };
+  const smtpUrl = flags.mail?.smtpUrl ?? env.RIPOSTE_SMTP_URL;
+  if (smtpUrl) {
+    config.mail = {
+      smtpUrl,
+      from: flags.mail?.from ?? env.RIPOSTE_MAIL_FROM ?? 'riposte@localhost',
+      publicUrl: (flags.mail?.publicUrl ?? env.RIPOSTE_PUBLIC_URL ?? `http://${config.host}:${config.port}`).replace(/\/+$/, ''),
+    };
+  }
+  return config;
 }

@@ -12,6 +12,11 @@ import { registerRuns } from './commands/runs.js';
 import { registerLists } from './commands/lists.js';
 import { registerAudit } from './commands/audit.js';
 import { registerPlaybooks } from './commands/playbooks.js';
+import { registerCases } from './commands/cases.js';
+import { registerAssets } from './commands/assets.js';
+import { registerApps } from './commands/apps.js';
+import { registerApprovals } from './commands/approvals.js';
+import { registerPolicy } from './commands/policy.js';
 
 function packageVersion(): string {
   try {
@@ -37,6 +42,11 @@ export function buildProgram(): Command {
   registerLists(program);
   registerAudit(program);
   registerPlaybooks(program);
+  registerCases(program);
+  registerAssets(program);
+  registerApps(program);
+  registerApprovals(program);
+  registerPolicy(program);
   return program;
 }
 

@@ -37,7 +37,7 @@ export async function ensureCredentials(store: Store, dataDir: string): Promise<
     return { credentials: existing, created: false };
   }
   const credentials: Credentials = { adminToken: token('rpa'), splunkToken: token('rps'), genericToken: token('rpg') };
-  await store.createApiToken({ name: 'bootstrap-admin', role: 'admin', token: credentials.adminToken }, 'system');
+  await store.createApiToken({ name: 'admin', role: 'admin', token: credentials.adminToken }, 'system');
   await store.putSource({ name: 'splunk', kind: 'splunk-webhook', mapping: DEFAULT_SPLUNK_MAPPING, token: credentials.splunkToken }, 'system');
   await store.putSource({ name: 'generic', kind: 'generic', mapping: null, token: credentials.genericToken }, 'system');
   writeFileSync(credentialsPath(dataDir), `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600 });

@@ -18,9 +18,13 @@ import { buildApiServer } from '../api/server.js';
 import { shippedPlaybooks } from '../../playbooks/index.js';
 import { ensureCredentials, type Credentials } from './credentials.js';
 import { startLab, provisionLab, type Lab } from '../lab/index.js';
+import { createHitl, type Hitl } from '../policy/hitl.js';
+import { registerHitlRoutes } from '../api/routes/hitl.js';
+import { adhocPlaybook } from '../engine/adhoc-playbook.js';
 
 export interface RunningServer {
   url: string;
+  hitl: Hitl;
   credentials: Credentials;
   credentialsCreated: boolean;
   store: SqliteStore;
@@ -32,7 +36,8 @@ export interface RunningServer {
 export async function startServer(config: ServeConfig): Promise<RunningServer> {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const logger = pino({ level: config.logLevel });
-  const store = new SqliteStore({ path: join(config.dataDir, 'riposte.db'), secretKey: loadSecretKey({ dataDir: config.dataDir, env: process.env }), synchronous: config.sqliteSync });
+  const secretKey = loadSecretKey({ dataDir: config.dataDir, env: process.env });
+  const store = new SqliteStore({ path: join(config.dataDir, 'riposte.db'), secretKey, synchronous: config.sqliteSync });
   await store.migrate();
   const { credentials, created } = await ensureCredentials(store, config.dataDir);
 
@@ -42,15 +47,26 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
     await provisionLab(store, lab);
   }
 
-  const registry = new PlaybookRegistry(shippedPlaybooks);
-  const broker = new Broker(store, firstPartyCatalog());
+  const registry = new PlaybookRegistry([...shippedPlaybooks, adhocPlaybook]);
+  const catalog = firstPartyCatalog();
+  const broker = new Broker(store, catalog);
+  const waker = { wake: () => {} };
+  const hitl = createHitl({
+    policy: store.policyStore(), secretKey, wake: () => waker.wake(), ...(config.mail ? { mail: config.mail } : {}),
+    onError: (err) => logger.error({ err }, 'notification failed'),
+  });
   const engine = new Engine(store, broker, registry, {
+    gate: hitl.gate, prompts: hitl.prompts,
     concurrency: config.engineConcurrency,
     onRunSettled: (run, result) => logger.info({ runId: run.id, playbook: run.playbookId, incidentId: run.incidentId, status: result.status }, 'run settled'),
     onError: (err) => logger.error({ err }, 'engine error'),
   });
+  waker.wake = () => engine.wake();
   const ingest = new IngestService(store, registry, engine);
-  const api = await buildApiServer({ store, ingest, logger: logger.child({ component: 'api' }) });
+  const api = await buildApiServer({
+    store, ingest, logger: logger.child({ component: 'api' }),
+    extraRoutes: (app) => registerHitlRoutes(app, { store, hitl, registry, catalog, wake: () => engine.wake() }),
+  });
   try {
     await api.listen({ host: config.host, port: config.port });
   } catch (err) {
@@ -65,7 +81,7 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
 
   let stopping: Promise<void> | null = null;
   return {
-    url, credentials, credentialsCreated: created, store, engine, lab,
+    url, credentials, credentialsCreated: created, store, engine, lab, hitl,
     stop() {
       stopping ??= (async () => {
         await api.close();

@@ -136,6 +136,8 @@ test(`kill -9 at random points of ${USERS * 2} runs: no wipe, block or ticket is
     for (const sim of [lab.graph, lab.panos, lab.jira]) sim.latencyMs = 25;
     const store = await openSqliteStore({ dataDir: dir });
     await provisionLab(store, lab);
+    const settings = (await store.getPlaybookSettings('mobile-unauthorized-ip'))!;
+    await store.putPlaybookSettings({ ...settings, automation: 'autonomous' }, 'test');
     await store.close();
     await srv.start();
     const creds = readCredentials(dir)!;

@@ -51,6 +51,9 @@ test('founding scenario: first offence, duplicate delivery, repeat offender, all
   const srv = await startServer(serveConfig({ dataDir: dir, port: 0, lab: true, labPort: 0, logLevel: 'warn' }, {}));
   try {
     const lab = srv.lab!;
+    // This test is about the scenario itself; approvals are covered in human-in-the-loop.test.ts.
+    const settings = (await srv.store.getPlaybookSettings('mobile-unauthorized-ip'))!;
+    await srv.store.putPlaybookSettings({ ...settings, automation: 'autonomous' }, 'test');
 
     // 1. First offence: profile lookups and a low-priority ticket, no wipe, no block.
     const first = alert();

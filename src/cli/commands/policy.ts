@@ -1,0 +1,76 @@
+/** `riposte policy …` and `riposte users …`: safety rails, automation levels, approvers, people. */
+import { randomBytes } from 'node:crypto';
+import type { Command } from 'commander';
+import { addApiOptions, apiClient } from '../api-client.js';
+import { CliError, cliActor, printJson, withStore } from '../open-store.js';
+import { table } from '../format.js';
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+export function registerPolicy(program: Command): void {
+  const policy = program.command('policy').description('safety rails and automation levels');
+  addApiOptions(policy.command('kill-switch <state>').description('on: pause every destructive action (runs park); off: resume them; status'))
+    .option('--reason <text>', 'why (required for on/off)')
+    .action(async (state: string, o: { reason?: string }, cmd: Command) => {
+      const api = apiClient(cmd);
+      if (state === 'status') return printJson((await api.get<{ killSwitch: unknown }>('/policy/kill-switch')).killSwitch);
+      if (state !== 'on' && state !== 'off') throw new CliError('kill-switch takes on, off or status');
+      if (!o.reason) throw new CliError('give --reason "<why>" (it goes into the audit log)');
+      const { killSwitch } = await api.send<{ killSwitch: { engaged: boolean } }>('PUT', '/policy/kill-switch', { engaged: state === 'on', reason: o.reason });
+      console.log(killSwitch.engaged ? 'kill switch ENGAGED: destructive actions are paused; runs reaching one park until it is released' : 'kill switch released: parked runs resume');
+    });
+  addApiOptions(policy.command('automation <playbookId> <level>').description('set a playbook\'s automation level: manual | supervised | autonomous'))
+    .action(async (playbookId: string, level: string, _o: unknown, cmd: Command) => {
+      await apiClient(cmd).send('PUT', `/playbooks/${encodeURIComponent(playbookId)}/automation`, { level });
+      console.log(`${playbookId}: automation level ${level}`);
+    });
+  addApiOptions(policy.command('dry-run <playbookId> <state>').description('on: the playbook\'s destructive actions are recorded, not executed; off'))
+    .action(async (playbookId: string, state: string, _o: unknown, cmd: Command) => {
+      if (state !== 'on' && state !== 'off') throw new CliError('dry-run takes on or off');
+      await apiClient(cmd).send('PUT', `/playbooks/${encodeURIComponent(playbookId)}/automation`, { dryRun: state === 'on' });
+      console.log(`${playbookId}: dry run ${state}`);
+    });
+  addApiOptions(policy.command('approvers <asset>').description('require approval for an asset\'s non-read-only actions'))
+    .option('--user <name>', 'an approver (repeatable)', collect).option('--role <role>', 'an approver role (repeatable)', collect)
+    .option('--quorum <n>', 'approvals needed', '1').option('--no-four-eyes', 'allow the requester to approve').option('--off', 'remove the requirement')
+    .action(async (asset: string, o: { user?: string[]; role?: string[]; quorum: string; fourEyes: boolean; off?: boolean }, cmd: Command) => {
+      const body = { requireApproval: !o.off, approvers: { users: o.user ?? [], roles: o.role ?? [] }, quorum: Number(o.quorum), fourEyes: o.fourEyes };
+      await apiClient(cmd).send('PUT', `/assets/${encodeURIComponent(asset)}/policy`, body);
+      console.log(o.off ? `${asset}: no approval required by the asset` : `${asset}: approval by ${[...body.approvers.users, ...body.approvers.roles.map((r) => `role ${r}`)].join(', ')}, quorum ${body.quorum}${body.fourEyes ? ', four-eyes' : ''}`);
+    });
+  addApiOptions(policy.command('blast-radius <action> <max> <window>').description('more than <max> <action> per <window> (e.g. 1h, 30m) forces approval'))
+    .option('--app <appId>', 'only this app').option('--asset <asset>', 'only this asset')
+    .action(async (action: string, max: string, window: string, o: { app?: string; asset?: string }, cmd: Command) => {
+      const m = /^(\d+)(s|m|h|d)$/.exec(window);
+      if (!m) throw new CliError('window is a number and a unit: 30m, 1h, 1d');
+      const windowMs = Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 's' | 'm' | 'h' | 'd'];
+      const api = apiClient(cmd);
+      const { rules } = await api.get<{ rules: Array<Record<string, unknown>> }>('/policy/blast-radius');
+      const rule = { action, max: Number(max), windowMs, ...(o.app ? { app: o.app } : {}), ...(o.asset ? { asset: o.asset } : {}) };
+      const others = rules.filter((r) => !(r.action === action && r.app === o.app && r.asset === o.asset));
+      await api.send('PUT', '/policy/blast-radius', { rules: [...others, rule] });
+      console.log(`blast radius: more than ${max} ${action} per ${window} now needs approval`);
+    });
+
+  const users = program.command('users').description('people who approve and answer (local administration)');
+  users.command('add <name>').description('create or update a user and issue an API token for them')
+    .option('--email <address>').option('--role <role>', 'role (repeatable), e.g. analyst, soc-lead, admin', collect)
+    .option('--token-role <role>', 'API role of the issued token: admin | analyst | viewer', 'analyst').option('--no-token', 'do not issue a token')
+    .action(async (name: string, o: { email?: string; role?: string[]; tokenRole: string; token: boolean }, cmd: Command) => {
+      await withStore(cmd, async (store) => {
+        await store.policyStore().putUser({ name, email: o.email ?? null, roles: o.role ?? [], disabled: false }, cliActor());
+        if (o.token) {
+          const token = `rpa_${randomBytes(24).toString('base64url')}`;
+          await store.createApiToken({ name, role: o.tokenRole as 'analyst', token }, cliActor());
+          console.log(`user ${name} saved. API token (shown once): ${token}`);
+        } else console.log(`user ${name} saved`);
+      });
+    });
+  users.command('list').option('--json').action(async (o: { json?: boolean }, cmd: Command) => {
+    await withStore(cmd, async (store) => {
+      const list = await store.policyStore().listUsers();
+      if (o.json) return printJson(list);
+      console.log(table(['NAME', 'EMAIL', 'ROLES', 'DISABLED'], list.map((u) => [u.name, u.email ?? '', u.roles.join(', '), u.disabled ? 'yes' : ''])));
+    });
+  });
+}
