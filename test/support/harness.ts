@@ -9,12 +9,15 @@ import { Broker } from '../../src/broker/broker.js';
 import { Engine, type EngineOptions } from '../../src/engine/engine.js';
 import { PlaybookRegistry } from '../../src/engine/registry.js';
 import { IngestService } from '../../src/ingest/ingest-service.js';
+import { createHitl, type Hitl } from '../../src/policy/hitl.js';
 import type { AppDefinition } from '../../src/sdk/app.js';
 import type { PlaybookDefinition } from '../../src/sdk/playbook.js';
 import type { NewIncident, RunRecord } from '../../src/store/records.js';
 
 export interface Harness {
   dir: string;
+  /** The human-in-the-loop layer, when `makeHarness({ hitl })` asked for it. */
+  hitl: Hitl | null;
   store: SqliteStore;
   registry: PlaybookRegistry;
   catalog: AppCatalog;
@@ -30,14 +33,14 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function makeHarness(opts: { apps: AppDefinition[]; playbooks: PlaybookDefinition[]; engine?: EngineOptions }): Promise<Harness> {
+export async function makeHarness(opts: { apps: AppDefinition[]; playbooks: PlaybookDefinition[]; engine?: EngineOptions; hitl?: { approvalTtlMs?: number } }): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'riposte-test-'));
   const store = new SqliteStore({ path: join(dir, 'riposte.db'), secretKey: randomBytes(32) });
   await store.migrate();
   const catalog = new AppCatalog(opts.apps);
   const broker = new Broker(store, catalog, { retryBaseMs: 5, retryMaxMs: 50, sleep: (ms) => new Promise((r) => setTimeout(r, ms)) });
   const h: Harness = {
-    dir, store, catalog, broker,
+    dir, store, catalog, broker, hitl: null,
     registry: new PlaybookRegistry(opts.playbooks),
     engine: null as unknown as Engine,
     ingest: null as unknown as IngestService,
@@ -68,8 +71,11 @@ export async function makeHarness(opts: { apps: AppDefinition[]; playbooks: Play
       rmSync(dir, { recursive: true, force: true });
     },
   };
+  if (opts.hitl) {
+    h.hitl = createHitl({ policy: store.policyStore(), secretKey: randomBytes(32), wake: () => h.engine.wake(), ...(opts.hitl.approvalTtlMs ? { approvalTtlMs: opts.hitl.approvalTtlMs } : {}) });
+  }
   const start = () => {
-    h.engine = new Engine(store, broker, h.registry, { shortSleepMs: 0, ...opts.engine });
+    h.engine = new Engine(store, broker, h.registry, { shortSleepMs: 0, ...opts.engine, ...(h.hitl ? { gate: h.hitl.gate, prompts: h.hitl.prompts } : {}) });
     h.ingest = new IngestService(store, h.registry, h.engine);
     h.engine.start();
   };
