@@ -31,6 +31,11 @@ export interface EngineOptions {
   /** Human-in-the-loop policy; without it every action is allowed (tests of the bare engine). */
   gate?: PolicyGate;
   prompts?: PromptService;
+  /**
+   * Is what a run waits on (approval, prompt, kill switch) still unresolved? Asked right after the
+   * run is persisted as waiting, so a decision made while the run was executing is not missed.
+   */
+  stillWaiting?: (waitingOn: string) => Promise<boolean>;
 }
 
 export class Engine {
@@ -176,6 +181,9 @@ export class Engine {
         break;
       case 'waiting':
         await this.store.updateRun(run.id, { status: 'waiting', wakeAt: result.wakeAt, waitingOn: result.waitingOn });
+        if (result.waitingOn !== 'timer' && this.opts.stillWaiting && !(await this.opts.stillWaiting(result.waitingOn))) {
+          await this.store.updateRun(run.id, { wakeAt: new Date(this.now()).toISOString() });
+        }
         break;
       case 'needs_attention':
         await this.store.updateRun(run.id, { status: 'needs_attention', attentionReason: result.reason, error: result.error });

@@ -31,6 +31,8 @@ export interface Hitl {
   gate: PolicyGate;
   links: EmailLinks;
   setKillSwitch(engaged: boolean, actor: string, reason: string): Promise<KillSwitchState>;
+  /** Whether a run parked on `waitingOn` must keep waiting (see EngineOptions.stillWaiting). */
+  stillWaiting(waitingOn: string): Promise<boolean>;
 }
 
 export function createHitl(o: HitlOptions): Hitl {
@@ -59,6 +61,13 @@ export function createHitl(o: HitlOptions): Hitl {
   });
   return {
     policy: o.policy, sealer, approvals, prompts, gate, links,
+    async stillWaiting(waitingOn) {
+      const [kind, id] = waitingOn.split(/:(.*)/s) as [string, string | undefined];
+      if (kind === 'approval' && id) return (await o.policy.getApproval(id))?.status === 'pending';
+      if (kind === 'prompt' && id) return (await o.policy.getPrompt(id))?.status === 'pending';
+      if (waitingOn === KILL_SWITCH_WAIT) return (await o.policy.getSetting<KillSwitchState>(KILL_SWITCH))?.engaged === true;
+      return true;
+    },
     async setKillSwitch(engaged, actor, reason) {
       const state: KillSwitchState = { engaged, by: actor, at: new Date(now()).toISOString(), reason };
       await o.policy.putSetting(KILL_SWITCH, state, actor, engaged ? 'kill_switch.engage' : 'kill_switch.release');

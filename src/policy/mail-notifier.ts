@@ -43,6 +43,7 @@ export class MailNotifier {
             `Approvers: ${describeApprovers(a.approvers)}; ${a.quorum} approval(s) needed.`,
             `This request expires at ${a.expiresAt}.`, '',
             `Approve: ${approve}`, `Deny:    ${deny}`, '',
+            `Or with the CLI: riposte approvals approve ${a.id}`,
             'Each link works once, only for you, and only for exactly this action and these parameters.',
           ].join('\n'),
         });

@@ -56,7 +56,7 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
     onError: (err) => logger.error({ err }, 'notification failed'),
   });
   const engine = new Engine(store, broker, registry, {
-    gate: hitl.gate, prompts: hitl.prompts,
+    gate: hitl.gate, prompts: hitl.prompts, stillWaiting: (w) => hitl.stillWaiting(w),
     concurrency: config.engineConcurrency,
     onRunSettled: (run, result) => logger.info({ runId: run.id, playbook: run.playbookId, incidentId: run.incidentId, status: result.status }, 'run settled'),
     onError: (err) => logger.error({ err }, 'engine error'),

@@ -75,7 +75,7 @@ export async function makeHarness(opts: { apps: AppDefinition[]; playbooks: Play
     h.hitl = createHitl({ policy: store.policyStore(), secretKey: randomBytes(32), wake: () => h.engine.wake(), ...(opts.hitl.approvalTtlMs ? { approvalTtlMs: opts.hitl.approvalTtlMs } : {}) });
   }
   const start = () => {
-    h.engine = new Engine(store, broker, h.registry, { shortSleepMs: 0, ...opts.engine, ...(h.hitl ? { gate: h.hitl.gate, prompts: h.hitl.prompts } : {}) });
+    h.engine = new Engine(store, broker, h.registry, { shortSleepMs: 0, ...opts.engine, ...(h.hitl ? { gate: h.hitl.gate, prompts: h.hitl.prompts, stillWaiting: (w: string) => h.hitl!.stillWaiting(w) } : {}) });
     h.ingest = new IngestService(store, h.registry, h.engine);
     h.engine.start();
   };
