@@ -1,0 +1,88 @@
+/**
+ * The founding playbook pointed at other vendors by configuration alone — Jamf Pro (lab
+ * simulator), a REAL OpenLDAP, REAL nftables in a network namespace and a REAL Request Tracker —
+ * with no change to the playbook: only assets and role bindings differ.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startServer } from '../../src/server/server.js';
+import { serveConfig } from '../../src/config.js';
+import { JamfSimulator } from '../../src/lab/jamf-sim.js';
+import { requirePrograms, requireRoot } from '../support/real-server.js';
+
+const SERVICES = process.env.RIPOSTE_SERVICES_DIR ?? '/tmp/riposte-services';
+const NS = `rp-cfg-${process.pid % 100000}`;
+const PLAYBOOK = 'mobile-unauthorized-ip';
+
+test('founding playbook on Jamf + LDAP + nftables + Request Tracker, by configuration alone', async () => {
+  requireRoot('the alternate-vendors test');
+  requirePrograms('the alternate-vendors test', [{ program: 'nft', packages: 'nftables' }, { program: 'ip', packages: 'iproute2' }]);
+  const rtToken = (() => {
+    try { return readFileSync(join(SERVICES, 'rt', 'token'), 'utf8').trim(); } catch { throw new Error('Request Tracker is not running: bash scripts/services/rt.sh install && bash scripts/services/rt.sh start'); }
+  })();
+  spawnSync('ip', ['netns', 'del', NS], { stdio: 'ignore' });
+  execFileSync('ip', ['netns', 'add', NS]);
+  const dir = mkdtempSync(join(tmpdir(), 'riposte-alt-'));
+  const jamfSeed = JamfSimulator.demoSeed();
+  const jamf = new JamfSimulator(jamfSeed);
+  await jamf.start();
+  const srv = await startServer(serveConfig({ dataDir: dir, port: 0, logLevel: 'warn' }, {}));
+  try {
+    const s = srv.store;
+    await s.putAsset({ name: 'jamf', appId: 'jamf-pro', config: { url: jamf.url, clientId: jamfSeed.clientId }, secrets: { clientSecret: jamfSeed.clientSecret } }, 'test');
+    await s.putAsset({ name: 'corp-ldap', appId: 'ldap-directory', config: { url: 'ldap://127.0.0.1:38901', bindDN: 'cn=riposte,ou=service-accounts,dc=contoso,dc=example', baseDN: 'dc=contoso,dc=example' }, secrets: { bindPassword: 'riposte-secret' } }, 'test');
+    await s.putAsset({ name: 'edge-nft', appId: 'linux-nftables', config: { netns: NS, hook: 'input' }, secrets: {} }, 'test');
+    await s.putAsset({ name: 'rt', appId: 'request-tracker', config: { url: 'http://127.0.0.1:38902', queue: 'Incidents' }, secrets: { token: rtToken } }, 'test');
+    await s.putPlaybookSettings({ playbookId: PLAYBOOK, enabled: true, automation: 'autonomous', bindings: { mdm: 'jamf', directory: 'corp-ldap', firewall: 'edge-nft', ticketing: 'rt' } }, 'test');
+    await s.createList('allowed-destinations', null, 'test');
+    await s.addListItems('allowed-destinations', ['198.51.100.0/24'], 'test');
+
+    const src = '10.66.0.7';
+    const fire = async (n: number) => {
+      const sid = `scheduler__admin__search__RMD5alt_at_${Date.now()}_${n}`;
+      const res = await fetch(`${srv.url}/api/v1/ingest/splunk?token=${srv.credentials.splunkToken}`, {
+        method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ sid, search_name: 'Mobile device reached unauthorized IP', app: 'search', owner: 'admin', results_link: 'http://splunk/x', result: { dest_ip: '203.0.113.9', src_ip: src, user: 'jdoe@contoso.example', device_name: 'JDOE-IPHONE' } }),
+      });
+      const json = (await res.json()) as { runs: string[] };
+      const end = Date.now() + 20_000;
+      for (;;) {
+        const r = (await s.getRun(json.runs[0]!))!;
+        if (!['queued', 'running', 'waiting'].includes(r.status)) return r;
+        if (Date.now() > end) throw new Error(`run ${r.id} still ${r.status}`);
+        await new Promise((res2) => setTimeout(res2, 20));
+      }
+    };
+    const first = await fire(1);
+    assert.equal(first.status, 'completed', first.attentionReason ?? JSON.stringify(first.error));
+    assert.equal((first.output as any).outcome, 'first-offence');
+    const second = await fire(2);
+    assert.equal(second.status, 'completed', second.attentionReason ?? JSON.stringify(second.error));
+    assert.deepEqual({ outcome: (second.output as any).outcome, wiped: (second.output as any).wiped, blocked: (second.output as any).blocked }, { outcome: 'contained', wiped: true, blocked: true });
+
+    // What each real or simulated vendor received.
+    const journal = await s.loadJournal(second.id);
+    const assetOf = (name: string) => journal.find((e) => e.name === name)?.asset;
+    assert.deepEqual(['mdm.findDevice', 'directory.getUser', 'mdm.wipeDevice', 'firewall.blockIp', 'ticketing.createTicket'].map(assetOf), ['jamf', 'corp-ldap', 'jamf', 'edge-nft', 'rt']);
+    const user = journal.find((e) => e.name === 'directory.getUser')!.output as any;
+    assert.equal(user.user.displayName, 'John Doe'); // from the real slapd
+    const wipes = jamf.calls.filter((c) => c.method === 'POST' && c.path === '/api/v2/mdm/commands' && c.body.includes('ERASE_DEVICE'));
+    assert.equal(wipes.length, 1);
+    const set = JSON.parse(execFileSync('ip', ['netns', 'exec', NS, 'nft', '-j', 'list', 'set', 'inet', 'riposte', 'blocked4'], { encoding: 'utf8' }));
+    assert.ok(JSON.stringify(set).includes(src), `nftables set has ${src}`);
+    const ticket = journal.find((e) => e.name === 'ticketing.createTicket')!.output as { id: string };
+    const rt = await fetch(`http://127.0.0.1:38902/REST/2.0/ticket/${ticket.id}`, { headers: { authorization: `token ${rtToken}` } });
+    assert.equal(rt.status, 200);
+    const t = (await rt.json()) as { Subject: string; Queue: { id: string } };
+    assert.match(t.Subject, /Recover and examine wiped device JDOE-IPHONE/);
+  } finally {
+    await srv.stop();
+    await jamf.stop();
+    spawnSync('ip', ['netns', 'del', NS], { stdio: 'ignore' });
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
