@@ -22,6 +22,7 @@ import { ListRepo } from './lists.js';
 import { migrate } from './migrations.js';
 import { RunRepo } from './runs.js';
 import { SqlitePolicyStore } from './policy.js';
+import { GroupCommit } from './group-commit.js';
 import { CaseRepo } from './cases.js';
 import type { CaseCommentRecord, CaseDetail, CaseRecord, CaseStatus, NewCase } from '../records.js';
 import type { CaseQuery } from '../store.js';
@@ -56,6 +57,7 @@ export class SqliteStore implements Store {
     this.key = Buffer.from(opts.secretKey);
     if (opts.path !== ':memory:' && opts.path !== '') mkdirSync(dirname(opts.path), { recursive: true });
     this.db = new Database(opts.path);
+    this.writes = new GroupCommit(this.db);
     try {
       this.db.pragma('journal_mode = WAL');
       this.db.pragma(`synchronous = ${opts.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
@@ -87,6 +89,8 @@ export class SqliteStore implements Store {
   }
 
   private policyCache: SqlitePolicyStore | undefined;
+  /** Hot-path writes share one transaction (and one fsync) per event-loop turn. */
+  readonly writes: GroupCommit;
   /** The human-in-the-loop store (approvals, prompts, users, settings) on the same database. */
   policyStore(): SqlitePolicyStore {
     this.policyCache ??= new SqlitePolicyStore(this.db, this.r.audit);
@@ -98,11 +102,14 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
-    if (this.db.open) this.db.close();
+    if (this.db.open) {
+      this.writes.flushNow();
+      this.db.close();
+    }
   }
 
   // ── incidents ──
-  async ingest(incident: NewIncident, runs: NewRun[], actor: string): Promise<IngestResult> { return this.r.incidents.ingest(incident, runs, actor); }
+  async ingest(incident: NewIncident, runs: NewRun[], actor: string): Promise<IngestResult> { const r = this.r; return this.writes.run(() => r.incidents.ingest(incident, runs, actor)); }
   async getIncident(id: number): Promise<IncidentDetail | null> { return this.r.incidents.get(id); }
   async listIncidents(query: IncidentQuery): Promise<IncidentRecord[]> { return this.r.incidents.list(query); }
   async updateIncident(id: number, patch: { status?: IncidentStatus; severity?: Severity; owner?: string | null }, actor: string): Promise<IncidentRecord> {
@@ -113,23 +120,23 @@ export class SqliteStore implements Store {
   async listNotes(incidentId: number): Promise<NoteRecord[]> { return this.r.incidents.listNotes(incidentId); }
 
   // ── runs and journal ──
-  async createRun(incidentId: number, run: NewRun, actor: string): Promise<RunRecord> { return this.r.incidents.createRun(incidentId, run, actor); }
+  async createRun(incidentId: number, run: NewRun, actor: string): Promise<RunRecord> { const r = this.r; return this.writes.run(() => r.incidents.createRun(incidentId, run, actor)); }
   async getRun(id: string): Promise<RunRecord | null> { return this.r.runs.get(id); }
   async listRuns(query: RunQuery): Promise<RunRecord[]> { return this.r.runs.list(query); }
-  async updateRun(id: string, patch: RunPatch): Promise<RunRecord> { return this.r.runs.update(id, patch); }
+  async updateRun(id: string, patch: RunPatch): Promise<RunRecord> { const r = this.r; return this.writes.run(() => r.runs.update(id, patch)); }
   async dueRuns(now: string, limit: number): Promise<RunRecord[]> { return this.r.runs.due(now, limit); }
   async nextWakeAt(): Promise<string | null> { return this.r.runs.nextWakeAt(); }
   async loadJournal(runId: string): Promise<JournalEntry[]> { return this.r.runs.loadJournal(runId); }
-  async appendJournal(entry: JournalEntry): Promise<void> { this.r.runs.appendJournal(entry); }
-  async updateJournal(runId: string, seq: number, patch: JournalPatch): Promise<void> { this.r.runs.updateJournal(runId, seq, patch); }
+  async appendJournal(entry: JournalEntry): Promise<void> { const r = this.r; return this.writes.run(() => r.runs.appendJournal(entry)); }
+  async updateJournal(runId: string, seq: number, patch: JournalPatch): Promise<void> { const r = this.r; return this.writes.run(() => r.runs.updateJournal(runId, seq, patch)); }
   async applyRunEffect(entry: JournalEntry, effect: RunEffect): Promise<void> {
     const r = this.r;
     const actor = `run:${entry.runId}`;
-    this.db.transaction(() => {
+    return this.writes.run(() => {
       r.runs.appendJournal(entry);
       if (effect.type === 'note') r.incidents.addNote({ incidentId: effect.incidentId, runId: entry.runId, author: actor, text: effect.text });
       else r.incidents.update(effect.incidentId, effect.patch, actor);
-    }).immediate();
+    });
   }
   async resolveStep(runId: string, seq: number, resolution: { applied: true; output: unknown } | { applied: false }, actor: string): Promise<void> {
     const r = this.r;
@@ -138,7 +145,7 @@ export class SqliteStore implements Store {
       r.audit.append({ actor, action: 'run.resolve_step', target: `run:${runId}`, detail: { step: seq, name: e.name, asset: e.asset, applied: resolution.applied } });
     }).immediate();
   }
-  async recordActionResult(result: NewActionResult): Promise<void> { this.r.runs.recordActionResult(result); }
+  async recordActionResult(result: NewActionResult): Promise<void> { const r = this.r; return this.writes.run(() => r.runs.recordActionResult(result)); }
   async listActionResults(runId: string): Promise<ActionResultRecord[]> { return this.r.runs.listActionResults(runId); }
 
   // ── custom lists ──
@@ -172,7 +179,7 @@ export class SqliteStore implements Store {
   }
 
   // ── audit ──
-  async appendAudit(entry: NewAuditEntry): Promise<AuditEntry> { return this.r.audit.append(entry); }
+  async appendAudit(entry: NewAuditEntry): Promise<AuditEntry> { const r = this.r; return this.writes.run(() => r.audit.append(entry)); }
   async listAudit(query: { after?: number; limit?: number }): Promise<AuditEntry[]> { return this.r.audit.listEntries(query); }
   async verifyAudit(): Promise<AuditVerification> { return this.r.audit.verify(); }
 
