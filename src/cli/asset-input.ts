@@ -190,8 +190,10 @@ export function configSummary(masked: Record<string, unknown>): string {
 /** Reads a secret from the terminal without echoing it (raw mode); Ctrl-C cancels. */
 export function promptHidden(question: string): Promise<string> {
   const stdin = process.stdin;
-  process.stderr.write(question);
+  // Echo off before the question is shown: a person (or a paste) typing right after the prompt
+  // appears must never see the secret echoed.
   stdin.setRawMode(true);
+  process.stderr.write(question);
   stdin.setEncoding('utf8');
   stdin.resume();
   return new Promise((resolve, reject) => {

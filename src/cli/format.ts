@@ -126,6 +126,18 @@ export function formatRunTimeline(d: RunDetail, opts: { now?: number; width?: nu
     ['duration', total === null ? '-' : `${formatDuration(total)}${totalNote}`],
   ];
   if (run.status === 'completed' && run.minutesSaved !== null) head.push(['saved', `${run.minutesSaved} analyst minutes`]);
+  if (run.status === 'waiting' && run.waitingOn) {
+    const [kind, id] = run.waitingOn.split(/:(.*)/s);
+    const how: Record<string, string> = {
+      approval: `approval ${id} (riposte approvals show ${id})`,
+      prompt: `an answer to prompt ${id} (riposte prompts show ${id})`,
+      'kill-switch': 'the kill switch to be released (riposte policy kill-switch status)',
+      timer: 'its timer',
+    };
+    head.push(['waits for', how[kind ?? ''] ?? run.waitingOn]);
+  }
+  if (run.dryRun) head.push(['mode', 'DRY RUN: destructive actions are recorded, not executed']);
+  if (run.requestedBy) head.push(['requested', run.requestedBy]);
   if (run.wakeAt) head.push(['wakes', formatTime(run.wakeAt)]);
   if (run.attentionReason) head.push(['ATTENTION', run.attentionReason]);
   if (run.error) head.push(['error', `${run.error.name}: ${run.error.message}`]);
