@@ -12,6 +12,7 @@ import { capabilities } from '../../sdk/capabilities.js';
 import { ActionError, TerminalError } from '../../sdk/errors.js';
 import { adfToText, textToAdf } from './adf.js';
 import { JiraClient, jqlString, ticketRef, type JiraConfig } from './client.js';
+import { keyedSerializer } from '../keyed-serializer.js';
 
 const config = z.object({
   url: z.url().describe('Site URL, e.g. https://acme.atlassian.net'),
@@ -48,22 +49,11 @@ export function dedupeLabel(dedupeKey: string): string {
   return `${label.slice(0, 238)}-${createHash('sha256').update(dedupeKey).digest('hex').slice(0, 16)}`;
 }
 
-/** In-flight creates per site/project/label: a second call waits for the first, then finds its issue. */
-const createLocks = new Map<string, Promise<unknown>>();
 /** Issues this process created per lock key, passed as reconcileIssues (bounded). */
 const createdHere = new Map<string, string[]>();
 const CREATED_HERE_MAX = 1000;
 
-async function serialized<T>(key: string, fn: () => Promise<T>): Promise<T> {
-  const prev = createLocks.get(key) ?? Promise.resolve();
-  const run = prev.catch(() => undefined).then(fn);
-  createLocks.set(key, run);
-  try {
-    return await run;
-  } finally {
-    if (createLocks.get(key) === run) createLocks.delete(key);
-  }
-}
+const serialized = keyedSerializer();
 
 function rememberCreated(key: string, id: string): void {
   const ids = createdHere.get(key) ?? [];

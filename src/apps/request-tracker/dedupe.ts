@@ -8,6 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { sqlString, type RtClient, type RtRef } from './client.js';
+import { keyedSerializer } from '../keyed-serializer.js';
 
 export const SUBJECT_TAG = 'subject-tag';
 /** Tickets.Subject is varchar(200), and RT cuts values to 200 BYTES of UTF-8. */
@@ -69,16 +70,5 @@ export async function findTagged(c: RtClient, field: string, tag: string): Promi
   return exact.map((t) => String(t.id)).sort((a, b) => Number(a) - Number(b));
 }
 
-const createLocks = new Map<string, Promise<unknown>>();
 
-/** Runs `fn` after every earlier call with the same key has finished (success or not). */
-export async function serialized<T>(key: string, fn: () => Promise<T>): Promise<T> {
-  const prev = createLocks.get(key) ?? Promise.resolve();
-  const run = prev.catch(() => undefined).then(fn);
-  createLocks.set(key, run);
-  try {
-    return await run;
-  } finally {
-    if (createLocks.get(key) === run) createLocks.delete(key);
-  }
-}
+export const serialized = keyedSerializer();

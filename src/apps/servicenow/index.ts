@@ -10,6 +10,7 @@ import { defineApp } from '../../sdk/app.js';
 import { capabilities } from '../../sdk/capabilities.js';
 import { ActionError, TerminalError } from '../../sdk/errors.js';
 import { serviceNowConfig, ServiceNowClient, ticketRef, VENDOR } from './client.js';
+import { keyedSerializer } from '../keyed-serializer.js';
 
 const INCIDENT = '/api/now/table/incident';
 const JOURNAL = '/api/now/table/sys_journal_field';
@@ -51,18 +52,8 @@ const SEVERITY: Record<'low' | 'medium' | 'high' | 'critical', { urgency: string
   low: { urgency: '3', impact: '3' }, // priority 5 - Planning
 };
 
-const createLocks = new Map<string, Promise<unknown>>();
 
-async function serialized<T>(key: string, fn: () => Promise<T>): Promise<T> {
-  const prev = createLocks.get(key) ?? Promise.resolve();
-  const run = prev.catch(() => undefined).then(fn);
-  createLocks.set(key, run);
-  try {
-    return await run;
-  } finally {
-    if (createLocks.get(key) === run) createLocks.delete(key);
-  }
-}
+const serialized = keyedSerializer();
 
 function noteMarker(idempotencyKey: string): string {
   return `[riposte:${idempotencyKey}]`;
