@@ -6,8 +6,8 @@ import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { DB_FILE, SqliteStore } from '../store/sqlite/index.js';
-import { loadSecretKey, SECRET_KEY_ENV, SECRET_KEY_FILE } from '../store/secrets.js';
+import { DB_FILE, openSqliteStore, type SqliteStore } from '../store/sqlite/index.js';
+import { SECRET_KEY_ENV, SECRET_KEY_FILE } from '../store/secrets.js';
 
 /** A user error: printed as `error: <message>` without a stack trace, exit code `exitCode`. */
 export class CliError extends Error {
@@ -48,14 +48,7 @@ export async function openStore(dataDir: string, env: NodeJS.ProcessEnv = proces
   if (!keyFromEnv && !existsSync(join(dataDir, SECRET_KEY_FILE))) {
     throw new CliError(`the secret key of ${path} is missing: set ${SECRET_KEY_ENV} or restore ${join(dataDir, SECRET_KEY_FILE)}`);
   }
-  const store = new SqliteStore({ path, secretKey: loadSecretKey({ dataDir, env }) });
-  try {
-    await store.migrate();
-  } catch (err) {
-    await store.close();
-    throw err;
-  }
-  return store;
+  return openSqliteStore({ dataDir, env });
 }
 
 /** Opens the store for the command, runs `fn`, and always closes it. */

@@ -11,21 +11,10 @@ import { PolicyError } from './errors.js';
 import { eligible, userOf, type Actor } from './principal.js';
 import type { ApprovalDecision, ApprovalRecord, Approvers, DecisionChannel } from './types.js';
 
-export interface ApprovalRequest {
-  runId: string;
-  seq: number;
-  asset: string;
-  app: string;
-  action: string;
-  kind: string;
-  params: unknown;
-  reasons: string[];
-  approvers: Approvers;
-  quorum: number;
-  fourEyes: boolean;
-  requestedBy: string;
+/** What the gate asks approval for: the binding and policy of an approval, plus how long it may wait. */
+export type ApprovalRequest = Pick<ApprovalRecord, 'runId' | 'seq' | 'asset' | 'app' | 'action' | 'kind' | 'params' | 'reasons' | 'approvers' | 'quorum' | 'fourEyes' | 'requestedBy'> & {
   ttlMs: number;
-}
+};
 
 /** Everything an approval binds: change any of it and the approval no longer matches. */
 export function paramsHashOf(step: { asset: string; app: string; action: string; params: unknown }): string {
