@@ -46,6 +46,7 @@ export class Engine {
   private timer: NodeJS.Timeout | null = null;
   private poller: NodeJS.Timeout | null = null;
   private stopped = true;
+  private recovering = true;
   private readonly concurrency: number;
   private readonly now: () => number;
   private readonly shortSleepMs: number;
@@ -65,6 +66,7 @@ export class Engine {
   /** Starts scheduling; runs left `running` by a previous process are resumed first. */
   start(): void {
     this.stopped = false;
+    this.recovering = true;
     const poll = this.opts.pollIntervalMs ?? 1000;
     if (poll > 0) {
       this.poller = setInterval(() => this.wake(), poll);
@@ -114,7 +116,11 @@ export class Engine {
         this.again = false;
         const free = this.concurrency - this.active.size;
         if (free <= 0 || this.stopped) break;
-        const due = await this.store.dueRuns(new Date(this.now()).toISOString(), free + this.active.size);
+        // Runs left `running` by a dead process are picked up once, at start; after that, `running`
+        // runs are this engine's own (in `active`), so only new and woken runs are fetched.
+        const recover = this.recovering;
+        this.recovering = false;
+        const due = await this.store.dueRuns(new Date(this.now()).toISOString(), recover ? free + this.active.size : free, { includeRunning: recover });
         for (const run of due) {
           if (this.active.size >= this.concurrency) break;
           if (this.active.has(run.id)) continue;

@@ -63,7 +63,8 @@ export function labAssets(lab: Lab): LabAsset[] {
     { name: LAB_ASSETS.directory, appId: 'microsoft-entra-id', description: 'Lab Entra ID (Graph simulator)', config: graphConfig, secrets: { clientSecret: seed.clientSecret } },
     {
       name: LAB_ASSETS.firewall, appId: 'palo-alto-panos', description: 'Lab PAN-OS firewall (XML API simulator)',
-      config: { url: lab.panos.url, username: 'admin', commitPollIntervalMs: 5, commitTimeoutMs: 10_000 }, secrets: { password: PANOS_USER.admin },
+      // Dynamic address group tagging: blocks take effect without a commit, as a busy SOC would run it.
+      config: { url: lab.panos.url, username: 'admin', blockMode: 'dag-tag', commitPollIntervalMs: 5, commitTimeoutMs: 10_000 }, secrets: { password: PANOS_USER.admin },
     },
     {
       name: LAB_ASSETS.ticketing, appId: 'atlassian-jira', description: 'Lab Jira Cloud (REST v3 simulator)',

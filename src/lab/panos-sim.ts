@@ -111,6 +111,10 @@ export class PanosSimulator extends LabServer {
     this.tick();
     return this.groupIps(this.running, vsys, this.opts.blockGroup).includes(normalizeIp(ip));
   }
+  /** Blocked by either mechanism: in the static block group, or tagged with the DAG block tag. */
+  isIpBlocked(ip: string, tag = 'riposte-block'): boolean {
+    return this.isBlocked(ip) || this.registeredTags(ip).includes(tag);
+  }
   /** Number of successful `set` requests that put `ip` into the block group. */
   blockCount(ip: string): number {
     return this.blockSets.filter((x) => x === normalizeIp(ip)).length;

@@ -126,8 +126,11 @@ export interface Store {
   getRun(id: string): Promise<RunRecord | null>;
   listRuns(query: RunQuery): Promise<RunRecord[]>;
   updateRun(id: string, patch: RunPatch): Promise<RunRecord>;
-  /** Runs to (re)start: queued, running (after a crash) and waiting runs whose wakeAt has passed. */
-  dueRuns(now: string, limit: number): Promise<RunRecord[]>;
+  /**
+   * Runs to start: queued runs and waiting runs whose wakeAt has passed — plus, with
+   * `includeRunning` (once, when an engine starts), runs left `running` by a process that died.
+   */
+  dueRuns(now: string, limit: number, opts?: { includeRunning?: boolean }): Promise<RunRecord[]>;
   /** Earliest wakeAt of a waiting run, or null. */
   nextWakeAt(): Promise<string | null>;
   loadJournal(runId: string): Promise<JournalEntry[]>;

@@ -190,7 +190,7 @@ test(`kill -9 at random points of ${USERS * 2} runs: no wipe, block or ticket is
       const wipeCount = lab.graph.wipeCount(deviceId);
       wipes += wipeCount;
       if (wipeCount > 1) { duplicated++; problems.push(`user${i}: device wiped ${wipeCount} times`); }
-      if (lab.panos.isBlocked(srcIp(i))) blocks++;
+      if (lab.panos.isIpBlocked(srcIp(i))) blocks++;
       for (const [incidentId, run] of [[first!, rFirst], [repeat!, rRepeat]] as const) {
         const n = lab.jira.issuesWithLabel(`riposte-incident-${incidentId}`).length;
         tickets += n;
@@ -203,7 +203,7 @@ test(`kill -9 at random points of ${USERS * 2} runs: no wipe, block or ticket is
       if (rRepeat.status === 'completed') {
         if ((rRepeat.output as { outcome: string }).outcome !== 'contained') problems.push(`user${i}: repeat alert took ${(rRepeat.output as { outcome: string }).outcome}`);
         if (wipeCount !== 1) problems.push(`user${i}: contained but wiped ${wipeCount} times`);
-        if (!lab.panos.isBlocked(srcIp(i))) problems.push(`user${i}: contained but ${srcIp(i)} not blocked`);
+        if (!lab.panos.isIpBlocked(srcIp(i))) problems.push(`user${i}: contained but ${srcIp(i)} not blocked`);
       } else if (rRepeat.status === 'needs_attention') {
         assert.match(rRepeat.attentionReason ?? '', /outcome unknown|NOT sent again/, `parked run must say why: ${rRepeat.attentionReason}`);
       }

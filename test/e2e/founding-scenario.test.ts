@@ -65,7 +65,7 @@ test('founding scenario: first offence, duplicate delivery, repeat offender, all
     assert.equal(run1.status, 'completed', run1.attentionReason ?? JSON.stringify(run1.error));
     assert.equal((run1.output as any).outcome, 'first-offence');
     assert.equal(lab.graph.wipeCount(JDOE_IPHONE), 0);
-    assert.equal(lab.panos.isBlocked('10.20.30.41'), false);
+    assert.equal(lab.panos.isIpBlocked('10.20.30.41'), false);
     const inc1 = await api(srv, `/incidents/${r1.json.incidentId}`);
     assert.equal(inc1.incident.status, 'resolved');
     assert.equal(inc1.runs.length, 1);
@@ -85,7 +85,7 @@ test('founding scenario: first offence, duplicate delivery, repeat offender, all
     assert.equal(run2.status, 'completed', run2.attentionReason ?? JSON.stringify(run2.error));
     assert.deepEqual({ outcome: (run2.output as any).outcome, wiped: (run2.output as any).wiped, blocked: (run2.output as any).blocked }, { outcome: 'contained', wiped: true, blocked: true });
     assert.equal(lab.graph.wipeCount(JDOE_IPHONE), 1);
-    assert.equal(lab.panos.isBlocked('10.20.30.41'), true);
+    assert.equal(lab.panos.isIpBlocked('10.20.30.41'), true);
     const issues = lab.jira.issues();
     assert.equal(issues.length, 2);
     const inc2 = await srv.store.getIncident(r2.json.incidentId);

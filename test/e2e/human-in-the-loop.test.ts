@@ -75,7 +75,7 @@ test('human in the loop end to end', async (t) => {
       });
       assert.deepEqual(pending.map((a) => a.action).sort(), ['blockIp', 'wipeDevice']);
       assert.equal(lab.graph.wipeCount(JDOE_IPHONE), 0, 'nothing wiped before approval');
-      assert.equal(lab.panos.isBlocked('10.20.30.41'), false);
+      assert.equal(lab.panos.isIpBlocked('10.20.30.41'), false);
       // A viewer may look but not decide.
       assert.equal((await http(srv, 'POST', `/approvals/${pending[0]!.id}/approve`, viewer, {})).status, 403);
       for (const a of pending) {
@@ -85,7 +85,7 @@ test('human in the loop end to end', async (t) => {
       const done = await until('completed run', async () => { const r = await srv.store.getRun(runId); return r?.status === 'completed' ? r : undefined; });
       assert.equal((done.output as any).outcome, 'contained');
       assert.equal(lab.graph.wipeCount(JDOE_IPHONE), 1);
-      assert.equal(lab.panos.isBlocked('10.20.30.41'), true);
+      assert.equal(lab.panos.isIpBlocked('10.20.30.41'), true);
       const journal = await srv.store.loadJournal(runId);
       assert.match(journal.find((e) => e.name === 'mdm.wipeDevice')!.detail ?? '', /approved by bob \(api\)/);
     });

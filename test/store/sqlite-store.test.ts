@@ -264,9 +264,11 @@ test('run lifecycle, dueRuns and nextWakeAt', async () => {
   assert.equal(fin.startedAt, null, 'fields not in the patch are kept');
 
   assert.equal(await s.nextWakeAt(), '2024-01-01T01:00:00.000Z');
-  assert.deepEqual((await s.dueRuns('2024-01-01T00:30:00.000Z', 10)).map((r) => r.id), ['q1', 'q2']);
-  assert.deepEqual((await s.dueRuns('2024-01-01T01:00:00.000Z', 10)).map((r) => r.id), ['q1', 'q2', 'w1'], 'wakeAt <= now is due');
-  assert.deepEqual((await s.dueRuns('2024-01-01T05:00:00.000Z', 2)).map((r) => r.id), ['q1', 'q2'], 'limit, in creation order');
+  const recover = { includeRunning: true };
+  assert.deepEqual((await s.dueRuns('2024-01-01T00:30:00.000Z', 10, recover)).map((r) => r.id), ['q1', 'q2']);
+  assert.deepEqual((await s.dueRuns('2024-01-01T00:30:00.000Z', 10)).map((r) => r.id), ['q1'], 'running runs only when recovering');
+  assert.deepEqual((await s.dueRuns('2024-01-01T01:00:00.000Z', 10, recover)).map((r) => r.id), ['q1', 'q2', 'w1'], 'wakeAt <= now is due');
+  assert.deepEqual((await s.dueRuns('2024-01-01T05:00:00.000Z', 2, recover)).map((r) => r.id), ['q1', 'q2'], 'limit, in creation order');
 
   const woke = await s.updateRun('w1', { status: 'running', wakeAt: null });
   assert.equal(woke.wakeAt, null);

@@ -12,6 +12,7 @@ interface RunRow {
   minutes_saved: number | null; created_at: string; started_at: string | null; updated_at: string; finished_at: string | null;
   args: string | null; waiting_on: string | null; dry_run: number; requested_by: string | null;
 }
+interface DueRow extends RunRow { seq_no: number }
 interface JournalRow {
   run_id: string; seq: number; kind: string; name: string; asset: string | null; app: string | null; action: string | null;
   status: string; input: string | null; output: string | null; error: string | null; attempts: number; started_at: string;
@@ -73,9 +74,12 @@ export class RunRepo {
       update: db.prepare<[RunRow]>(`UPDATE runs SET status = @status, output = @output, error = @error,
         attention_reason = @attention_reason, wake_at = @wake_at, started_at = @started_at, updated_at = @updated_at,
         finished_at = @finished_at, waiting_on = @waiting_on WHERE id = @id`),
-      due: db.prepare<[string, number], RunRow>(`SELECT * FROM runs
-        WHERE status IN ('queued', 'running') OR (status = 'waiting' AND wake_at <= ?)
-        ORDER BY created_at, rowid LIMIT ?`),
+      // Two index-backed queries (runs_status, runs_status_wake) rather than one OR that would
+      // scan the whole run history on every engine wake-up.
+      dueQueued: db.prepare<[number], DueRow>(`SELECT rowid AS seq_no, * FROM runs WHERE status = 'queued' ORDER BY created_at, rowid LIMIT ?`),
+      dueRunning: db.prepare<[number], DueRow>(`SELECT rowid AS seq_no, * FROM runs WHERE status = 'running' ORDER BY created_at, rowid LIMIT ?`),
+      dueWaiting: db.prepare<[string, number], DueRow>(`SELECT rowid AS seq_no, * FROM runs WHERE status = 'waiting' AND wake_at <= ?
+        ORDER BY wake_at LIMIT ?`),
       nextWake: db.prepare<[], { w: string | null }>(`SELECT MIN(wake_at) AS w FROM runs WHERE status = 'waiting'`),
       insertJournal: db.prepare<[JournalRow]>(`INSERT INTO journal (${JOURNAL_COLUMNS}) VALUES (${params(JOURNAL_COLUMNS)})`),
       journalOne: db.prepare<[string, number], JournalRow>('SELECT * FROM journal WHERE run_id = ? AND seq = ?'),
@@ -162,8 +166,11 @@ export class RunRepo {
     return toRun(this.s.byId.get(id)!);
   }
 
-  due(now: string, limit: number): RunRecord[] {
-    return this.s.due.all(now, clampLimit(limit, 100, 10_000)).map(toRun);
+  due(now: string, limit: number, includeRunning: boolean): RunRecord[] {
+    const n = clampLimit(limit, 100, 10_000);
+    const rows = [...(includeRunning ? this.s.dueRunning.all(n) : []), ...this.s.dueQueued.all(n), ...this.s.dueWaiting.all(now, n)];
+    rows.sort((a, b) => (a.created_at < b.created_at ? -1 : a.created_at > b.created_at ? 1 : a.seq_no - b.seq_no));
+    return rows.slice(0, n).map(toRun);
   }
 
   nextWakeAt(): string | null {

@@ -124,7 +124,7 @@ export class SqliteStore implements Store {
   async getRun(id: string): Promise<RunRecord | null> { return this.r.runs.get(id); }
   async listRuns(query: RunQuery): Promise<RunRecord[]> { return this.r.runs.list(query); }
   async updateRun(id: string, patch: RunPatch): Promise<RunRecord> { const r = this.r; return this.writes.run(() => r.runs.update(id, patch)); }
-  async dueRuns(now: string, limit: number): Promise<RunRecord[]> { return this.r.runs.due(now, limit); }
+  async dueRuns(now: string, limit: number, opts: { includeRunning?: boolean } = {}): Promise<RunRecord[]> { return this.r.runs.due(now, limit, opts.includeRunning ?? false); }
   async nextWakeAt(): Promise<string | null> { return this.r.runs.nextWakeAt(); }
   async loadJournal(runId: string): Promise<JournalEntry[]> { return this.r.runs.loadJournal(runId); }
   async appendJournal(entry: JournalEntry): Promise<void> { const r = this.r; return this.writes.run(() => r.runs.appendJournal(entry)); }
