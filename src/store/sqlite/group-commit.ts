@@ -2,8 +2,9 @@
  * Group commit: the hot-path writes of many concurrent runs and alerts (journal entries, action
  * results, run state, incidents) are queued and applied together in ONE transaction per event-loop
  * turn, so one fsync covers them all. Each write still commits before its promise resolves — a
- * resolved write survives `kill -9` and, with synchronous=FULL, power loss — and each runs in its
- * own savepoint, so a failing write rolls back alone and rejects only its own promise.
+ * resolved write survives `kill -9` and, with synchronous=FULL, power loss. A failing write rejects
+ * only its own promise: every queued op must therefore be atomic on its own (one statement, or a
+ * better-sqlite3 transaction function, which nests as a savepoint).
  */
 import type Database from 'better-sqlite3';
 
@@ -46,8 +47,7 @@ export class GroupCommit {
         this.db.transaction(() => {
           for (const p of batch) {
             try {
-              // A nested transaction is a savepoint: a failing write undoes only itself.
-              outcomes.push({ ok: true, value: this.db.transaction(p.op)() });
+              outcomes.push({ ok: true, value: p.op() });
             } catch (error) {
               outcomes.push({ ok: false, error });
             }

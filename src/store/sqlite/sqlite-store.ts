@@ -132,11 +132,13 @@ export class SqliteStore implements Store {
   async applyRunEffect(entry: JournalEntry, effect: RunEffect): Promise<void> {
     const r = this.r;
     const actor = `run:${entry.runId}`;
-    return this.writes.run(() => {
+    // Two statements that must land together: one transaction function (a savepoint in the batch).
+    const apply = this.db.transaction(() => {
       r.runs.appendJournal(entry);
       if (effect.type === 'note') r.incidents.addNote({ incidentId: effect.incidentId, runId: entry.runId, author: actor, text: effect.text });
       else r.incidents.update(effect.incidentId, effect.patch, actor);
     });
+    return this.writes.run(() => apply());
   }
   async resolveStep(runId: string, seq: number, resolution: { applied: true; output: unknown } | { applied: false }, actor: string): Promise<void> {
     const r = this.r;
