@@ -55,20 +55,33 @@ export interface LabAsset {
   secrets: Record<string, string>;
 }
 
-export function labAssets(lab: Lab): LabAsset[] {
-  const seed = lab.graphSeed;
-  const graphConfig = { tenantId: seed.tenantId, clientId: seed.clientId, authorityUrl: lab.graph.url, graphUrl: lab.graph.url };
+/** Where a lab's simulators listen, with the Graph seed: enough to build the assets of a lab running elsewhere. */
+export interface LabEndpoints {
+  graphUrl: string;
+  panosUrl: string;
+  jiraUrl: string;
+  graphSeed: Pick<GraphSimOptions, 'tenantId' | 'clientId' | 'clientSecret'>;
+}
+
+export function labEndpoints(lab: Lab): LabEndpoints {
+  return { graphUrl: lab.graph.url, panosUrl: lab.panos.url, jiraUrl: lab.jira.url, graphSeed: lab.graphSeed };
+}
+
+export function labAssets(lab: Lab | LabEndpoints): LabAsset[] {
+  const e = 'graph' in lab ? labEndpoints(lab) : lab;
+  const seed = e.graphSeed;
+  const graphConfig = { tenantId: seed.tenantId, clientId: seed.clientId, authorityUrl: e.graphUrl, graphUrl: e.graphUrl };
   return [
     { name: LAB_ASSETS.mdm, appId: 'microsoft-intune', description: 'Lab Intune (Graph simulator)', config: graphConfig, secrets: { clientSecret: seed.clientSecret } },
     { name: LAB_ASSETS.directory, appId: 'microsoft-entra-id', description: 'Lab Entra ID (Graph simulator)', config: graphConfig, secrets: { clientSecret: seed.clientSecret } },
     {
       name: LAB_ASSETS.firewall, appId: 'palo-alto-panos', description: 'Lab PAN-OS firewall (XML API simulator)',
       // Dynamic address group tagging: blocks take effect without a commit, as a busy SOC would run it.
-      config: { url: lab.panos.url, username: 'admin', blockMode: 'dag-tag', commitPollIntervalMs: 5, commitTimeoutMs: 10_000 }, secrets: { password: PANOS_USER.admin },
+      config: { url: e.panosUrl, username: 'admin', blockMode: 'dag-tag', commitPollIntervalMs: 5, commitTimeoutMs: 10_000 }, secrets: { password: PANOS_USER.admin },
     },
     {
       name: LAB_ASSETS.ticketing, appId: 'atlassian-jira', description: 'Lab Jira Cloud (REST v3 simulator)',
-      config: { url: lab.jira.url, email: JIRA.email, projectKey: 'SEC' }, secrets: { apiToken: JIRA.apiToken },
+      config: { url: e.jiraUrl, email: JIRA.email, projectKey: 'SEC' }, secrets: { apiToken: JIRA.apiToken },
     },
   ];
 }
@@ -76,9 +89,9 @@ export function labAssets(lab: Lab): LabAsset[] {
 /**
  * Points the founding playbook at the lab: upserts the lab assets (their URLs change with the
  * ports), binds the playbook's roles to them unless an operator bound them elsewhere, and creates
- * the access list if it does not exist.
+ * the access list if it does not exist. `lab` may be a lab running in another process (its endpoints).
  */
-export async function provisionLab(store: Store, lab: Lab, actor = 'system:lab'): Promise<void> {
+export async function provisionLab(store: Store, lab: Lab | LabEndpoints, actor = 'system:lab'): Promise<void> {
   for (const asset of labAssets(lab)) await store.putAsset(asset, actor);
   const settings = await store.getPlaybookSettings(LAB_PLAYBOOK);
   const bindings = { ...LAB_ASSETS, ...(settings?.bindings ?? {}) };
