@@ -17,6 +17,7 @@ import { registerAssets } from './commands/assets.js';
 import { registerApps } from './commands/apps.js';
 import { registerApprovals } from './commands/approvals.js';
 import { registerPolicy } from './commands/policy.js';
+import { registerPrune } from './commands/prune.js';
 
 function packageVersion(): string {
   try {
@@ -47,6 +48,7 @@ export function buildProgram(): Command {
   registerApps(program);
   registerApprovals(program);
   registerPolicy(program);
+  registerPrune(program);
   return program;
 }
 

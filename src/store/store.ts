@@ -95,6 +95,29 @@ export type RunEffect =
 
 export interface NewActionResult extends Omit<ActionResultRecord, 'id'> {}
 
+export interface PruneOptions {
+  /** ISO date-time: runs that finished before it are deleted. */
+  finishedBefore: string;
+  /** Runs per transaction (1–10000). */
+  batchSize: number;
+  /** Pause between batches, so other writers get the lock (default 5 ms). */
+  pauseMs?: number;
+  /** Called after each batch with the running totals. */
+  onBatch?: (soFar: PruneCounts) => void;
+}
+
+/** Rows deleted by `Store.pruneRuns`. */
+export interface PruneCounts {
+  runs: number;
+  journal: number;
+  actionResults: number;
+  approvals: number;
+  approvalDecisions: number;
+  emailLinks: number;
+  prompts: number;
+  batches: number;
+}
+
 export interface AuditVerification {
   ok: boolean;
   entries: number;
@@ -197,4 +220,12 @@ export interface Store {
   addCaseComment(c: { caseId: number; author: string; text: string; marker?: string }): Promise<{ comment: CaseCommentRecord; created: boolean }>;
   /** Sets the status (resolvedAt follows); a no-op, not audited, when the case already has it. */
   updateCaseStatus(id: number, status: CaseStatus, actor: string): Promise<CaseRecord>;
+
+  // ── maintenance ──
+  /**
+   * Deletes finished runs (completed, failed, cancelled) that finished before the cutoff, with
+   * their journal, action results, approvals (decisions, e-mail links) and prompts, in batches of
+   * `batchSize` runs, each its own short transaction. Incidents, notes and the audit log are kept.
+   */
+  pruneRuns(opts: PruneOptions): Promise<PruneCounts>;
 }

@@ -24,6 +24,7 @@ import { RunRepo } from './runs.js';
 import { SqlitePolicyStore } from './policy.js';
 import { GroupCommit } from './group-commit.js';
 import { CaseRepo } from './cases.js';
+import { pruneRuns } from './prune.js';
 import type { CaseCommentRecord, CaseDetail, CaseRecord, CaseStatus, NewCase } from '../records.js';
 import type { CaseQuery } from '../store.js';
 
@@ -198,4 +199,5 @@ export class SqliteStore implements Store {
     return this.cases.addComment(c);
   }
   async updateCaseStatus(id: number, status: CaseStatus, actor: string): Promise<CaseRecord> { return this.cases.updateStatus(id, status, actor); }
+  async pruneRuns(opts: import('../store.js').PruneOptions): Promise<import('../store.js').PruneCounts> { return pruneRuns(this.db, opts); }
 }

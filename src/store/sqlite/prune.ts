@@ -1,0 +1,71 @@
+/**
+ * Pruning of old run history. Finished runs (completed, failed, cancelled) that finished before a
+ * cutoff are deleted with everything that hangs off them — journal, action results, approvals
+ * with their decisions and e-mail links, prompts — children first, as the foreign keys require.
+ * Each batch of `batchSize` runs is its own short IMMEDIATE transaction and batches are separated
+ * by a pause, so other writers (the server, in another process or this one) wait at most one batch
+ * and are not starved by back-to-back batches. Incidents, notes and the audit log are kept: the
+ * audit log is append-only by design, and incidents are the record of what was detected.
+ */
+import type Database from 'better-sqlite3';
+import type { PruneCounts, PruneOptions } from '../store.js';
+import { ValidationError } from './common.js';
+
+const FINISHED = ['completed', 'failed', 'cancelled'] as const;
+
+type Counts = Omit<PruneCounts, 'batches'>;
+
+export async function pruneRuns(db: Database.Database, opts: PruneOptions): Promise<PruneCounts> {
+  const cutoff = new Date(opts.finishedBefore);
+  if (Number.isNaN(cutoff.getTime())) throw new ValidationError(`finishedBefore must be an ISO date-time, got "${opts.finishedBefore}"`);
+  if (!Number.isInteger(opts.batchSize) || opts.batchSize < 1 || opts.batchSize > 10_000) {
+    throw new ValidationError(`batchSize must be an integer between 1 and 10000, got ${opts.batchSize}`);
+  }
+  const before = cutoff.toISOString();
+  const pauseMs = opts.pauseMs ?? 5;
+  // created_at <= finished_at, so the (status, created_at) index bounds the scan; finished_at decides.
+  const pick = db.prepare<[string, string, string, number], { id: string }>(
+    'SELECT id FROM runs WHERE status = ? AND created_at < ? AND finished_at < ? ORDER BY created_at LIMIT ?');
+  const ids = "(SELECT value FROM json_each(?))";
+  const approvalIds = `(SELECT id FROM approvals WHERE run_id IN ${ids})`;
+  const del = {
+    emailLinks: db.prepare<[string]>(`DELETE FROM email_links WHERE approval_id IN ${approvalIds}`),
+    approvalDecisions: db.prepare<[string]>(`DELETE FROM approval_decisions WHERE approval_id IN ${approvalIds}`),
+    approvals: db.prepare<[string]>(`DELETE FROM approvals WHERE run_id IN ${ids}`),
+    prompts: db.prepare<[string]>(`DELETE FROM prompts WHERE run_id IN ${ids}`),
+    actionResults: db.prepare<[string]>(`DELETE FROM action_results WHERE run_id IN ${ids}`),
+    journal: db.prepare<[string]>(`DELETE FROM journal WHERE run_id IN ${ids}`),
+    runs: db.prepare<[string]>(`DELETE FROM runs WHERE id IN ${ids}`),
+  };
+  // Picked and deleted in one transaction: nothing can change a run between the two.
+  const batch = db.transaction((status: string): Counts & { picked: number } => {
+    const runIds = pick.all(status, before, before, opts.batchSize).map((r) => r.id);
+    if (runIds.length === 0) return { picked: 0, emailLinks: 0, approvalDecisions: 0, approvals: 0, prompts: 0, actionResults: 0, journal: 0, runs: 0 };
+    const json = JSON.stringify(runIds);
+    return {
+      picked: runIds.length,
+      emailLinks: del.emailLinks.run(json).changes,
+      approvalDecisions: del.approvalDecisions.run(json).changes,
+      approvals: del.approvals.run(json).changes,
+      prompts: del.prompts.run(json).changes,
+      actionResults: del.actionResults.run(json).changes,
+      journal: del.journal.run(json).changes,
+      runs: del.runs.run(json).changes,
+    };
+  });
+
+  const total: PruneCounts = { runs: 0, journal: 0, actionResults: 0, approvals: 0, approvalDecisions: 0, emailLinks: 0, prompts: 0, batches: 0 };
+  for (const status of FINISHED) {
+    for (;;) {
+      const { picked, ...c } = batch.immediate(status);
+      if (picked === 0) break;
+      for (const k of Object.keys(c) as Array<keyof Counts>) total[k] += c[k];
+      total.batches++;
+      opts.onBatch?.(total);
+      // Let other writers in between batches (and, in the server process, the event loop run).
+      await new Promise((r) => setTimeout(r, pauseMs));
+      if (picked < opts.batchSize) break;
+    }
+  }
+  return total;
+}
