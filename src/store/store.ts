@@ -100,7 +100,7 @@ export interface PruneOptions {
   finishedBefore: string;
   /** Runs per transaction (1–10000). */
   batchSize: number;
-  /** Pause between batches, so other writers get the lock (default 5 ms). */
+  /** Pause between batches, so other writers get the lock (default: twice the batch's duration, at least 20 ms). */
   pauseMs?: number;
   /** Called after each batch with the running totals. */
   onBatch?: (soFar: PruneCounts) => void;

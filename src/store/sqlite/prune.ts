@@ -2,9 +2,10 @@
  * Pruning of old run history. Finished runs (completed, failed, cancelled) that finished before a
  * cutoff are deleted with everything that hangs off them — journal, action results, approvals
  * with their decisions and e-mail links, prompts — children first, as the foreign keys require.
- * Each batch of `batchSize` runs is its own short IMMEDIATE transaction and batches are separated
- * by a pause, so other writers (the server, in another process or this one) wait at most one batch
- * and are not starved by back-to-back batches. Incidents, notes and the audit log are kept: the
+ * Each batch of `batchSize` runs is its own short IMMEDIATE transaction, and batches are separated
+ * by a pause of twice the batch's duration (at least 20 ms): another process' writer (the server)
+ * that found the database locked sleeps in SQLite's busy handler in steps of up to 25–50 ms, so a
+ * shorter pause would let the pruner take the lock again before the server wakes, and starve it. Incidents, notes and the audit log are kept: the
  * audit log is append-only by design, and incidents are the record of what was detected.
  */
 import type Database from 'better-sqlite3';
@@ -22,7 +23,6 @@ export async function pruneRuns(db: Database.Database, opts: PruneOptions): Prom
     throw new ValidationError(`batchSize must be an integer between 1 and 10000, got ${opts.batchSize}`);
   }
   const before = cutoff.toISOString();
-  const pauseMs = opts.pauseMs ?? 5;
   // created_at <= finished_at, so the (status, created_at) index bounds the scan; finished_at decides.
   const pick = db.prepare<[string, string, string, number], { id: string }>(
     'SELECT id FROM runs WHERE status = ? AND created_at < ? AND finished_at < ? ORDER BY created_at LIMIT ?');
@@ -57,13 +57,15 @@ export async function pruneRuns(db: Database.Database, opts: PruneOptions): Prom
   const total: PruneCounts = { runs: 0, journal: 0, actionResults: 0, approvals: 0, approvalDecisions: 0, emailLinks: 0, prompts: 0, batches: 0 };
   for (const status of FINISHED) {
     for (;;) {
+      const t0 = performance.now();
       const { picked, ...c } = batch.immediate(status);
+      const tookMs = performance.now() - t0;
       if (picked === 0) break;
       for (const k of Object.keys(c) as Array<keyof Counts>) total[k] += c[k];
       total.batches++;
       opts.onBatch?.(total);
       // Let other writers in between batches (and, in the server process, the event loop run).
-      await new Promise((r) => setTimeout(r, pauseMs));
+      await new Promise((r) => setTimeout(r, opts.pauseMs ?? Math.max(20, 2 * tookMs)));
       if (picked < opts.batchSize) break;
     }
   }
