@@ -196,7 +196,8 @@ export class RunExecution {
       incident,
       roles: roles as PlaybookContext['roles'],
       asset: <A extends AppDefinition>(app: A, assetName: string) =>
-        new Proxy({}, { get: (_t, action) => typeof action === 'string' ? (input: unknown) => this.act(assetName, assetName, action, input, { appId: app.id }) : undefined }) as never,
+        // `then` is not an action: without this guard `await ctx.asset(...)` would call one.
+        new Proxy({}, { get: (_t, action) => typeof action === 'string' && action !== 'then' ? (input: unknown) => this.act(assetName, assetName, action, input, { appId: app.id }) : undefined }) as never,
       lists: { contains: (list, value) => this.listContains(list, value) },
       related: (q) => this.related(incident, q),
       note: (text) => this.incidentEffect('note', 'note', { text }),
