@@ -6,6 +6,7 @@ import type { IncidentQuery, IngestResult, NewRun, RelatedIncidentQuery } from '
 import type { AuditLog } from './audit.js';
 import { NotFoundError, ValidationError, clampLimit, nowIso } from './common.js';
 import type { RunRepo } from './runs.js';
+import { IncidentSearch } from './search.js';
 
 interface IncidentRow {
   id: number; name: string; label: string; severity: string; status: string; description: string | null;
@@ -34,12 +35,10 @@ const toNote = (r: NoteRow): NoteRecord => ({
 
 const CLOSED_STATUSES: ReadonlySet<string> = new Set(['closed', 'resolved']);
 
-/** Escapes LIKE wildcards so `q` is a plain substring. */
-const likePattern = (q: string): string => `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-
 export class IncidentRepo {
   private readonly s;
   private readonly listCache = new Map<string, Database.Statement>();
+  private readonly search: IncidentSearch;
   private readonly ingestTx;
   private readonly updateTx;
   private readonly addNoteTx;
@@ -47,6 +46,7 @@ export class IncidentRepo {
   private readonly createRunTx;
 
   constructor(private readonly db: Database.Database, private readonly audit: AuditLog, private readonly runs: RunRepo) {
+    this.search = new IncidentSearch(db);
     this.s = {
       byId: db.prepare<[number], IncidentRow>('SELECT * FROM incidents WHERE id = ?'),
       bySource: db.prepare<[string, string], IncidentRow>('SELECT * FROM incidents WHERE source = ? AND source_id = ?'),
@@ -167,9 +167,8 @@ export class IncidentRepo {
     if (query.label !== undefined) { where.push('i.label = ?'); params.push(query.label); }
     if (query.before !== undefined) { where.push('i.id < ?'); params.push(query.before); }
     if (query.q !== undefined && query.q !== '') {
-      const p = likePattern(query.q);
-      where.push(`(i.name LIKE ? ESCAPE '\\' OR EXISTS (SELECT 1 FROM artifacts a WHERE a.incident_id = i.id AND a.cef_text LIKE ? ESCAPE '\\'))`);
-      params.push(p, p);
+      // Through the trigram index (search.ts), with the same LIKE semantics.
+      return this.search.rows<IncidentRow>({ ...query, q: query.q }, clampLimit(query.limit, 50, 500)).map(toIncident);
     }
     // One cached prepared statement per combination of filters.
     const sql = `SELECT i.* FROM incidents i${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY i.id DESC LIMIT ?`;
