@@ -28,6 +28,8 @@ export interface FoundingResult {
   runsPerSec: number;
   latencyMs: Distribution;
   serverCpuMsPerRun: number;
+  /** Bytes the server wrote to storage per completed run (WAL, checkpoints, log). */
+  serverWriteKbPerRun: number;
   cpu: CpuWindow;
   peakRssMb: number;
   hwmMb: number;
@@ -119,7 +121,8 @@ export async function measureFounding(srv: RiposteProcess, board: TicketBoard, o
     return {
       concurrency: o.concurrency, runs: o.runs, completed: n, notCompleted, fullPath,
       runsPerSec: round((n / windowMs) * 1000, 1), latencyMs: distribution(latencies),
-      serverCpuMsPerRun: round((cpuWindow.procMs.server ?? NaN) / Math.max(1, n), 3), cpu: roundCpu(cpuWindow),
+      serverCpuMsPerRun: round((cpuWindow.procMs.server ?? NaN) / Math.max(1, n), 3),
+      serverWriteKbPerRun: round((cpuWindow.writeBytes.server ?? NaN) / 1024 / Math.max(1, n), 1), cpu: roundCpu(cpuWindow),
       peakRssMb: round(peakRssMb, 1), hwmMb: round(procMem(srv.pid).hwmMb, 1), wallMs: round(wallMs, 0),
     };
   } finally {
@@ -129,5 +132,6 @@ export async function measureFounding(srv: RiposteProcess, board: TicketBoard, o
 }
 
 export function roundCpu(c: CpuWindow): CpuWindow {
-  return { machinePct: round(c.machinePct, 1), wallMs: c.wallMs, procMs: Object.fromEntries(Object.entries(c.procMs).map(([k, v]) => [k, round(v, 0)])) };
+  const r0 = (o: Record<string, number>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, round(v, 0)]));
+  return { machinePct: round(c.machinePct, 1), wallMs: c.wallMs, procMs: r0(c.procMs), otherMs: round(c.otherMs, 0), writeBytes: r0(c.writeBytes) };
 }

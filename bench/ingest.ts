@@ -16,6 +16,7 @@ export interface IngestResult {
   perSec: number;
   ackLatencyMs: Distribution;
   serverCpuUsPerAlert: number;
+  serverWriteKbPerAlert: number;
   cpu: CpuWindow;
   peakRssMb: number;
 }
@@ -48,6 +49,7 @@ export async function measureIngest(srv: RiposteProcess, o: { alerts: number; co
   const c = cpu.stop();
   return {
     alerts: o.alerts, concurrency: o.concurrency, perSec: round((o.alerts / wallMs) * 1000, 0), ackLatencyMs: distribution(latencies),
-    serverCpuUsPerAlert: round(((c.procMs.server ?? NaN) * 1000) / o.alerts, 0), cpu: roundCpu(c), peakRssMb: round(rss.stop(), 1),
+    serverCpuUsPerAlert: round(((c.procMs.server ?? NaN) * 1000) / o.alerts, 0),
+    serverWriteKbPerAlert: round((c.writeBytes.server ?? NaN) / 1024 / o.alerts, 1), cpu: roundCpu(c), peakRssMb: round(rss.stop(), 1),
   };
 }

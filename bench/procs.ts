@@ -80,6 +80,15 @@ export function procMem(pid: number): { rssMb: number; hwmMb: number } {
   return { rssMb: kb('VmRSS') / 1024, hwmMb: kb('VmHWM') / 1024 };
 }
 
+/** Bytes a process has caused to be written to storage so far (/proc/<pid>/io write_bytes). */
+export function procWriteBytes(pid: number): number {
+  try {
+    return Number(/^write_bytes:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))?.[1] ?? NaN);
+  } catch {
+    return NaN;
+  }
+}
+
 /** Busy and total jiffies of the whole machine (all CPUs). */
 function machineJiffies(): { busy: number; total: number } {
   const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
@@ -93,6 +102,10 @@ export interface CpuWindow {
   machinePct: number;
   /** CPU ms used by each named process during the window. */
   procMs: Record<string, number>;
+  /** CPU ms of everything else on the machine (other users of the machine, the kernel's own work). */
+  otherMs: number;
+  /** Bytes written to storage by each named child process during the window. */
+  writeBytes: Record<string, number>;
   wallMs: number;
 }
 
@@ -100,20 +113,31 @@ export interface CpuWindow {
 export class CpuMeter {
   private m0 = machineJiffies();
   private p0 = new Map<string, number>();
+  private w0 = new Map<string, number>();
   private t0 = Date.now();
   constructor(private readonly pids: Record<string, number>) {
-    for (const [name, pid] of Object.entries(pids)) this.p0.set(name, name === 'bench' ? selfCpuMs() : procCpuMs(pid));
+    for (const [name, pid] of Object.entries(pids)) {
+      this.p0.set(name, name === 'bench' ? selfCpuMs() : procCpuMs(pid));
+      if (name !== 'bench') this.w0.set(name, procWriteBytes(pid));
+    }
   }
   stop(): CpuWindow {
     const m1 = machineJiffies();
     const procMs: Record<string, number> = {};
+    const writeBytes: Record<string, number> = {};
     for (const [name, pid] of Object.entries(this.pids)) {
       try {
         procMs[name] = (name === 'bench' ? selfCpuMs() : procCpuMs(pid)) - this.p0.get(name)!;
+        if (name !== 'bench') writeBytes[name] = procWriteBytes(pid) - this.w0.get(name)!;
       } catch { /* exited */ }
     }
     const total = m1.total - this.m0.total;
-    return { machinePct: total > 0 ? ((m1.busy - this.m0.busy) / total) * 100 : NaN, procMs, wallMs: Date.now() - this.t0 };
+    const busyMs = ((m1.busy - this.m0.busy) * 1000) / CLK_TCK;
+    const ours = Object.values(procMs).reduce((a, b) => a + b, 0);
+    return {
+      machinePct: total > 0 ? ((m1.busy - this.m0.busy) / total) * 100 : NaN, procMs, otherMs: Math.max(0, busyMs - ours), writeBytes,
+      wallMs: Date.now() - this.t0,
+    };
   }
 }
 

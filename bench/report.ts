@@ -5,6 +5,8 @@ import type { IngestResult } from './ingest.js';
 import type { ParkedResult } from './parked.js';
 import type { MillionResult } from './million.js';
 import type { PruneResult } from './prune-phase.js';
+import os from 'node:os';
+import type { CpuWindow } from './procs.js';
 import { round } from './stats.js';
 
 export interface PhaseResults {
@@ -25,6 +27,15 @@ export interface Row {
 }
 
 const yes = (ok: boolean | null) => (ok === null ? '-' : ok ? 'yes' : 'NO');
+const cores = os.cpus().length;
+
+/** Who used the machine's CPU during a window, in % of all cores. */
+function share(c: CpuWindow): string {
+  const pct = (ms: number | undefined) => `${round(((ms ?? 0) / (c.wallMs * cores)) * 100, 0)}`;
+  const p = c.procMs;
+  const main = p.server !== undefined ? `server ${pct(p.server)}` : `script ${pct(p.baseline)}`;
+  return `${main}, lab ${pct(p.lab)}, load gen ${pct(p.bench)}, other ${pct(c.otherMs)}`;
+}
 
 export function rows(r: PhaseResults): Row[] {
   const out: Row[] = [];
@@ -35,20 +46,22 @@ export function rows(r: PhaseResults): Row[] {
     if (r.baseline) {
       const ratio = round((r.cN.runsPerSec / r.baseline.runsPerSec) * 100, 0);
       add(`  vs non-durable script (${r.baseline.runsPerSec} runs/s)`, `${ratio} %`, '>= 70 %', ratio >= 70);
+      add(`  script: p99, machine CPU`, `${r.baseline.latencyMs.p99} ms, ${r.baseline.cpu.machinePct} % (${share(r.baseline.cpu)})`, '-', null);
     }
     add(`alert-to-ticket p50 / p90 / p99 at c=${c}`, `${r.cN.latencyMs.p50} / ${r.cN.latencyMs.p90} / ${r.cN.latencyMs.p99} ms`, 'p99 <= 100 ms', r.cN.latencyMs.p99 <= 100);
-    add(`server CPU per run at c=${c}`, `${r.cN.serverCpuMsPerRun} ms`, '-', null);
-    add(`machine CPU busy at c=${c} (2 cores)`, `${r.cN.cpu.machinePct} %`, '-', null);
+    add(`server CPU / storage writes per run at c=${c}`, `${r.cN.serverCpuMsPerRun} ms / ${r.cN.serverWriteKbPerRun} KB`, '-', null);
+    add(`machine CPU busy at c=${c} (${cores} cores)`, `${r.cN.cpu.machinePct} % (${share(r.cN.cpu)})`, '-', null);
     add(`runs on the full repeat-offender path`, `${r.cN.fullPath} / ${r.cN.runs}`, `= ${r.cN.runs}`, r.cN.fullPath === r.cN.runs);
   } else if (r.baseline) {
     add('non-durable script runs/s', `${r.baseline.runsPerSec}`, '-', null);
   }
   if (r.c1) {
     add('alert-to-ticket p50 / p90 / p99 at c=1', `${r.c1.latencyMs.p50} / ${r.c1.latencyMs.p90} / ${r.c1.latencyMs.p99} ms`, 'p50 <= 10 ms', r.c1.latencyMs.p50 <= 10);
-    add('server CPU per run at c=1', `${r.c1.serverCpuMsPerRun} ms`, '-', null);
+    add('server CPU / storage writes per run at c=1', `${r.c1.serverCpuMsPerRun} ms / ${r.c1.serverWriteKbPerRun} KB`, '-', null);
   }
   if (r.ingest) {
     add(`ingestion alone at c=${r.ingest.concurrency} (durable ack)`, `${r.ingest.perSec} alerts/s`, '>= 10,000/s', r.ingest.perSec >= 10_000);
+    add('  server CPU / storage writes per alert', `${r.ingest.serverCpuUsPerAlert} µs / ${r.ingest.serverWriteKbPerAlert} KB (machine ${r.ingest.cpu.machinePct} %: ${share(r.ingest.cpu)})`, '-', null);
   }
   const peaks = [r.cN?.peakRssMb, r.ingest?.peakRssMb].filter((x): x is number => x !== undefined);
   if (peaks.length > 0) {

@@ -64,6 +64,9 @@ export async function pruneRuns(db: Database.Database, opts: PruneOptions): Prom
       for (const k of Object.keys(c) as Array<keyof Counts>) total[k] += c[k];
       total.batches++;
       opts.onBatch?.(total);
+      // Copy the deleted pages out of the WAL here, in the pruning connection: otherwise the
+      // server's next commit finds the WAL over its auto-checkpoint size and does it, blocked.
+      db.pragma('wal_checkpoint(PASSIVE)');
       // Let other writers in between batches (and, in the server process, the event loop run).
       await new Promise((r) => setTimeout(r, opts.pauseMs ?? Math.max(20, 2 * tookMs)));
       if (picked < opts.batchSize) break;
