@@ -21,6 +21,7 @@ import { startLab, provisionLab, type Lab } from '../lab/index.js';
 import { createHitl, type Hitl } from '../policy/hitl.js';
 import { registerHitlRoutes } from '../api/routes/hitl.js';
 import { adhocPlaybook } from '../engine/adhoc-playbook.js';
+import { startSearchIndexer } from '../store/sqlite/search-indexer.js';
 
 export interface RunningServer {
   url: string;
@@ -76,6 +77,8 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
     throw new Error(code === 'EADDRINUSE' ? `${config.host}:${config.port} is already in use (another Riposte?); choose another with --port` : `cannot listen on ${config.host}:${config.port}: ${(err as Error).message}`);
   }
   engine.start();
+  // New incidents go into the search index in batches, off the ingest path (search finds them meanwhile).
+  const searchIndexer = startSearchIndexer(store.db, { onError: (err) => logger.error({ err }, 'search indexing failed') });
   const port = (api.server.address() as AddressInfo).port;
   const url = `http://${config.host}:${port}`;
 
@@ -86,6 +89,7 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
       stopping ??= (async () => {
         await api.close();
         await engine.stop();
+        searchIndexer.stop();
         await lab?.stop();
         await store.close();
       })();

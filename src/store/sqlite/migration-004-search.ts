@@ -11,7 +11,8 @@
  * It is kept by triggers. The incident is indexed when its first artifact is written (one FTS
  * write per alert on the ingest path: every alert has one artifact); further artifacts append to
  * the row. An incident without artifacts is listed in `incident_search_bare` until it gets one,
- * and search checks those few names with a plain LIKE.
+ * and search checks those few names with a plain LIKE. (Migration 5 moved the index writes off
+ * the ingest path: they cost too much there.)
  */
 import type { Migration } from './migrations.js';
 

@@ -13,8 +13,8 @@
  * only its few candidates. A q without three plain characters in a row cannot use trigrams;
  * FTS5 then scans its table, which is still correct.
  *
- * Incidents without artifacts are not in the index yet; their names are checked separately
- * (incident_search_bare lists them, normally none).
+ * Incidents the server has not indexed yet (incident_search_pending, see search-indexer.ts) are
+ * checked with the plain LIKE on their name and artifacts: a handful, normally.
  */
 import type Database from 'better-sqlite3';
 import type { IncidentQuery } from '../store.js';
@@ -161,10 +161,15 @@ export class IncidentSearch {
     const indexed = this.stmt(`SELECT i.* FROM incident_search s CROSS JOIN incidents i ON i.id = s.rowid
       WHERE ${windowLike}s.body LIKE ? ESCAPE '\\'${before.length ? ' AND s.rowid < ?' : ''}${filters} ORDER BY s.rowid DESC LIMIT ?`)
       .all(...(w === undefined ? [] : [`%${w}%`]), p, ...before, ...params, limit) as Row[];
-    const bare = this.stmt(`SELECT i.* FROM incident_search_bare b CROSS JOIN incidents i ON i.id = b.incident_id
-      WHERE i.name LIKE ? ESCAPE '\\'${before.length ? ' AND i.id < ?' : ''}${filters} ORDER BY i.id DESC LIMIT ?`)
-      .all(p, ...before, ...params, limit) as Row[];
-    if (bare.length === 0) return indexed;
-    return [...indexed, ...bare].sort((a, b) => b.id - a.id).slice(0, limit);
+    // Incidents not indexed yet (the server indexes them within moments): the plain LIKE.
+    const pending = this.stmt(`SELECT i.* FROM incident_search_pending p CROSS JOIN incidents i ON i.id = p.incident_id
+      WHERE (i.name LIKE ? ESCAPE '\\' OR EXISTS (SELECT 1 FROM artifacts a WHERE a.incident_id = i.id AND a.cef_text LIKE ? ESCAPE '\\'))
+      ${before.length ? ' AND i.id < ?' : ''}${filters} ORDER BY i.id DESC LIMIT ?`)
+      .all(p, p, ...before, ...params, limit) as Row[];
+    if (pending.length === 0) return indexed;
+    // A pending incident may also be in the index from before (a late artifact): once only.
+    const byId = new Map<number, Row>();
+    for (const r of [...pending, ...indexed]) if (!byId.has(r.id)) byId.set(r.id, r);
+    return [...byId.values()].sort((a, b) => b.id - a.id).slice(0, limit);
   }
 }
