@@ -15,8 +15,9 @@ export interface BenchConfig {
   /** Ingestion-only alerts and the number in flight. */
   ingestAlerts: number;
   ingestConcurrency: number;
-  /** Runs parked on approvals for the memory measurement. */
+  /** Runs parked on approvals for the memory measurement, and how long the server then idles. */
   parked: number;
+  parkedIdleMs: number;
   /** Incidents written straight into the database for the list/search measurement. */
   incidents: number;
   /** Old finished runs (with journal and action results) written for the pruning measurement. */
@@ -60,12 +61,13 @@ export function benchConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
     quick,
     users: Math.max(1, num(env, 'BENCH_USERS', 2000, 100, quick)),
     c1Runs: num(env, 'BENCH_C1_RUNS', 300, 30, quick),
-    cRuns: num(env, 'BENCH_RUNS', 6000, 200, quick),
+    cRuns: num(env, 'BENCH_RUNS', 5000, 200, quick),
     concurrency: Math.max(1, num(env, 'BENCH_CONCURRENCY', 32, 32, quick)),
-    baselineRuns: num(env, 'BENCH_BASELINE_RUNS', 6000, 200, quick),
+    baselineRuns: num(env, 'BENCH_BASELINE_RUNS', 5000, 200, quick),
     ingestAlerts: num(env, 'BENCH_INGEST', 30_000, 2000, quick),
     ingestConcurrency: Math.max(1, num(env, 'BENCH_INGEST_CONCURRENCY', 64, 32, quick)),
     parked: num(env, 'BENCH_PARKED', 10_000, 200, quick),
+    parkedIdleMs: num(env, 'BENCH_PARKED_IDLE_MS', 40_000, 5000, quick),
     incidents: num(env, 'BENCH_INCIDENTS', 1_000_000, 20_000, quick),
     pruneRuns: num(env, 'BENCH_PRUNE_RUNS', 100_000, 2000, quick),
     listRequests: Math.max(1, num(env, 'BENCH_LIST_REQUESTS', 300, 30, quick)),

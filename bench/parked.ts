@@ -1,8 +1,14 @@
 /**
  * Memory of runs parked on approvals: the founding playbook is set to 'supervised' (through the
  * API, as an operator would), so a repeat offender's wipe and block each wait for an analyst's
- * approval. `count` such alerts are sent; once every one of their runs is parked, the server's
- * resident memory is compared with before.
+ * approval. `count` such alerts are sent to a freshly restarted server; once every run is parked,
+ * its resident memory is read three ways:
+ *   - transient: 2 s after the last run parked (the heap is still as large as the work made it);
+ *   - held: the lowest reading over the next 40 s of idleness — V8 gives unused heap pages back
+ *     only after it has been idle a while (its "memory reducer"), so this is what stays;
+ *   - restarted: a fresh server process with the same runs still parked (nothing in memory is
+ *     rebuilt for them: a parked run is a row).
+ * Each is compared with a fresh server's resident memory before the alerts.
  */
 import type { RiposteProcess } from './riposte-process.js';
 import { keepAliveAgent, pool, request } from './http.js';
@@ -16,8 +22,12 @@ export interface ParkedResult {
   waiting: number;
   otherStatuses: Record<string, number>;
   pendingApprovals: number;
+  /** Fresh server, idle. */
   rssBeforeMb: number;
-  rssAfterMb: number;
+  rssTransientMb: number;
+  rssHeldMb: number;
+  rssRestartedMb: number;
+  /** held − before: what the parked runs (and the work of parking them) keep resident. */
   deltaMb: number;
   fireMs: number;
 }
@@ -29,20 +39,24 @@ async function setAutomation(srv: RiposteProcess, level: 'supervised' | 'autonom
   if (res.status !== 200) throw new Error(`could not set automation ${level}: HTTP ${res.status} ${res.body.slice(0, 300)}`);
 }
 
-/** Resident memory after letting the server settle (its garbage collector runs on its own schedule). */
-async function settledRss(pid: number): Promise<number> {
-  await sleep(2000);
-  const samples: number[] = [];
-  for (let i = 0; i < 10; i++) {
-    samples.push(procMem(pid).rssMb);
-    await sleep(100);
+const rss = (pid: number) => procMem(pid).rssMb;
+
+/** Lowest RSS over `ms` of idleness, sampled every second. */
+async function lowestRss(pid: number, ms: number): Promise<number> {
+  let low = rss(pid);
+  for (let t = 0; t < ms; t += 1000) {
+    await sleep(1000);
+    low = Math.min(low, rss(pid));
   }
-  return Math.min(...samples);
+  return low;
 }
 
-export async function measureParked(srv: RiposteProcess, o: { count: number; users: number; timeoutMs: number }): Promise<ParkedResult> {
+export async function measureParked(srv: RiposteProcess, o: { count: number; users: number; timeoutMs: number; idleMs: number; logLevel?: string }): Promise<ParkedResult> {
+  const start = async () => srv.start(o.logLevel ? { logLevel: o.logLevel } : {});
+  await srv.stop();
+  await start();
   await setAutomation(srv, 'supervised');
-  const rssBeforeMb = await settledRss(srv.pid);
+  const rssBeforeMb = await lowestRss(srv.pid, 5000);
   const agent = keepAliveAgent(32);
   const ids: number[] = [];
   const t0 = Date.now();
@@ -67,16 +81,22 @@ export async function measureParked(srv: RiposteProcess, o: { count: number; use
       await sleep(200);
     }
     const fireMs = Date.now() - t0;
-    const rssAfterMb = await settledRss(srv.pid);
+    await sleep(2000);
+    const rssTransientMb = rss(srv.pid);
+    const rssHeldMb = await lowestRss(srv.pid, o.idleMs);
     const pendingApprovals = db.prepare<[number, number], { n: number }>(`SELECT COUNT(*) AS n FROM approvals a JOIN runs r ON r.id = a.run_id
       WHERE r.incident_id BETWEEN ? AND ? AND a.status = 'pending'`).get(lo, hi)!.n;
     const waiting = statuses.find((s) => s.status === 'waiting')?.n ?? 0;
+    await setAutomation(srv, 'autonomous');
+    await srv.stop();
+    await start();
+    const rssRestartedMb = await lowestRss(srv.pid, 5000);
     return {
       parked: o.count, waiting, otherStatuses: Object.fromEntries(statuses.filter((s) => s.status !== 'waiting').map((s) => [s.status, s.n])),
-      pendingApprovals, rssBeforeMb: round(rssBeforeMb, 1), rssAfterMb: round(rssAfterMb, 1), deltaMb: round(rssAfterMb - rssBeforeMb, 1), fireMs,
+      pendingApprovals, rssBeforeMb: round(rssBeforeMb, 1), rssTransientMb: round(rssTransientMb, 1), rssHeldMb: round(rssHeldMb, 1),
+      rssRestartedMb: round(rssRestartedMb, 1), deltaMb: round(rssHeldMb - rssBeforeMb, 1), fireMs,
     };
   } finally {
     db.close();
-    await setAutomation(srv, 'autonomous');
   }
 }

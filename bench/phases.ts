@@ -45,8 +45,11 @@ export async function runPhases(b: BenchRun): Promise<void> {
   }
   if (cfg.phases.has('parked') && cfg.parked > 0) {
     log(`${cfg.parked} runs parked on approvals …`);
-    results.parked = await measureParked(srv, { count: cfg.parked, users: cfg.users, timeoutMs: cfg.quick ? 60_000 : 300_000 });
-    log(`  RSS ${results.parked.rssBeforeMb} → ${results.parked.rssAfterMb} MB (${results.parked.waiting} waiting)`);
+    results.parked = await measureParked(srv, {
+      count: cfg.parked, users: cfg.users, timeoutMs: cfg.quick ? 60_000 : 300_000, idleMs: cfg.parkedIdleMs, ...(cfg.logLevel ? { logLevel: cfg.logLevel } : {}),
+    });
+    const pk = results.parked;
+    log(`  RSS fresh ${pk.rssBeforeMb} MB → ${pk.rssTransientMb} MB right after, ${pk.rssHeldMb} MB after ${cfg.parkedIdleMs / 1000} s idle, ${pk.rssRestartedMb} MB restarted (${pk.waiting} waiting)`);
   }
   if (cfg.phases.has('million') && cfg.incidents > 0) {
     await srv.stop();
@@ -81,7 +84,7 @@ async function profilePass(b: BenchRun): Promise<void> {
   mkdirSync(dir, { recursive: true });
   await srv.stop();
   await srv.start({ profileDir: dir, ...(cfg.logLevel ? { logLevel: cfg.logLevel } : {}) });
-  const runs = Math.min(cfg.cRuns, cfg.quick ? 200 : 3000);
+  const runs = Math.min(cfg.cRuns, cfg.quick ? 200 : 2000);
   log(`profiled pass (node --cpu-prof): ${runs} runs at c=${cfg.concurrency} …`);
   const r = await measureFounding(srv, lab.tickets, { runs, concurrency: cfg.concurrency, users: cfg.users, firstUser: 0, extraPids: { lab: lab.child.pid! } });
   await srv.stop(); // the profile is written when the process exits

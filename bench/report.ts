@@ -69,9 +69,11 @@ export function rows(r: PhaseResults): Row[] {
     add('server peak RSS under load', `${peak} MB`, '<= 200 MB', peak <= 200);
   }
   if (r.parked) {
-    const per10k = round((r.parked.deltaMb * 10_000) / Math.max(1, r.parked.parked), 1);
-    const scaled = r.parked.parked === 10_000 ? '' : ` (${per10k} MB per 10,000)`;
-    add(`RSS added by ${r.parked.parked} parked runs`, `${r.parked.deltaMb} MB${scaled}`, '<= 50 MB per 10,000', per10k <= 50 && r.parked.waiting === r.parked.parked);
+    const pk = r.parked;
+    const per10k = round((pk.deltaMb * 10_000) / Math.max(1, pk.parked), 1);
+    const scaled = pk.parked === 10_000 ? '' : ` (${per10k} MB per 10,000)`;
+    add(`RSS added by ${pk.parked} parked runs (after idling)`, `${pk.deltaMb} MB${scaled}`, '<= 50 MB per 10,000', per10k <= 50 && pk.waiting === pk.parked);
+    add('  RSS fresh / right after / idle / restarted', `${pk.rssBeforeMb} / ${pk.rssTransientMb} / ${pk.rssHeldMb} / ${pk.rssRestartedMb} MB`, '-', null);
   }
   if (r.million) {
     const n = r.million.incidents.toLocaleString('en-US');

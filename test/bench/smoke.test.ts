@@ -14,7 +14,7 @@ const finite = (x: number, what: string) => assert.ok(Number.isFinite(x) && x > 
 test('benchmark smoke run: every phase completes with sane numbers', { timeout: 180_000 }, async () => {
   const cfg = benchConfig({
     BENCH_QUICK: '1', BENCH_USERS: '20', BENCH_C1_RUNS: '10', BENCH_RUNS: '60', BENCH_BASELINE_RUNS: '60',
-    BENCH_INGEST: '300', BENCH_INGEST_CONCURRENCY: '16', BENCH_PARKED: '30', BENCH_INCIDENTS: '5000', BENCH_PRUNE_RUNS: '500',
+    BENCH_INGEST: '300', BENCH_INGEST_CONCURRENCY: '16', BENCH_PARKED: '30', BENCH_PARKED_IDLE_MS: '1000', BENCH_INCIDENTS: '5000', BENCH_PRUNE_RUNS: '500',
     BENCH_LIST_REQUESTS: '5', BENCH_PRUNE_RATE: '100', BENCH_PRUNE_WITHOUT_MS: '1000',
   });
   const { results: r, table } = await runBench(cfg, { log: () => {}, writeResults: false });
