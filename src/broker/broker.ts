@@ -30,6 +30,18 @@ export type InvokeOutcome =
   /** The vendor may or may not have applied it: never re-send a non-idempotent action blindly. */
   | { kind: 'unknown'; error: ErrorRecord; attempts: number };
 
+export interface InvokeOptions {
+  /**
+   * Writes that must be durable before anything is sent (the step's journaled intent). The audit
+   * entry of a changing action is queued first, so both commit together; a rejection is thrown
+   * out of `invoke` and nothing is sent.
+   */
+  before?: Promise<unknown>;
+}
+
+/** The outcome, and the per-attempt action results, which are queued, not awaited. */
+export type InvokeResult = InvokeOutcome & { recorded: Promise<unknown> };
+
 export interface ResolvedAsset {
   name: string;
   app: AppDefinition;
@@ -102,43 +114,49 @@ export class Broker {
     return { asset, def };
   }
 
-  /** Runs one step: attempts with timeout and retries; records each attempt. */
-  async invoke(call: ActionCall): Promise<InvokeOutcome> {
+  /**
+   * Runs one step: attempts with timeout and retries; records each attempt. The action results are
+   * queued without waiting for their commit (they are records, not preconditions); the caller
+   * waits for `recorded` before it considers the step's writes durable.
+   */
+  async invoke(call: ActionCall, opts: InvokeOptions = {}): Promise<InvokeResult> {
+    const recorded: Array<Promise<unknown>> = [];
+    const done = (outcome: InvokeOutcome): InvokeResult => ({ ...outcome, recorded: Promise.all(recorded) });
     let asset: ResolvedAsset;
     let def: AnyActionDefinition;
     try {
       ({ asset, def } = await this.describe(call.asset, call.action));
     } catch (err) {
-      return { kind: 'failed', error: toErrorRecord(err), attempts: 0 };
+      return done({ kind: 'failed', error: toErrorRecord(err), attempts: 0 });
     }
     const parsedInput = def.input.safeParse(call.input);
     if (!parsedInput.success) {
       const detail = parsedInput.error.issues.map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`).join('; ');
-      return { kind: 'failed', error: toErrorRecord(new TerminalError(`invalid input for ${asset.app.id}.${call.action}: ${detail}`)), attempts: 0 };
+      return done({ kind: 'failed', error: toErrorRecord(new TerminalError(`invalid input for ${asset.app.id}.${call.action}: ${detail}`)), attempts: 0 });
     }
     const maxAttempts = def.maxAttempts ?? this.opts.defaultMaxAttempts;
     const idempotencyKey = `${call.runId}:${call.seq}`;
-    if (!def.readOnly) {
-      await this.store.appendAudit({
-        actor: `run:${call.runId}`, action: 'action.execute', target: `${call.asset}/${call.action}`,
-        detail: { runId: call.runId, step: call.seq, app: asset.app.id, kind: def.kind, paramsHash: hashJson(parsedInput.data) },
-      });
-    }
+    const audited = def.readOnly ? undefined : this.store.appendAudit({
+      actor: `run:${call.runId}`, action: 'action.execute', target: `${call.asset}/${call.action}`,
+      detail: { runId: call.runId, step: call.seq, app: asset.app.id, kind: def.kind, paramsHash: hashJson(parsedInput.data) },
+    });
+    // Nothing is sent before the intent (and, for a changing action, its audit entry) is durable.
+    await Promise.all([audited, opts.before]);
     for (let attempt = 1; ; attempt++) {
       const started = Date.now();
       const result = await this.attempt(asset, def, parsedInput.data, { idempotencyKey, attempt, call });
       const durationMs = Date.now() - started;
-      await this.store.recordActionResult({
+      recorded.push(this.store.recordActionResult({
         runId: call.runId, seq: call.seq, attempt, app: asset.app.id, asset: call.asset, action: call.action, idempotencyKey,
         outcome: result.ok ? 'succeeded' : result.timedOut ? 'timeout' : 'failed',
         input: parsedInput.data, output: result.ok ? result.output : null, error: result.ok ? null : result.error,
         startedAt: new Date(started).toISOString(), durationMs,
-      });
-      if (result.ok) return { kind: 'succeeded', output: result.output, attempts: attempt };
+      }));
+      if (result.ok) return done({ kind: 'succeeded', output: result.output, attempts: attempt });
       const e = result.error;
       const mayHaveApplied = !def.idempotent && e.applied === 'unknown';
-      if (mayHaveApplied) return { kind: 'unknown', error: e, attempts: attempt };
-      if (!e.retryable || attempt >= maxAttempts) return { kind: 'failed', error: e, attempts: attempt };
+      if (mayHaveApplied) return done({ kind: 'unknown', error: e, attempts: attempt });
+      if (!e.retryable || attempt >= maxAttempts) return done({ kind: 'failed', error: e, attempts: attempt });
       await this.opts.sleep(this.backoff(attempt, result.retryAfterMs));
     }
   }

@@ -158,11 +158,15 @@ export class Engine {
   private async execute(run: RunRecord): Promise<void> {
     const reg = this.registry.get(run.playbookId);
     if (!reg) {
-      await this.store.updateRun(run.id, { status: 'needs_attention', attentionReason: `playbook ${run.playbookId} is not installed in this server` });
+      await this.store.patchRun(run.id, { status: 'needs_attention', attentionReason: `playbook ${run.playbookId} is not installed in this server` });
       return;
     }
-    if (run.status === 'queued') await this.store.updateRun(run.id, { status: 'running', startedAt: new Date(this.now()).toISOString() });
-    else if (run.status === 'waiting') await this.store.updateRun(run.id, { status: 'running', wakeAt: null, waitingOn: null });
+    // The state change is queued, not awaited: it commits before (or with) the run's first write
+    // that anything waits for, and the execution waits for it before it settles.
+    let started: Promise<unknown> | undefined;
+    if (run.status === 'queued') started = this.store.patchRun(run.id, { status: 'running', startedAt: new Date(this.now()).toISOString() });
+    else if (run.status === 'waiting') started = this.store.patchRun(run.id, { status: 'running', wakeAt: null, waitingOn: null });
+    started?.catch(() => { /* observed through the execution */ });
     const [journal, settings] = await Promise.all([this.store.loadJournal(run.id), this.store.getPlaybookSettings(run.playbookId)]);
     const deps: ExecutionDeps = {
       store: this.store, broker: this.broker, now: this.now, shortSleepMs: this.shortSleepMs,
@@ -171,6 +175,7 @@ export class Engine {
     if (this.opts.gate) deps.gate = this.opts.gate;
     if (this.opts.prompts) deps.prompts = this.opts.prompts;
     const exec = new RunExecution(run, reg.definition, reg.hash !== run.playbookHash, journal, settings?.bindings ?? {}, deps);
+    if (started) exec.addWrite(started);
     let result: ExecutionResult;
     try {
       result = await exec.execute();
@@ -180,19 +185,19 @@ export class Engine {
     const at = new Date(this.now()).toISOString();
     switch (result.status) {
       case 'completed':
-        await this.store.updateRun(run.id, { status: 'completed', output: result.output, finishedAt: at, attentionReason: null });
+        await this.store.patchRun(run.id, { status: 'completed', output: result.output, finishedAt: at, attentionReason: null });
         break;
       case 'failed':
-        await this.store.updateRun(run.id, { status: 'failed', error: result.error, finishedAt: at });
+        await this.store.patchRun(run.id, { status: 'failed', error: result.error, finishedAt: at });
         break;
       case 'waiting':
-        await this.store.updateRun(run.id, { status: 'waiting', wakeAt: result.wakeAt, waitingOn: result.waitingOn });
+        await this.store.patchRun(run.id, { status: 'waiting', wakeAt: result.wakeAt, waitingOn: result.waitingOn });
         if (result.waitingOn !== 'timer' && this.opts.stillWaiting && !(await this.opts.stillWaiting(result.waitingOn))) {
-          await this.store.updateRun(run.id, { wakeAt: new Date(this.now()).toISOString() });
+          await this.store.patchRun(run.id, { wakeAt: new Date(this.now()).toISOString() });
         }
         break;
       case 'needs_attention':
-        await this.store.updateRun(run.id, { status: 'needs_attention', attentionReason: result.reason, error: result.error });
+        await this.store.patchRun(run.id, { status: 'needs_attention', attentionReason: result.reason, error: result.error });
         break;
     }
     this.opts.onRunSettled?.(run, result);

@@ -7,7 +7,15 @@
  *   - recorded as started but never finished (the process died mid-call) → the outcome is
  *     unknown: idempotent actions are sent again, others are reconciled with the vendor or the run
  *     is parked for a human;
- *   - not recorded → the intent is journaled durably *before* the call is made.
+ *   - not recorded → the intent is journaled *before* the call is made; for an action that can
+ *     change something, the call waits until the intent (and its audit entry) has committed.
+ *
+ * Journal writes are pipelined: they are queued in order on the store's group commit, and only
+ * the points that need durability wait for them — the send of a changing action, and the end of
+ * the execution. Because writes commit in the order they were queued, an awaited write implies
+ * every earlier one of the run is durable too. A read-only lookup is therefore sent without
+ * waiting for its intent (re-sending a read after a crash is harmless), and outcomes, notes and
+ * status changes cost no wait on the run's critical path. A failed write parks the run.
  * A recorded entry whose kind, name or parameters differ from what the code now asks for is
  * non-determinism: the run is parked with an explanation instead of being mis-replayed.
  *
@@ -69,6 +77,8 @@ export class RunExecution {
   private finish!: (r: ExecutionResult) => void;
   private finished = false;
   private readonly journal: Map<number, JournalEntry>;
+  /** Settles when every write queued so far has committed; rejects forever once one failed. */
+  private written: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly run: RunRecord,
@@ -130,7 +140,14 @@ export class RunExecution {
       }
       if (result) {
         this.finished = true;
-        this.finish(result);
+        const settled = result;
+        this.written.then(
+          () => this.finish(settled),
+          (err: unknown) => {
+            const error = toErrorRecord(err);
+            this.finish(this.halt ? { status: 'needs_attention', reason: this.halt.reason, error: this.halt.error } : { status: 'needs_attention', reason: `a journal write failed: ${error.message}`, error });
+          },
+        );
       }
     });
   }
@@ -160,6 +177,28 @@ export class RunExecution {
   private park(e: Error): void {
     if (this.halt) return;
     this.halt = { reason: e.message, error: { name: e.name, message: e.message, retryable: false, applied: 'unknown' } };
+  }
+
+  /** Queues a write of this run: not awaited here, but part of every later durability wait. */
+  private write(p: Promise<unknown>): void {
+    p.catch(() => { /* observed through `written` */ });
+    const next = this.written.then(() => p);
+    next.catch(() => { /* observed by `durable` and at the end */ });
+    this.written = next;
+  }
+
+  /** Waits until every write queued so far has committed; a failed one parks the run. */
+  private async durable(seq: number): Promise<void> {
+    try {
+      await this.written;
+    } catch (err) {
+      throw new NeedsAttention(seq, `step ${seq}: a journal write of this run failed, so nothing more was sent: ${toErrorRecord(err).message}`);
+    }
+  }
+
+  /** For the engine: a write made for this run before the execution (its state change). */
+  addWrite(p: Promise<unknown>): void {
+    this.write(p);
   }
 
   private hint(): string {
@@ -236,7 +275,7 @@ export class RunExecution {
       const problem = await this.checkTarget(label, assetName, expect);
       if (problem) {
         const error = toErrorRecord(new TerminalError(problem));
-        await this.deps.store.appendJournal({ ...entry, status: 'failed', error, finishedAt: entry.startedAt });
+        this.write(this.deps.store.appendJournal({ ...entry, status: 'failed', error, finishedAt: entry.startedAt }));
         throw new ActionFailedError(name, error);
       }
       const { asset, def } = await this.deps.broker.describe(assetName!, action).catch(() => ({ asset: null, def: null }));
@@ -252,14 +291,15 @@ export class RunExecution {
         if (g.kind === 'deny') return this.failStep(entry, g.message, 'ApprovalDenied');
         if (g.kind === 'dry-run') {
           const output = dryRunOutput(asset.app.implements ?? [], action, input);
-          await this.deps.store.appendJournal({ ...entry, status: 'completed', output, detail: g.detail, finishedAt: new Date(this.deps.now()).toISOString() });
+          this.write(this.deps.store.appendJournal({ ...entry, status: 'completed', output, detail: g.detail, finishedAt: new Date(this.deps.now()).toISOString() }));
           return output;
         }
         entry.detail = g.detail;
       }
-      // The intent is durable before anything is sent: a crash after this point is seen on replay.
-      await this.deps.store.appendJournal(entry);
-      return this.send(entry, 0);
+      // The intent is journaled before anything is sent: a crash after this point is seen on replay.
+      // A changing action waits for it to commit (send does); a read is sent at once.
+      this.write(this.deps.store.appendJournal(entry));
+      return this.send(entry, 0, !def.readOnly);
     });
   }
 
@@ -278,21 +318,23 @@ export class RunExecution {
     }
   }
 
-  private async send(entry: JournalEntry, round: number): Promise<unknown> {
+  /** Sends the step; `changing` = wait until its intent and everything before it has committed. */
+  private async send(entry: JournalEntry, round: number, changing: boolean): Promise<unknown> {
     const call = { runId: this.run.id, seq: entry.seq, asset: entry.asset!, action: entry.action!, input: entry.input };
-    const out = await this.deps.broker.invoke(call);
+    const out = await this.deps.broker.invoke(call, changing ? { before: this.durable(entry.seq) } : {});
+    this.write(out.recorded);
     const attempts = entry.attempts + out.attempts;
     entry.attempts = attempts;
     const finishedAt = new Date(this.deps.now()).toISOString();
     if (out.kind === 'succeeded') {
-      await this.deps.store.updateJournal(this.run.id, entry.seq, { status: 'completed', output: out.output, attempts, finishedAt });
+      this.write(this.deps.store.updateJournal(this.run.id, entry.seq, { status: 'completed', output: out.output, attempts, finishedAt }));
       return out.output;
     }
     if (out.kind === 'failed') {
-      await this.deps.store.updateJournal(this.run.id, entry.seq, { status: 'failed', error: out.error, attempts, finishedAt });
+      this.write(this.deps.store.updateJournal(this.run.id, entry.seq, { status: 'failed', error: out.error, attempts, finishedAt }));
       throw new ActionFailedError(entry.name, out.error);
     }
-    await this.deps.store.updateJournal(this.run.id, entry.seq, { status: 'started', error: out.error, attempts });
+    this.write(this.deps.store.updateJournal(this.run.id, entry.seq, { status: 'started', error: out.error, attempts }));
     return this.resolveUnknown(entry, out.error.message, round);
   }
 
@@ -305,32 +347,33 @@ export class RunExecution {
     } catch (err) {
       throw new NeedsAttention(seq, `step ${seq} (${entry.name}) has an unknown outcome (${why}) and its asset cannot be loaded: ${toErrorRecord(err).message}`);
     }
-    const note = (detail: string) => this.deps.store.updateJournal(this.run.id, seq, { status: 'started', detail });
+    const note = (detail: string) => this.write(this.deps.store.updateJournal(this.run.id, seq, { status: 'started', detail }));
+    const changing = !def.readOnly;
     if (def.idempotent) {
-      await note(`outcome unknown (${why}); the action is idempotent, so it was sent again`);
-      return this.send(entry, round);
+      note(`outcome unknown (${why}); the action is idempotent, so it was sent again`);
+      return this.send(entry, round, changing);
     }
     if (def.reconcile && round < MAX_RECONCILE_ROUNDS) {
       const r = await this.deps.broker.reconcile({ runId: this.run.id, seq, asset: entry.asset!, action: entry.action!, input: entry.input }, new Date(entry.startedAt));
       if (r.applied === true) {
-        await this.deps.store.updateJournal(this.run.id, seq, {
+        this.write(this.deps.store.updateJournal(this.run.id, seq, {
           status: 'completed', output: r.output, finishedAt: new Date(this.deps.now()).toISOString(),
           detail: `outcome was unknown (${why}); reconciled with the vendor: the action had been applied, so it was not sent again`,
-        });
+        }));
         return r.output;
       }
       if (r.applied === false) {
-        await note(`outcome was unknown (${why}); reconciled with the vendor: not applied, so it was sent once more`);
-        return this.send(entry, round + 1);
+        note(`outcome was unknown (${why}); reconciled with the vendor: not applied, so it was sent once more`);
+        return this.send(entry, round + 1, changing);
       }
-      throw await this.attention(entry, `${why}; reconcile could not tell: ${r.reason}`);
+      throw this.attention(entry, `${why}; reconcile could not tell: ${r.reason}`);
     }
-    throw await this.attention(entry, round >= MAX_RECONCILE_ROUNDS ? `${why}; still unknown after ${round} reconcile rounds` : `${why}; the action is not idempotent and has no reconcile`);
+    throw this.attention(entry, round >= MAX_RECONCILE_ROUNDS ? `${why}; still unknown after ${round} reconcile rounds` : `${why}; the action is not idempotent and has no reconcile`);
   }
 
-  private async attention(entry: JournalEntry, why: string): Promise<NeedsAttention> {
+  private attention(entry: JournalEntry, why: string): NeedsAttention {
     const reason = `step ${entry.seq} ${entry.name} on asset "${entry.asset}": outcome unknown (${why}). It was NOT sent again. Check at the vendor, then resolve the step with \`riposte runs resolve ${this.run.id} ${entry.seq} --applied|--not-applied\`.`;
-    await this.deps.store.updateJournal(this.run.id, entry.seq, { status: 'started', detail: reason });
+    this.write(this.deps.store.updateJournal(this.run.id, entry.seq, { status: 'started', detail: reason }));
     return new NeedsAttention(entry.seq, reason);
   }
 
@@ -345,7 +388,7 @@ export class RunExecution {
       const items = await this.deps.store.getListItems(list);
       if (items === null) return this.failStep(this.entry(seq, 'list', 'lists.contains', input), `custom list "${list}" does not exist`);
       const output = ipInList(value, items);
-      await this.deps.store.appendJournal({ ...this.entry(seq, 'list', 'lists.contains', input), status: 'completed', output, finishedAt: new Date(this.deps.now()).toISOString() });
+      this.write(this.deps.store.appendJournal({ ...this.entry(seq, 'list', 'lists.contains', input), status: 'completed', output, finishedAt: new Date(this.deps.now()).toISOString() }));
       return output;
     });
   }
@@ -358,7 +401,7 @@ export class RunExecution {
       const rec = this.recorded(seq, 'related', 'related', input);
       if (rec) return this.replayed(rec) as RelatedResult;
       const output = await this.deps.store.countRelated({ ...input, excludeIncidentId: incident.id });
-      await this.deps.store.appendJournal({ ...this.entry(seq, 'related', 'related', input), status: 'completed', output, finishedAt: new Date(this.deps.now()).toISOString() });
+      this.write(this.deps.store.appendJournal({ ...this.entry(seq, 'related', 'related', input), status: 'completed', output, finishedAt: new Date(this.deps.now()).toISOString() }));
       return output;
     });
   }
@@ -373,9 +416,9 @@ export class RunExecution {
       }
       const entry = { ...this.entry(seq, kind, name, input), status: 'completed' as const, finishedAt: new Date(this.deps.now()).toISOString() };
       // Journal entry and incident change commit together: exactly once, even across crashes.
-      await this.deps.store.applyRunEffect(entry, kind === 'note'
+      this.write(this.deps.store.applyRunEffect(entry, kind === 'note'
         ? { type: 'note', incidentId: this.run.incidentId, text: input.text! }
-        : { type: 'incident', incidentId: this.run.incidentId, patch: kind === 'status' ? { status: input.status as IncidentStatus } : { severity: input.severity as Severity } });
+        : { type: 'incident', incidentId: this.run.incidentId, patch: kind === 'status' ? { status: input.status as IncidentStatus } : { severity: input.severity as Severity } }));
     });
   }
 
@@ -386,11 +429,11 @@ export class RunExecution {
       const rec = this.recorded(seq, 'sleep', 'sleep', input);
       if (rec?.status === 'completed') return;
       const wakeAt = rec ? Date.parse(rec.wakeAt!) : this.deps.now() + Math.max(0, ms);
-      if (!rec) await this.deps.store.appendJournal({ ...this.entry(seq, 'sleep', 'sleep', input), status: 'waiting', wakeAt: new Date(wakeAt).toISOString() });
+      if (!rec) this.write(this.deps.store.appendJournal({ ...this.entry(seq, 'sleep', 'sleep', input), status: 'waiting', wakeAt: new Date(wakeAt).toISOString() }));
       const left = wakeAt - this.deps.now();
       if (left > this.deps.shortSleepMs) throw new Blocked(wakeAt, 'timer');
       if (left > 0) await new Promise((r) => setTimeout(r, left));
-      await this.deps.store.updateJournal(this.run.id, seq, { status: 'completed', finishedAt: new Date(this.deps.now()).toISOString() });
+      this.write(this.deps.store.updateJournal(this.run.id, seq, { status: 'completed', finishedAt: new Date(this.deps.now()).toISOString() }));
     });
   }
 
@@ -424,8 +467,7 @@ export class RunExecution {
       return rec.output as number;
     }
     const value = make();
-    this.effect(() => this.deps.store.appendJournal({ ...this.entry(seq, kind, kind, null), status: 'completed', output: value, finishedAt: new Date(this.deps.now()).toISOString() }))
-      .catch((err: unknown) => this.park(new NeedsAttention(seq, `could not journal ${kind} at step ${seq}: ${toErrorRecord(err).message}`)));
+    this.write(this.deps.store.appendJournal({ ...this.entry(seq, kind, kind, null), status: 'completed', output: value, finishedAt: new Date(this.deps.now()).toISOString() }));
     return value;
   }
 
@@ -437,7 +479,7 @@ export class RunExecution {
   private async failStep(entry: JournalEntry, message: string, errorName?: string): Promise<never> {
     const error = toErrorRecord(new TerminalError(message));
     if (errorName !== undefined) error.name = errorName;
-    await this.deps.store.appendJournal({ ...entry, status: 'failed', error, finishedAt: entry.startedAt });
+    this.write(this.deps.store.appendJournal({ ...entry, status: 'failed', error, finishedAt: entry.startedAt }));
     throw new ActionFailedError(entry.name, error);
   }
 }

@@ -149,6 +149,8 @@ export interface Store {
   getRun(id: string): Promise<RunRecord | null>;
   listRuns(query: RunQuery): Promise<RunRecord[]>;
   updateRun(id: string, patch: RunPatch): Promise<RunRecord>;
+  /** `updateRun` without reading the run back: the engine's state changes. Durable on resolve. */
+  patchRun(id: string, patch: RunPatch): Promise<void>;
   /**
    * Runs to start: queued runs and waiting runs whose wakeAt has passed — plus, with
    * `includeRunning` (once, when an engine starts), runs left `running` by a process that died.

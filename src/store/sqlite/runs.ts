@@ -65,15 +65,12 @@ export class RunRepo {
   private readonly s;
   private readonly listCache = new Map<string, Database.Statement>();
   private readonly updateTx;
-  private readonly updateJournalTx;
+  private readonly patchCache = new Map<string, Database.Statement>();
 
   constructor(private readonly db: Database.Database) {
     this.s = {
       insert: db.prepare<[RunRow]>(`INSERT INTO runs (${RUN_COLUMNS}) VALUES (${params(RUN_COLUMNS)})`),
       byId: db.prepare<[string], RunRow>('SELECT * FROM runs WHERE id = ?'),
-      update: db.prepare<[RunRow]>(`UPDATE runs SET status = @status, output = @output, error = @error,
-        attention_reason = @attention_reason, wake_at = @wake_at, started_at = @started_at, updated_at = @updated_at,
-        finished_at = @finished_at, waiting_on = @waiting_on WHERE id = @id`),
       // Two index-backed queries (runs_status, runs_status_wake) rather than one OR that would
       // scan the whole run history on every engine wake-up.
       dueQueued: db.prepare<[number], DueRow>(`SELECT rowid AS seq_no, * FROM runs WHERE status = 'queued' ORDER BY created_at, rowid LIMIT ?`),
@@ -94,19 +91,22 @@ export class RunRepo {
       results: db.prepare<[string], ActionResultRow>('SELECT * FROM action_results WHERE run_id = ? ORDER BY id'),
     };
     this.updateTx = db.transaction((id: string, patch: RunPatch) => this.updateInTx(id, patch));
-    this.updateJournalTx = db.transaction((runId: string, seq: number, patch: JournalPatch) => {
-      const row = this.s.journalOne.get(runId, seq);
-      if (!row) throw new NotFoundError(`journal entry ${runId}#${seq} not found`);
-      const e = toJournal(row);
-      e.status = patch.status;
-      if (patch.output !== undefined) e.output = patch.output;
-      if (patch.error !== undefined) e.error = patch.error;
-      if (patch.attempts !== undefined) e.attempts = patch.attempts;
-      if (patch.finishedAt !== undefined) e.finishedAt = patch.finishedAt;
-      if (patch.wakeAt !== undefined) e.wakeAt = patch.wakeAt;
-      if (patch.detail !== undefined) e.detail = patch.detail;
-      this.s.updateJournal.run(fromJournal(e));
-    });
+  }
+
+  /**
+   * An UPDATE of exactly the columns a patch names, prepared once per set of columns. The hot path
+   * (engine state changes, journal outcomes) then writes a few columns instead of reading, parsing
+   * and re-serialising the whole row — a run's input is the full incident.
+   */
+  private patchStatement(table: 'runs' | 'journal', columns: string[]): Database.Statement {
+    const key = `${table}:${columns.join(',')}`;
+    let stmt = this.patchCache.get(key);
+    if (!stmt) {
+      const where = table === 'runs' ? 'id = @id' : 'run_id = @run_id AND seq = @seq';
+      stmt = this.db.prepare(`UPDATE ${table} SET ${columns.map((c) => `${c} = @${c}`).join(', ')} WHERE ${where}`);
+      this.patchCache.set(key, stmt);
+    }
+    return stmt;
   }
 
   /** Inserts a queued run; the caller holds the transaction (and writes the audit entry). */
@@ -149,20 +149,23 @@ export class RunRepo {
     return this.updateTx.immediate(id, patch);
   }
 
+  /** Applies a patch without reading the run back (the engine's state changes). */
+  patch(id: string, patch: RunPatch): void {
+    const row: Record<string, unknown> = { id, updated_at: nowIso() };
+    if (patch.status !== undefined) row.status = patch.status;
+    if (patch.output !== undefined) row.output = toJson(patch.output);
+    if (patch.error !== undefined) row.error = toJson(patch.error);
+    if (patch.attentionReason !== undefined) row.attention_reason = patch.attentionReason;
+    if (patch.wakeAt !== undefined) row.wake_at = patch.wakeAt;
+    if (patch.startedAt !== undefined) row.started_at = patch.startedAt;
+    if (patch.finishedAt !== undefined) row.finished_at = patch.finishedAt;
+    if (patch.waitingOn !== undefined) row.waiting_on = patch.waitingOn;
+    const columns = Object.keys(row).filter((c) => c !== 'id');
+    if (this.patchStatement('runs', columns).run(row).changes === 0) throw new NotFoundError(`run ${id} not found`);
+  }
+
   private updateInTx(id: string, patch: RunPatch): RunRecord {
-    const row = this.s.byId.get(id);
-    if (!row) throw new NotFoundError(`run ${id} not found`);
-    const r = toRun(row);
-    if (patch.status !== undefined) r.status = patch.status;
-    if (patch.output !== undefined) r.output = patch.output;
-    if (patch.error !== undefined) r.error = patch.error;
-    if (patch.attentionReason !== undefined) r.attentionReason = patch.attentionReason;
-    if (patch.wakeAt !== undefined) r.wakeAt = patch.wakeAt;
-    if (patch.startedAt !== undefined) r.startedAt = patch.startedAt;
-    if (patch.finishedAt !== undefined) r.finishedAt = patch.finishedAt;
-    if (patch.waitingOn !== undefined) r.waitingOn = patch.waitingOn;
-    r.updatedAt = nowIso();
-    this.s.update.run(fromRun(r));
+    this.patch(id, patch);
     return toRun(this.s.byId.get(id)!);
   }
 
@@ -192,7 +195,15 @@ export class RunRepo {
   }
 
   updateJournal(runId: string, seq: number, patch: JournalPatch): void {
-    this.updateJournalTx.immediate(runId, seq, patch);
+    const row: Record<string, unknown> = { run_id: runId, seq, status: patch.status };
+    if (patch.output !== undefined) row.output = toJson(patch.output);
+    if (patch.error !== undefined) row.error = toJson(patch.error);
+    if (patch.attempts !== undefined) row.attempts = patch.attempts;
+    if (patch.finishedAt !== undefined) row.finished_at = patch.finishedAt;
+    if (patch.wakeAt !== undefined) row.wake_at = patch.wakeAt;
+    if (patch.detail !== undefined) row.detail = patch.detail;
+    const columns = Object.keys(row).filter((c) => c !== 'run_id' && c !== 'seq');
+    if (this.patchStatement('journal', columns).run(row).changes === 0) throw new NotFoundError(`journal entry ${runId}#${seq} not found`);
   }
 
   /** See Store.resolveStep; the caller holds the transaction and writes the audit entry. */

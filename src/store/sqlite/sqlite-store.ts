@@ -125,22 +125,24 @@ export class SqliteStore implements Store {
   async getRun(id: string): Promise<RunRecord | null> { return this.r.runs.get(id); }
   async listRuns(query: RunQuery): Promise<RunRecord[]> { return this.r.runs.list(query); }
   async updateRun(id: string, patch: RunPatch): Promise<RunRecord> { const r = this.r; return this.writes.run(() => r.runs.update(id, patch)); }
+  async patchRun(id: string, patch: RunPatch): Promise<void> { const r = this.r; return this.writes.run(() => r.runs.patch(id, patch)); }
   async dueRuns(now: string, limit: number, opts: { includeRunning?: boolean } = {}): Promise<RunRecord[]> { return this.r.runs.due(now, limit, opts.includeRunning ?? false); }
   async nextWakeAt(): Promise<string | null> { return this.r.runs.nextWakeAt(); }
   async loadJournal(runId: string): Promise<JournalEntry[]> { return this.r.runs.loadJournal(runId); }
   async appendJournal(entry: JournalEntry): Promise<void> { const r = this.r; return this.writes.run(() => r.runs.appendJournal(entry)); }
   async updateJournal(runId: string, seq: number, patch: JournalPatch): Promise<void> { const r = this.r; return this.writes.run(() => r.runs.updateJournal(runId, seq, patch)); }
   async applyRunEffect(entry: JournalEntry, effect: RunEffect): Promise<void> {
-    const r = this.r;
-    const actor = `run:${entry.runId}`;
     // Two statements that must land together: one transaction function (a savepoint in the batch).
-    const apply = this.db.transaction(() => {
-      r.runs.appendJournal(entry);
-      if (effect.type === 'note') r.incidents.addNote({ incidentId: effect.incidentId, runId: entry.runId, author: actor, text: effect.text });
-      else r.incidents.update(effect.incidentId, effect.patch, actor);
-    });
-    return this.writes.run(() => apply());
+    const tx = (this.runEffectTx ??= this.db.transaction((e: JournalEntry, fx: RunEffect) => {
+      const r = this.r;
+      r.runs.appendJournal(e);
+      const actor = `run:${e.runId}`;
+      if (fx.type === 'note') r.incidents.addNote({ incidentId: fx.incidentId, runId: e.runId, author: actor, text: fx.text });
+      else r.incidents.update(fx.incidentId, fx.patch, actor);
+    }));
+    return this.writes.run(() => tx(entry, effect));
   }
+  private runEffectTx: ((entry: JournalEntry, effect: RunEffect) => void) | undefined;
   async resolveStep(runId: string, seq: number, resolution: { applied: true; output: unknown } | { applied: false }, actor: string): Promise<void> {
     const r = this.r;
     this.db.transaction(() => {
