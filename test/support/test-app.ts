@@ -15,6 +15,8 @@ export class TestVendor {
   calls = 0;
   readonly script: Behaviour[] = [];
   delayMs = 0;
+  /** Called as each attempt arrives, before it is applied (to look at what was committed by then). */
+  onCall: ((action: string, key: string) => void) | undefined;
 
   next(): Behaviour {
     return this.script.shift() ?? 'ok';
@@ -28,6 +30,7 @@ export class TestVendor {
 export function makeTestApp(vendor: TestVendor) {
   async function behave<T>(action: string, input: unknown, key: string, signal: AbortSignal, result: T): Promise<T> {
     vendor.calls++;
+    vendor.onCall?.(action, key);
     if (vendor.delayMs > 0) await new Promise((r) => setTimeout(r, vendor.delayMs));
     const b = vendor.next();
     switch (b) {
