@@ -25,6 +25,7 @@
  */
 import type { Store } from '../store/store.js';
 import type { JournalEntry, JournalKind, RunRecord } from '../store/records.js';
+import type { JournalPatch } from '../store/store.js';
 import type { Broker } from '../broker/broker.js';
 import type { AppDefinition } from '../sdk/app.js';
 import { capabilities, type CapabilityName } from '../sdk/capabilities.js';
@@ -296,10 +297,13 @@ export class RunExecution {
         }
         entry.detail = g.detail;
       }
-      // The intent is journaled before anything is sent: a crash after this point is seen on replay.
-      // A changing action waits for it to commit (send does); a read is sent at once.
+      // A changing action's intent is journaled and committed before it is sent (send waits for
+      // it): a crash after this point is seen on replay and reconciled. A read-only lookup is
+      // journaled once, with its outcome: if the process dies while it is in flight, the replay
+      // simply asks again.
+      if (def.readOnly) return this.send(entry, 0, false, false);
       this.write(this.deps.store.appendJournal(entry));
-      return this.send(entry, 0, !def.readOnly);
+      return this.send(entry, 0, true, true);
     });
   }
 
@@ -318,23 +322,29 @@ export class RunExecution {
     }
   }
 
-  /** Sends the step; `changing` = wait until its intent and everything before it has committed. */
-  private async send(entry: JournalEntry, round: number, changing: boolean): Promise<unknown> {
+  /**
+   * Sends the step; `changing` = wait until its intent and everything before it has committed;
+   * `journaled` = the entry is in the journal already (else the outcome inserts it).
+   */
+  private async send(entry: JournalEntry, round: number, changing: boolean, journaled: boolean): Promise<unknown> {
     const call = { runId: this.run.id, seq: entry.seq, asset: entry.asset!, action: entry.action!, input: entry.input };
     const out = await this.deps.broker.invoke(call, changing ? { before: this.durable(entry.seq) } : {});
     this.write(out.recorded);
     const attempts = entry.attempts + out.attempts;
     entry.attempts = attempts;
     const finishedAt = new Date(this.deps.now()).toISOString();
+    const record = (patch: JournalPatch) => this.write(journaled
+      ? this.deps.store.updateJournal(this.run.id, entry.seq, patch)
+      : this.deps.store.appendJournal({ ...entry, ...patch }));
     if (out.kind === 'succeeded') {
-      this.write(this.deps.store.updateJournal(this.run.id, entry.seq, { status: 'completed', output: out.output, attempts, finishedAt }));
+      record({ status: 'completed', output: out.output, attempts, finishedAt });
       return out.output;
     }
     if (out.kind === 'failed') {
-      this.write(this.deps.store.updateJournal(this.run.id, entry.seq, { status: 'failed', error: out.error, attempts, finishedAt }));
+      record({ status: 'failed', error: out.error, attempts, finishedAt });
       throw new ActionFailedError(entry.name, out.error);
     }
-    this.write(this.deps.store.updateJournal(this.run.id, entry.seq, { status: 'started', error: out.error, attempts }));
+    record({ status: 'started', error: out.error, attempts });
     return this.resolveUnknown(entry, out.error.message, round);
   }
 
@@ -351,7 +361,7 @@ export class RunExecution {
     const changing = !def.readOnly;
     if (def.idempotent) {
       note(`outcome unknown (${why}); the action is idempotent, so it was sent again`);
-      return this.send(entry, round, changing);
+      return this.send(entry, round, changing, true);
     }
     if (def.reconcile && round < MAX_RECONCILE_ROUNDS) {
       const r = await this.deps.broker.reconcile({ runId: this.run.id, seq, asset: entry.asset!, action: entry.action!, input: entry.input }, new Date(entry.startedAt));
@@ -364,7 +374,7 @@ export class RunExecution {
       }
       if (r.applied === false) {
         note(`outcome was unknown (${why}); reconciled with the vendor: not applied, so it was sent once more`);
-        return this.send(entry, round + 1, changing);
+        return this.send(entry, round + 1, changing, true);
       }
       throw this.attention(entry, `${why}; reconcile could not tell: ${r.reason}`);
     }
