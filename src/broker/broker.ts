@@ -151,7 +151,7 @@ export class Broker {
         outcome: result.ok ? 'succeeded' : result.timedOut ? 'timeout' : 'failed',
         input: parsedInput.data, output: result.ok ? result.output : null, error: result.ok ? null : result.error,
         startedAt: new Date(started).toISOString(), durationMs,
-      }));
+      }, { lazy: true }));
       if (result.ok) return done({ kind: 'succeeded', output: result.output, attempts: attempt });
       const e = result.error;
       const mayHaveApplied = !def.idempotent && e.applied === 'unknown';

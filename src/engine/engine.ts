@@ -164,8 +164,8 @@ export class Engine {
     // The state change is queued, not awaited: it commits before (or with) the run's first write
     // that anything waits for, and the execution waits for it before it settles.
     let started: Promise<unknown> | undefined;
-    if (run.status === 'queued') started = this.store.patchRun(run.id, { status: 'running', startedAt: new Date(this.now()).toISOString() });
-    else if (run.status === 'waiting') started = this.store.patchRun(run.id, { status: 'running', wakeAt: null, waitingOn: null });
+    if (run.status === 'queued') started = this.store.patchRun(run.id, { status: 'running', startedAt: new Date(this.now()).toISOString() }, { lazy: true });
+    else if (run.status === 'waiting') started = this.store.patchRun(run.id, { status: 'running', wakeAt: null, waitingOn: null }, { lazy: true });
     started?.catch(() => { /* observed through the execution */ });
     const [journal, settings] = await Promise.all([this.store.loadJournal(run.id), this.store.getPlaybookSettings(run.playbookId)]);
     const deps: ExecutionDeps = {

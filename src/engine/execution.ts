@@ -68,6 +68,9 @@ class Blocked {
 /** How often an action whose outcome stayed unknown may be reconciled and re-sent. */
 const MAX_RECONCILE_ROUNDS = 2;
 
+/** The execution's own writes: nothing waits for them until `durable` (which urges the commit). */
+const LAZY = { lazy: true } as const;
+
 export class RunExecution {
   private nextSeq = 0;
   private inflight = 0;
@@ -142,6 +145,7 @@ export class RunExecution {
       if (result) {
         this.finished = true;
         const settled = result;
+        this.deps.store.flushWrites();
         this.written.then(
           () => this.finish(settled),
           (err: unknown) => {
@@ -190,6 +194,7 @@ export class RunExecution {
 
   /** Waits until every write queued so far has committed; a failed one parks the run. */
   private async durable(seq: number): Promise<void> {
+    this.deps.store.flushWrites();
     try {
       await this.written;
     } catch (err) {
@@ -276,7 +281,7 @@ export class RunExecution {
       const problem = await this.checkTarget(label, assetName, expect);
       if (problem) {
         const error = toErrorRecord(new TerminalError(problem));
-        this.write(this.deps.store.appendJournal({ ...entry, status: 'failed', error, finishedAt: entry.startedAt }));
+        this.write(this.deps.store.appendJournal({ ...entry, status: 'failed', error, finishedAt: entry.startedAt }, LAZY));
         throw new ActionFailedError(name, error);
       }
       const { asset, def } = await this.deps.broker.describe(assetName!, action).catch(() => ({ asset: null, def: null }));
@@ -292,7 +297,7 @@ export class RunExecution {
         if (g.kind === 'deny') return this.failStep(entry, g.message, 'ApprovalDenied');
         if (g.kind === 'dry-run') {
           const output = dryRunOutput(asset.app.implements ?? [], action, input);
-          this.write(this.deps.store.appendJournal({ ...entry, status: 'completed', output, detail: g.detail, finishedAt: new Date(this.deps.now()).toISOString() }));
+          this.write(this.deps.store.appendJournal({ ...entry, status: 'completed', output, detail: g.detail, finishedAt: new Date(this.deps.now()).toISOString() }, LAZY));
           return output;
         }
         entry.detail = g.detail;
@@ -302,7 +307,7 @@ export class RunExecution {
       // journaled once, with its outcome: if the process dies while it is in flight, the replay
       // simply asks again.
       if (def.readOnly) return this.send(entry, 0, false, false);
-      this.write(this.deps.store.appendJournal(entry));
+      this.write(this.deps.store.appendJournal(entry, LAZY));
       return this.send(entry, 0, true, true);
     });
   }
@@ -334,8 +339,8 @@ export class RunExecution {
     entry.attempts = attempts;
     const finishedAt = new Date(this.deps.now()).toISOString();
     const record = (patch: JournalPatch) => this.write(journaled
-      ? this.deps.store.updateJournal(this.run.id, entry.seq, patch)
-      : this.deps.store.appendJournal({ ...entry, ...patch }));
+      ? this.deps.store.updateJournal(this.run.id, entry.seq, patch, LAZY)
+      : this.deps.store.appendJournal({ ...entry, ...patch }, LAZY));
     if (out.kind === 'succeeded') {
       record({ status: 'completed', output: out.output, attempts, finishedAt });
       return out.output;
@@ -357,7 +362,7 @@ export class RunExecution {
     } catch (err) {
       throw new NeedsAttention(seq, `step ${seq} (${entry.name}) has an unknown outcome (${why}) and its asset cannot be loaded: ${toErrorRecord(err).message}`);
     }
-    const note = (detail: string) => this.write(this.deps.store.updateJournal(this.run.id, seq, { status: 'started', detail }));
+    const note = (detail: string) => this.write(this.deps.store.updateJournal(this.run.id, seq, { status: 'started', detail }, LAZY));
     const changing = !def.readOnly;
     if (def.idempotent) {
       note(`outcome unknown (${why}); the action is idempotent, so it was sent again`);
@@ -369,7 +374,7 @@ export class RunExecution {
         this.write(this.deps.store.updateJournal(this.run.id, seq, {
           status: 'completed', output: r.output, finishedAt: new Date(this.deps.now()).toISOString(),
           detail: `outcome was unknown (${why}); reconciled with the vendor: the action had been applied, so it was not sent again`,
-        }));
+        }, LAZY));
         return r.output;
       }
       if (r.applied === false) {
@@ -383,7 +388,7 @@ export class RunExecution {
 
   private attention(entry: JournalEntry, why: string): NeedsAttention {
     const reason = `step ${entry.seq} ${entry.name} on asset "${entry.asset}": outcome unknown (${why}). It was NOT sent again. Check at the vendor, then resolve the step with \`riposte runs resolve ${this.run.id} ${entry.seq} --applied|--not-applied\`.`;
-    this.write(this.deps.store.updateJournal(this.run.id, entry.seq, { status: 'started', detail: reason }));
+    this.write(this.deps.store.updateJournal(this.run.id, entry.seq, { status: 'started', detail: reason }, LAZY));
     return new NeedsAttention(entry.seq, reason);
   }
 
@@ -398,7 +403,7 @@ export class RunExecution {
       const items = await this.deps.store.getListItems(list);
       if (items === null) return this.failStep(this.entry(seq, 'list', 'lists.contains', input), `custom list "${list}" does not exist`);
       const output = ipInList(value, items);
-      this.write(this.deps.store.appendJournal({ ...this.entry(seq, 'list', 'lists.contains', input), status: 'completed', output, finishedAt: new Date(this.deps.now()).toISOString() }));
+      this.write(this.deps.store.appendJournal({ ...this.entry(seq, 'list', 'lists.contains', input), status: 'completed', output, finishedAt: new Date(this.deps.now()).toISOString() }, LAZY));
       return output;
     });
   }
@@ -411,7 +416,7 @@ export class RunExecution {
       const rec = this.recorded(seq, 'related', 'related', input);
       if (rec) return this.replayed(rec) as RelatedResult;
       const output = await this.deps.store.countRelated({ ...input, excludeIncidentId: incident.id });
-      this.write(this.deps.store.appendJournal({ ...this.entry(seq, 'related', 'related', input), status: 'completed', output, finishedAt: new Date(this.deps.now()).toISOString() }));
+      this.write(this.deps.store.appendJournal({ ...this.entry(seq, 'related', 'related', input), status: 'completed', output, finishedAt: new Date(this.deps.now()).toISOString() }, LAZY));
       return output;
     });
   }
@@ -428,7 +433,7 @@ export class RunExecution {
       // Journal entry and incident change commit together: exactly once, even across crashes.
       this.write(this.deps.store.applyRunEffect(entry, kind === 'note'
         ? { type: 'note', incidentId: this.run.incidentId, text: input.text! }
-        : { type: 'incident', incidentId: this.run.incidentId, patch: kind === 'status' ? { status: input.status as IncidentStatus } : { severity: input.severity as Severity } }));
+        : { type: 'incident', incidentId: this.run.incidentId, patch: kind === 'status' ? { status: input.status as IncidentStatus } : { severity: input.severity as Severity } }, LAZY));
     });
   }
 
@@ -439,11 +444,11 @@ export class RunExecution {
       const rec = this.recorded(seq, 'sleep', 'sleep', input);
       if (rec?.status === 'completed') return;
       const wakeAt = rec ? Date.parse(rec.wakeAt!) : this.deps.now() + Math.max(0, ms);
-      if (!rec) this.write(this.deps.store.appendJournal({ ...this.entry(seq, 'sleep', 'sleep', input), status: 'waiting', wakeAt: new Date(wakeAt).toISOString() }));
+      if (!rec) this.write(this.deps.store.appendJournal({ ...this.entry(seq, 'sleep', 'sleep', input), status: 'waiting', wakeAt: new Date(wakeAt).toISOString() }, LAZY));
       const left = wakeAt - this.deps.now();
       if (left > this.deps.shortSleepMs) throw new Blocked(wakeAt, 'timer');
       if (left > 0) await new Promise((r) => setTimeout(r, left));
-      this.write(this.deps.store.updateJournal(this.run.id, seq, { status: 'completed', finishedAt: new Date(this.deps.now()).toISOString() }));
+      this.write(this.deps.store.updateJournal(this.run.id, seq, { status: 'completed', finishedAt: new Date(this.deps.now()).toISOString() }, LAZY));
     });
   }
 
@@ -477,7 +482,7 @@ export class RunExecution {
       return rec.output as number;
     }
     const value = make();
-    this.write(this.deps.store.appendJournal({ ...this.entry(seq, kind, kind, null), status: 'completed', output: value, finishedAt: new Date(this.deps.now()).toISOString() }));
+    this.write(this.deps.store.appendJournal({ ...this.entry(seq, kind, kind, null), status: 'completed', output: value, finishedAt: new Date(this.deps.now()).toISOString() }, LAZY));
     return value;
   }
 
@@ -489,7 +494,7 @@ export class RunExecution {
   private async failStep(entry: JournalEntry, message: string, errorName?: string): Promise<never> {
     const error = toErrorRecord(new TerminalError(message));
     if (errorName !== undefined) error.name = errorName;
-    this.write(this.deps.store.appendJournal({ ...entry, status: 'failed', error, finishedAt: entry.startedAt }));
+    this.write(this.deps.store.appendJournal({ ...entry, status: 'failed', error, finishedAt: entry.startedAt }, LAZY));
     throw new ActionFailedError(entry.name, error);
   }
 }

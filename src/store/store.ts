@@ -88,6 +88,15 @@ export interface JournalPatch {
   detail?: string | null;
 }
 
+/**
+ * `lazy`: nothing waits for this write yet, so it may be committed with a later batch (within a
+ * few ms) instead of at the end of this event-loop turn; it is still durable when its promise
+ * resolves, and writes still commit in the order they were made. See `Store.flushWrites`.
+ */
+export interface WriteOptions {
+  lazy?: boolean;
+}
+
 /** A run's change to its incident (see `Store.applyRunEffect`). */
 export type RunEffect =
   | { type: 'note'; incidentId: number; text: string }
@@ -150,7 +159,7 @@ export interface Store {
   listRuns(query: RunQuery): Promise<RunRecord[]>;
   updateRun(id: string, patch: RunPatch): Promise<RunRecord>;
   /** `updateRun` without reading the run back: the engine's state changes. Durable on resolve. */
-  patchRun(id: string, patch: RunPatch): Promise<void>;
+  patchRun(id: string, patch: RunPatch, opts?: WriteOptions): Promise<void>;
   /**
    * Runs to start: queued runs and waiting runs whose wakeAt has passed — plus, with
    * `includeRunning` (once, when an engine starts), runs left `running` by a process that died.
@@ -160,20 +169,22 @@ export interface Store {
   nextWakeAt(): Promise<string | null>;
   loadJournal(runId: string): Promise<JournalEntry[]>;
   /** Inserts a new entry; rejects if (runId, seq) exists. Durable on resolve. */
-  appendJournal(entry: JournalEntry): Promise<void>;
-  updateJournal(runId: string, seq: number, patch: JournalPatch): Promise<void>;
+  appendJournal(entry: JournalEntry, opts?: WriteOptions): Promise<void>;
+  updateJournal(runId: string, seq: number, patch: JournalPatch, opts?: WriteOptions): Promise<void>;
   /**
    * Journals a playbook's change to its incident and applies it in one transaction, so a replay
    * after a crash never adds the note (or status change) twice nor loses it. Audited as `run:<id>`.
    */
-  applyRunEffect(entry: JournalEntry, effect: RunEffect): Promise<void>;
+  applyRunEffect(entry: JournalEntry, effect: RunEffect, opts?: WriteOptions): Promise<void>;
   /**
    * An operator's answer for a parked step whose outcome was unknown: `applied` completes it with
    * the given output; not applied removes the intent so the step is sent afresh. Only for a
    * `started` action entry of a run that needs attention; the run is set to resume. Audited.
    */
   resolveStep(runId: string, seq: number, resolution: { applied: true; output: unknown } | { applied: false }, actor: string): Promise<void>;
-  recordActionResult(result: NewActionResult): Promise<void>;
+  recordActionResult(result: NewActionResult, opts?: WriteOptions): Promise<void>;
+  /** Commit the queued (lazy) writes now, at the end of this event-loop turn: someone waits for them. */
+  flushWrites(): void;
   listActionResults(runId: string): Promise<ActionResultRecord[]>;
 
   // ── custom lists ─────────────────────────────────────────────────────────────────────────

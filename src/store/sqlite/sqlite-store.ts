@@ -13,7 +13,7 @@ import type {
 } from '../records.js';
 import type {
   AuditVerification, IncidentQuery, IngestResult, JournalPatch, NewActionResult, NewRun, RelatedIncidentQuery, RunEffect, RunPatch,
-  RunQuery, Store,
+  RunQuery, Store, WriteOptions,
 } from '../store.js';
 import { AuditLog } from './audit.js';
 import { ConfigRepo } from './assets.js';
@@ -125,13 +125,14 @@ export class SqliteStore implements Store {
   async getRun(id: string): Promise<RunRecord | null> { return this.r.runs.get(id); }
   async listRuns(query: RunQuery): Promise<RunRecord[]> { return this.r.runs.list(query); }
   async updateRun(id: string, patch: RunPatch): Promise<RunRecord> { const r = this.r; return this.writes.run(() => r.runs.update(id, patch)); }
-  async patchRun(id: string, patch: RunPatch): Promise<void> { const r = this.r; return this.writes.run(() => r.runs.patch(id, patch)); }
+  async patchRun(id: string, patch: RunPatch, opts?: WriteOptions): Promise<void> { const r = this.r; return this.writes.run(() => r.runs.patch(id, patch), opts?.lazy); }
   async dueRuns(now: string, limit: number, opts: { includeRunning?: boolean } = {}): Promise<RunRecord[]> { return this.r.runs.due(now, limit, opts.includeRunning ?? false); }
   async nextWakeAt(): Promise<string | null> { return this.r.runs.nextWakeAt(); }
   async loadJournal(runId: string): Promise<JournalEntry[]> { return this.r.runs.loadJournal(runId); }
-  async appendJournal(entry: JournalEntry): Promise<void> { const r = this.r; return this.writes.run(() => r.runs.appendJournal(entry)); }
-  async updateJournal(runId: string, seq: number, patch: JournalPatch): Promise<void> { const r = this.r; return this.writes.run(() => r.runs.updateJournal(runId, seq, patch)); }
-  async applyRunEffect(entry: JournalEntry, effect: RunEffect): Promise<void> {
+  async appendJournal(entry: JournalEntry, opts?: WriteOptions): Promise<void> { const r = this.r; return this.writes.run(() => r.runs.appendJournal(entry), opts?.lazy); }
+  async updateJournal(runId: string, seq: number, patch: JournalPatch, opts?: WriteOptions): Promise<void> { const r = this.r; return this.writes.run(() => r.runs.updateJournal(runId, seq, patch), opts?.lazy); }
+  flushWrites(): void { this.writes.urge(); }
+  async applyRunEffect(entry: JournalEntry, effect: RunEffect, opts?: WriteOptions): Promise<void> {
     // Two statements that must land together: one transaction function (a savepoint in the batch).
     const tx = (this.runEffectTx ??= this.db.transaction((e: JournalEntry, fx: RunEffect) => {
       const r = this.r;
@@ -140,7 +141,7 @@ export class SqliteStore implements Store {
       if (fx.type === 'note') r.incidents.addNote({ incidentId: fx.incidentId, runId: e.runId, author: actor, text: fx.text });
       else r.incidents.update(fx.incidentId, fx.patch, actor);
     }));
-    return this.writes.run(() => tx(entry, effect));
+    return this.writes.run(() => tx(entry, effect), opts?.lazy);
   }
   private runEffectTx: ((entry: JournalEntry, effect: RunEffect) => void) | undefined;
   async resolveStep(runId: string, seq: number, resolution: { applied: true; output: unknown } | { applied: false }, actor: string): Promise<void> {
@@ -150,7 +151,7 @@ export class SqliteStore implements Store {
       r.audit.append({ actor, action: 'run.resolve_step', target: `run:${runId}`, detail: { step: seq, name: e.name, asset: e.asset, applied: resolution.applied } });
     }).immediate();
   }
-  async recordActionResult(result: NewActionResult): Promise<void> { const r = this.r; return this.writes.run(() => r.runs.recordActionResult(result)); }
+  async recordActionResult(result: NewActionResult, opts?: WriteOptions): Promise<void> { const r = this.r; return this.writes.run(() => r.runs.recordActionResult(result), opts?.lazy); }
   async listActionResults(runId: string): Promise<ActionResultRecord[]> { return this.r.runs.listActionResults(runId); }
 
   // ── custom lists ──
