@@ -3,7 +3,7 @@
  * trigger matches — all in one store transaction, so an acknowledged alert never loses its runs —
  * then wakes the engine.
  */
-import { randomUUID } from 'node:crypto';
+import { newRunId } from '../store/ids.js';
 import type { IngestResult, NewRun, Store } from '../store/store.js';
 import type { NewIncident } from '../store/records.js';
 import type { PlaybookRegistry } from '../engine/registry.js';
@@ -25,7 +25,7 @@ export class IngestService {
     for (const p of this.registry.matching(incident.label)) {
       const settings = await this.store.getPlaybookSettings(p.definition.id);
       if (settings && !settings.enabled) continue;
-      const run: NewRun = { id: randomUUID(), playbookId: p.definition.id, playbookVersion: p.definition.version, playbookHash: p.hash };
+      const run: NewRun = { id: newRunId(), playbookId: p.definition.id, playbookVersion: p.definition.version, playbookHash: p.hash };
       if (p.definition.minutesSaved !== undefined) run.minutesSaved = p.definition.minutesSaved;
       runs.push(run);
     }

@@ -4,7 +4,7 @@
  * (which pass the same policy gate as playbook steps).
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { randomUUID } from 'node:crypto';
+import { newRunId } from '../../store/ids.js';
 import { z } from 'zod';
 import { API_PREFIX } from '../deps.js';
 import { ApiError, parseInput } from '../errors.js';
@@ -155,7 +155,7 @@ export function registerHitlRoutes(app: FastifyInstance, d: HitlRouteDeps): void
     if (!(await store.getIncident(body.incidentId))) throw new ApiError(404, 'not_found', `incident ${body.incidentId} does not exist`);
     const pb = d.registry.get(ADHOC_PLAYBOOK_ID)!;
     const run = await store.createRun(body.incidentId, {
-      id: randomUUID(), playbookId: pb.definition.id, playbookVersion: pb.definition.version, playbookHash: pb.hash,
+      id: newRunId(), playbookId: pb.definition.id, playbookVersion: pb.definition.version, playbookHash: pb.hash,
       args: { app: asset.appId, asset: body.asset, action: body.action, params: body.params }, dryRun: body.dryRun, requestedBy: `user:${actor.name}`,
     }, `user:${actor.name}`);
     d.wake();
