@@ -5,7 +5,7 @@
  * redacted. Classification (retryable, applied, retryAfterMs, status, vendorCode) is unchanged.
  */
 import { ActionError, RetryableError, TerminalError } from '../sdk/errors.js';
-import { vendorFetch, type VendorErrorInfo } from './http.js';
+import { vendorFetch, type VendorErrorInfo, type VendorResponse } from './http.js';
 
 export const REDACTED_URL = '[webhook URL redacted]';
 
@@ -58,14 +58,14 @@ export interface WebhookPost {
 }
 
 /** Sends the JSON body; returns the 2xx/3xx response or throws a classified, redacted error. */
-export async function postWebhook(p: WebhookPost): Promise<Response> {
+export async function postWebhook(p: WebhookPost): Promise<VendorResponse> {
   try {
     return await vendorFetch(p.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: p.body, signal: p.signal }, {
       vendor: p.vendor,
       describeError: p.describeError,
     });
   } catch (err) {
-    // The cause (a fetch TypeError) is dropped on purpose: some carry the request URL.
+    // The cause (a transport error) is dropped on purpose: some carry the request URL or host.
     if (err instanceof ActionError) throw rebuild(err, redactIn(err.message, p.url));
     throw new RetryableError(`${p.vendor} POST ${REDACTED_URL}: ${redactIn(String((err as Error)?.message ?? err), p.url)}`, { applied: 'unknown' });
   }

@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { ActionError, RetryableError, TerminalError } from '../../sdk/errors.js';
-import { baseUrl, readJson, vendorFetch, type VendorClientOptions, type VendorErrorInfo } from '../http.js';
+import { baseUrl, readJson, vendorFetch, type VendorClientOptions, type VendorErrorInfo, type VendorResponse } from '../http.js';
 
 export const jamfConfig = z.object({
   /** e.g. https://contoso.jamfcloud.com */
@@ -101,8 +101,8 @@ export interface JamfRequest {
 }
 
 /** Sends a request to `path` (under the asset's url, with query string) and returns the 2xx response. */
-export async function jamfFetch(cfg: JamfConfig, path: string, req: JamfRequest): Promise<Response> {
-  const send = (token: string): Promise<Response> => {
+export async function jamfFetch(cfg: JamfConfig, path: string, req: JamfRequest): Promise<VendorResponse> {
+  const send = (token: string): Promise<VendorResponse> => {
     const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept: 'application/json' };
     if (req.body !== undefined) headers['content-type'] = 'application/json';
     return vendorFetch(`${baseUrl(cfg.url)}${path}`, {
@@ -156,7 +156,7 @@ export function rsql(value: string): string {
 }
 
 /** The id of the first command in a `201 [{id, href}]` reply (undefined if the reply lacks it). */
-export async function readCreated(res: Response): Promise<string | undefined> {
+export async function readCreated(res: VendorResponse): Promise<string | undefined> {
   const json = await readJson<unknown>(res, VENDOR).catch(() => undefined);
   const first: unknown = Array.isArray(json) ? json[0] : undefined;
   const id = (first as { id?: unknown } | undefined)?.id;

@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { ActionError, RetryableError, TerminalError } from '../../sdk/errors.js';
-import { baseUrl, readJson, vendorFetch, type VendorClientOptions, type VendorErrorInfo } from '../http.js';
+import { baseUrl, readJson, vendorFetch, type VendorClientOptions, type VendorErrorInfo, type VendorHeaders, type VendorResponse } from '../http.js';
 
 export const VENDOR = 'ServiceNow';
 
@@ -82,7 +82,7 @@ function tokenKey(cfg: ServiceNowConfig): string {
 
 export interface TableResponse<T> {
   result: T;
-  headers: Headers;
+  headers: VendorHeaders;
 }
 
 export class ServiceNowClient {
@@ -146,7 +146,7 @@ export class ServiceNowClient {
         headers['content-type'] = 'application/json';
         req.body = JSON.stringify(body);
       }
-      let res: Response;
+      let res: VendorResponse;
       try {
         res = await vendorFetch(`${this.base}${pathAndQuery}`, req, client);
       } catch (err) {

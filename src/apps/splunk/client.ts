@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { RetryableError, TerminalError } from '../../sdk/errors.js';
-import { baseUrl, readJson, vendorFetch, type VendorClientOptions, type VendorErrorInfo } from '../http.js';
+import { baseUrl, readJson, vendorFetch, type VendorClientOptions, type VendorErrorInfo, type VendorResponse } from '../http.js';
 
 export const VENDOR = 'Splunk';
 const HEC_VENDOR = 'Splunk HEC';
@@ -55,7 +55,7 @@ const hecClient: VendorClientOptions = { vendor: HEC_VENDOR, describeError: desc
 const HEC_CHANNEL = randomUUID();
 
 function checkTls(cfg: SplunkConfig, url: string): void {
-  // Node's fetch has no per-request switch for certificate checks; refusing is better than
+  // The shared vendor client verifies certificates against the CA store; refusing is better than
   // silently verifying (or silently disabling checks process-wide).
   if (!cfg.verifyTls && url.startsWith('https:')) {
     throw new TerminalError(`${VENDOR}: verifyTls=false is not supported; add the server's CA to NODE_EXTRA_CA_CERTS instead`, { applied: 'no' });
@@ -82,10 +82,10 @@ export class SplunkClient {
   }
 
   /** A management call; `form` is sent form-encoded. The response body is left to the caller. */
-  async call(method: string, pathAndQuery: string, form?: URLSearchParams): Promise<Response> {
+  async call(method: string, pathAndQuery: string, form?: URLSearchParams, stream = false): Promise<VendorResponse> {
     checkTls(this.cfg, this.base);
     const headers: Record<string, string> = { authorization: this.auth(), accept: 'application/json' };
-    const req: { method: string; headers: Record<string, string>; signal: AbortSignal; body?: string } = { method, headers, signal: this.signal };
+    const req: { method: string; headers: Record<string, string>; signal: AbortSignal; body?: string; stream: boolean } = { method, headers, signal: this.signal, stream };
     if (form !== undefined) {
       headers['content-type'] = 'application/x-www-form-urlencoded';
       req.body = form.toString();
@@ -131,10 +131,9 @@ function cell(v: unknown): string {
  * `{"messages":[…]}` lines; `preview:true` lines are superseded by final ones and skipped.
  * Stops (and cancels the stream) once more than `maxRows` rows arrived.
  */
-export async function readExportStream(body: ReadableStream<Uint8Array> | null, maxRows: number): Promise<ExportResult> {
+export async function readExportStream(body: AsyncIterable<Uint8Array> | null, maxRows: number): Promise<ExportResult> {
   const out: ExportResult = { rows: [], messages: [], truncated: false };
   if (body === null) return out;
-  const reader = body.getReader();
   const decoder = new TextDecoder();
   let buf = '';
   const take = (line: string): boolean => {
@@ -161,20 +160,17 @@ export async function readExportStream(body: ReadableStream<Uint8Array> | null, 
     return false;
   };
   try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      buf += decoder.decode(value, { stream: !done });
+    // Leaving the loop early (return) ends the iteration, which cancels the stream.
+    for await (const chunk of body) {
+      buf += decoder.decode(chunk, { stream: true });
       let nl: number;
       while ((nl = buf.indexOf('\n')) >= 0) {
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
-        if (take(line)) {
-          await reader.cancel().catch(() => undefined);
-          return out;
-        }
+        if (take(line)) return out;
       }
-      if (done) break;
     }
+    buf += decoder.decode();
     take(buf);
   } catch (err) {
     if (err instanceof RetryableError) throw err;

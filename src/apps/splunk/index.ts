@@ -66,7 +66,7 @@ export const splunkApp = defineApp({
         const form = new URLSearchParams({ search, output_mode: 'json' });
         if (input.earliestTime !== undefined) form.set('earliest_time', input.earliestTime);
         if (input.latestTime !== undefined) form.set('latest_time', input.latestTime);
-        const res = await c.call('POST', '/services/search/v2/jobs/export', form);
+        const res = await c.call('POST', '/services/search/v2/jobs/export', form, true);
         const out = await readExportStream(res.body, input.maxRows);
         // A FATAL message inside a 200 stream means the search failed: an empty result would lie.
         const fatal = out.messages.filter((m) => m.type === 'FATAL');
@@ -151,7 +151,7 @@ export const splunkApp = defineApp({
             output_mode: 'json',
             earliest_time: String(Math.floor(ctx.intentAt.getTime() / 1000) - RECONCILE_LOOKBACK_S),
           });
-          const res = await c(ctx).call('POST', '/services/search/v2/jobs/export', form);
+          const res = await c(ctx).call('POST', '/services/search/v2/jobs/export', form, true);
           const out = await readExportStream(res.body, 1);
           return out.rows.length > 0 ? { applied: true, output: { ok: true as const } } : { applied: false };
         } catch (err) {

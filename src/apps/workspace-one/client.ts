@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { ActionError, RetryableError, TerminalError } from '../../sdk/errors.js';
-import { baseUrl, readJson, vendorFetch, type VendorClientOptions, type VendorErrorInfo } from '../http.js';
+import { baseUrl, readJson, vendorFetch, type VendorClientOptions, type VendorErrorInfo, type VendorResponse } from '../http.js';
 
 export const ws1Config = z.object({
   /** API server, e.g. https://as1506.awmdm.com (the `/API` path is added here). */
@@ -93,9 +93,9 @@ async function bearerToken(a: Extract<Auth, { kind: 'oauth' }>, signal: AbortSig
 }
 
 /** Sends a request to `/API${path}` and returns the 2xx response (202/204 have no body). */
-export async function ws1Fetch(cfg: Ws1Config, path: string, signal: AbortSignal, method = 'GET'): Promise<Response> {
+export async function ws1Fetch(cfg: Ws1Config, path: string, signal: AbortSignal, method = 'GET'): Promise<VendorResponse> {
   const auth = authOf(cfg);
-  const send = (authorization: string): Promise<Response> => {
+  const send = (authorization: string): Promise<VendorResponse> => {
     const headers = { authorization, 'aw-tenant-code': cfg.tenantCode, accept: 'application/json' };
     return vendorFetch(`${baseUrl(cfg.url)}/API${path}`, { method, headers, signal }, client);
   };
