@@ -296,6 +296,41 @@ describe('intune app: throttling, auth and secrets', () => {
     }
   });
 
+  it('concurrent actions with a cold cache share one token request; one caller giving up fails no other', async () => {
+    const fresh = new GraphSimulator(seed);
+    const url = await fresh.start(0);
+    try {
+      const c = { ...ctx(), config: { ...config, authorityUrl: url, graphUrl: url } };
+      fresh.injectFault({ method: 'POST', pathPrefix: `/${seed.tenantId}/oauth2`, delayMs: 150 });
+      const impatient = a.findDevice.handler({ deviceName: 'JDOE-IPHONE' }, { ...c, signal: AbortSignal.timeout(30) });
+      const others = Array.from({ length: 8 }, () => a.findDevice.handler({ deviceName: 'JDOE-IPHONE' }, c));
+      const err = await rejects(impatient, RetryableError);
+      assert.equal(err.applied, 'no');
+      assert.match(err.message, /timed out/);
+      for (const out of await Promise.all(others)) assert.equal(out.found, true);
+      assert.equal(fresh.callsTo('POST', `/${seed.tenantId}/oauth2/v2.0/token`).length, 1);
+      assert.equal(fresh.callsTo('GET', '/v1.0/deviceManagement/managedDevices').length, 8);
+    } finally {
+      await fresh.stop();
+    }
+  });
+
+  it('when every waiter gives up, the shared token request is abandoned and the next caller starts a new one', async () => {
+    const fresh = new GraphSimulator(seed);
+    const url = await fresh.start(0);
+    try {
+      const c = { ...ctx(), config: { ...config, authorityUrl: url, graphUrl: url } };
+      fresh.injectFault({ method: 'POST', pathPrefix: `/${seed.tenantId}/oauth2`, delayMs: 300 });
+      const gaveUp = await Promise.allSettled([1, 2].map(() => a.findDevice.handler({ deviceName: 'JDOE-IPHONE' }, { ...c, signal: AbortSignal.timeout(30) })));
+      assert.ok(gaveUp.every((r) => r.status === 'rejected' && r.reason instanceof RetryableError && r.reason.applied === 'no'));
+      assert.equal((await a.findDevice.handler({ deviceName: 'JDOE-IPHONE' }, c)).found, true);
+      await sleep(350); // the abandoned request is recorded once the simulator's delay is over
+      assert.equal(fresh.callsTo('POST', `/${seed.tenantId}/oauth2/v2.0/token`).length, 2);
+    } finally {
+      await fresh.stop();
+    }
+  });
+
   it('Graph without a valid token is 401 InvalidAuthenticationToken', async () => {
     const res = await fetch(`${sim.url}/v1.0/deviceManagement/managedDevices`, { headers: { authorization: 'Bearer not-a-token' } });
     assert.equal(res.status, 401);

@@ -194,6 +194,21 @@ describe('PAN-OS app against the lab simulator', () => {
   });
 });
 
+describe('PAN-OS app: key generation under concurrency', () => {
+  it('concurrent actions with a cold key cache share one keygen', async () => {
+    const fw = new PanosSimulator({ users: { soar2: 'other-pw' }, commitDelayMs: 5 });
+    await fw.start(0);
+    try {
+      const cfg = cfgFor(fw, { apiKey: undefined, username: 'soar2', password: 'other-pw', blockMode: 'dag-tag' });
+      const outs = await Promise.all([1, 2, 3, 4, 5, 6].map((i) => blockIp.handler({ ip: `192.0.2.${60 + i}` }, ctx(cfg))));
+      assert.ok(outs.every((o) => o.blocked));
+      assert.equal(fw.keygenCount(), 1);
+    } finally {
+      await fw.stop();
+    }
+  });
+});
+
 describe('PAN-OS app in dag-tag mode (User-ID tags, no commit)', () => {
   let sim: PanosSimulator;
   const dag = (over: Partial<Cfg> = {}): Cfg => cfgFor(sim, { blockMode: 'dag-tag', ...over });

@@ -1,8 +1,8 @@
 /**
  * Microsoft Graph plumbing shared by the Entra ID and Intune apps: client-credentials tokens
- * (cached per asset, refreshed before expiry and once more on a 401), Graph requests through the
- * shared vendor HTTP client, Graph/identity-platform error bodies → message and code, and
- * `@odata.nextLink` paging.
+ * (cached per asset, one request shared by concurrent callers, refreshed before expiry and once
+ * more on a 401), Graph requests through the shared vendor HTTP client, Graph/identity-platform
+ * error bodies → message and code, and `@odata.nextLink` paging.
  *
  * Failure semantics: a failure while obtaining a token is always `applied: 'no'` (the Graph call
  * was never sent), whatever the token endpoint did. A Graph 401 `InvalidAuthenticationToken` is
@@ -12,7 +12,8 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { ActionError, RetryableError, TerminalError } from '../../sdk/errors.js';
-import { baseUrl, readJson, vendorFetch, type VendorClientOptions, type VendorErrorInfo } from '../http.js';
+import { baseUrl, readJson, vendorFetch, type VendorClientOptions, type VendorErrorInfo, type VendorResponse } from '../http.js';
+import { singleFlight } from '../single-flight.js';
 
 /** Asset configuration of every Graph-backed app. */
 export const graphConfig = z.object({
@@ -98,10 +99,12 @@ function notApplied(err: unknown): unknown {
   return new TerminalError(err.message, opts);
 }
 
+const tokenFlights = singleFlight<string>();
+
 /**
  * An access token for Graph (client credentials). Cached until shortly before it expires;
- * `force` skips the cache. Concurrent callers may each fetch one: harmless, and it keeps one
- * caller's abort from failing the others.
+ * `force` skips the cache. Concurrent callers share one token request (a cold cache under load
+ * would otherwise send one per action); each still stops waiting when its own signal aborts.
  */
 export async function getToken(cfg: GraphConfig, signal: AbortSignal, force = false): Promise<string> {
   const key = cacheKey(cfg);
@@ -109,25 +112,30 @@ export async function getToken(cfg: GraphConfig, signal: AbortSignal, force = fa
   if (!force && hit !== undefined && Date.now() < hit.refreshAt) return hit.token;
   tokenCache.delete(key);
   const url = `${baseUrl(cfg.authorityUrl)}/${encodeURIComponent(cfg.tenantId)}/oauth2/v2.0/token`;
+  const timedOut = () => new RetryableError(`${TOKEN_VENDOR}: timed out waiting for a token`, { applied: 'no' });
+  try {
+    return await tokenFlights(key, signal, (shared) => fetchToken(cfg, key, url, shared), timedOut);
+  } catch (err) {
+    throw notApplied(err);
+  }
+}
+
+async function fetchToken(cfg: GraphConfig, key: string, url: string, signal: AbortSignal): Promise<string> {
   const body = new URLSearchParams({
     client_id: cfg.clientId,
     client_secret: cfg.clientSecret,
     scope: `${baseUrl(cfg.graphUrl)}/.default`,
     grant_type: 'client_credentials',
   }).toString();
-  try {
-    const res = await vendorFetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' }, body, signal }, tokenClient);
-    const json = await readJson<unknown>(res, TOKEN_VENDOR);
-    if (!isRecord(json) || typeof json.access_token !== 'string' || json.access_token === '') {
-      throw new RetryableError(`${TOKEN_VENDOR}: token response has no access_token`, { status: res.status });
-    }
-    const lifetimeMs = (typeof json.expires_in === 'number' ? json.expires_in : Number(json.expires_in) || 0) * 1000;
-    // Refresh 60 s early (or halfway through a short-lived token) so a token never expires in flight.
-    tokenCache.set(key, { token: json.access_token, refreshAt: Date.now() + lifetimeMs - Math.min(60_000, lifetimeMs / 2) });
-    return json.access_token;
-  } catch (err) {
-    throw notApplied(err);
+  const res = await vendorFetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' }, body, signal }, tokenClient);
+  const json = await readJson<unknown>(res, TOKEN_VENDOR);
+  if (!isRecord(json) || typeof json.access_token !== 'string' || json.access_token === '') {
+    throw new RetryableError(`${TOKEN_VENDOR}: token response has no access_token`, { status: res.status });
   }
+  const lifetimeMs = (typeof json.expires_in === 'number' ? json.expires_in : Number(json.expires_in) || 0) * 1000;
+  // Refresh 60 s early (or halfway through a short-lived token) so a token never expires in flight.
+  tokenCache.set(key, { token: json.access_token, refreshAt: Date.now() + lifetimeMs - Math.min(60_000, lifetimeMs / 2) });
+  return json.access_token;
 }
 
 export interface GraphRequest {
@@ -141,7 +149,7 @@ export interface GraphRequest {
  * Sends a Graph request (`pathOrUrl` is a path under `graphUrl`, or an absolute nextLink on the
  * same origin) and returns the 2xx/3xx response; throws a classified ActionError otherwise.
  */
-export async function graphFetch(cfg: GraphConfig, pathOrUrl: string, req: GraphRequest): Promise<Response> {
+export async function graphFetch(cfg: GraphConfig, pathOrUrl: string, req: GraphRequest): Promise<VendorResponse> {
   const base = baseUrl(cfg.graphUrl);
   const url = pathOrUrl.startsWith('/') ? `${base}${pathOrUrl}` : pathOrUrl;
   // Never send the bearer token to another host, whatever a nextLink says.
@@ -149,7 +157,7 @@ export async function graphFetch(cfg: GraphConfig, pathOrUrl: string, req: Graph
   if (origin === undefined || origin !== originOf(base)) {
     throw new TerminalError(`${GRAPH_VENDOR}: refusing to send a request outside ${originOf(base) ?? 'graphUrl'} (${origin ?? 'invalid URL'})`);
   }
-  const send = (token: string): Promise<Response> => {
+  const send = (token: string): Promise<VendorResponse> => {
     const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept: 'application/json' };
     if (req.body !== undefined) headers['content-type'] = 'application/json';
     return vendorFetch(url, { method: req.method ?? 'GET', headers, body: req.body === undefined ? undefined : JSON.stringify(req.body), signal: req.signal }, graphClient);

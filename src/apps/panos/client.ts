@@ -9,6 +9,7 @@ import { isIP } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ActionError, RetryableError, TerminalError } from '../../sdk/errors.js';
 import { baseUrl, vendorFetch, type VendorErrorInfo } from '../http.js';
+import { singleFlight } from '../single-flight.js';
 import { childElements, findPath, firstChild, parseXml, textOf, type XmlElement } from './xml.js';
 
 export interface PanosConfig {
@@ -113,6 +114,7 @@ interface CachedKey {
 }
 /** Keygen results per firewall + account; the digest invalidates the entry when the password changes. */
 const keyCache = new Map<string, CachedKey>();
+const keyFlights = singleFlight<string>();
 
 export class PanosClient {
   private readonly apiUrl: string;
@@ -152,17 +154,21 @@ export class PanosClient {
     const cached = keyCache.get(this.cacheId());
     if (!refresh && cached !== undefined && cached.secretDigest === secretDigest) return cached.key;
     keyCache.delete(this.cacheId());
-    const r = await this.send({ type: 'keygen', user: username, password }, undefined, 'keygen');
-    const key = textOf(findPath(r, 'result', 'key')).trim();
-    if (key === '') throw new RetryableError(`${VENDOR} keygen: reply carried no key`, { status: 200, applied: 'no' });
-    keyCache.set(this.cacheId(), { secretDigest, key });
-    return key;
+    // Concurrent actions with a cold cache share one keygen (each still gives up on its own signal).
+    const flightKey = `${this.cacheId()}\0${secretDigest}`;
+    return keyFlights(flightKey, this.signal, async (shared) => {
+      const r = await this.send({ type: 'keygen', user: username, password }, undefined, 'keygen', undefined, shared);
+      const key = textOf(findPath(r, 'result', 'key')).trim();
+      if (key === '') throw new RetryableError(`${VENDOR} keygen: reply carried no key`, { status: 200, applied: 'no' });
+      keyCache.set(this.cacheId(), { secretDigest, key });
+      return key;
+    }, () => new RetryableError(`${VENDOR} keygen: timed out`, { applied: 'unknown' }));
   }
 
-  private async send(params: Record<string, string>, key: string | undefined, what: string, retryAfterMs?: number): Promise<XmlElement> {
+  private async send(params: Record<string, string>, key: string | undefined, what: string, retryAfterMs?: number, signal = this.signal): Promise<XmlElement> {
     const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
     if (key !== undefined) headers['x-pan-key'] = key;
-    const res = await vendorFetch(this.apiUrl, { method: 'POST', headers, body: new URLSearchParams(params).toString(), signal: this.signal },
+    const res = await vendorFetch(this.apiUrl, { method: 'POST', headers, body: new URLSearchParams(params).toString(), signal },
       { vendor: VENDOR, describeError: describePanosError });
     const text = await res.text();
     let r: XmlElement;
