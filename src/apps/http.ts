@@ -250,13 +250,13 @@ function decoderStream(c: string): NodeJS.ReadWriteStream {
   return zlib.createGunzip();
 }
 
-function requestHeaders(req: VendorRequest, method: string, body: Buffer | undefined): Record<string, string | number> {
+function requestHeaders(req: VendorRequest, method: string, body: string | Buffer | undefined): Record<string, string | number> {
   const h: Record<string, string | number> = {};
   for (const [k, v] of Object.entries(req.headers ?? {})) h[k.toLowerCase()] = v;
   h.accept ??= '*/*';
   h['accept-encoding'] ??= 'gzip, deflate';
   h['user-agent'] ??= 'riposte';
-  if (body !== undefined) h['content-length'] = body.length;
+  if (body !== undefined) h['content-length'] = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
   else if (method !== 'GET' && method !== 'HEAD' && method !== 'OPTIONS' && method !== 'DELETE') h['content-length'] = 0;
   else delete h['content-length'];
   return h;
@@ -271,7 +271,7 @@ function dropIdleSockets(agent: http.Agent, host: string, port: number): void {
 }
 
 /** One request/response exchange on one socket. */
-function attempt(u: URL, method: string, headers: Record<string, string | number>, body: Buffer | undefined, signal: AbortSignal | undefined, stream: boolean): Promise<Attempt> {
+function attempt(u: URL, method: string, headers: Record<string, string | number>, body: string | Buffer | undefined, signal: AbortSignal | undefined, stream: boolean): Promise<Attempt> {
   return new Promise<Attempt>((resolve, reject) => {
     if (signal?.aborted) {
       reject(new TransportError(signal.reason, false, true, false));
@@ -393,7 +393,8 @@ export async function vendorFetch(url: string, req: VendorRequest, opts: VendorC
   // fetch refuses these too; the credentials would otherwise be silently dropped.
   if (u.username !== '' || u.password !== '') throw new TerminalError(`${where}: credentials in the URL are not supported`, { applied: 'no' });
 
-  let body = req.body === undefined ? undefined : typeof req.body === 'string' ? Buffer.from(req.body) : Buffer.from(req.body.buffer, req.body.byteOffset, req.body.byteLength);
+  // A string body stays a string: Node then writes it together with the headers in one write.
+  let body: string | Buffer | undefined = req.body === undefined || typeof req.body === 'string' ? req.body : Buffer.from(req.body.buffer, req.body.byteOffset, req.body.byteLength);
   let headers = requestHeaders(req, method, body);
   const stream = req.stream === true;
   let staleRetried = false;

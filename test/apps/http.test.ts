@@ -5,8 +5,13 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import zlib from 'node:zlib';
 import { closeVendorConnections, readJson, vendorClientStats, vendorFetch, type VendorClientOptions, type VendorRequest } from '../../src/apps/http.js';
 import { ActionError, RetryableError, TerminalError } from '../../src/sdk/errors.js';
@@ -458,6 +463,38 @@ describe('vendor HTTP client', () => {
       const err = await failure(vendorFetch(`${srv.url}/loop`, {}, client));
       assert.ok(err instanceof TerminalError);
       assert.match(err.message, /more than 10 redirects/);
+    });
+  });
+
+  describe('https', () => {
+    /** A throw-away self-signed certificate for 127.0.0.1 (made with openssl; skipped without it). */
+    function selfSigned(): { key: Buffer; cert: Buffer } | undefined {
+      const dir = mkdtempSync(join(tmpdir(), 'riposte-tls-'));
+      try {
+        const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
+          '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'k.pem'), '-out', join(dir, 'c.pem')], { stdio: 'ignore' });
+        if (r.status !== 0) return undefined;
+        return { key: readFileSync(join(dir, 'k.pem')), cert: readFileSync(join(dir, 'c.pem')) };
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+
+    it('verifies the server certificate against the CA store: a self-signed one is refused before the request is sent', async (t) => {
+      const tls = selfSigned();
+      if (tls === undefined) return t.skip('openssl not available');
+      let reached = 0;
+      const server = https.createServer(tls, (_q, res) => { reached++; res.end('{}'); });
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+      try {
+        const err = await failure(vendorFetch(`https://127.0.0.1:${(server.address() as AddressInfo).port}/x`, withSecret({ method: 'POST', body: SECRET }), client));
+        assert.ok(err instanceof RetryableError);
+        assert.equal(err.message, 'Acme POST /x: DEPTH_ZERO_SELF_SIGNED_CERT');
+        assert.equal(reached, 0);
+      } finally {
+        server.closeAllConnections();
+        await new Promise<void>((r) => server.close(() => r()));
+      }
     });
   });
 
