@@ -1,8 +1,12 @@
 /**
  * The yardstick: a minimal, NON-durable script doing the founding scenario's five vendor calls
- * for each alert, with nothing persisted — a plain node:http handler and fetch, as a hand-written
+ * for each alert, with nothing persisted — a plain node:http handler, as a hand-written
  * integration would be. Riposte's throughput is reported as a ratio of this one's, measured in the
  * same invocation against the same simulators.
+ *
+ * Its vendor requests go through the same HTTP client as Riposte's apps (`vendorFetch` from
+ * src/apps/http.ts: node:http over a keep-alive agent, not fetch), so the ratio compares
+ * durability and orchestration, not two HTTP clients of different cost.
  *
  * POST /alert with the same Splunk webhook JSON Riposte receives → 201 {"incidentId": n} at once,
  * then: (token once) findDevice ∥ getUser → wipe ∥ block (PAN-OS key once; dag-tag: one User-ID
@@ -13,6 +17,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { vendorFetch, type VendorRequest } from '../src/apps/http.js';
 import { labAssets, LAB_ALLOWED_DESTINATIONS, type LabEndpoints } from '../src/lab/index.js';
 
 const endpoints = JSON.parse(process.argv[2] ?? '{}') as LabEndpoints;
@@ -27,10 +32,12 @@ const VSYS = "/config/devices/entry[@name='localhost.localdomain']/vsys/entry[@n
 
 const stats = { done: 0, failed: 0, lastError: '' };
 
-async function call(url: string, init: RequestInit, ok = (s: number) => s < 300): Promise<string> {
-  const res = await fetch(url, init);
+const client = { vendor: 'baseline', describeError: (status: number, body: string) => ({ message: body.slice(0, 200) || `HTTP ${status}` }) };
+
+async function call(url: string, init: VendorRequest): Promise<string> {
+  const res = await vendorFetch(url, init, client);
   const text = await res.text();
-  if (!ok(res.status)) throw new Error(`${init.method ?? 'GET'} ${new URL(url).pathname}: HTTP ${res.status} ${text.slice(0, 200)}`);
+  if (res.status >= 300) throw new Error(`${init.method ?? 'GET'} ${new URL(url).pathname}: HTTP ${res.status} ${text.slice(0, 200)}`);
   return text;
 }
 
