@@ -107,9 +107,10 @@ export class IncidentRepo {
         return { incident: updated, created: false, runs: [] };
       }
     }
+    const tags = JSON.stringify(inc.tags ?? []);
     const info = this.s.insert.run({
       name: inc.name, label: inc.label, severity: inc.severity, description: inc.description ?? null,
-      owner: inc.owner ?? null, source: inc.source, source_id: inc.sourceId ?? null, tags: JSON.stringify(inc.tags ?? []), now,
+      owner: inc.owner ?? null, source: inc.source, source_id: inc.sourceId ?? null, tags, now,
     });
     const id = Number(info.lastInsertRowid);
     for (const a of inc.artifacts) {
@@ -124,9 +125,17 @@ export class IncidentRepo {
         if (value !== undefined && value !== null) this.s.insertField.run(artifactId, id, field, String(value));
       }
     }
-    const incident = toIncident(this.s.byId.get(id)!);
-    const view = this.viewOf(incident);
-    const created: RunRecord[] = runs.map((r) => this.runs.insertInTx(id, r, view));
+    // The row as just written (what toIncident would read back, without reading it back).
+    const incident: IncidentRecord = {
+      id, name: inc.name, label: inc.label, severity: inc.severity, status: 'new', description: inc.description ?? null,
+      owner: inc.owner ?? null, source: inc.source, sourceId: inc.sourceId ?? null, repeatCount: 0,
+      tags: JSON.parse(tags) as string[], createdAt: now, updatedAt: now, lastSeenAt: now, closedAt: null,
+    };
+    let created: RunRecord[] = [];
+    if (runs.length > 0) {
+      const view = this.viewOf(incident);
+      created = runs.map((r) => this.runs.insertInTx(id, r, view));
+    }
     this.audit.appendInTx({ actor, action: 'incident.create', target: `incident:${id}`, detail: {
       name: inc.name, label: inc.label, severity: inc.severity, source: inc.source, sourceId: inc.sourceId ?? null,
       artifacts: inc.artifacts.length, runs: created.map((r) => ({ id: r.id, playbookId: r.playbookId })),
