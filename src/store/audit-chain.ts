@@ -36,13 +36,19 @@ export function canonicalJson(value: unknown): string {
 
 /** sha256 hex over prevHash followed by the canonical JSON of the entry's fields. */
 export function hashEntry(prevHash: string, entry: HashedFields): string {
-  const body = canonicalJson({
-    id: entry.id,
-    at: entry.at,
-    actor: entry.actor,
-    action: entry.action,
-    target: entry.target,
-    detail: entry.detail === undefined ? null : entry.detail,
-  });
+  return hashEntryWithDetailJson(prevHash, entry, canonicalJson(entry.detail === undefined ? null : entry.detail));
+}
+
+/**
+ * hashEntry for a detail whose canonical JSON is already at hand (the text the log stores), so
+ * appending an entry serialises its detail once instead of three times. Same hash as hashEntry.
+ */
+export function hashEntryWithDetailJson(prevHash: string, entry: Omit<HashedFields, 'detail'>, detailJson: string): string {
+  const { id, at, actor, action, target } = entry;
+  // The canonical JSON of the whole entry is its keys in sorted order: written out directly.
+  const body = typeof action === 'string' && typeof actor === 'string' && typeof at === 'string'
+    && (target === null || typeof target === 'string') && Number.isSafeInteger(id)
+    ? `{"action":${JSON.stringify(action)},"actor":${JSON.stringify(actor)},"at":${JSON.stringify(at)},"detail":${detailJson},"id":${id},"target":${JSON.stringify(target)}}`
+    : canonicalJson({ id, at, actor, action, target, detail: JSON.parse(detailJson) as unknown });
   return createHash('sha256').update(prevHash).update(body).digest('hex');
 }

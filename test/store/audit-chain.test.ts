@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { GENESIS_HASH, canonicalJson, hashEntry } from '../../src/store/audit-chain.js';
+import { GENESIS_HASH, canonicalJson, hashEntry, hashEntryWithDetailJson } from '../../src/store/audit-chain.js';
 
 test('canonicalJson sorts keys recursively and keeps array order', () => {
   assert.equal(canonicalJson({ b: 1, a: { d: [3, { z: 1, y: 2 }], c: null } }), '{"a":{"c":null,"d":[3,{"y":2,"z":1}]},"b":1}');
@@ -37,4 +37,24 @@ test('hashEntry changes with any field or the previous hash, not with key order'
   assert.notEqual(hashEntry(GENESIS_HASH, { ...base, actor: 'b' }), h);
   assert.notEqual(hashEntry(GENESIS_HASH, { ...base, detail: { k: 1, j: 3 } }), h);
   assert.equal(hashEntry(GENESIS_HASH, { ...base, detail: undefined }), hashEntry(GENESIS_HASH, { ...base, detail: null }));
+});
+
+test('hashEntry (and hashEntryWithDetailJson) hash exactly the canonical JSON of the whole entry', () => {
+  const old = (prev: string, e: { id: number; at: string; actor: string; action: string; target: string | null; detail: unknown }) =>
+    createHash('sha256').update(prev).update(canonicalJson({ ...e, detail: e.detail === undefined ? null : e.detail })).digest('hex');
+  const details: unknown[] = [
+    null, undefined, 0, -0, 1.5e300, 'x', true, [], {}, [1, 'a', null, { b: 1, a: [2, { d: 1, c: 2 }] }],
+    { '10': 'ten', '9': 'nine', b: 'é', a: '"quoted"\n\\ \u2028 \ud800 😀', z: { y: [undefined, () => 1], x: new Date(0) } },
+  ];
+  const entries = [
+    { id: 1, at: '2024-01-01T00:00:00.000Z', actor: 'token:admin', action: 'incident.create', target: 'incident:1' },
+    { id: 987654, at: '2024-01-01T00:00:00.000Z', actor: 'a "b" \\ \u0000 😀 \udfff', action: 'x.y', target: null },
+  ];
+  for (const e of entries) {
+    for (const detail of details) {
+      const expected = old('f'.repeat(64), { ...e, detail });
+      assert.equal(hashEntry('f'.repeat(64), { ...e, detail }), expected);
+      assert.equal(hashEntryWithDetailJson('f'.repeat(64), e, canonicalJson(detail === undefined ? null : detail)), expected);
+    }
+  }
 });

@@ -2,7 +2,7 @@
 import type Database from 'better-sqlite3';
 import type { AuditEntry, NewAuditEntry } from '../records.js';
 import type { AuditVerification } from '../store.js';
-import { GENESIS_HASH, canonicalJson, hashEntry } from '../audit-chain.js';
+import { GENESIS_HASH, canonicalJson, hashEntry, hashEntryWithDetailJson } from '../audit-chain.js';
 import { clampLimit, nowIso } from './common.js';
 
 interface AuditRow {
@@ -23,7 +23,7 @@ const toEntry = (r: AuditRow): AuditEntry => ({
 
 export class AuditLog {
   private readonly last: Database.Statement<[], { id: number; hash: string }>;
-  private readonly insert: Database.Statement<[AuditRow]>;
+  private readonly insert: Database.Statement<[number, string, string, string, string | null, string, string, string]>;
   private readonly list: Database.Statement<[number, number], AuditRow>;
   private readonly all: Database.Statement<[], AuditRow>;
   private readonly appendTx: Database.Transaction<(e: NewAuditEntry) => AuditEntry>;
@@ -31,7 +31,7 @@ export class AuditLog {
   constructor(db: Database.Database) {
     this.last = db.prepare('SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1');
     this.insert = db.prepare(`INSERT INTO audit_log (id, at, actor, action, target, detail, prev_hash, hash)
-      VALUES (@id, @at, @actor, @action, @target, @detail, @prev_hash, @hash)`);
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`);
     this.list = db.prepare('SELECT * FROM audit_log WHERE id > ? ORDER BY id LIMIT ?');
     this.all = db.prepare('SELECT * FROM audit_log ORDER BY id');
     this.appendTx = db.transaction((e: NewAuditEntry) => this.appendInTx(e));
@@ -46,17 +46,10 @@ export class AuditLog {
     const prevHash = head?.hash ?? GENESIS_HASH;
     // Store exactly what is hashed: the detail after a JSON round trip (drops undefined, Dates → strings).
     const detailText = canonicalJson(e.detail === undefined ? null : e.detail);
-    const fields = {
-      id: (head?.id ?? 0) + 1,
-      at: nowIso(),
-      actor: e.actor,
-      action: e.action,
-      target: e.target ?? null,
-      detail: JSON.parse(detailText) as unknown,
-    };
-    const hash = hashEntry(prevHash, fields);
-    this.insert.run({ ...fields, detail: detailText, prev_hash: prevHash, hash });
-    return { ...fields, prevHash, hash };
+    const fields = { id: (head?.id ?? 0) + 1, at: nowIso(), actor: e.actor, action: e.action, target: e.target ?? null };
+    const hash = hashEntryWithDetailJson(prevHash, fields, detailText);
+    this.insert.run(fields.id, fields.at, fields.actor, fields.action, fields.target, detailText, prevHash, hash);
+    return { ...fields, detail: JSON.parse(detailText) as unknown, prevHash, hash };
   }
 
   append(e: NewAuditEntry): AuditEntry {
