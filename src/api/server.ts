@@ -11,6 +11,7 @@ import type { Store } from '../store/store.js';
 import type { IngestService } from '../ingest/ingest-service.js';
 import { frameworkErrorHandler, installErrorHandling } from './errors.js';
 import { installAuth } from './auth.js';
+import { installAccessLog } from './access-log.js';
 import { API_PREFIX, type ApiDeps } from './deps.js';
 import { registerIngestRoutes } from './routes/ingest.js';
 import { registerIncidentRoutes } from './routes/incidents.js';
@@ -83,8 +84,11 @@ function loggerSettings(logger: boolean | object | undefined): { logger: boolean
 }
 
 export async function buildApiServer(opts: ApiServerOptions): Promise<FastifyInstance> {
+  const logging = loggerSettings(opts.logger);
   const app = Fastify({
-    ...loggerSettings(opts.logger),
+    ...logging,
+    // One line per request from our own hook (access-log.ts) instead of Fastify's two.
+    disableRequestLogging: true,
     bodyLimit: opts.bodyLimitBytes ?? DEFAULT_BODY_LIMIT,
     // Longer than any valid id or name, so zod names the parameter; beyond this, 414.
     routerOptions: { maxParamLength: 500 },
@@ -96,6 +100,7 @@ export async function buildApiServer(opts: ApiServerOptions): Promise<FastifyIns
 
   installErrorHandling(app);
   installAuth(app);
+  if (!('logger' in logging && logging.logger === false)) installAccessLog(app);
 
   const deps: ApiDeps = { store: opts.store, ingest: opts.ingest };
   app.get(`${API_PREFIX}/health`, async () => ({ status: 'ok' }));

@@ -2,7 +2,7 @@
  * Pure helpers of the hash-chained audit log. Each entry's hash covers the previous entry's hash
  * and the entry's canonical JSON, so editing, removing or reordering any entry breaks the chain.
  */
-import { createHash } from 'node:crypto';
+import crypto from 'node:crypto';
 
 /** prevHash of the first entry. */
 export const GENESIS_HASH = '0'.repeat(64);
@@ -50,5 +50,8 @@ export function hashEntryWithDetailJson(prevHash: string, entry: Omit<HashedFiel
     && (target === null || typeof target === 'string') && Number.isSafeInteger(id)
     ? `{"action":${JSON.stringify(action)},"actor":${JSON.stringify(actor)},"at":${JSON.stringify(at)},"detail":${detailJson},"id":${id},"target":${JSON.stringify(target)}}`
     : canonicalJson({ id, at, actor, action, target, detail: JSON.parse(detailJson) as unknown });
-  return createHash('sha256').update(prevHash).update(body).digest('hex');
+  // crypto.hash (Node >= 20.12) is the one-shot form of createHash, about twice as fast.
+  return typeof crypto.hash === 'function'
+    ? crypto.hash('sha256', prevHash + body, 'hex')
+    : crypto.createHash('sha256').update(prevHash).update(body).digest('hex');
 }

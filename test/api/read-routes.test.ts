@@ -251,6 +251,11 @@ describe('a shared pino logger instance', () => {
         payload: JSON.stringify(foundingAlert('pino-1')),
       });
       assert.equal(res.statusCode, 201, res.body);
+      // Successful alerts are summed up in the access log; a refused one has its own line, with the URL.
+      const bad = await app.inject({
+        method: 'POST', url: `/api/v1/ingest/splunk?token=${TOKENS.splunk}`, headers: { 'content-type': 'application/json' }, payload: '{"sid":',
+      });
+      assert.equal(bad.statusCode, 400, bad.body);
       await app.close();
       await new Promise((r) => setImmediate(r));
       const log = lines.join('');

@@ -20,12 +20,22 @@ function sendIngestResult(reply: FastifyReply, r: IngestResult): FastifyReply {
   return reply.code(200).send({ incidentId, created: false, repeatCount: r.incident.repeatCount });
 }
 
+// Validated mappings by the stored mapping object: the source record (and so its mapping object)
+// is reused while the credential cache keeps it (auth.ts), and the mapping is read-only.
+const validMappings = new WeakMap<object, SourceMapping>();
+
 /** The source's stored mapping; a source configured without one gets the founding scenario's. */
 function mappingOf(p: Principal, log: FastifyInstance['log']): SourceMapping {
   if (p.kind !== 'source') throw new Error('splunk route reached without a source principal');
   if (p.mapping === null || p.mapping === undefined) return DEFAULT_SPLUNK_MAPPING;
+  const stored = typeof p.mapping === 'object' ? p.mapping : null;
+  const known = stored === null ? undefined : validMappings.get(stored);
+  if (known !== undefined) return known;
   const r = sourceMappingSchema.safeParse(p.mapping);
-  if (r.success) return r.data;
+  if (r.success) {
+    if (stored !== null) validMappings.set(stored, r.data);
+    return r.data;
+  }
   // An operator's configuration error, not the sender's: say so without the mapping's content.
   log.error({ source: p.name, issues: zodDetails(r.error.issues) }, 'source mapping is invalid');
   throw new ApiError(500, 'source_misconfigured', `the mapping of source ${p.name} is invalid; see the server log`);
@@ -33,7 +43,8 @@ function mappingOf(p: Principal, log: FastifyInstance['log']): SourceMapping {
 
 export function registerIngestRoutes(app: FastifyInstance, { store, ingest }: ApiDeps): void {
   // Splunk's webhook alert action cannot send headers: the source token is in the query string.
-  app.post(`${API_PREFIX}/ingest/splunk`, { onRequest: requireSplunkSource(store) }, async (request, reply) => {
+  // Successful answers of both routes go into the access log's periodic summary (access-log.ts).
+  app.post(`${API_PREFIX}/ingest/splunk`, { onRequest: requireSplunkSource(store), config: { accessLog: 'summary' } }, async (request, reply) => {
     const p = principalOf(request);
     const body = parseInput(splunkWebhookSchema, request.body, 'body');
     const out = splunkAlertToIncident(body, mappingOf(p, request.log), p.name);
@@ -44,7 +55,7 @@ export function registerIngestRoutes(app: FastifyInstance, { store, ingest }: Ap
     return sendIngestResult(reply, await ingest.ingest(out.incident, actorOf(p)));
   });
 
-  app.post(`${API_PREFIX}/incidents`, { onRequest: requireGenericIngestCredential(store) }, async (request, reply) => {
+  app.post(`${API_PREFIX}/incidents`, { onRequest: requireGenericIngestCredential(store), config: { accessLog: 'summary' } }, async (request, reply) => {
     const p = principalOf(request);
     const body = parseInput(genericIncidentSchema, request.body, 'body');
     // Dedupe namespace of sourceId: the generic source, or the API token that sent it.
