@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import type { BenchRun } from './main.js';
 import { measureFounding, warmUp } from './founding.js';
 import { measureBaseline } from './baseline.js';
-import { measureIngest } from './ingest.js';
+import { ingestLoad, measureIngest } from './ingest.js';
 import { measureParked } from './parked.js';
 import { fillIncidents } from './fill.js';
 import { measureQueries } from './million.js';
@@ -42,6 +42,7 @@ export async function runPhases(b: BenchRun): Promise<void> {
     log(`ingestion alone at c=${cfg.ingestConcurrency}: ${cfg.ingestAlerts} alerts …`);
     results.ingest = await measureIngest(srv, { alerts: cfg.ingestAlerts, concurrency: cfg.ingestConcurrency, extraPids: labPid });
     log(`  ${results.ingest.perSec} alerts/s, ack p99 ${results.ingest.ackLatencyMs.p99} ms`);
+    if (cfg.profile) await profileIngestPass(b);
   }
   if (cfg.phases.has('parked') && cfg.parked > 0) {
     log(`${cfg.parked} runs parked on approvals …`);
@@ -90,5 +91,23 @@ async function profilePass(b: BenchRun): Promise<void> {
   await srv.stop(); // the profile is written when the process exits
   const file = latestProfile(dir);
   b.extra.profile = file ? { pass: { runs, runsPerSec: r.runsPerSec, p99: r.latencyMs.p99 }, ...summariseProfile(file) } : { error: 'no .cpuprofile written' };
+  await srv.start({ ...(cfg.logLevel ? { logLevel: cfg.logLevel } : {}) });
+}
+
+/** A separate, profiled pass of ingestion alone (the server's CPU per alert, by function). */
+async function profileIngestPass(b: BenchRun): Promise<void> {
+  const { cfg, srv, log } = b;
+  const dir = join(b.tmp, 'profile-ingest');
+  mkdirSync(dir, { recursive: true });
+  await srv.stop();
+  await srv.start({ profileDir: dir, ...(cfg.logLevel ? { logLevel: cfg.logLevel } : {}) });
+  const alerts = Math.min(cfg.ingestAlerts, 20_000);
+  log(`profiled pass (node --cpu-prof): ${alerts} ingest-only alerts at c=${cfg.ingestConcurrency} …`);
+  await ingestLoad(srv, Math.min(2000, alerts), cfg.ingestConcurrency); // warm-up, as in the measurement
+  const r = await ingestLoad(srv, alerts, cfg.ingestConcurrency);
+  await srv.stop(); // the profile is written when the process exits
+  const file = latestProfile(dir);
+  const pass = { alerts, perSec: Math.round((r.sent / r.wallMs) * 1000) };
+  b.extra.ingestProfile = file ? { pass, ...summariseProfile(file) } : { error: 'no .cpuprofile written' };
   await srv.start({ ...(cfg.logLevel ? { logLevel: cfg.logLevel } : {}) });
 }
