@@ -64,6 +64,12 @@ export class SqliteStore implements Store {
       this.db.pragma(`synchronous = ${opts.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
       this.db.pragma('foreign_keys = ON');
       this.db.pragma('busy_timeout = 5000');
+      // Every write queued in a group commit runs in a savepoint, and a savepoint keeps the original
+      // of each page it changes in a sub-journal. By default that journal moves to a temp file once
+      // it passes 64 KiB and then stays a file for the rest of the batch: the server wrote ~40 pages
+      // per alert to it (~50 µs of kernel time per alert under ingestion load). In memory it is
+      // emptied at each release. It only ever holds rollback data of the open transaction.
+      this.db.pragma('temp_store = MEMORY');
     } catch (err) {
       this.db.close();
       throw err;
