@@ -34,10 +34,14 @@ const toNote = (r: NoteRow): NoteRecord => ({
 });
 
 const CLOSED_STATUSES: ReadonlySet<string> = new Set(['closed', 'resolved']);
+/** One statement writes the field rows of a typical artifact (founding scenario: 7–9 fields). */
+const FIELDS_PER_STATEMENT = 16;
 
 export class IncidentRepo {
   private readonly s;
   private readonly listCache = new Map<string, Database.Statement>();
+  /** INSERT of n artifact_fields rows at index n (prepared when first needed). */
+  private readonly insertFieldsStmts: Database.Statement[] = [];
   private readonly search: IncidentSearch;
   private readonly ingestTx;
   private readonly updateTx;
@@ -51,13 +55,13 @@ export class IncidentRepo {
       byId: db.prepare<[number], IncidentRow>('SELECT * FROM incidents WHERE id = ?'),
       bySource: db.prepare<[string, string], IncidentRow>('SELECT * FROM incidents WHERE source = ? AND source_id = ?'),
       bumpRepeat: db.prepare<[string, number]>('UPDATE incidents SET repeat_count = repeat_count + 1, last_seen_at = ? WHERE id = ?'),
-      insert: db.prepare(`INSERT INTO incidents (name, label, severity, status, description, owner, source, source_id,
+      insert: db.prepare<[string, string, string, string | null, string | null, string, string | null, string, string, string, string]>(
+        `INSERT INTO incidents (name, label, severity, status, description, owner, source, source_id,
         repeat_count, tags, created_at, updated_at, last_seen_at, closed_at)
-        VALUES (@name, @label, @severity, 'new', @description, @owner, @source, @source_id, 0, @tags, @now, @now, @now, NULL)`),
-      insertArtifact: db.prepare(`INSERT INTO artifacts (incident_id, name, label, cef, contains, source_id, cef_text, created_at)
-        VALUES (@incident_id, @name, @label, @cef, @contains, @source_id, @cef_text, @now)`),
-      insertField: db.prepare<[number, number, string, string]>(
-        'INSERT OR IGNORE INTO artifact_fields (artifact_id, incident_id, field, value) VALUES (?, ?, ?, ?)'),
+        VALUES (?, ?, ?, 'new', ?, ?, ?, ?, 0, ?, ?, ?, ?, NULL)`),
+      insertArtifact: db.prepare<[number, string, string | null, string, string, string | null, string, string]>(
+        `INSERT INTO artifacts (incident_id, name, label, cef, contains, source_id, cef_text, created_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
       artifacts: db.prepare<[number], ArtifactRow>('SELECT * FROM artifacts WHERE incident_id = ? ORDER BY id'),
       update: db.prepare(`UPDATE incidents SET status = @status, severity = @severity, owner = @owner,
         closed_at = @closed_at, updated_at = @updated_at WHERE id = @id`),
@@ -97,33 +101,29 @@ export class IncidentRepo {
 
   private ingestInTx(inc: NewIncident, runs: NewRun[], actor: string): IngestResult {
     const now = nowIso();
-    if (inc.sourceId !== undefined && inc.sourceId !== null) {
-      const existing = this.s.bySource.get(inc.source, inc.sourceId);
+    const sourceId = inc.sourceId ?? null;
+    // Looked up first rather than INSERT … ON CONFLICT DO NOTHING, which would use up an incident id
+    // (AUTOINCREMENT) on every repeated delivery.
+    if (sourceId !== null) {
+      const existing = this.s.bySource.get(inc.source, sourceId);
       if (existing) {
         this.s.bumpRepeat.run(now, existing.id);
         const updated = toIncident(this.s.byId.get(existing.id)!);
         this.audit.appendInTx({ actor, action: 'incident.repeat', target: `incident:${existing.id}`,
-          detail: { source: inc.source, sourceId: inc.sourceId, repeatCount: updated.repeatCount } });
+          detail: { source: inc.source, sourceId, repeatCount: updated.repeatCount } });
         return { incident: updated, created: false, runs: [] };
       }
     }
     const tags = JSON.stringify(inc.tags ?? []);
-    const info = this.s.insert.run({
-      name: inc.name, label: inc.label, severity: inc.severity, description: inc.description ?? null,
-      owner: inc.owner ?? null, source: inc.source, source_id: inc.sourceId ?? null, tags, now,
-    });
+    const info = this.s.insert.run(inc.name, inc.label, inc.severity, inc.description ?? null, inc.owner ?? null, inc.source, sourceId, tags, now, now, now);
     const id = Number(info.lastInsertRowid);
     for (const a of inc.artifacts) {
       const cef: Record<string, string> = a.cef ?? {};
-      const values = Object.values(cef).filter((v) => v !== undefined && v !== null).map(String);
-      const art = this.s.insertArtifact.run({
-        incident_id: id, name: a.name, label: a.label ?? null, cef: JSON.stringify(cef),
-        contains: JSON.stringify(a.contains ?? {}), source_id: a.sourceId ?? null, cef_text: values.join('\n'), now,
-      });
-      const artifactId = Number(art.lastInsertRowid);
-      for (const [field, value] of Object.entries(cef)) {
-        if (value !== undefined && value !== null) this.s.insertField.run(artifactId, id, field, String(value));
-      }
+      const fields: Array<[string, string]> = [];
+      for (const [field, value] of Object.entries(cef)) if (value !== undefined && value !== null) fields.push([field, String(value)]);
+      const art = this.s.insertArtifact.run(id, a.name, a.label ?? null, JSON.stringify(cef), JSON.stringify(a.contains ?? {}),
+        a.sourceId ?? null, fields.map((f) => f[1]).join('\n'), now);
+      this.insertFields(Number(art.lastInsertRowid), id, fields);
     }
     // The row as just written (what toIncident would read back, without reading it back).
     const incident: IncidentRecord = {
@@ -141,6 +141,22 @@ export class IncidentRepo {
       artifacts: inc.artifacts.length, runs: created.map((r) => ({ id: r.id, playbookId: r.playbookId })),
     } });
     return { incident, created: true, runs: created };
+  }
+
+  /** An artifact's `artifact_fields` rows, up to FIELDS_PER_STATEMENT per statement. */
+  private insertFields(artifactId: number, incidentId: number, fields: ReadonlyArray<[string, string]>): void {
+    for (let i = 0; i < fields.length; i += FIELDS_PER_STATEMENT) {
+      const chunk = fields.slice(i, i + FIELDS_PER_STATEMENT);
+      let stmt = this.insertFieldsStmts[chunk.length];
+      if (!stmt) {
+        stmt = this.db.prepare(`INSERT OR IGNORE INTO artifact_fields (artifact_id, incident_id, field, value) VALUES ${
+          Array.from({ length: chunk.length }, () => '(?, ?, ?, ?)').join(', ')}`);
+        this.insertFieldsStmts[chunk.length] = stmt;
+      }
+      const params: Array<string | number> = [];
+      for (const [field, value] of chunk) params.push(artifactId, incidentId, field, value);
+      stmt.run(params);
+    }
   }
 
   /** The IncidentView snapshot a run starts on. Must be called inside a transaction for consistency. */
