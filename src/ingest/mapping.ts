@@ -10,9 +10,12 @@ import type { Severity } from '../sdk/playbook.js';
 export const severitySchema = z.enum(['low', 'medium', 'high', 'critical']);
 
 /** CEF keys are case-sensitive identifiers without spaces; custom keys may use `_`, `.`, `-`. */
-export const cefKeySchema = z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/, 'must be a CEF key (letters, digits, _ . -; no spaces)');
+export const CEF_KEY_RE = /^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/;
+export const cefKeySchema = z.string().regex(CEF_KEY_RE, 'must be a CEF key (letters, digits, _ . -; no spaces)');
 
-export const containsTypesSchema = z.array(z.string().min(1).max(64)).min(1).max(20);
+/** Contains types of one CEF key: 1–20 names of 1–64 characters. */
+export const CONTAINS_TYPES = { min: 1, max: 20, nameMax: 64 } as const;
+export const containsTypesSchema = z.array(z.string().min(1).max(CONTAINS_TYPES.nameMax)).min(CONTAINS_TYPES.min).max(CONTAINS_TYPES.max);
 
 export const sourceMappingSchema = z.strictObject({
   label: z.union([

@@ -9,7 +9,7 @@ import { ApiError, parseInput, zodDetails } from '../errors.js';
 import { actorOf, principalOf, requireGenericIngestCredential, requireSplunkSource, type Principal } from '../auth.js';
 import { splunkAlertToIncident, splunkWebhookSchema } from '../../ingest/splunk-webhook.js';
 import { DEFAULT_SPLUNK_MAPPING, sourceMappingSchema, type SourceMapping } from '../../ingest/mapping.js';
-import { genericIncidentSchema, genericToIncident } from '../../ingest/generic.js';
+import { genericIncidentSchema, genericToIncident, plainlyValidGenericIncident } from '../../ingest/generic.js';
 
 function sendIngestResult(reply: FastifyReply, r: IngestResult): FastifyReply {
   const incidentId = r.incident.id;
@@ -57,7 +57,7 @@ export function registerIngestRoutes(app: FastifyInstance, { store, ingest }: Ap
 
   app.post(`${API_PREFIX}/incidents`, { onRequest: requireGenericIngestCredential(store), config: { accessLog: 'summary' } }, async (request, reply) => {
     const p = principalOf(request);
-    const body = parseInput(genericIncidentSchema, request.body, 'body');
+    const body = plainlyValidGenericIncident(request.body) ?? parseInput(genericIncidentSchema, request.body, 'body');
     // Dedupe namespace of sourceId: the generic source, or the API token that sent it.
     const source = p.kind === 'source' ? p.name : `token:${p.name}`;
     return sendIngestResult(reply, await ingest.ingest(genericToIncident(body, source), actorOf(p)));
