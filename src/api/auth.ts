@@ -89,6 +89,21 @@ class CredentialCache {
     return e.source;
   }
 
+  /** The API token of `token` or, when there is none, its source (one hash for both lookups). */
+  async apiTokenOrSource(token: string): Promise<{ token: ApiTokenRecord } | { source: SourceRecord | null }> {
+    const [key, e] = this.entry(token);
+    if (e.token === undefined) {
+      e.token = await this.store.findApiToken(token);
+      this.keep(key, e);
+    }
+    if (e.token) return { token: e.token };
+    if (e.source === undefined) {
+      e.source = await this.store.findSourceByToken(token);
+      this.keep(key, e);
+    }
+    return { source: e.source };
+  }
+
   private entry(token: string): [string, KnownCredential] {
     const key = sha256Base64(token);
     const now = Date.now();
@@ -144,14 +159,14 @@ export function requireGenericIngestCredential(store: Store): onRequestAsyncHook
   return async (request) => {
     const token = bearerToken(request);
     if (token === null) throw unauthorized('missing bearer token (Authorization: Bearer <token>)');
-    const known = credentials(store);
-    const rec = await known.apiToken(token);
-    if (rec) {
+    const found = await credentials(store).apiTokenOrSource(token);
+    if ('token' in found) {
+      const rec = found.token;
       checkRole(rec.role, INGEST_ROLES);
       request.principal = { kind: 'api-token', name: rec.name, role: rec.role };
       return;
     }
-    const src = await known.source(token);
+    const src = found.source;
     if (!src) throw unauthorized('unknown or revoked token');
     if (src.kind !== 'generic') throw new ApiError(403, 'forbidden', `source ${src.name} is of kind ${src.kind} and cannot post to this route`);
     if (!src.enabled) throw new ApiError(403, 'source_disabled', `source ${src.name} is disabled`);
