@@ -107,12 +107,20 @@ export interface NewActionResult extends Omit<ActionResultRecord, 'id'> {}
 export interface PruneOptions {
   /** ISO date-time: runs that finished before it are deleted. */
   finishedBefore: string;
-  /** Runs per transaction (1–10000). */
+  /** Most runs per transaction (1–10000). */
   batchSize: number;
+  /**
+   * How long one batch may hold the write lock (default 25 ms): a batch that took longer makes the
+   * next one smaller (in proportion), a quicker one lets it grow back (at most doubling) up to
+   * `batchSize`. Another writer — the server ingesting alerts — waits at most about this long.
+   */
+  targetBatchMs?: number;
   /** Pause between batches, so other writers get the lock (default: twice the batch's duration, at least 20 ms). */
   pauseMs?: number;
   /** Called after each batch with the running totals. */
   onBatch?: (soFar: PruneCounts) => void;
+  /** Clock for the batch durations, in ms (tests); default performance.now. */
+  now?: () => number;
 }
 
 /** Rows deleted by `Store.pruneRuns`. */

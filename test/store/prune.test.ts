@@ -77,5 +77,22 @@ test('pruneRuns refuses a bad cutoff or batch size', async () => {
   await assert.rejects(s.pruneRuns({ finishedBefore: 'last tuesday', batchSize: 10 }), /finishedBefore must be an ISO date-time/);
   await assert.rejects(s.pruneRuns({ finishedBefore: CUTOFF, batchSize: 0 }), /batchSize must be an integer between 1 and 10000/);
   await assert.rejects(s.pruneRuns({ finishedBefore: CUTOFF, batchSize: 1.5 }), /batchSize/);
+  await assert.rejects(s.pruneRuns({ finishedBefore: CUTOFF, batchSize: 10, targetBatchMs: 0 }), /targetBatchMs must be between 0 and 60000 ms/);
+  await s.close();
+});
+
+test('pruneRuns sizes its batches to hold the write lock about targetBatchMs', async () => {
+  const s = await openStore(join(tmp.dir(), 'riposte.db'));
+  const { incident: inc } = await s.ingest(incident(), [], 'test');
+  for (let i = 0; i < 40; i++) await history(s, inc.id, `r${String(i).padStart(2, '0')}`, 'completed', OLD);
+  // A clock under which each of the first five batches takes 50 ms, every later one 5 ms.
+  let t = 0, batch = 0;
+  const now = () => { const at = t; t += batch < 5 ? 50 : 5; return at; };
+  const sizes: number[] = [];
+  let deleted = 0;
+  const c = await s.pruneRuns({ finishedBefore: CUTOFF, batchSize: 16, targetBatchMs: 25, pauseMs: 0, now, onBatch: (soFar) => { sizes.push(soFar.runs - deleted); deleted = soFar.runs; batch++; } });
+  assert.equal(c.runs, 40);
+  assert.deepEqual(sizes, [16, 8, 4, 2, 1, 1, 2, 4, 2], 'halves while twice too slow (never below 1), then grows back at most doubling per batch');
+  assert.equal(count(s, 'runs'), 0);
   await s.close();
 });
