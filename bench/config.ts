@@ -67,7 +67,7 @@ export function benchConfig(env: NodeJS.ProcessEnv = process.env): BenchConfig {
     ingestAlerts: num(env, 'BENCH_INGEST', 30_000, 2000, quick),
     ingestConcurrency: Math.max(1, num(env, 'BENCH_INGEST_CONCURRENCY', 64, 32, quick)),
     parked: num(env, 'BENCH_PARKED', 10_000, 200, quick),
-    parkedIdleMs: num(env, 'BENCH_PARKED_IDLE_MS', 40_000, 5000, quick),
+    parkedIdleMs: num(env, 'BENCH_PARKED_IDLE_MS', 60_000, 5000, quick),
     incidents: num(env, 'BENCH_INCIDENTS', 1_000_000, 20_000, quick),
     pruneRuns: num(env, 'BENCH_PRUNE_RUNS', 100_000, 2000, quick),
     listRequests: Math.max(1, num(env, 'BENCH_LIST_REQUESTS', 300, 30, quick)),
