@@ -130,14 +130,21 @@ export class IncidentSearch {
         if (!fallback || share[i]! < fallback.share) fallback = { text: run.substring(i, i + 3), share: share[i]! };
         if (share[i]! > 0.25) continue;
         let read = 0;
+        let independent = 1;
         let candidates = est.rowsWith.get(tri[i]!) ?? [];
         for (let len = 3; len <= MAX_WINDOW && i + len - 2 <= tri.length; len++) {
           read += share[i + len - 3]!;
+          independent *= share[i + len - 3]!;
           const text = run.substring(i, i + len);
           // detail=none: the index knows which incidents have each trigram, not where — its
           // candidates are the rows with all the window's trigrams, anywhere in their text.
           if (len > 3) candidates = intersect(candidates, est.rowsWith.get(tri[i + len - 3]!) ?? []);
-          const cost = read + CHECK_COST * Math.max(floor, candidates.length / rows);
+          // Below what the sample can see, the trigrams are taken as independent: a trigram absent
+          // from 1,000 sampled rows may still be in thousands of 1M incidents, and a longer window
+          // of such trigrams has far fewer candidates. Without this, a window of the first trigram
+          // missing from the sample won (a unique alert id of digits read ~5,000 candidates).
+          const candidateShare = candidates.length > 0 ? candidates.length / rows : Math.min(floor, independent);
+          const cost = read + CHECK_COST * candidateShare;
           if (!best || cost < best.cost) best = { text, cost };
         }
       }
