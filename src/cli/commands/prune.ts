@@ -1,8 +1,9 @@
 /**
- * `riposte prune --older-than 30d [--batch 500] [--batch-ms 25]`: deletes the history of finished runs (journal,
- * action results, approvals, prompts) older than the given age, in small transactions (each sized
- * to hold the write lock about --batch-ms) so a running server keeps ingesting alerts meanwhile. Incidents, notes and the audit log are kept;
- * the prune itself is recorded in the audit log.
+ * `riposte prune --older-than 30d [--batch 500] [--batch-ms 25]`: deletes the history of finished
+ * runs (journal, action results, approvals, prompts) older than the given age, in small
+ * transactions (each sized to hold the write lock about --batch-ms) so a running server keeps
+ * ingesting alerts meanwhile. Incidents, notes and the audit log are kept; the prune itself is
+ * recorded in the audit log.
  */
 import type { Command } from 'commander';
 import type { PruneCounts } from '../../store/store.js';

@@ -23,7 +23,7 @@ export const DEFAULT_TARGET_BATCH_MS = 25;
 const FIRST_BATCH = 64;
 
 /** The next batch's size: in proportion to how far the last one was from the target, at most doubling. */
-export function nextBatchSize(size: number, tookMs: number, targetMs: number, max: number): number {
+function nextBatchSize(size: number, tookMs: number, targetMs: number, max: number): number {
   const scaled = tookMs > 0 ? Math.floor((size * targetMs) / tookMs) : size * 2;
   return Math.max(1, Math.min(max, size * 2, scaled));
 }
