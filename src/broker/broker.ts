@@ -14,7 +14,7 @@ import type { ActionContext, AnyActionDefinition, AppDefinition, ReconcileOutcom
 import { ActionError, RetryableError, TerminalError, toErrorRecord, type ErrorRecord } from '../sdk/errors.js';
 import type { Store } from '../store/store.js';
 import type { AppCatalog } from './catalog.js';
-import { hashJson } from '../engine/canonical-json.js';
+import { hashJson } from '../common/canonical-json.js';
 
 export interface ActionCall {
   runId: string;

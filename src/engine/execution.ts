@@ -34,7 +34,7 @@ import type {
 } from '../sdk/playbook.js';
 import { ActionFailedError, TerminalError, toErrorRecord, type ErrorRecord } from '../sdk/errors.js';
 import { NeedsAttention, NonDeterminismError } from './errors.js';
-import { canonicalJson } from './canonical-json.js';
+import { canonicalJson } from '../common/canonical-json.js';
 import { ipInList } from '../store/ip-match.js';
 import type { PolicyGate } from '../policy/gate.js';
 import type { PromptService } from '../policy/prompts.js';

@@ -4,12 +4,12 @@
  * with an HMAC, verified again by the engine right before the action is sent.
  */
 import { randomUUID } from 'node:crypto';
-import { hashJson } from '../engine/canonical-json.js';
-import type { PolicyStore } from './policy-store.js';
+import { hashJson } from '../common/canonical-json.js';
+import type { PolicyStore } from '../store/policy-store.js';
 import type { Sealer } from './seal.js';
 import { PolicyError } from './errors.js';
 import { eligible, userOf, type Actor } from './principal.js';
-import type { ApprovalDecision, ApprovalRecord, Approvers, DecisionChannel } from './types.js';
+import type { ApprovalDecision, ApprovalRecord, Approvers, DecisionChannel } from '../store/policy-records.js';
 
 /** What the gate asks approval for: the binding and policy of an approval, plus how long it may wait. */
 export type ApprovalRequest = Pick<ApprovalRecord, 'runId' | 'seq' | 'asset' | 'app' | 'action' | 'kind' | 'params' | 'reasons' | 'approvers' | 'quorum' | 'fourEyes' | 'requestedBy'> & {

@@ -6,12 +6,12 @@
  * scanners that prefetch links change nothing).
  */
 import { randomBytes } from 'node:crypto';
-import type { PolicyStore } from './policy-store.js';
+import type { PolicyStore } from '../store/policy-store.js';
 import type { Sealer } from './seal.js';
 import type { ApprovalService } from './approvals.js';
 import { PolicyError } from './errors.js';
 import { actorFor } from './principal.js';
-import type { ApprovalRecord } from './types.js';
+import type { ApprovalRecord } from '../store/policy-records.js';
 
 interface LinkPayload {
   a: string; // approval id

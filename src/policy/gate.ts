@@ -6,9 +6,9 @@
 import type { AnyActionDefinition } from '../sdk/app.js';
 import type { AutomationLevel } from '../sdk/playbook.js';
 import type { RunRecord } from '../store/records.js';
-import type { PolicyStore } from './policy-store.js';
+import type { PolicyStore } from '../store/policy-store.js';
 import { describeApprovers, type ApprovalService } from './approvals.js';
-import type { Approvers, BlastRadiusRule, KillSwitchState } from './types.js';
+import type { Approvers, BlastRadiusRule, KillSwitchState } from '../store/policy-records.js';
 
 export const KILL_SWITCH = 'kill_switch';
 export const BLAST_RADIUS = 'blast_radius';

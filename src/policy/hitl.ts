@@ -2,14 +2,14 @@
  * Wires the human-in-the-loop layer: approvals, prompts, the policy gate, e-mail links and
  * notifications. Decisions and answers wake the runs waiting on them.
  */
-import type { PolicyStore } from './policy-store.js';
+import type { PolicyStore } from '../store/policy-store.js';
 import { Sealer } from './seal.js';
 import { ApprovalService } from './approvals.js';
 import { PromptService } from './prompts.js';
 import { KILL_SWITCH, KILL_SWITCH_WAIT, PolicyGate, type GateOptions } from './gate.js';
 import { EmailLinks } from './email-links.js';
 import { MailNotifier, type MailSettings } from './mail-notifier.js';
-import type { KillSwitchState } from './types.js';
+import type { KillSwitchState } from '../store/policy-records.js';
 
 export interface HitlOptions {
   policy: PolicyStore;

@@ -4,11 +4,11 @@
  * without it nothing is sent and the requests wait in the API/CLI inbox.
  */
 import nodemailer from 'nodemailer';
-import type { PolicyStore } from './policy-store.js';
+import type { PolicyStore } from '../store/policy-store.js';
 import type { EmailLinks } from './email-links.js';
 import { describeApprovers } from './approvals.js';
 import { userOf } from './principal.js';
-import type { ApprovalRecord, PromptRecord, UserAccount } from './types.js';
+import type { ApprovalRecord, PromptRecord, UserAccount } from '../store/policy-records.js';
 
 export interface MailSettings {
   smtpUrl: string;

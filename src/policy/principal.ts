@@ -1,6 +1,6 @@
 /** Who decides: a user name and its roles (API token role plus the user account's roles). */
-import type { PolicyStore } from './policy-store.js';
-import type { Approvers } from './types.js';
+import type { PolicyStore } from '../store/policy-store.js';
+import type { Approvers } from '../store/policy-records.js';
 
 export interface Actor {
   name: string;

@@ -5,10 +5,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { PromptSpec } from '../sdk/playbook.js';
-import type { PolicyStore } from './policy-store.js';
+import type { PolicyStore } from '../store/policy-store.js';
 import { PolicyError } from './errors.js';
 import type { Actor } from './principal.js';
-import type { PromptRecord } from './types.js';
+import type { PromptRecord } from '../store/policy-records.js';
 
 export interface PromptEvents {
   requested?(prompt: PromptRecord): Promise<void> | void;

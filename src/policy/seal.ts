@@ -6,8 +6,8 @@
  * The same key signs e-mail decision links.
  */
 import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
-import { canonicalJson } from '../engine/canonical-json.js';
-import type { ApprovalDecision, ApprovalRecord } from './types.js';
+import { canonicalJson } from '../common/canonical-json.js';
+import type { ApprovalDecision, ApprovalRecord } from '../store/policy-records.js';
 
 export class Sealer {
   private readonly key: Buffer;

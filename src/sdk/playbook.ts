@@ -9,9 +9,9 @@ import type { z } from 'zod';
 import type { AppDefinition, AnyActionDefinition } from './app.js';
 import type { CapabilityClient, CapabilityName } from './capabilities.js';
 
-export type Severity = 'low' | 'medium' | 'high' | 'critical';
-export type IncidentStatus = 'new' | 'open' | 'contained' | 'resolved' | 'closed';
-export type AutomationLevel = 'manual' | 'supervised' | 'autonomous';
+import type { AutomationLevel, IncidentStatus, Severity } from '../common/domain.js';
+
+export type { AutomationLevel, IncidentStatus, Severity };
 
 export interface ArtifactView {
   readonly id: number;

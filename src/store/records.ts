@@ -1,5 +1,5 @@
 /** Rows of the store as the rest of Riposte sees them (camelCase, parsed JSON, ISO timestamps). */
-import type { AutomationLevel, IncidentStatus, Severity } from '../sdk/playbook.js';
+import type { AutomationLevel, IncidentStatus, Severity } from '../common/domain.js';
 import type { ErrorRecord } from '../sdk/errors.js';
 
 export interface NewArtifact {

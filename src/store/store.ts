@@ -11,7 +11,7 @@ import type {
   JournalEntry, ListRecord, NewAuditEntry, NewIncident, NoteRecord, PlaybookSettings, RunRecord, RunStatus,
   SourceKind, SourceRecord,
 } from './records.js';
-import type { IncidentStatus, Severity } from '../sdk/playbook.js';
+import type { IncidentStatus, Severity } from '../common/domain.js';
 import type { CaseCommentRecord, CaseDetail, CaseRecord, CaseStatus, NewCase } from './records.js';
 
 export interface CaseQuery {

@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 import { startServer, type RunningServer } from '../../src/server/server.js';
 import { serveConfig } from '../../src/config.js';
 import type { RunRecord } from '../../src/store/records.js';
-import type { ApprovalRecord } from '../../src/policy/types.js';
+import type { ApprovalRecord } from '../../src/store/policy-records.js';
 import { startMaildirSmtp } from '../support/maildir-smtp.js';
 
 const run = promisify(execFile);

@@ -8,7 +8,7 @@ import { definePlaybook, type PlaybookDefinition } from '../../src/sdk/index.js'
 import type { Hitl } from '../../src/policy/hitl.js';
 import { makeHarness, type Harness } from '../support/harness.js';
 import { makeTestApp, TestVendor } from '../support/test-app.js';
-import { canonicalJson } from '../../src/engine/canonical-json.js';
+import { canonicalJson } from '../../src/common/canonical-json.js';
 
 interface Setup { h: Harness; hitl: Hitl; vendor: TestVendor }
 

@@ -15,7 +15,7 @@ import type { Hitl } from '../../policy/hitl.js';
 import { PolicyError } from '../../policy/errors.js';
 import { actorFor, type Actor } from '../../policy/principal.js';
 import { BLAST_RADIUS, KILL_SWITCH } from '../../policy/gate.js';
-import type { KillSwitchState } from '../../policy/types.js';
+import type { KillSwitchState } from '../../store/policy-records.js';
 import type { PlaybookRegistry } from '../../engine/registry.js';
 import type { AppCatalog } from '../../broker/catalog.js';
 import { ADHOC_PLAYBOOK_ID } from '../../engine/adhoc-playbook.js';

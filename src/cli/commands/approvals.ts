@@ -1,6 +1,6 @@
 /** `riposte approvals …` and `riposte prompts …`: the inbox of decisions people owe running playbooks. */
 import type { Command } from 'commander';
-import type { ApprovalRecord, PromptRecord } from '../../policy/types.js';
+import type { ApprovalRecord, PromptRecord } from '../../store/policy-records.js';
 import { addApiOptions, apiClient } from '../api-client.js';
 import { printJson, CliError } from '../open-store.js';
 import { formatTime, summarize, table } from '../format.js';

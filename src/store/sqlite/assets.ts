@@ -1,6 +1,6 @@
 /** Assets (secrets encrypted at rest), ingestion sources, API tokens and playbook settings. */
 import type Database from 'better-sqlite3';
-import type { AutomationLevel } from '../../sdk/playbook.js';
+import type { AutomationLevel } from '../../common/domain.js';
 import type { ApiTokenRecord, AssetRecord, PlaybookSettings, SourceKind, SourceRecord } from '../records.js';
 import { decryptSecret, encryptSecret } from '../secrets.js';
 import type { AuditLog } from './audit.js';

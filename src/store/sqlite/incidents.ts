@@ -1,6 +1,7 @@
 /** Incidents, their artifacts and notes; ingestion with dedupe; related-incident counting. */
 import type Database from 'better-sqlite3';
-import type { ArtifactView, IncidentStatus, IncidentView, Severity } from '../../sdk/playbook.js';
+import type { IncidentStatus, Severity } from '../../common/domain.js';
+import type { ArtifactView, IncidentView } from '../../sdk/playbook.js';
 import type { ArtifactRecord, IncidentDetail, IncidentRecord, NewIncident, NoteRecord, RunRecord } from '../records.js';
 import type { IncidentQuery, IngestResult, NewRun, RelatedIncidentQuery } from '../store.js';
 import type { AuditLog } from './audit.js';

@@ -1,9 +1,9 @@
 /** SQLite implementation of PolicyStore (users, approvals, prompts, settings) on the store's database. */
 import type Database from 'better-sqlite3';
-import type { PolicyStore } from '../../policy/policy-store.js';
+import type { PolicyStore } from '../policy-store.js';
 import type {
   ApprovalDecision, ApprovalRecord, ApprovalStatus, AssetPolicy, PromptRecord, PromptStatus, UserAccount,
-} from '../../policy/types.js';
+} from '../policy-records.js';
 import type { AuditLog } from './audit.js';
 import { clampLimit, fromJson, nowIso, toJson } from './common.js';
 

@@ -6,7 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import type { IncidentStatus, Severity } from '../../sdk/playbook.js';
+import type { IncidentStatus, Severity } from '../../common/domain.js';
 import type {
   ActionResultRecord, ApiTokenRecord, AssetRecord, AuditEntry, IncidentDetail, IncidentRecord, JournalEntry, ListRecord,
   NewAuditEntry, NewIncident, NoteRecord, PlaybookSettings, RunRecord, SourceKind, SourceRecord,

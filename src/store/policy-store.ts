@@ -4,7 +4,7 @@
  */
 import type {
   ApprovalDecision, ApprovalRecord, ApprovalStatus, AssetPolicy, PromptRecord, PromptStatus, UserAccount,
-} from './types.js';
+} from './policy-records.js';
 
 export interface PolicyStore {
   // users

@@ -1,0 +1,106 @@
+/** Human-in-the-loop and safety-rail records: users, approvals, prompts, policies. */
+
+export interface UserAccount {
+  name: string;
+  email: string | null;
+  /** Free-form roles, e.g. `analyst`, `soc-lead`, `admin`. */
+  roles: string[];
+  disabled: boolean;
+  createdAt: string;
+}
+
+export interface Approvers {
+  users: string[];
+  roles: string[];
+}
+
+/** Per-asset rule: who must approve its non-read-only actions. */
+export interface AssetPolicy {
+  requireApproval: boolean;
+  approvers: Approvers;
+  /** How many distinct eligible approvers must approve (e.g. 2 of the SOC leads). */
+  quorum: number;
+  /** The requester may not approve their own request. */
+  fourEyes: boolean;
+  /** How long a request stays open before it expires (default: the global default). */
+  approvalTtlMs?: number;
+}
+
+/** More than `max` executions of an action within `windowMs` force approval for the next ones. */
+export interface BlastRadiusRule {
+  action: string;
+  app?: string;
+  asset?: string;
+  max: number;
+  windowMs: number;
+}
+
+export interface KillSwitchState {
+  engaged: boolean;
+  by: string;
+  at: string;
+  reason: string;
+}
+
+export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'expired' | 'cancelled';
+export type DecisionChannel = 'api' | 'cli' | 'email' | 'chat';
+
+export interface ApprovalDecision {
+  user: string;
+  decision: 'approve' | 'deny';
+  via: DecisionChannel;
+  comment: string | null;
+  at: string;
+  /** HMAC over the decision and the approval's parameter hash (see seal.ts). */
+  seal: string;
+}
+
+/** A request to run one specific action step: bound to run, step, asset, action and parameters. */
+export interface ApprovalRecord {
+  id: string;
+  runId: string;
+  seq: number;
+  asset: string;
+  app: string;
+  action: string;
+  kind: string;
+  params: unknown;
+  paramsHash: string;
+  /** Why approval is required, in words (automation level, asset policy, blast radius). */
+  reasons: string[];
+  approvers: Approvers;
+  quorum: number;
+  fourEyes: boolean;
+  requestedBy: string;
+  requestedAt: string;
+  expiresAt: string;
+  status: ApprovalStatus;
+  decidedAt: string | null;
+  /** HMAC over the approval's binding, status and decisions: a row edited in the database fails it. */
+  seal: string;
+  decisions: ApprovalDecision[];
+}
+
+export type PromptAnswerType = 'choice' | 'yesno' | 'text' | 'number';
+export type PromptStatus = 'pending' | 'answered' | 'timed_out' | 'cancelled';
+
+export interface PromptRecord {
+  id: string;
+  runId: string;
+  seq: number;
+  question: string;
+  answerType: PromptAnswerType;
+  options: string[] | null;
+  assigneeUser: string | null;
+  assigneeRole: string | null;
+  escalateToRole: string | null;
+  escalateAt: string | null;
+  escalatedAt: string | null;
+  defaultAnswer: unknown;
+  expiresAt: string;
+  status: PromptStatus;
+  answer: unknown;
+  answeredBy: string | null;
+  answeredAt: string | null;
+  createdAt: string;
+}
