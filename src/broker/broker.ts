@@ -48,6 +48,12 @@ export interface ResolvedAsset {
   config: unknown;
 }
 
+/** The asset a call goes to and the action definition behind it, resolved once per step by the caller. */
+export interface ActionTarget {
+  asset: ResolvedAsset;
+  def: AnyActionDefinition;
+}
+
 export interface BrokerOptions {
   /** First retry delay; doubles each attempt. */
   retryBaseMs?: number;
@@ -115,20 +121,14 @@ export class Broker {
   }
 
   /**
-   * Runs one step: attempts with timeout and retries; records each attempt. The action results are
-   * queued without waiting for their commit (they are records, not preconditions); the caller
-   * waits for `recorded` before it considers the step's writes durable.
+   * Runs one step on a resolved target: attempts with timeout and retries; records each attempt.
+   * The action results are queued without waiting for their commit (they are records, not
+   * preconditions); the caller waits for `recorded` before it considers the step's writes durable.
    */
-  async invoke(call: ActionCall, opts: InvokeOptions = {}): Promise<InvokeResult> {
+  async invoke(target: ActionTarget, call: ActionCall, opts: InvokeOptions = {}): Promise<InvokeResult> {
     const recorded: Array<Promise<unknown>> = [];
     const done = (outcome: InvokeOutcome): InvokeResult => ({ ...outcome, recorded: Promise.all(recorded) });
-    let asset: ResolvedAsset;
-    let def: AnyActionDefinition;
-    try {
-      ({ asset, def } = await this.describe(call.asset, call.action));
-    } catch (err) {
-      return done({ kind: 'failed', error: toErrorRecord(err), attempts: 0 });
-    }
+    const { asset, def } = target;
     const parsedInput = def.input.safeParse(call.input);
     if (!parsedInput.success) {
       const detail = parsedInput.error.issues.map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`).join('; ');
@@ -162,8 +162,8 @@ export class Broker {
   }
 
   /** Asks the vendor whether an attempt with unknown outcome took effect. */
-  async reconcile(call: ActionCall, intentAt: Date): Promise<ReconcileOutcome<unknown>> {
-    const { asset, def } = await this.describe(call.asset, call.action);
+  async reconcile(target: ActionTarget, call: ActionCall, intentAt: Date): Promise<ReconcileOutcome<unknown>> {
+    const { asset, def } = target;
     if (!def.reconcile) return { applied: 'unknown', reason: `${asset.app.id}.${call.action} has no reconcile` };
     const input = def.input.parse(call.input);
     const timeoutMs = def.timeoutMs ?? this.opts.defaultTimeoutMs;

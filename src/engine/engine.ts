@@ -8,12 +8,13 @@
  */
 import type { Store } from '../store/store.js';
 import type { RunRecord } from '../store/records.js';
-import type { Broker } from '../broker/broker.js';
 import type { PlaybookRegistry } from './registry.js';
-import { RunExecution, type ExecutionDeps, type ExecutionResult } from './execution.js';
-import type { PolicyGate } from '../policy/gate.js';
-import type { PromptService } from '../policy/prompts.js';
+import { RunExecution, type ExecutionResult } from './execution.js';
 import { toErrorRecord } from '../sdk/errors.js';
+import { formatWaitOn, type WaitOn } from '../common/wait-on.js';
+import type { StepService } from '../steps/step-service.js';
+import { RunWrites } from '../steps/run-writes.js';
+import { createRunHost } from '../steps/run-host.js';
 
 export interface EngineOptions {
   /** Runs executed at once. */
@@ -28,14 +29,11 @@ export interface EngineOptions {
    * the same database); in-process changes wake the engine directly. Default 1000 ms; 0 = off.
    */
   pollIntervalMs?: number;
-  /** Human-in-the-loop policy; without it every action is allowed (tests of the bare engine). */
-  gate?: PolicyGate;
-  prompts?: PromptService;
   /**
    * Is what a run waits on (approval, prompt, kill switch) still unresolved? Asked right after the
    * run is persisted as waiting, so a decision made while the run was executing is not missed.
    */
-  stillWaiting?: (waitingOn: string) => Promise<boolean>;
+  stillWaiting?: (on: WaitOn) => Promise<boolean>;
 }
 
 export class Engine {
@@ -54,7 +52,7 @@ export class Engine {
 
   constructor(
     private readonly store: Store,
-    private readonly broker: Broker,
+    private readonly steps: StepService,
     private readonly registry: PlaybookRegistry,
     private readonly opts: EngineOptions = {},
   ) {
@@ -163,19 +161,18 @@ export class Engine {
     }
     // The state change is queued, not awaited: it commits before (or with) the run's first write
     // that anything waits for, and the execution waits for it before it settles.
-    let started: Promise<unknown> | undefined;
-    if (run.status === 'queued') started = this.store.patchRun(run.id, { status: 'running', startedAt: new Date(this.now()).toISOString() }, { lazy: true });
-    else if (run.status === 'waiting') started = this.store.patchRun(run.id, { status: 'running', wakeAt: null, waitingOn: null }, { lazy: true });
-    started?.catch(() => { /* observed through the execution */ });
+    const writes = new RunWrites(this.store);
+    if (run.status === 'queued') writes.add(this.store.patchRun(run.id, { status: 'running', startedAt: new Date(this.now()).toISOString() }, { lazy: true }));
+    else if (run.status === 'waiting') writes.add(this.store.patchRun(run.id, { status: 'running', wakeAt: null, waitingOn: null }, { lazy: true }));
     const [journal, settings] = await Promise.all([this.store.loadJournal(run.id), this.store.getPlaybookSettings(run.playbookId)]);
-    const deps: ExecutionDeps = {
-      store: this.store, broker: this.broker, now: this.now, shortSleepMs: this.shortSleepMs,
-      automation: settings?.automation ?? reg.definition.automation ?? 'supervised', playbookDryRun: settings?.dryRun ?? false,
+    const playbookDryRun = settings?.dryRun ?? false;
+    const scope = {
+      run, writes, bindings: settings?.bindings ?? {}, playbookDryRun,
+      automation: settings?.automation ?? reg.definition.automation ?? 'supervised',
     };
-    if (this.opts.gate) deps.gate = this.opts.gate;
-    if (this.opts.prompts) deps.prompts = this.opts.prompts;
-    const exec = new RunExecution(run, reg.definition, reg.hash !== run.playbookHash, journal, settings?.bindings ?? {}, deps);
-    if (started) exec.addWrite(started);
+    const exec = new RunExecution(run, reg.definition, reg.hash !== run.playbookHash, journal, createRunHost(this.store, this.steps, scope), {
+      now: this.now, shortSleepMs: this.shortSleepMs, dryRun: run.dryRun || playbookDryRun,
+    });
     let result: ExecutionResult;
     try {
       result = await exec.execute();
@@ -185,21 +182,38 @@ export class Engine {
     const at = new Date(this.now()).toISOString();
     switch (result.status) {
       case 'completed':
-        await this.store.patchRun(run.id, { status: 'completed', output: result.output, finishedAt: at, attentionReason: null });
+        await this.store.patchRun(run.id, {
+          status: 'completed', output: result.output, finishedAt: at, attentionReason: null, minutesSaved: creditedMinutes(run, result.output, exec.didDryRun),
+        });
         break;
       case 'failed':
-        await this.store.patchRun(run.id, { status: 'failed', error: result.error, finishedAt: at });
+        await this.store.patchRun(run.id, { status: 'failed', error: result.error, finishedAt: at, minutesSaved: 0 });
         break;
-      case 'waiting':
-        await this.store.patchRun(run.id, { status: 'waiting', wakeAt: result.wakeAt, waitingOn: result.waitingOn });
-        if (result.waitingOn !== 'timer' && this.opts.stillWaiting && !(await this.opts.stillWaiting(result.waitingOn))) {
+      case 'waiting': {
+        const waitingOn = formatWaitOn(result.on);
+        await this.store.patchRun(run.id, { status: 'waiting', wakeAt: result.wakeAt, waitingOn });
+        if (result.on.kind !== 'timer' && this.opts.stillWaiting && !(await this.opts.stillWaiting(result.on))) {
           await this.store.patchRun(run.id, { wakeAt: new Date(this.now()).toISOString() });
         }
         break;
+      }
       case 'needs_attention':
         await this.store.patchRun(run.id, { status: 'needs_attention', attentionReason: result.reason, error: result.error });
         break;
     }
     this.opts.onRunSettled?.(run, result);
   }
+}
+
+/**
+ * Minutes a completed run earns (the ROI figures): the playbook's `minutesSaved`, unless the run
+ * was a dry run (nothing was done for real: 0), or the playbook's result says otherwise with a
+ * numeric `minutesSaved` (e.g. 0 for a run that could not do its work). Failed runs earn 0.
+ */
+export function creditedMinutes(run: RunRecord, output: unknown, dryRun: boolean): number | null {
+  if (run.minutesSaved === null) return null;
+  if (dryRun) return 0;
+  const claimed = output !== null && typeof output === 'object' ? (output as { minutesSaved?: unknown }).minutesSaved : undefined;
+  if (typeof claimed === 'number' && Number.isFinite(claimed) && claimed >= 0) return Math.min(claimed, run.minutesSaved);
+  return run.minutesSaved;
 }

@@ -1,98 +1,95 @@
 /**
  * One execution of one run: calls the playbook function with a durable context and replays the
- * run's journal. Each effect the playbook asks for gets the next position (`seq`) — assigned
- * synchronously at the call, so `Promise.all` branches get stable positions — and is looked up in
- * the journal:
- *   - recorded and finished → the recorded result is returned, nothing is sent again;
- *   - recorded as started but never finished (the process died mid-call) → the outcome is
- *     unknown: idempotent actions are sent again, others are reconciled with the vendor or the run
- *     is parked for a human;
- *   - not recorded → the intent is journaled *before* the call is made; for an action that can
- *     change something, the call waits until the intent (and its audit entry) has committed.
+ * run's journal. It decides *which* step is asked for and what the journal says about it; whether
+ * and how an effect happens is the host's business (the step service, src/steps/). Everything it
+ * says to the host is plain data (src/steps/protocol.ts).
  *
- * Journal writes are pipelined: they are queued in order on the store's group commit, and only
- * the points that need durability wait for them — the send of a changing action, and the end of
- * the execution. Because writes commit in the order they were queued, an awaited write implies
- * every earlier one of the run is durable too. A read-only lookup is therefore sent without
- * waiting for its intent (re-sending a read after a crash is harmless), and outcomes, notes and
- * status changes cost no wait on the run's critical path. A failed write parks the run.
- * A recorded entry whose kind, name or parameters differ from what the code now asks for is
- * non-determinism: the run is parked with an explanation instead of being mis-replayed.
+ * Each effect the playbook asks for takes the next position (`seq`) when it is called, and is
+ * looked up in the journal:
+ *   - recorded with its outcome → handed back at its recorded place in the order of outcomes
+ *     (delivery.ts), nothing is performed again;
+ *   - recorded as an intent without outcome (the process died mid-call) → the host resolves the
+ *     unknown outcome (idempotent: sent again; otherwise reconciled, or the run is parked);
+ *   - recorded as parked, or not recorded → performed by the host, once the replay has caught up
+ *     with the journal.
+ * A recorded entry whose kind, name or parameters differ from what the code now asks for, or a
+ * recorded outcome the code never asks for, is non-determinism: the run is parked with an
+ * explanation instead of being mis-replayed, before anything new was sent.
  *
- * The execution ends when the playbook function settles, or when every branch is blocked
- * (a timer not yet due, or a step needing attention) and nothing is in flight; then the run is
- * persisted as waiting / needs attention and the execution (with its closures) is dropped.
+ * Journal writes are queued on the host and not awaited: an outcome is journaled (with its place
+ * in the order) when it is handed to the playbook; a note or status change together with its
+ * effect on the incident, in one transaction. The execution ends when the playbook function
+ * settled, or every branch is blocked (a timer not due, a step waiting for an approval or an
+ * answer), and nothing is in flight; it then waits for its writes. A failed write parks the run.
  */
-import type { Store } from '../store/store.js';
 import type { JournalEntry, JournalKind, RunRecord } from '../store/records.js';
-import type { JournalPatch } from '../store/store.js';
-import type { Broker } from '../broker/broker.js';
-import type { AppDefinition } from '../sdk/app.js';
-import { capabilities, type CapabilityName } from '../sdk/capabilities.js';
-import type {
-  AutomationLevel, IncidentStatus, IncidentView, PlaybookContext, PlaybookDefinition, PromptResult, PromptSpec, RelatedQuery, RelatedResult, Severity,
-} from '../sdk/playbook.js';
-import { ActionFailedError, TerminalError, toErrorRecord, type ErrorRecord } from '../sdk/errors.js';
-import { NeedsAttention, NonDeterminismError } from './errors.js';
+import type { RunEffect } from '../store/store.js';
+import type { IncidentView, PlaybookDefinition, PromptResult, PromptSpec, RelatedQuery, RelatedResult } from '../sdk/playbook.js';
+import { ActionFailedError, toErrorRecord, type ErrorRecord } from '../sdk/errors.js';
 import { canonicalJson } from '../common/canonical-json.js';
-import { ipInList } from '../store/ip-match.js';
-import type { PolicyGate } from '../policy/gate.js';
-import type { PromptService } from '../policy/prompts.js';
-import { dryRunOutput } from '../policy/dry-run.js';
+import type { WaitOn } from '../common/wait-on.js';
+import type { ActionTarget, RunHost, StepOutcome, StepRequest } from '../steps/protocol.js';
+import { NeedsAttention, NonDeterminismError } from './errors.js';
+import { Delivery } from './delivery.js';
+import { buildContext, type RunEffects } from './context.js';
 
 export type ExecutionResult =
   | { status: 'completed'; output: unknown }
   | { status: 'failed'; error: ErrorRecord }
-  | { status: 'waiting'; wakeAt: string | null; waitingOn: string }
+  | { status: 'waiting'; wakeAt: string | null; on: WaitOn }
   | { status: 'needs_attention'; reason: string; error: ErrorRecord };
 
-export interface ExecutionDeps {
-  store: Store;
-  broker: Broker;
+export interface ExecutionOptions {
   now: () => number;
   /** Sleeps up to this long are waited in-process; longer ones park the run. */
   shortSleepMs: number;
-  /** Policy for non-read-only actions (approvals, kill switch, dry run); absent = allow all. */
-  gate?: PolicyGate;
-  prompts?: PromptService;
-  /** Effective automation level of the playbook now (settings override the playbook's default). */
-  automation: AutomationLevel;
-  playbookDryRun: boolean;
+  /** Dry run (of the run or the playbook): incident changes are journaled, not applied. */
+  dryRun: boolean;
 }
 
-/** Thrown inside an effect to leave its promise pending forever (the branch is parked). */
-class Blocked {
-  constructor(readonly wakeAt: number | null, readonly waitingOn: string) {}
-}
+const FINAL = new Set(['completed', 'failed']);
+const never = <T>(): Promise<T> => new Promise<T>(() => {});
 
-/** How often an action whose outcome stayed unknown may be reconciled and re-sent. */
-const MAX_RECONCILE_ROUNDS = 2;
-
-/** The execution's own writes: nothing waits for them until `durable` (which urges the commit). */
-const LAZY = { lazy: true } as const;
-
-export class RunExecution {
+export class RunExecution implements RunEffects {
   private nextSeq = 0;
+  /** Steps being performed by the host. */
   private inflight = 0;
-  private readonly blocked: Blocked[] = [];
+  private readonly blocked: Array<{ wakeAt: number | null; on: WaitOn }> = [];
   private halt: { reason: string; error: ErrorRecord } | null = null;
   private settled: ExecutionResult | null = null;
   private checkScheduled = false;
-  private finish!: (r: ExecutionResult) => void;
   private finished = false;
+  private finish!: (r: ExecutionResult) => void;
   private readonly journal: Map<number, JournalEntry>;
-  /** Settles when every write queued so far has committed; rejects forever once one failed. */
-  private written: Promise<unknown> = Promise.resolve();
+  private readonly bySeqOfResolution = new Map<number, JournalEntry>();
+  private readonly maxRecordedSeq: number;
+  private readonly delivery: Delivery;
+  private dryRunSteps: boolean;
 
   constructor(
     private readonly run: RunRecord,
     private readonly playbook: PlaybookDefinition,
     private readonly codeChanged: boolean,
     journal: JournalEntry[],
-    private readonly bindings: Record<string, string>,
-    private readonly deps: ExecutionDeps,
+    private readonly host: RunHost,
+    private readonly opts: ExecutionOptions,
   ) {
     this.journal = new Map(journal.map((e) => [e.seq, e]));
+    this.maxRecordedSeq = journal.reduce((m, e) => Math.max(m, e.seq), -1);
+    const resolutions: number[] = [];
+    for (const e of journal) {
+      if (FINAL.has(e.status) && e.resolution !== null && e.resolution !== undefined) {
+        resolutions.push(e.resolution);
+        this.bySeqOfResolution.set(e.resolution, e);
+      }
+    }
+    this.delivery = new Delivery(resolutions, () => this.scheduleCheck());
+    this.dryRunSteps = journal.some(isDryRunStep);
+  }
+
+  /** A destructive step of this run was recorded instead of executed (it earns no minutes saved). */
+  get didDryRun(): boolean {
+    return this.dryRunSteps || this.opts.dryRun;
   }
 
   execute(): Promise<ExecutionResult> {
@@ -101,17 +98,13 @@ export class RunExecution {
       const incident = this.run.input as IncidentView;
       let p: Promise<unknown>;
       try {
-        p = Promise.resolve(this.playbook.run(this.context(incident), incident, this.run.args ?? undefined));
+        const ctx = buildContext(this.run.id, incident, this.playbook, this);
+        p = Promise.resolve(this.playbook.run(ctx, incident, this.run.args ?? undefined));
       } catch (err) {
         p = Promise.reject(err);
       }
       p.then(
         (output) => {
-          const extra = [...this.journal.keys()].filter((s) => s >= this.nextSeq);
-          if (extra.length > 0 && !this.halt) {
-            const first = this.journal.get(Math.min(...extra))!;
-            this.park(new NonDeterminismError(first.seq, first.name, 'the end of the playbook', this.hint()));
-          }
           this.settled = { status: 'completed', output: output === undefined ? null : output };
           this.scheduleCheck();
         },
@@ -133,47 +126,27 @@ export class RunExecution {
     this.checkScheduled = true;
     setImmediate(() => {
       this.checkScheduled = false;
-      if (this.finished || this.inflight > 0) return;
+      if (this.finished || this.inflight > 0 || this.delivery.busy) return;
+      if (this.delivery.replaying) this.park(this.stuckReplay());
+      else if (this.settled?.status === 'completed') this.checkJournalConsumed();
       let result: ExecutionResult | null = null;
       if (this.halt) result = { status: 'needs_attention', reason: this.halt.reason, error: this.halt.error };
       else if (this.settled) result = this.settled;
       else if (this.blocked.length > 0) {
         const times = this.blocked.map((b) => b.wakeAt).filter((t): t is number => t !== null);
         // A run waits on its first blocked step (approval, prompt, kill switch or timer).
-        result = { status: 'waiting', wakeAt: times.length > 0 ? new Date(Math.min(...times)).toISOString() : null, waitingOn: this.blocked[0]!.waitingOn };
+        result = { status: 'waiting', wakeAt: times.length > 0 ? new Date(Math.min(...times)).toISOString() : null, on: this.blocked[0]!.on };
       }
-      if (result) {
-        this.finished = true;
-        const settled = result;
-        this.deps.store.flushWrites();
-        this.written.then(
-          () => this.finish(settled),
-          (err: unknown) => {
-            const error = toErrorRecord(err);
-            this.finish(this.halt ? { status: 'needs_attention', reason: this.halt.reason, error: this.halt.error } : { status: 'needs_attention', reason: `a journal write failed: ${error.message}`, error });
-          },
-        );
-      }
-    });
-  }
-
-  /** Runs an effect's body, counting it as in flight; a `Blocked` throw parks the branch. */
-  private effect<T>(body: () => Promise<T>): Promise<T> {
-    if (this.halt) return new Promise<T>(() => {});
-    this.inflight++;
-    return new Promise<T>((resolve, reject) => {
-      body().then(
-        (v) => { this.inflight--; resolve(v); this.scheduleCheck(); },
-        (e) => {
-          this.inflight--;
-          if (e instanceof Blocked) {
-            this.blocked.push(e);
-          } else if (e instanceof NeedsAttention || e instanceof NonDeterminismError) {
-            this.park(e);
-          } else {
-            reject(e);
-          }
-          this.scheduleCheck();
+      if (result === null) return;
+      this.finished = true;
+      const settled = result;
+      this.host.settle().then(
+        () => this.finish(settled),
+        (err: unknown) => {
+          const error = toErrorRecord(err);
+          this.finish(this.halt
+            ? { status: 'needs_attention', reason: this.halt.reason, error: this.halt.error }
+            : { status: 'needs_attention', reason: `a journal write failed: ${error.message}`, error });
         },
       );
     });
@@ -184,32 +157,24 @@ export class RunExecution {
     this.halt = { reason: e.message, error: { name: e.name, message: e.message, retryable: false, applied: 'unknown' } };
   }
 
-  /** Queues a write of this run: not awaited here, but part of every later durability wait. */
-  private write(p: Promise<unknown>): void {
-    p.catch(() => { /* observed through `written` */ });
-    const next = this.written.then(() => p);
-    next.catch(() => { /* observed by `durable` and at the end */ });
-    this.written = next;
+  /** The replay ran out of calls before handing back every recorded outcome. */
+  private stuckReplay(): NonDeterminismError {
+    const e = this.bySeqOfResolution.get(this.delivery.expected!)!;
+    return new NonDeterminismError(e.seq, `${e.kind} ${e.name} as the next step to complete`, this.nextSeq > e.seq
+      ? 'something else first' : 'no such step (the playbook stopped asking before it)', this.hint());
   }
 
-  /** Waits until every write queued so far has committed; a failed one parks the run. */
-  private async durable(seq: number): Promise<void> {
-    this.deps.store.flushWrites();
-    try {
-      await this.written;
-    } catch (err) {
-      throw new NeedsAttention(seq, `step ${seq}: a journal write of this run failed, so nothing more was sent: ${toErrorRecord(err).message}`);
-    }
-  }
-
-  /** For the engine: a write made for this run before the execution (its state change). */
-  addWrite(p: Promise<unknown>): void {
-    this.write(p);
+  /** The playbook returned: a journal that recorded more steps than it asked for is non-determinism. */
+  private checkJournalConsumed(): void {
+    const extra = [...this.journal.keys()].filter((s) => s >= this.nextSeq);
+    if (extra.length === 0) return;
+    const first = this.journal.get(Math.min(...extra))!;
+    this.park(new NonDeterminismError(first.seq, `${first.kind} ${first.name}`, 'the end of the playbook', this.hint()));
   }
 
   private hint(): string {
     return this.codeChanged
-      ? `The playbook's code changed since this run started (run recorded ${this.run.playbookHash}); restore the old version to finish this run, or cancel it.`
+      ? `The playbook's code changed since this run started (run recorded ${this.run.playbookHash}); restore the old version to finish this run, mark the change with ctx.patched(), or cancel the run.`
       : 'Playbook code must be deterministic: take time and randomness from ctx, and do not branch on anything outside ctx.';
   }
 
@@ -217,6 +182,10 @@ export class RunExecution {
   private recorded(seq: number, kind: JournalKind, name: string, input: unknown): JournalEntry | undefined {
     const rec = this.journal.get(seq);
     if (!rec) return undefined;
+    if (rec.kind === 'patch' && kind !== 'patch') {
+      throw new NonDeterminismError(seq, `the patch marker "${rec.name}"`, `${kind} ${name}`,
+        `This run took the ctx.patched("${rec.name}") path: keep that call where it was, or replace it with ctx.deprecatePatch("${rec.name}").`);
+    }
     if (rec.kind !== kind || rec.name !== name) throw new NonDeterminismError(seq, `${rec.kind} ${rec.name}`, `${kind} ${name}`, this.hint());
     if (canonicalJson(rec.input) !== canonicalJson(input)) {
       throw new NonDeterminismError(seq, `${rec.name} with parameters ${canonicalJson(rec.input)}`, `the same step with ${canonicalJson(input)}`, this.hint());
@@ -224,254 +193,153 @@ export class RunExecution {
     return rec;
   }
 
-  private entry(seq: number, kind: JournalKind, name: string, input: unknown, extra: Partial<JournalEntry> = {}): JournalEntry {
+  private entry(seq: number, kind: JournalKind, name: string, input: unknown): JournalEntry {
     return {
       runId: this.run.id, seq, kind, name, asset: null, app: null, action: null, status: 'started', input, output: null,
-      error: null, attempts: 0, startedAt: new Date(this.deps.now()).toISOString(), finishedAt: null, wakeAt: null, detail: null, ...extra,
+      error: null, attempts: 0, startedAt: new Date(this.opts.now()).toISOString(), finishedAt: null, wakeAt: null, detail: null,
+      resolution: null,
     };
   }
 
-  // ── the context handed to the playbook ────────────────────────────────────────────────────
-
-  private context(incident: IncidentView): PlaybookContext {
-    const roles: Record<string, unknown> = {};
-    for (const [role, cap] of Object.entries(this.playbook.roles)) roles[role] = this.roleClient(role, cap);
-    return {
-      runId: this.run.id,
-      incident,
-      roles: roles as PlaybookContext['roles'],
-      asset: <A extends AppDefinition>(app: A, assetName: string) =>
-        // `then` is not an action: without this guard `await ctx.asset(...)` would call one.
-        new Proxy({}, { get: (_t, action) => typeof action === 'string' && action !== 'then' ? (input: unknown) => this.act(assetName, assetName, action, input, { appId: app.id }) : undefined }) as never,
-      lists: { contains: (list, value) => this.listContains(list, value) },
-      related: (q) => this.related(incident, q),
-      note: (text) => this.incidentEffect('note', 'note', { text }),
-      setStatus: (status: IncidentStatus) => this.incidentEffect('status', 'setStatus', { status }),
-      setSeverity: (severity: Severity) => this.incidentEffect('severity', 'setSeverity', { severity }),
-      sleep: (ms) => this.sleep(ms),
-      prompt: (spec) => this.prompt(spec) as never,
-      now: () => new Date(this.syncValue('now', () => this.deps.now())),
-      random: () => this.syncValue('random', () => Math.random()),
-    };
-  }
-
-  private roleClient(role: string, cap: CapabilityName): unknown {
-    const known = capabilities[cap] as Record<string, unknown>;
-    return new Proxy({}, {
-      get: (_t, action) => {
-        if (typeof action !== 'string' || !Object.hasOwn(known, action)) return undefined;
-        return (input: unknown) => this.act(role, this.bindings[role], action, input, { capability: cap });
-      },
-    });
-  }
-
-  // ── actions ───────────────────────────────────────────────────────────────────────────────
-
-  private act(label: string, assetName: string | undefined, action: string, input: unknown, expect: { appId?: string; capability?: CapabilityName }): Promise<unknown> {
-    const seq = this.nextSeq++;
-    const name = `${label}.${action}`;
-    return this.effect(async () => {
-      const rec = this.recorded(seq, 'action', name, input);
-      if (rec) {
-        if (rec.status === 'completed') return rec.output;
-        if (rec.status === 'failed') throw new ActionFailedError(name, rec.error!);
-        return this.resolveUnknown(rec, 'the process stopped before the outcome was recorded', 0);
-      }
-      const entry = this.entry(seq, 'action', name, input, { asset: assetName ?? null, action });
-      const problem = await this.checkTarget(label, assetName, expect);
-      if (problem) {
-        const error = toErrorRecord(new TerminalError(problem));
-        this.write(this.deps.store.appendJournal({ ...entry, status: 'failed', error, finishedAt: entry.startedAt }, LAZY));
-        throw new ActionFailedError(name, error);
-      }
-      const { asset, def } = await this.deps.broker.describe(assetName!, action).catch(() => ({ asset: null, def: null }));
-      if (!asset || !def) return this.failStep(entry, `app of asset "${assetName}" has no action "${action}"`);
-      entry.app = asset.app.id;
-      if (!def.readOnly && this.deps.gate) {
-        const g = await this.deps.gate.check({
-          run: this.run, seq, asset: assetName!, app: asset.app.id, action, def, params: input,
-          automation: this.deps.automation, playbookDryRun: this.deps.playbookDryRun,
-        });
-        if (g.kind === 'wait') throw new Blocked(g.wakeAt, g.waitingOn);
-        if (g.kind === 'attention') throw new NeedsAttention(seq, `step ${seq} ${name}: ${g.reason}`);
-        if (g.kind === 'deny') return this.failStep(entry, g.message, 'ApprovalDenied');
-        if (g.kind === 'dry-run') {
-          const output = dryRunOutput(asset.app.implements ?? [], action, input);
-          this.write(this.deps.store.appendJournal({ ...entry, status: 'completed', output, detail: g.detail, finishedAt: new Date(this.deps.now()).toISOString() }, LAZY));
-          return output;
-        }
-        entry.detail = g.detail;
-      }
-      // A changing action's intent is journaled and committed before it is sent (send waits for
-      // it): a crash after this point is seen on replay and reconciled. A read-only lookup is
-      // journaled once, with its outcome: if the process dies while it is in flight, the replay
-      // simply asks again.
-      if (def.readOnly) return this.send(entry, 0, false, false);
-      this.write(this.deps.store.appendJournal(entry, LAZY));
-      return this.send(entry, 0, true, true);
-    });
-  }
-
-  /** Why the step cannot target this asset, or null when it can. */
-  private async checkTarget(label: string, assetName: string | undefined, expect: { appId?: string; capability?: CapabilityName }): Promise<string | null> {
-    if (assetName === undefined) return `role "${label}" of playbook ${this.playbook.id} is not bound to an asset (riposte playbooks bind ${this.playbook.id} ${label}=<asset>)`;
-    try {
-      const { app } = await this.deps.broker.resolveAsset(assetName);
-      if (expect.appId !== undefined && app.id !== expect.appId) return `asset "${assetName}" belongs to app ${app.id}, not ${expect.appId}`;
-      if (expect.capability !== undefined && !(app.implements ?? []).includes(expect.capability)) {
-        return `role "${label}" is bound to asset "${assetName}" of app ${app.id}, which does not implement the ${expect.capability} capability`;
-      }
-      return null;
-    } catch (err) {
-      return toErrorRecord(err).message;
-    }
-  }
+  // ── one step: replay it, or have the host perform it ─────────────────────────────────────
 
   /**
-   * Sends the step; `changing` = wait until its intent and everything before it has committed;
-   * `journaled` = the entry is in the journal already (else the outcome inserts it).
+   * Asks for the step at the next position. `perform` is called (with the recorded entry, if any)
+   * only when the journal holds no outcome for it; `effect` is the incident change a note or
+   * status step makes, applied with its journal entry.
    */
-  private async send(entry: JournalEntry, round: number, changing: boolean, journaled: boolean): Promise<unknown> {
-    const call = { runId: this.run.id, seq: entry.seq, asset: entry.asset!, action: entry.action!, input: entry.input };
-    const out = await this.deps.broker.invoke(call, changing ? { before: this.durable(entry.seq) } : {});
-    this.write(out.recorded);
-    const attempts = entry.attempts + out.attempts;
-    entry.attempts = attempts;
-    const finishedAt = new Date(this.deps.now()).toISOString();
-    const record = (patch: JournalPatch) => this.write(journaled
-      ? this.deps.store.updateJournal(this.run.id, entry.seq, patch, LAZY)
-      : this.deps.store.appendJournal({ ...entry, ...patch }, LAZY));
-    if (out.kind === 'succeeded') {
-      record({ status: 'completed', output: out.output, attempts, finishedAt });
-      return out.output;
-    }
-    if (out.kind === 'failed') {
-      record({ status: 'failed', error: out.error, attempts, finishedAt });
-      throw new ActionFailedError(entry.name, out.error);
-    }
-    record({ status: 'started', error: out.error, attempts });
-    return this.resolveUnknown(entry, out.error.message, round);
-  }
-
-  /** An attempt may or may not have reached the vendor: never re-send a non-idempotent action blindly. */
-  private async resolveUnknown(entry: JournalEntry, why: string, round: number): Promise<unknown> {
-    const seq = entry.seq;
-    let def;
+  private step<T>(kind: JournalKind, name: string, input: unknown, perform: (rec: JournalEntry | undefined) => Promise<StepOutcome>, effect?: RunEffect): Promise<T> {
+    const seq = this.nextSeq++;
+    if (this.halt) return never();
+    let rec: JournalEntry | undefined;
     try {
-      ({ def } = await this.deps.broker.describe(entry.asset!, entry.action!));
+      rec = this.recorded(seq, kind, name, input);
     } catch (err) {
-      throw new NeedsAttention(seq, `step ${seq} (${entry.name}) has an unknown outcome (${why}) and its asset cannot be loaded: ${toErrorRecord(err).message}`);
+      this.park(err as Error);
+      this.scheduleCheck();
+      return never();
     }
-    const note = (detail: string) => this.write(this.deps.store.updateJournal(this.run.id, seq, { status: 'started', detail }, LAZY));
-    const changing = !def.readOnly;
-    if (def.idempotent) {
-      note(`outcome unknown (${why}); the action is idempotent, so it was sent again`);
-      return this.send(entry, round, changing, true);
-    }
-    if (def.reconcile && round < MAX_RECONCILE_ROUNDS) {
-      const r = await this.deps.broker.reconcile({ runId: this.run.id, seq, asset: entry.asset!, action: entry.action!, input: entry.input }, new Date(entry.startedAt));
-      if (r.applied === true) {
-        this.write(this.deps.store.updateJournal(this.run.id, seq, {
-          status: 'completed', output: r.output, finishedAt: new Date(this.deps.now()).toISOString(),
-          detail: `outcome was unknown (${why}); reconciled with the vendor: the action had been applied, so it was not sent again`,
-        }, LAZY));
-        return r.output;
-      }
-      if (r.applied === false) {
-        note(`outcome was unknown (${why}); reconciled with the vendor: not applied, so it was sent once more`);
-        return this.send(entry, round + 1, changing, true);
-      }
-      throw this.attention(entry, `${why}; reconcile could not tell: ${r.reason}`);
-    }
-    throw this.attention(entry, round >= MAX_RECONCILE_ROUNDS ? `${why}; still unknown after ${round} reconcile rounds` : `${why}; the action is not idempotent and has no reconcile`);
-  }
-
-  private attention(entry: JournalEntry, why: string): NeedsAttention {
-    const reason = `step ${entry.seq} ${entry.name} on asset "${entry.asset}": outcome unknown (${why}). It was NOT sent again. Check at the vendor, then resolve the step with \`riposte runs resolve ${this.run.id} ${entry.seq} --applied|--not-applied\`.`;
-    this.write(this.deps.store.updateJournal(this.run.id, entry.seq, { status: 'started', detail: reason }, LAZY));
-    return new NeedsAttention(entry.seq, reason);
-  }
-
-  // ── other effects ─────────────────────────────────────────────────────────────────────────
-
-  private listContains(list: string, value: string): Promise<boolean> {
-    const seq = this.nextSeq++;
-    const input = { list, value };
-    return this.effect(async () => {
-      const rec = this.recorded(seq, 'list', `lists.contains`, input);
-      if (rec) return this.replayed(rec) as boolean;
-      const items = await this.deps.store.getListItems(list);
-      if (items === null) return this.failStep(this.entry(seq, 'list', 'lists.contains', input), `custom list "${list}" does not exist`);
-      const output = ipInList(value, items);
-      this.write(this.deps.store.appendJournal({ ...this.entry(seq, 'list', 'lists.contains', input), status: 'completed', output, finishedAt: new Date(this.deps.now()).toISOString() }, LAZY));
-      return output;
-    });
-  }
-
-  private related(incident: IncidentView, q: RelatedQuery): Promise<RelatedResult> {
-    const seq = this.nextSeq++;
-    return this.effect(async () => {
-      const until = incident.createdAt;
-      const input = { label: q.label ?? incident.label, match: q.match, since: new Date(Date.parse(until) - q.withinMs).toISOString(), until };
-      const rec = this.recorded(seq, 'related', 'related', input);
-      if (rec) return this.replayed(rec) as RelatedResult;
-      const output = await this.deps.store.countRelated({ ...input, excludeIncidentId: incident.id });
-      this.write(this.deps.store.appendJournal({ ...this.entry(seq, 'related', 'related', input), status: 'completed', output, finishedAt: new Date(this.deps.now()).toISOString() }, LAZY));
-      return output;
-    });
-  }
-
-  private incidentEffect(kind: 'note' | 'status' | 'severity', name: string, input: Record<string, string>): Promise<void> {
-    const seq = this.nextSeq++;
-    return this.effect(async () => {
-      const rec = this.recorded(seq, kind, name, input);
-      if (rec) {
-        this.replayed(rec);
+    return new Promise<T>((resolve, reject) => {
+      const hand = (e: JournalEntry) => {
+        if (e.status === 'failed') reject(new ActionFailedError(e.name, e.error ?? toErrorRecord(new Error('failed'))));
+        else resolve(e.output as T);
+      };
+      if (rec && FINAL.has(rec.status) && rec.resolution !== null && rec.resolution !== undefined) {
+        const known = rec;
+        this.delivery.replay(rec.resolution, () => hand(known));
         return;
       }
-      const entry = { ...this.entry(seq, kind, name, input), status: 'completed' as const, finishedAt: new Date(this.deps.now()).toISOString() };
-      // Journal entry and incident change commit together: exactly once, even across crashes.
-      this.write(this.deps.store.applyRunEffect(entry, kind === 'note'
-        ? { type: 'note', incidentId: this.run.incidentId, text: input.text! }
-        : { type: 'incident', incidentId: this.run.incidentId, patch: kind === 'status' ? { status: input.status as IncidentStatus } : { severity: input.severity as Severity } }, LAZY));
-    });
-  }
-
-  private sleep(ms: number): Promise<void> {
-    const seq = this.nextSeq++;
-    const input = { ms };
-    return this.effect(async () => {
-      const rec = this.recorded(seq, 'sleep', 'sleep', input);
-      if (rec?.status === 'completed') return;
-      const wakeAt = rec ? Date.parse(rec.wakeAt!) : this.deps.now() + Math.max(0, ms);
-      if (!rec) this.write(this.deps.store.appendJournal({ ...this.entry(seq, 'sleep', 'sleep', input), status: 'waiting', wakeAt: new Date(wakeAt).toISOString() }, LAZY));
-      const left = wakeAt - this.deps.now();
-      if (left > this.deps.shortSleepMs) throw new Blocked(wakeAt, 'timer');
-      if (left > 0) await new Promise((r) => setTimeout(r, left));
-      this.write(this.deps.store.updateJournal(this.run.id, seq, { status: 'completed', finishedAt: new Date(this.deps.now()).toISOString() }, LAZY));
-    });
-  }
-
-  private prompt(spec: PromptSpec): Promise<PromptResult<unknown>> {
-    const seq = this.nextSeq++;
-    return this.effect(async () => {
-      const rec = this.recorded(seq, 'prompt', 'prompt', spec);
-      if (rec?.status === 'completed') return rec.output as PromptResult<unknown>;
-      if (!this.deps.prompts) return this.failStep(this.entry(seq, 'prompt', 'prompt', spec), 'prompts are not available in this engine');
-      if (!rec) await this.deps.store.appendJournal({ ...this.entry(seq, 'prompt', 'prompt', spec), status: 'waiting' });
-      const state = await this.deps.prompts.step(this.run.id, seq, spec);
-      if (state.kind === 'wait') throw new Blocked(state.wakeAt, state.waitingOn);
-      const output: PromptResult<unknown> = { answer: state.answer, answeredBy: state.answeredBy, timedOut: state.timedOut };
-      await this.deps.store.updateJournal(this.run.id, seq, {
-        status: 'completed', output, finishedAt: new Date(this.deps.now()).toISOString(),
-        detail: state.timedOut ? 'no answer before the timeout: the default answer was taken' : `answered by ${state.answeredBy}`,
+      const base = rec ?? this.entry(seq, kind, name, input);
+      this.delivery.whenLive(() => {
+        if (this.halt) return;
+        this.inflight++;
+        // An outcome recorded but never handed over (resolved by an operator, or journaled
+        // before outcomes had an order) is handed over now, as a live one.
+        const outcome = rec && FINAL.has(rec.status) ? Promise.resolve(outcomeOf(rec)) : perform(rec);
+        outcome.then((o) => {
+          this.inflight--;
+          this.onOutcome(base, o, hand, rec !== undefined && FINAL.has(rec.status), effect);
+          this.scheduleCheck();
+        }, (err: unknown) => {
+          this.inflight--;
+          this.park(err instanceof Error ? err : new Error(String(err)));
+          this.scheduleCheck();
+        });
       });
-      return output;
     });
   }
 
-  /** `now`/`random`: synchronous for the playbook; the journal write is tracked as in flight. */
-  private syncValue(kind: 'now' | 'random', make: () => number): number {
+  private onOutcome(base: JournalEntry, o: StepOutcome, hand: (e: JournalEntry) => void, known: boolean, effect: RunEffect | undefined): void {
+    switch (o.status) {
+      case 'completed':
+      case 'failed': {
+        if (o.status === 'completed' && o.dryRun) this.dryRunSteps = true;
+        const entry: JournalEntry = {
+          ...base, status: o.status, output: o.status === 'completed' ? o.output : null, error: o.status === 'failed' ? o.error : null,
+          attempts: o.attempts ?? base.attempts, detail: o.detail ?? base.detail, asset: o.asset ?? base.asset, app: o.app ?? base.app,
+          action: base.action, finishedAt: known ? base.finishedAt : new Date(this.opts.now()).toISOString(),
+        };
+        this.delivery.arrive((resolution) => {
+          entry.resolution = resolution;
+          if (effect && !known && !this.opts.dryRun) this.host.recordWithEffect(entry, effect);
+          else if (effect && !known) this.host.record({ ...entry, detail: 'dry run: recorded, the incident was not changed' });
+          else this.host.record(entry);
+          hand(entry);
+        });
+        return;
+      }
+      case 'waiting': {
+        this.blocked.push({ wakeAt: o.wakeAt, on: o.on });
+        const wakeAt = o.wakeAt === null ? null : new Date(o.wakeAt).toISOString();
+        // A parked step is journaled, so the run's timeline shows every step it waits on.
+        if (base.status !== 'waiting' || base.detail !== o.detail || base.wakeAt !== wakeAt) {
+          this.host.record({ ...base, status: 'waiting', wakeAt, detail: o.detail, asset: o.asset ?? base.asset, app: o.app ?? base.app });
+        }
+        return;
+      }
+      case 'attention':
+        this.park(new NeedsAttention(base.seq, o.reason));
+    }
+  }
+
+  // ── the effects behind ctx ───────────────────────────────────────────────────────────────
+
+  act(label: string, target: ActionTarget, action: string, input: unknown): Promise<unknown> {
+    const name = `${label}.${action}`;
+    const seq = this.nextSeq;
+    return this.step('action', name, input, (rec) => {
+      const req: StepRequest = { kind: 'action', seq, name, target, action, input };
+      if (rec?.status === 'started') req.intent = { startedAt: rec.startedAt, attempts: rec.attempts, asset: rec.asset };
+      return this.host.perform(req);
+    });
+  }
+
+  listContains(list: string, value: string): Promise<boolean> {
+    const seq = this.nextSeq;
+    const input = { list, value };
+    return this.step('list', 'lists.contains', input, () => this.host.perform({ kind: 'list', seq, name: 'lists.contains', input }));
+  }
+
+  related(q: RelatedQuery): Promise<RelatedResult> {
+    const seq = this.nextSeq;
+    const incident = this.run.input as IncidentView;
+    const until = incident.createdAt;
+    const input = { label: q.label ?? incident.label, match: q.match, since: new Date(Date.parse(until) - q.withinMs).toISOString(), until };
+    return this.step('related', 'related', input, () => this.host.perform({ kind: 'related', seq, name: 'related', input }));
+  }
+
+  incident(kind: 'note' | 'status' | 'severity', input: Record<string, string>): Promise<void> {
+    const name = kind === 'note' ? 'note' : kind === 'status' ? 'setStatus' : 'setSeverity';
+    const incidentId = this.run.incidentId;
+    const effect: RunEffect = kind === 'note'
+      ? { type: 'note', incidentId, text: input.text! }
+      : { type: 'incident', incidentId, patch: kind === 'status' ? { status: input.status as never } : { severity: input.severity as never } };
+    return this.step(kind, name, input, () => Promise.resolve({ status: 'completed', output: null }), effect);
+  }
+
+  sleep(ms: number): Promise<void> {
+    const seq = this.nextSeq;
+    const input = { ms };
+    return this.step('sleep', 'sleep', input, async (rec) => {
+      const wakeAt = rec?.wakeAt ? Date.parse(rec.wakeAt) : this.opts.now() + Math.max(0, ms);
+      const left = wakeAt - this.opts.now();
+      if (left > this.opts.shortSleepMs) return { status: 'waiting', on: { kind: 'timer' }, wakeAt, detail: 'waits for its timer' };
+      // Waited in process: the wake time must survive a crash meanwhile.
+      if (!rec && left > 0) {
+        this.host.record({ ...this.entry(seq, 'sleep', 'sleep', input), status: 'waiting', wakeAt: new Date(wakeAt).toISOString(), detail: 'waits for its timer' });
+      }
+      if (left > 0) await new Promise((r) => setTimeout(r, left));
+      return { status: 'completed', output: null };
+    });
+  }
+
+  prompt(spec: PromptSpec): Promise<PromptResult<unknown>> {
+    const seq = this.nextSeq;
+    return this.step('prompt', 'prompt', spec, () => this.host.perform({ kind: 'prompt', seq, name: 'prompt', input: spec }));
+  }
+
+  /** `now`/`random`: synchronous for the playbook; journaled (not awaited) the first time. */
+  value(kind: 'now' | 'random'): number {
     const seq = this.nextSeq++;
     const rec = this.journal.get(seq);
     if (rec) {
@@ -481,20 +349,43 @@ export class RunExecution {
       }
       return rec.output as number;
     }
-    const value = make();
-    this.write(this.deps.store.appendJournal({ ...this.entry(seq, kind, kind, null), status: 'completed', output: value, finishedAt: new Date(this.deps.now()).toISOString() }, LAZY));
-    return value;
+    const v = kind === 'now' ? this.opts.now() : Math.random();
+    this.host.record({ ...this.entry(seq, kind, kind, null), status: 'completed', output: v, finishedAt: new Date(this.opts.now()).toISOString() });
+    return v;
   }
 
-  private replayed(rec: JournalEntry): unknown {
-    if (rec.status === 'failed') throw new ActionFailedError(rec.name, rec.error!);
-    return rec.output;
+  patched(id: string): boolean {
+    const seq = this.nextSeq;
+    const rec = this.journal.get(seq);
+    if (rec) {
+      if (rec.kind !== 'patch' || rec.name !== id) return false; // an older execution went on here without the patch
+      this.nextSeq++;
+      return true;
+    }
+    // A gap below recorded positions is an effect of the old code whose outcome was lost in a
+    // crash (a marker is journaled when it is called, before any later step): the old path.
+    if (seq <= this.maxRecordedSeq) return false;
+    this.nextSeq++;
+    this.host.record({ ...this.entry(seq, 'patch', id, null), status: 'completed', finishedAt: new Date(this.opts.now()).toISOString() });
+    return true;
   }
 
-  private async failStep(entry: JournalEntry, message: string, errorName?: string): Promise<never> {
-    const error = toErrorRecord(new TerminalError(message));
-    if (errorName !== undefined) error.name = errorName;
-    this.write(this.deps.store.appendJournal({ ...entry, status: 'failed', error, finishedAt: entry.startedAt }, LAZY));
-    throw new ActionFailedError(entry.name, error);
+  deprecatePatch(id: string): void {
+    const rec = this.journal.get(this.nextSeq);
+    if (rec?.kind === 'patch' && rec.name === id) this.nextSeq++;
   }
+
+}
+
+/** A recorded final entry as the outcome the host would have reported. */
+function outcomeOf(e: JournalEntry): StepOutcome {
+  const where = { ...(e.asset ? { asset: e.asset } : {}), ...(e.app ? { app: e.app } : {}) };
+  return e.status === 'failed'
+    ? { status: 'failed', error: e.error ?? toErrorRecord(new Error('failed')), attempts: e.attempts, detail: e.detail, ...where }
+    : { status: 'completed', output: e.output, attempts: e.attempts, detail: e.detail, ...where };
+}
+
+/** A destructive action recorded instead of executed (the policy gate's dry-run detail, no attempt). */
+export function isDryRunStep(e: JournalEntry): boolean {
+  return e.kind === 'action' && e.status === 'completed' && e.attempts === 0 && (e.detail?.startsWith('dry run') ?? false);
 }

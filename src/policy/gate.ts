@@ -4,7 +4,8 @@
  * policy, blast radius)? → is there a valid approval for exactly this step and these parameters?
  */
 import type { AnyActionDefinition } from '../sdk/app.js';
-import type { AutomationLevel } from '../sdk/playbook.js';
+import type { AutomationLevel } from '../common/domain.js';
+import type { WaitOn } from '../common/wait-on.js';
 import type { RunRecord } from '../store/records.js';
 import type { PolicyStore } from '../store/policy-store.js';
 import { describeApprovers, type ApprovalService } from './approvals.js';
@@ -12,7 +13,6 @@ import type { Approvers, BlastRadiusRule, KillSwitchState } from '../store/polic
 
 export const KILL_SWITCH = 'kill_switch';
 export const BLAST_RADIUS = 'blast_radius';
-export const KILL_SWITCH_WAIT = 'kill-switch';
 
 export interface StepUnderGate {
   run: RunRecord;
@@ -30,7 +30,7 @@ export interface StepUnderGate {
 export type GateDecision =
   | { kind: 'allow'; detail: string | null }
   | { kind: 'dry-run'; detail: string }
-  | { kind: 'wait'; waitingOn: string; wakeAt: number | null }
+  | { kind: 'wait'; on: WaitOn; wakeAt: number | null }
   | { kind: 'deny'; message: string }
   | { kind: 'attention'; reason: string };
 
@@ -50,7 +50,7 @@ export class PolicyGate {
 
   async check(step: StepUnderGate): Promise<GateDecision> {
     const kill = await this.policy.getSetting<KillSwitchState>(KILL_SWITCH);
-    if (kill?.engaged) return { kind: 'wait', waitingOn: KILL_SWITCH_WAIT, wakeAt: null };
+    if (kill?.engaged) return { kind: 'wait', on: { kind: 'kill-switch' }, wakeAt: null };
     if (step.run.dryRun || step.playbookDryRun) {
       return { kind: 'dry-run', detail: `dry run: ${step.def.kind} action ${step.app}.${step.action} on asset "${step.asset}" would have run with these parameters; nothing was sent` };
     }
@@ -86,7 +86,7 @@ export class PolicyGate {
           await this.approvals.expire(approval);
           return { kind: 'deny', message: `approval ${approval.id} expired at ${approval.expiresAt} without a decision` };
         }
-        return { kind: 'wait', waitingOn: `approval:${approval.id}`, wakeAt: Date.parse(approval.expiresAt) };
+        return { kind: 'wait', on: { kind: 'approval', id: approval.id }, wakeAt: Date.parse(approval.expiresAt) };
       }
       case 'approved': {
         const problem = this.approvals.verify(approval, stepRef);

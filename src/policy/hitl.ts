@@ -6,7 +6,8 @@ import type { PolicyStore } from '../store/policy-store.js';
 import { Sealer } from './seal.js';
 import { ApprovalService } from './approvals.js';
 import { PromptService } from './prompts.js';
-import { KILL_SWITCH, KILL_SWITCH_WAIT, PolicyGate, type GateOptions } from './gate.js';
+import { KILL_SWITCH, PolicyGate, type GateOptions } from './gate.js';
+import { formatWaitOn, type WaitOn } from '../common/wait-on.js';
 import { EmailLinks } from './email-links.js';
 import { MailNotifier, type MailSettings } from './mail-notifier.js';
 import type { KillSwitchState } from '../store/policy-records.js';
@@ -32,25 +33,25 @@ export interface Hitl {
   links: EmailLinks;
   setKillSwitch(engaged: boolean, actor: string, reason: string): Promise<KillSwitchState>;
   /** Whether a run parked on `waitingOn` must keep waiting (see EngineOptions.stillWaiting). */
-  stillWaiting(waitingOn: string): Promise<boolean>;
+  stillWaiting(on: WaitOn): Promise<boolean>;
 }
 
 export function createHitl(o: HitlOptions): Hitl {
   const now = o.now ?? Date.now;
   const sealer = new Sealer(o.secretKey);
-  const wakeOn = async (waitingOn: string) => {
-    await o.policy.wakeRunsWaitingOn(waitingOn);
+  const wakeOn = async (on: WaitOn) => {
+    await o.policy.wakeRunsWaitingOn(formatWaitOn(on));
     o.wake();
   };
   let notifier: MailNotifier | null = null;
   const approvals = new ApprovalService(o.policy, sealer, now, {
     requested: (a) => notifier?.approvalRequested(a),
-    decided: (a) => wakeOn(`approval:${a.id}`),
+    decided: (a) => wakeOn({ kind: 'approval', id: a.id }),
   });
   const prompts = new PromptService(o.policy, now, {
     requested: (p) => notifier?.promptRequested(p),
     escalated: (p) => notifier?.promptRequested(p),
-    answered: (p) => wakeOn(`prompt:${p.id}`),
+    answered: (p) => wakeOn({ kind: 'prompt', id: p.id }),
   });
   const links = new EmailLinks(o.policy, approvals, sealer, now);
   if (o.mail) notifier = new MailNotifier(o.mail, o.policy, links, o.onError ?? (() => {}));
@@ -61,17 +62,16 @@ export function createHitl(o: HitlOptions): Hitl {
   });
   return {
     policy: o.policy, sealer, approvals, prompts, gate, links,
-    async stillWaiting(waitingOn) {
-      const [kind, id] = waitingOn.split(/:(.*)/s) as [string, string | undefined];
-      if (kind === 'approval' && id) return (await o.policy.getApproval(id))?.status === 'pending';
-      if (kind === 'prompt' && id) return (await o.policy.getPrompt(id))?.status === 'pending';
-      if (waitingOn === KILL_SWITCH_WAIT) return (await o.policy.getSetting<KillSwitchState>(KILL_SWITCH))?.engaged === true;
+    async stillWaiting(on) {
+      if (on.kind === 'approval') return (await o.policy.getApproval(on.id))?.status === 'pending';
+      if (on.kind === 'prompt') return (await o.policy.getPrompt(on.id))?.status === 'pending';
+      if (on.kind === 'kill-switch') return (await o.policy.getSetting<KillSwitchState>(KILL_SWITCH))?.engaged === true;
       return true;
     },
     async setKillSwitch(engaged, actor, reason) {
       const state: KillSwitchState = { engaged, by: actor, at: new Date(now()).toISOString(), reason };
       await o.policy.putSetting(KILL_SWITCH, state, actor, engaged ? 'kill_switch.engage' : 'kill_switch.release');
-      if (!engaged) await wakeOn(KILL_SWITCH_WAIT);
+      if (!engaged) await wakeOn({ kind: 'kill-switch' });
       return state;
     },
   };

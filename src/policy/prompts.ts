@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { PromptSpec } from '../sdk/playbook.js';
+import type { WaitOn } from '../common/wait-on.js';
 import type { PolicyStore } from '../store/policy-store.js';
 import { PolicyError } from './errors.js';
 import type { Actor } from './principal.js';
@@ -19,7 +20,7 @@ export interface PromptEvents {
 /** What the step should do now. */
 export type PromptState =
   | { kind: 'answered'; answer: unknown; answeredBy: string | null; timedOut: boolean }
-  | { kind: 'wait'; waitingOn: string; wakeAt: number };
+  | { kind: 'wait'; on: WaitOn; wakeAt: number };
 
 export class PromptService {
   constructor(private readonly store: PolicyStore, private readonly now: () => number, private readonly events: PromptEvents = {}) {}
@@ -55,7 +56,7 @@ export class PromptService {
       }
     }
     const escalation = p.escalateAt && p.escalatedAt === null ? Date.parse(p.escalateAt) : Infinity;
-    return { kind: 'wait', waitingOn: `prompt:${p.id}`, wakeAt: Math.min(escalation, Date.parse(p.expiresAt)) };
+    return { kind: 'wait', on: { kind: 'prompt', id: p.id }, wakeAt: Math.min(escalation, Date.parse(p.expiresAt)) };
   }
 
   /** A user answers; the answer must fit the prompt's type, and the user must be the assignee. */

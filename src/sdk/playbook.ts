@@ -90,6 +90,19 @@ export interface PromptResult<A> {
   timedOut: boolean;
 }
 
+/**
+ * The durable context of a run. Every method is an effect journaled at the run's next position;
+ * on replay (after a park on a timer, an approval, a prompt, or a crash) a recorded effect returns
+ * its recorded result and is not performed again, and outcomes reach the code in the order they
+ * were first handed to it — so branches of `Promise.all` / `Promise.race` replay exactly.
+ *
+ * When can an effect run twice? A read-only lookup (an investigate action, `lists.contains`,
+ * `related`) whose outcome was not yet recorded when the process died is asked again. A changing
+ * action is sent only after its intent is committed; if the process dies before its outcome is
+ * recorded, an idempotent action is sent again, a non-idempotent one is reconciled with the vendor
+ * (or the run is parked for an operator) — never re-sent blindly. Notes and status changes are
+ * recorded with their change in one transaction: exactly once.
+ */
 export interface PlaybookContext<R extends Record<string, CapabilityName> = Record<string, CapabilityName>> {
   readonly runId: string;
   readonly incident: IncidentView;
@@ -117,6 +130,21 @@ export interface PlaybookContext<R extends Record<string, CapabilityName> = Reco
   now(): Date;
   /** Deterministic randomness in [0, 1). */
   random(): number;
+  /**
+   * Versioning for a playbook changed while runs are in flight. Returns true when this run takes
+   * the new code path — it reached this point after the change — and false when a run that started
+   * on the old code already went past this point the old way, so its replay must too:
+   *
+   *     if (ctx.patched('notify-owner')) await ctx.roles.chat.send({ … });   // new step
+   *
+   * A run that takes the patched path records a marker here (a journal entry). Once no run that
+   * predates the patch is left, the old branch can go: replace the call with
+   * `ctx.deprecatePatch('notify-owner')` (runs that recorded the marker still replay), and after
+   * those too have finished, remove it. Synchronous, and deterministic on replay.
+   */
+  patched(id: string): boolean;
+  /** The successor of `patched(id)` once the old code path is gone: accepts the marker runs recorded, records none. */
+  deprecatePatch(id: string): void;
 }
 
 export interface PlaybookConfig<R extends Record<string, CapabilityName>> {
@@ -126,7 +154,11 @@ export interface PlaybookConfig<R extends Record<string, CapabilityName>> {
   triggers: { labels: string[] };
   /** Default automation level; operators can change it at run time. */
   automation?: AutomationLevel;
-  /** Analyst minutes one completed run saves (for the ROI figures). */
+  /**
+   * Analyst minutes one run saves when it did the analyst's work (the ROI figures). A run earns
+   * them only when it completed and was not a dry run; a run that could not do its work returns
+   * an object with `minutesSaved: 0` (or another number) to say so.
+   */
   minutesSaved?: number;
   /** Capability roles the playbook uses; configuration binds each to an asset. */
   roles: R;

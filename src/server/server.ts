@@ -11,6 +11,7 @@ import { SqliteStore } from '../store/sqlite/index.js';
 import { loadSecretKey } from '../store/secrets.js';
 import { PlaybookRegistry } from '../engine/registry.js';
 import { Engine } from '../engine/engine.js';
+import { StepService } from '../steps/step-service.js';
 import { Broker } from '../broker/broker.js';
 import { firstPartyCatalog } from '../apps/catalog.js';
 import { IngestService } from '../ingest/ingest-service.js';
@@ -56,8 +57,9 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
     policy: store.policyStore(), secretKey, wake: () => waker.wake(), ...(config.mail ? { mail: config.mail } : {}),
     onError: (err) => logger.error({ err }, 'notification failed'),
   });
-  const engine = new Engine(store, broker, registry, {
-    gate: hitl.gate, prompts: hitl.prompts, stillWaiting: (w) => hitl.stillWaiting(w),
+  const steps = new StepService(store, broker, { gate: hitl.gate, prompts: hitl.prompts });
+  const engine = new Engine(store, steps, registry, {
+    stillWaiting: (w) => hitl.stillWaiting(w),
     concurrency: config.engineConcurrency,
     onRunSettled: (run, result) => logger.info({ runId: run.id, playbook: run.playbookId, incidentId: run.incidentId, status: result.status }, 'run settled'),
     onError: (err) => logger.error({ err }, 'engine error'),

@@ -97,13 +97,15 @@ export interface RunRecord {
   requestedBy: string | null;
 }
 
-export type JournalKind = 'action' | 'list' | 'related' | 'note' | 'status' | 'severity' | 'sleep' | 'now' | 'random' | 'prompt';
+export type JournalKind =
+  | 'action' | 'list' | 'related' | 'note' | 'status' | 'severity' | 'sleep' | 'now' | 'random' | 'prompt'
+  | 'patch';   // a `ctx.patched(id)` marker: this run took the patched code path
 
 export type JournalStatus =
   | 'started'    // intent recorded; outcome not yet known
   | 'completed'
   | 'failed'
-  | 'waiting';   // timers: recorded wake time not yet reached
+  | 'waiting';   // parked: a timer not yet due, or a step waiting for an approval, an answer, the kill switch
 
 /** One effect of a run, keyed by its position (`seq`) and name; the memo that makes replay work. */
 export interface JournalEntry {
@@ -127,6 +129,12 @@ export interface JournalEntry {
   wakeAt: string | null;
   /** Free text explaining a reconcile decision or similar. */
   detail: string | null;
+  /**
+   * Place of this outcome in the order outcomes were handed to the playbook (0, 1, 2 … per run):
+   * replay hands recorded outcomes back in this order. Null while not handed over yet, for
+   * synchronous values (`now`, `random`, patch markers) and for entries written before it existed.
+   */
+  resolution?: number | null;
 }
 
 /** One attempt of one action against a vendor (the record of what was sent and what came back). */

@@ -76,6 +76,8 @@ export interface RunPatch {
   startedAt?: string;
   finishedAt?: string | null;
   waitingOn?: string | null;
+  /** Minutes credited to a finished run (0 when it did no real work; see docs/architecture.md). */
+  minutesSaved?: number | null;
 }
 
 export interface JournalPatch {
@@ -178,6 +180,12 @@ export interface Store {
   loadJournal(runId: string): Promise<JournalEntry[]>;
   /** Inserts a new entry; rejects if (runId, seq) exists. Durable on resolve. */
   appendJournal(entry: JournalEntry, opts?: WriteOptions): Promise<void>;
+  /**
+   * Inserts the entry or, when one is at its position, replaces its state (status, output, error,
+   * attempts, times, detail, resolution): a parked marker becomes an intent or an outcome, an
+   * intent its outcome. Kind, name and input are the caller's to keep equal (replay checks them).
+   */
+  putJournal(entry: JournalEntry, opts?: WriteOptions): Promise<void>;
   updateJournal(runId: string, seq: number, patch: JournalPatch, opts?: WriteOptions): Promise<void>;
   /**
    * Journals a playbook's change to its incident and applies it in one transaction, so a replay

@@ -290,7 +290,7 @@ test('run lifecycle, dueRuns and nextWakeAt', async () => {
 const entry = (runId: string, seq: number, over: Partial<JournalEntry> = {}): JournalEntry => ({
   runId, seq, kind: 'action', name: 'mdm.findDevice', asset: 'mdm-prod', app: 'mdm', action: 'findDevice', status: 'started',
   input: { user: 'alice' }, output: null, error: null, attempts: 1, startedAt: '2024-01-01T00:00:00.000Z', finishedAt: null,
-  wakeAt: null, detail: null, ...over,
+  wakeAt: null, detail: null, resolution: null, ...over,
 });
 
 test('journal: ordered, duplicates rejected, partial updates; action results append-only', async () => {
@@ -349,4 +349,21 @@ test('a store works without an explicit migrate() call', async () => {
   assert.equal((await s.ingest(incident(), [], 'i')).created, true);
   await s.close();
   assert.throws(() => new SqliteStore({ path: ':memory:', secretKey: randomBytes(16) }), /32-byte/);
+});
+
+test('putJournal: a parked marker becomes an intent (new start time), the intent its outcome (start kept), with its resolution', async () => {
+  const s = await openStore(dbPath());
+  await s.ingest(incident(), [run('r1')], 'i');
+  await s.putJournal(entry('r1', 0, { status: 'waiting', asset: null, app: null, detail: 'waits for approval a1', wakeAt: '2024-01-03T00:00:00.000Z' }));
+  let [e] = await s.loadJournal('r1');
+  assert.equal(e!.status, 'waiting');
+  assert.equal(e!.asset, null);
+  await s.putJournal(entry('r1', 0, { startedAt: '2024-01-02T00:00:00.000Z', attempts: 0, detail: 'approved by bob' }));
+  [e] = await s.loadJournal('r1');
+  assert.deepEqual([e!.status, e!.startedAt, e!.asset, e!.detail, e!.wakeAt], ['started', '2024-01-02T00:00:00.000Z', 'mdm-prod', 'approved by bob', null]);
+  await s.putJournal(entry('r1', 0, { status: 'completed', output: { ok: true }, startedAt: '2024-01-05T00:00:00.000Z', finishedAt: '2024-01-05T00:00:01.000Z', resolution: 3 }));
+  [e] = await s.loadJournal('r1');
+  assert.deepEqual([e!.status, e!.startedAt, e!.output, e!.resolution], ['completed', '2024-01-02T00:00:00.000Z', { ok: true }, 3]);
+  await assert.rejects(s.putJournal(entry('nope', 0)), /run nope not found/);
+  await s.close();
 });

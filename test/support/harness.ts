@@ -7,6 +7,8 @@ import { SqliteStore } from '../../src/store/sqlite/index.js';
 import { AppCatalog } from '../../src/broker/catalog.js';
 import { Broker } from '../../src/broker/broker.js';
 import { Engine, type EngineOptions } from '../../src/engine/engine.js';
+import { StepService } from '../../src/steps/step-service.js';
+import type { WaitOn } from '../../src/common/wait-on.js';
 import { PlaybookRegistry } from '../../src/engine/registry.js';
 import { IngestService } from '../../src/ingest/ingest-service.js';
 import { createHitl, type Hitl } from '../../src/policy/hitl.js';
@@ -75,7 +77,8 @@ export async function makeHarness(opts: { apps: AppDefinition[]; playbooks: Play
     h.hitl = createHitl({ policy: store.policyStore(), secretKey: randomBytes(32), wake: () => h.engine.wake(), ...(opts.hitl.approvalTtlMs ? { approvalTtlMs: opts.hitl.approvalTtlMs } : {}) });
   }
   const start = () => {
-    h.engine = new Engine(store, broker, h.registry, { shortSleepMs: 0, ...opts.engine, ...(h.hitl ? { gate: h.hitl.gate, prompts: h.hitl.prompts, stillWaiting: (w: string) => h.hitl!.stillWaiting(w) } : {}) });
+    const steps = new StepService(store, broker, h.hitl ? { gate: h.hitl.gate, prompts: h.hitl.prompts } : {});
+    h.engine = new Engine(store, steps, h.registry, { shortSleepMs: 0, ...opts.engine, ...(h.hitl ? { stillWaiting: (w: WaitOn) => h.hitl!.stillWaiting(w) } : {}) });
     h.ingest = new IngestService(store, h.registry, h.engine);
     h.engine.start();
   };

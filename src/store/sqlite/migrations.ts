@@ -8,6 +8,7 @@ import type Database from 'better-sqlite3';
 import { MIGRATION_003_POLICY } from './migration-003-policy.js';
 import { MIGRATION_004_SEARCH } from './migration-004-search.js';
 import { MIGRATION_005_SEARCH_QUEUE } from './migration-005-search-queue.js';
+import { MIGRATION_006_JOURNAL_RESOLUTION } from './migration-006-journal-resolution.js';
 
 export interface Migration {
   version: number;
@@ -239,6 +240,7 @@ CREATE UNIQUE INDEX case_comments_marker ON case_comments(case_id, marker) WHERE
   MIGRATION_003_POLICY,
   MIGRATION_004_SEARCH,
   MIGRATION_005_SEARCH_QUEUE,
+  MIGRATION_006_JOURNAL_RESOLUTION,
 ];
 
 export const LATEST_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

@@ -16,7 +16,7 @@ interface DueRow extends RunRow { seq_no: number }
 interface JournalRow {
   run_id: string; seq: number; kind: string; name: string; asset: string | null; app: string | null; action: string | null;
   status: string; input: string | null; output: string | null; error: string | null; attempts: number; started_at: string;
-  finished_at: string | null; wake_at: string | null; detail: string | null;
+  finished_at: string | null; wake_at: string | null; detail: string | null; resolution: number | null;
 }
 interface ActionResultRow {
   id: number; run_id: string; seq: number; attempt: number; app: string; asset: string; action: string;
@@ -42,13 +42,13 @@ const toJournal = (r: JournalRow): JournalEntry => ({
   runId: r.run_id, seq: r.seq, kind: r.kind as JournalKind, name: r.name, asset: r.asset, app: r.app, action: r.action,
   status: r.status as JournalStatus, input: fromJson(r.input), output: fromJson(r.output),
   error: fromJson<ErrorRecord | null>(r.error), attempts: r.attempts, startedAt: r.started_at, finishedAt: r.finished_at,
-  wakeAt: r.wake_at, detail: r.detail,
+  wakeAt: r.wake_at, detail: r.detail, resolution: r.resolution,
 });
 const fromJournal = (e: JournalEntry): JournalRow => ({
   run_id: e.runId, seq: e.seq, kind: e.kind, name: e.name, asset: e.asset ?? null, app: e.app ?? null,
   action: e.action ?? null, status: e.status, input: toJson(e.input), output: toJson(e.output), error: toJson(e.error),
   attempts: e.attempts ?? 0, started_at: e.startedAt, finished_at: e.finishedAt ?? null, wake_at: e.wakeAt ?? null,
-  detail: e.detail ?? null,
+  detail: e.detail ?? null, resolution: e.resolution ?? null,
 });
 const toActionResult = (r: ActionResultRow): ActionResultRecord => ({
   id: r.id, runId: r.run_id, seq: r.seq, attempt: r.attempt, app: r.app, asset: r.asset, action: r.action,
@@ -58,7 +58,8 @@ const toActionResult = (r: ActionResultRow): ActionResultRecord => ({
 
 const RUN_COLUMNS = `id, incident_id, playbook_id, playbook_version, playbook_hash, status, input, output, error,
   attention_reason, wake_at, minutes_saved, created_at, started_at, updated_at, finished_at, args, waiting_on, dry_run, requested_by`;
-const JOURNAL_COLUMNS = 'run_id, seq, kind, name, asset, app, action, status, input, output, error, attempts, started_at, finished_at, wake_at, detail';
+const JOURNAL_COLUMNS = 'run_id, seq, kind, name, asset, app, action, status, input, output, error, attempts, started_at, '
+  + 'finished_at, wake_at, detail, resolution';
 const params = (cols: string): string => cols.split(',').map((c) => `@${c.trim()}`).join(', ');
 
 export class RunRepo {
@@ -79,11 +80,19 @@ export class RunRepo {
         ORDER BY wake_at LIMIT ?`),
       nextWake: db.prepare<[], { w: string | null }>(`SELECT MIN(wake_at) AS w FROM runs WHERE status = 'waiting'`),
       insertJournal: db.prepare<[JournalRow]>(`INSERT INTO journal (${JOURNAL_COLUMNS}) VALUES (${params(JOURNAL_COLUMNS)})`),
+      // A parked marker ('waiting') may become an intent or an outcome, an intent an outcome: the
+      // row keeps its identity (kind, name, input), and its start time unless it was only parked.
+      putJournal: db.prepare<[JournalRow]>(`INSERT INTO journal (${JOURNAL_COLUMNS}) VALUES (${params(JOURNAL_COLUMNS)})
+        ON CONFLICT (run_id, seq) DO UPDATE SET status = excluded.status, output = excluded.output, error = excluded.error,
+        attempts = excluded.attempts, finished_at = excluded.finished_at, wake_at = excluded.wake_at, detail = excluded.detail,
+        resolution = excluded.resolution, asset = coalesce(excluded.asset, asset), app = coalesce(excluded.app, app),
+        action = coalesce(excluded.action, action),
+        started_at = CASE WHEN status = 'waiting' THEN excluded.started_at ELSE started_at END`),
       journalOne: db.prepare<[string, number], JournalRow>('SELECT * FROM journal WHERE run_id = ? AND seq = ?'),
       journal: db.prepare<[string], JournalRow>('SELECT * FROM journal WHERE run_id = ? ORDER BY seq'),
       deleteJournal: db.prepare<[string, number]>('DELETE FROM journal WHERE run_id = ? AND seq = ?'),
       updateJournal: db.prepare<[JournalRow]>(`UPDATE journal SET status = @status, output = @output, error = @error,
-        attempts = @attempts, finished_at = @finished_at, wake_at = @wake_at, detail = @detail
+        attempts = @attempts, finished_at = @finished_at, wake_at = @wake_at, detail = @detail, resolution = @resolution
         WHERE run_id = @run_id AND seq = @seq`),
       insertResult: db.prepare(`INSERT INTO action_results (run_id, seq, attempt, app, asset, action, idempotency_key,
         outcome, input, output, error, started_at, duration_ms) VALUES (@run_id, @seq, @attempt, @app, @asset, @action,
@@ -160,6 +169,7 @@ export class RunRepo {
     if (patch.startedAt !== undefined) row.started_at = patch.startedAt;
     if (patch.finishedAt !== undefined) row.finished_at = patch.finishedAt;
     if (patch.waitingOn !== undefined) row.waiting_on = patch.waitingOn;
+    if (patch.minutesSaved !== undefined) row.minutes_saved = patch.minutesSaved;
     const columns = Object.keys(row).filter((c) => c !== 'id');
     if (this.patchStatement('runs', columns).run(row).changes === 0) throw new NotFoundError(`run ${id} not found`);
   }
@@ -189,6 +199,16 @@ export class RunRepo {
       this.s.insertJournal.run(fromJournal(entry)); // a single statement is its own durable transaction
     } catch (err) {
       if (isConstraint(err, 'PRIMARYKEY')) throw new ConflictError(`journal entry ${entry.runId}#${entry.seq} already exists`);
+      if (isConstraint(err, 'FOREIGNKEY')) throw new NotFoundError(`run ${entry.runId} not found`);
+      throw err;
+    }
+  }
+
+  /** Inserts the entry, or completes the one at its position (see the statement's comment). */
+  putJournal(entry: JournalEntry): void {
+    try {
+      this.s.putJournal.run(fromJournal(entry));
+    } catch (err) {
       if (isConstraint(err, 'FOREIGNKEY')) throw new NotFoundError(`run ${entry.runId} not found`);
       throw err;
     }

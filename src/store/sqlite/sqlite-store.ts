@@ -136,6 +136,7 @@ export class SqliteStore implements Store {
   async nextWakeAt(): Promise<string | null> { return this.r.runs.nextWakeAt(); }
   async loadJournal(runId: string): Promise<JournalEntry[]> { return this.r.runs.loadJournal(runId); }
   async appendJournal(entry: JournalEntry, opts?: WriteOptions): Promise<void> { const r = this.r; return this.writes.run(() => r.runs.appendJournal(entry), opts?.lazy); }
+  async putJournal(entry: JournalEntry, opts?: WriteOptions): Promise<void> { const r = this.r; return this.writes.run(() => r.runs.putJournal(entry), opts?.lazy); }
   async updateJournal(runId: string, seq: number, patch: JournalPatch, opts?: WriteOptions): Promise<void> { const r = this.r; return this.writes.run(() => r.runs.updateJournal(runId, seq, patch), opts?.lazy); }
   flushWrites(): void { this.writes.urge(); }
   async applyRunEffect(entry: JournalEntry, effect: RunEffect, opts?: WriteOptions): Promise<void> {

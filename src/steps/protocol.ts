@@ -1,0 +1,65 @@
+/**
+ * What a run's replayer (the engine side that executes playbook code) and its host (the step
+ * service, the journal writer) say to each other. Every message is plain data — no functions,
+ * classes or promises inside — so the replayer can move into a sandboxed runner process and keep
+ * this protocol unchanged (docs/architecture.md, "The step protocol").
+ *
+ * The replayer decides *which* step is asked for, in which order outcomes reach the playbook, and
+ * what the journal says about it; the host decides *whether and how* an effect happens (policy
+ * gate, dry run, intent, send, retries, reconcile, park) and keeps every write of the run in order.
+ */
+import type { ErrorRecord } from '../sdk/errors.js';
+import type { PromptSpec } from '../sdk/playbook.js';
+import type { WaitOn } from '../common/wait-on.js';
+import type { JournalEntry } from '../store/records.js';
+import type { RunEffect } from '../store/store.js';
+
+export type { WaitOn };
+
+/** Where an action goes: a role of the playbook (bound to an asset by configuration), or a named asset of an app. */
+export type ActionTarget =
+  | { role: string; capability: string }
+  | { asset: string; appId: string };
+
+/** A step the replayer needs performed now (it has no recorded outcome for it). */
+export type StepRequest =
+  | {
+    kind: 'action'; seq: number; name: string; target: ActionTarget; action: string; input: unknown;
+    /**
+     * The intent a previous execution recorded without an outcome (the process stopped, or the
+     * vendor's answer was lost): the outcome is unknown, so the host reconciles and never re-sends
+     * a non-idempotent action blindly.
+     */
+    intent?: { startedAt: string; attempts: number; asset: string | null };
+  }
+  | { kind: 'list'; seq: number; name: 'lists.contains'; input: { list: string; value: string } }
+  | { kind: 'related'; seq: number; name: 'related'; input: { label: string; match: Array<{ field: string; value: string }>; since: string; until: string } }
+  | { kind: 'prompt'; seq: number; name: 'prompt'; input: PromptSpec };
+
+/** What became of a step request. */
+export type StepOutcome =
+  | {
+    status: 'completed'; output: unknown; detail?: string | null; attempts?: number; asset?: string; app?: string;
+    /** A destructive step recorded, not executed (dry run): the run earns no minutes saved. */
+    dryRun?: boolean;
+  }
+  | { status: 'failed'; error: ErrorRecord; detail?: string | null; attempts?: number; asset?: string; app?: string }
+  /** The step is parked: this branch of the playbook waits (durably, holding no memory). */
+  | { status: 'waiting'; on: WaitOn; wakeAt: number | null; detail: string; asset?: string; app?: string }
+  /** The run cannot go on without a human (unknown outcome, tampered approval, failed write). */
+  | { status: 'attention'; reason: string };
+
+/**
+ * The host side of one run, as the replayer sees it. Writes are queued, not awaited: they commit
+ * in the order they were made, and `settle` waits for all of them.
+ */
+export interface RunHost {
+  /** Performs a step that has no recorded outcome. Never rejects: failures are outcomes. */
+  perform(req: StepRequest): Promise<StepOutcome>;
+  /** Queues a journal write: a new entry, or the new state of the entry at its position. */
+  record(entry: JournalEntry): void;
+  /** Queues a journal entry together with the change it makes to the run's incident (one transaction). */
+  recordWithEffect(entry: JournalEntry, effect: RunEffect): void;
+  /** Resolves once every write queued for this run committed; rejects when one failed. */
+  settle(): Promise<void>;
+}
