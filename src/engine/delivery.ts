@@ -4,8 +4,8 @@
  *
  * Why: a step's position (`seq`) is taken when the playbook calls it, and which call comes next
  * depends on which earlier outcome the playbook saw first. With parallel branches that is the
- * vendors' timing. So each outcome is handed over alone, the playbook runs until every branch is
- * blocked again (all microtasks drained: one `setImmediate`), and only then the next one goes; the
+ * vendors' timing. So each outcome is handed over alone, from a macrotask of its own, and the
+ * playbook runs until every branch is blocked again (all microtasks drained) before the next; the
  * place of each outcome in that order (its `resolution`) is journaled with it. Replay hands the
  * recorded outcomes back in recorded order — as Temporal replays history events — so the playbook
  * makes the same calls in the same order, whatever the latencies were.
@@ -26,7 +26,8 @@ export class Delivery {
   /** Work held back until the history is replayed. */
   private deferred: Array<() => void> = [];
   private nextResolution: number;
-  private draining = false;
+  /** A hand-over is scheduled for the next macrotask. */
+  private scheduled = false;
 
   /** `recorded`: the resolutions in the journal; `settled` runs after each hand-over has drained. */
   constructor(recorded: readonly number[], private readonly settled: () => void) {
@@ -46,7 +47,7 @@ export class Delivery {
 
   /** Something is being handed over, or can be handed over now. */
   get busy(): boolean {
-    if (this.draining) return true;
+    if (this.scheduled) return true;
     if (this.replaying) return this.asked.has(this.history[this.historyIdx]!);
     return this.live.length > 0;
   }
@@ -54,13 +55,13 @@ export class Delivery {
   /** A recorded outcome: handed over at its recorded place. */
   replay(resolution: number, hand: () => void): void {
     this.asked.set(resolution, hand);
-    this.pump();
+    this.schedule();
   }
 
   /** A live outcome: handed over after those before it, with the next resolution. */
   arrive(hand: (resolution: number) => void): void {
     this.live.push(hand);
-    this.pump();
+    this.schedule();
   }
 
   /** Runs `start` now, or once the history has been replayed. */
@@ -69,34 +70,43 @@ export class Delivery {
     else start();
   }
 
-  private pump(): void {
-    if (this.draining) return;
+  /**
+   * Hand-overs happen only from a macrotask of their own, never from inside the playbook's
+   * microtasks: the code that asked for a step (or reacted to the previous outcome) has run as far
+   * as it can, in every execution alike, before the next outcome reaches it.
+   */
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      if (this.handOne()) this.schedule();
+      this.settled();
+    });
+  }
+
+  /** Hands over the next outcome, if its turn has come; true when one was handed over. */
+  private handOne(): boolean {
     let hand: () => void;
     if (this.replaying) {
       const r = this.history[this.historyIdx]!;
       const h = this.asked.get(r);
-      if (!h) return;
+      if (!h) return false;
       this.asked.delete(r);
       this.historyIdx++;
       hand = h;
     } else {
       const h = this.live.shift();
-      if (!h) return;
+      if (!h) return false;
       const r = this.nextResolution++;
       hand = () => h(r);
     }
-    this.draining = true;
     hand();
     if (!this.replaying && this.deferred.length > 0) {
       const start = this.deferred;
       this.deferred = [];
       for (const s of start) s();
     }
-    // Microtasks (the playbook's continuation) all run before this callback.
-    setImmediate(() => {
-      this.draining = false;
-      this.pump();
-      this.settled();
-    });
+    return true;
   }
 }

@@ -15,6 +15,8 @@ export class TestVendor {
   calls = 0;
   readonly script: Behaviour[] = [];
   delayMs = 0;
+  /** Per-call latency (overrides delayMs), e.g. random latencies for property tests. */
+  latency: ((action: string, input: unknown) => number) | undefined;
   /** Called as each attempt arrives, before it is applied (to look at what was committed by then). */
   onCall: ((action: string, key: string) => void) | undefined;
 
@@ -31,7 +33,8 @@ export function makeTestApp(vendor: TestVendor) {
   async function behave<T>(action: string, input: unknown, key: string, signal: AbortSignal, result: T): Promise<T> {
     vendor.calls++;
     vendor.onCall?.(action, key);
-    if (vendor.delayMs > 0) await new Promise((r) => setTimeout(r, vendor.delayMs));
+    const delay = vendor.latency ? vendor.latency(action, input) : vendor.delayMs;
+    if (delay > 0) await new Promise((r) => setTimeout(r, delay));
     const b = vendor.next();
     switch (b) {
       case 'retryable': throw new RetryableError('vendor busy', { status: 429, retryAfterMs: 5, applied: 'no' });
