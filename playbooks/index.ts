@@ -1,5 +1,8 @@
-/** The playbooks shipped with Riposte. */
-import type { PlaybookDefinition } from '../src/sdk/index.js';
+/** The playbooks shipped with Riposte, each with the compiled module that defines it (its code identity). */
+import { fileURLToPath } from 'node:url';
+import type { PlaybookModule } from '../src/engine/registry.js';
 import mobileUnauthorizedIp from './mobile-unauthorized-ip.js';
 
-export const shippedPlaybooks: PlaybookDefinition[] = [mobileUnauthorizedIp as unknown as PlaybookDefinition];
+export const shippedPlaybooks: PlaybookModule[] = [
+  { definition: mobileUnauthorizedIp, entry: fileURLToPath(new URL('./mobile-unauthorized-ip.js', import.meta.url)) },
+];

@@ -2,7 +2,9 @@
  * The built-in playbook behind ad-hoc actions (`POST /api/v1/actions`): it runs exactly one action
  * on one asset, so a human's one-off action is journaled, audited and gated like any playbook step.
  */
-import { definePlaybook, type AppDefinition, type PlaybookDefinition } from '../sdk/index.js';
+import { fileURLToPath } from 'node:url';
+import { definePlaybook, type AppDefinition } from '../sdk/index.js';
+import type { PlaybookModule } from './registry.js';
 
 export const ADHOC_PLAYBOOK_ID = 'adhoc-action';
 
@@ -20,4 +22,6 @@ export const adhocPlaybook = definePlaybook(
     const client = ctx.asset({ id: a.app } as AppDefinition, a.asset) as Record<string, (input: unknown) => Promise<unknown>>;
     return client[a.action]!(a.params);
   },
-) as unknown as PlaybookDefinition;
+);
+
+export const adhocPlaybookModule: PlaybookModule = { definition: adhocPlaybook, entry: fileURLToPath(import.meta.url) };

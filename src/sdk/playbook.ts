@@ -173,7 +173,9 @@ export type PlaybookFunction<R extends Record<string, CapabilityName>> = (
 
 export interface PlaybookDefinition<R extends Record<string, CapabilityName> = Record<string, CapabilityName>>
   extends PlaybookConfig<R> {
-  run: PlaybookFunction<R>;
+  // Method syntax on purpose: a playbook with specific roles is then a PlaybookDefinition of any
+  // roles (the engine hands it a context built from its own `roles`), without a cast.
+  run(ctx: PlaybookContext<R>, incident: IncidentView, args?: unknown): Promise<unknown>;
 }
 
 export function definePlaybook<const R extends Record<string, CapabilityName>>(

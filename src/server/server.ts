@@ -21,7 +21,7 @@ import { ensureCredentials, type Credentials } from './credentials.js';
 import { startLab, provisionLab, type Lab } from '../lab/index.js';
 import { createHitl, type Hitl } from '../policy/hitl.js';
 import { registerHitlRoutes } from '../api/routes/hitl.js';
-import { adhocPlaybook } from '../engine/adhoc-playbook.js';
+import { adhocPlaybookModule } from '../engine/adhoc-playbook.js';
 import { startSearchIndexer } from '../store/sqlite/search-indexer.js';
 
 export interface RunningServer {
@@ -49,7 +49,7 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
     await provisionLab(store, lab);
   }
 
-  const registry = new PlaybookRegistry([...shippedPlaybooks, adhocPlaybook]);
+  const registry = new PlaybookRegistry([...shippedPlaybooks, adhocPlaybookModule]);
   const catalog = firstPartyCatalog();
   const broker = new Broker(store, catalog);
   const waker = { wake: () => {} };

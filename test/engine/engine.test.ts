@@ -13,7 +13,7 @@ function setup(vendor: TestVendor, playbooks: PlaybookDefinition[]): Promise<Har
 }
 
 const pb = (run: PlaybookDefinition['run'], id = 'p', roles = {}) =>
-  definePlaybook({ id, version: 1, triggers: { labels: ['test'] }, roles }, run as never) as unknown as PlaybookDefinition;
+  definePlaybook({ id, version: 1, triggers: { labels: ['test'] }, roles }, run as never);
 
 test('a run executes its steps once and journals each with its result', async () => {
   const vendor = new TestVendor();

@@ -37,7 +37,7 @@ function prng(seed: number): () => number {
 
 function playbook(app: ReturnType<typeof makeTestApp>, shape: Shape): PlaybookDefinition {
   return definePlaybook({ id: 'shape', version: 1, triggers: { labels: ['test'] }, roles: {} },
-    async (ctx) => ({ result: await interpret(ctx, app, 'tv', shape, PARK_MS) })) as unknown as PlaybookDefinition;
+    async (ctx) => ({ result: await interpret(ctx, app, 'tv', shape, PARK_MS) }));
 }
 
 async function setup(vendor: TestVendor, shape: Shape): Promise<{ h: Harness; pb: PlaybookDefinition }> {

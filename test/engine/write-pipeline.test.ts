@@ -18,7 +18,7 @@ async function setup(vendor: TestVendor, playbook: PlaybookDefinition): Promise<
 }
 
 const pb = (run: PlaybookDefinition['run']) =>
-  definePlaybook({ id: 'p', version: 1, triggers: { labels: ['test'] }, roles: {} }, run as never) as unknown as PlaybookDefinition;
+  definePlaybook({ id: 'p', version: 1, triggers: { labels: ['test'] }, roles: {} }, run as never);
 
 test('a changing action is sent only after its intent, its audit entry and all earlier writes committed', async () => {
   const vendor = new TestVendor();

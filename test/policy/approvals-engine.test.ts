@@ -15,7 +15,7 @@ interface Setup { h: Harness; hitl: Hitl; vendor: TestVendor }
 async function setup(run: PlaybookDefinition['run'], automation: 'manual' | 'supervised' | 'autonomous' = 'supervised', ttlMs = 60_000): Promise<Setup> {
   const vendor = new TestVendor();
   const app = makeTestApp(vendor);
-  const playbook = definePlaybook({ id: 'p', version: 1, triggers: { labels: ['test'] }, roles: {}, automation }, run as never) as unknown as PlaybookDefinition;
+  const playbook = definePlaybook({ id: 'p', version: 1, triggers: { labels: ['test'] }, roles: {}, automation }, run as never);
   const h = await makeHarness({ apps: [app], playbooks: [playbook], hitl: { approvalTtlMs: ttlMs } });
   await h.store.putAsset({ name: 'tv', appId: 'test-vendor', config: { url: 'http://127.0.0.1:1' }, secrets: { token: 't' } }, 'test');
   const policy = h.store.policyStore();

@@ -20,5 +20,5 @@ export function branchPlaybook(parkMs: number): PlaybookDefinition {
       await ctx.note('after the park');
       return { found: user.found };
     },
-  ) as unknown as PlaybookDefinition;
+  );
 }

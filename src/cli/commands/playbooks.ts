@@ -47,8 +47,8 @@ export function registerPlaybooks(program: Command): void {
     .argument('<playbookId>')
     .argument('<binding...>', '<role>=<asset>')
     .action(async (playbookId: string, pairs: string[], _opts: unknown, cmd: Command) => {
-      const playbook = shippedPlaybooks.find((p) => p.id === playbookId);
-      if (!playbook) throw new CliError(`no playbook "${playbookId}" (known: ${shippedPlaybooks.map((p) => p.id).join(', ')})`);
+      const playbook = shippedPlaybooks.find((p) => p.definition.id === playbookId)?.definition;
+      if (!playbook) throw new CliError(`no playbook "${playbookId}" (known: ${shippedPlaybooks.map((p) => p.definition.id).join(', ')})`);
       const wanted = parseBindings(pairs);
       const catalog = firstPartyCatalog();
       const settings = await withStore(cmd, async (store) => {
