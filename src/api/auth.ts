@@ -199,3 +199,12 @@ export function principalOf(request: FastifyRequest): Principal {
 export function actorOf(p: Principal): string {
   return p.kind === 'api-token' ? `token:${p.name}` : `source:${p.name}`;
 }
+
+/**
+ * The principal a request causes runs for: the person behind an API token (`user:<name>`; tokens
+ * are issued to users by name) or the source. Whoever causes a run never approves its destructive
+ * actions.
+ */
+export function causeOf(p: Principal): string {
+  return p.kind === 'api-token' ? `user:${p.name}` : `source:${p.name}`;
+}

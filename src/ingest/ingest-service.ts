@@ -20,12 +20,17 @@ export class IngestService {
     private readonly waker: RunWaker,
   ) {}
 
-  async ingest(incident: NewIncident, actor: string): Promise<IngestResult> {
+  /**
+   * `actor` is the audit actor (`token:<name>`, `source:<name>`); `cause` the principal the runs
+   * are started for (`user:<name>`, `source:<name>`), who may never approve their destructive
+   * actions (four-eyes). Default: the actor.
+   */
+  async ingest(incident: NewIncident, actor: string, cause: string = actor): Promise<IngestResult> {
     const runs: NewRun[] = [];
     for (const p of this.registry.matching(incident.label)) {
       const settings = await this.store.getPlaybookSettings(p.definition.id);
       if (settings && !settings.enabled) continue;
-      const run: NewRun = { id: newRunId(), playbookId: p.definition.id, playbookVersion: p.definition.version, playbookHash: p.hash };
+      const run: NewRun = { id: newRunId(), playbookId: p.definition.id, playbookVersion: p.definition.version, playbookHash: p.hash, requestedBy: cause };
       if (p.definition.minutesSaved !== undefined) run.minutesSaved = p.definition.minutesSaved;
       runs.push(run);
     }

@@ -81,7 +81,8 @@ export class ApprovalService {
     if (a.status !== 'approved') return `approval ${a.id} is ${a.status}`;
     const approvers = new Set(a.decisions.filter((d) => d.decision === 'approve').map((d) => d.user));
     const requester = userOf(a.requestedBy);
-    if (a.fourEyes && requester !== null && approvers.has(requester)) return `approval ${a.id} was approved by its own requester (four-eyes)`;
+    // Unconditional, whatever the record's fourEyes flag says (records from before it was).
+    if (requester !== null && approvers.has(requester)) return `approval ${a.id} was approved by whoever caused the run (four-eyes)`;
     if (approvers.size < a.quorum) return `approval ${a.id} has ${approvers.size} of ${a.quorum} required approvals`;
     if (a.decidedAt === null || Date.parse(a.decidedAt) > Date.parse(a.expiresAt)) return `approval ${a.id} was decided after it expired`;
     return null;
@@ -101,8 +102,9 @@ export class ApprovalService {
     if (!eligible(a.approvers, actor)) {
       throw new PolicyError('not_eligible', `${actor.name} may not decide approval ${id}: approvers are ${describeApprovers(a.approvers)}`);
     }
-    if (a.fourEyes && userOf(a.requestedBy) === actor.name) {
-      throw new PolicyError('four_eyes', `${actor.name} requested this action and cannot approve it (four-eyes)`);
+    // Denying one's own request is always allowed: it only stops an action.
+    if (decision === 'approve' && userOf(a.requestedBy) === actor.name) {
+      throw new PolicyError('four_eyes', `${actor.name} caused this run (${a.requestedBy}) and cannot approve its actions (four-eyes)`);
     }
     if (a.decisions.some((d) => d.user === actor.name)) throw new PolicyError('already_decided', `${actor.name} already decided approval ${id}`);
     const at = new Date(now).toISOString();

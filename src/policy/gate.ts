@@ -74,7 +74,8 @@ export class PolicyGate {
     const approvers = assetPolicy?.requireApproval ? assetPolicy.approvers : this.opts.defaultApprovers;
     const approval = await this.approvals.ensure({
       runId: step.run.id, seq: step.seq, asset: step.asset, app: step.app, action: step.action, kind: step.def.kind, params: step.params,
-      reasons, approvers, quorum: assetPolicy?.requireApproval ? assetPolicy.quorum : 1, fourEyes: assetPolicy?.fourEyes ?? true,
+      // Four-eyes always: whoever caused the run never approves its destructive actions.
+      reasons, approvers, quorum: assetPolicy?.requireApproval ? assetPolicy.quorum : 1, fourEyes: true,
       requestedBy: step.run.requestedBy ?? 'system', ttlMs: assetPolicy?.approvalTtlMs ?? this.opts.approvalTtlMs,
     });
     const stepRef = { runId: step.run.id, seq: step.seq, asset: step.asset, app: step.app, action: step.action, params: step.params };

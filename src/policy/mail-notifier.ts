@@ -31,7 +31,8 @@ export class MailNotifier {
 
   async approvalRequested(a: ApprovalRecord): Promise<void> {
     try {
-      for (const u of await this.recipients(a.approvers.users, a.approvers.roles, a.fourEyes ? userOf(a.requestedBy) : null)) {
+      // Whoever caused the run is never asked (four-eyes).
+      for (const u of await this.recipients(a.approvers.users, a.approvers.roles, userOf(a.requestedBy))) {
         const approve = `${this.settings.publicUrl}/approvals/email/${await this.links.issue(a, u.name, 'approve')}`;
         const deny = `${this.settings.publicUrl}/approvals/email/${await this.links.issue(a, u.name, 'deny')}`;
         await this.transport.sendMail({

@@ -20,7 +20,7 @@ export interface AssetPolicy {
   approvers: Approvers;
   /** How many distinct eligible approvers must approve (e.g. 2 of the SOC leads). */
   quorum: number;
-  /** The requester may not approve their own request. */
+  /** Always true: whoever caused the run may not approve its actions (kept for stored records). */
   fourEyes: boolean;
   /** How long a request stays open before it expires (default: the global default). */
   approvalTtlMs?: number;

@@ -73,7 +73,7 @@ test('bypass matrix: self-approval, ineligible user, denial, expiry, tampering, 
       await waitStatus(h, run!.id, 'waiting');
       const [a] = await hitl.policy.listApprovals({ status: 'pending' });
       assert.equal(a!.requestedBy, 'user:alice');
-      await assert.rejects(hitl.approvals.decide(a!.id, actor('alice', ['soc-lead']), 'approve', 'api'), /requested this action and cannot approve it \(four-eyes\)/);
+      await assert.rejects(hitl.approvals.decide(a!.id, actor('alice', ['soc-lead']), 'approve', 'api'), /alice caused this run \(user:alice\) and cannot approve its actions \(four-eyes\)/);
       await assert.rejects(hitl.approvals.decide(a!.id, actor('mallory', ['viewer']), 'approve', 'api'), /may not decide/);
       await new Promise((r) => setTimeout(r, 50));
       assert.equal(vendor.calls, 0);

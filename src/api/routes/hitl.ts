@@ -135,7 +135,7 @@ export function registerHitlRoutes(app: FastifyInstance, d: HitlRouteDeps): void
     const { name } = parseInput(z.strictObject({ name: z.string().min(1).max(128) }), request.params, 'params');
     const body = parseInput(z.strictObject({
       requireApproval: z.boolean(), approvers: z.strictObject({ users: z.array(z.string()).default([]), roles: z.array(z.string()).default([]) }),
-      quorum: z.number().int().min(1).max(10).default(1), fourEyes: z.boolean().default(true), approvalTtlMs: z.number().int().positive().optional(),
+      quorum: z.number().int().min(1).max(10).default(1), fourEyes: z.boolean().default(true).refine((v) => v, 'four-eyes cannot be turned off: whoever causes a destructive action never approves it'), approvalTtlMs: z.number().int().positive().optional(),
     }).refine((p) => !p.requireApproval || p.approvers.users.length + p.approvers.roles.length > 0, 'name at least one approver user or role'), request.body, 'body');
     if (!(await store.getAsset(name))) throw new ApiError(404, 'not_found', `asset ${name} does not exist`);
     const actor = await callerActor(request, hitl);

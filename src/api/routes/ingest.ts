@@ -6,7 +6,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { IngestResult } from '../../store/store.js';
 import { API_PREFIX, type ApiDeps } from '../deps.js';
 import { ApiError, parseInput, zodDetails } from '../errors.js';
-import { actorOf, principalOf, requireGenericIngestCredential, requireSplunkSource, type Principal } from '../auth.js';
+import { actorOf, causeOf, principalOf, requireGenericIngestCredential, requireSplunkSource, type Principal } from '../auth.js';
 import { splunkAlertToIncident, splunkWebhookSchema } from '../../ingest/splunk-webhook.js';
 import { DEFAULT_SPLUNK_MAPPING, sourceMappingSchema, type SourceMapping } from '../../ingest/mapping.js';
 import { genericIncidentSchema, genericToIncident, plainlyValidGenericIncident } from '../../ingest/generic.js';
@@ -52,7 +52,7 @@ export function registerIngestRoutes(app: FastifyInstance, { store, ingest }: Ap
       throw new ApiError(422, 'unmappable', out.reason,
         out.missingFields.map((f) => ({ path: `result.${f}`, code: 'missing_field', message: 'mapped field is absent or empty' })));
     }
-    return sendIngestResult(reply, await ingest.ingest(out.incident, actorOf(p)));
+    return sendIngestResult(reply, await ingest.ingest(out.incident, actorOf(p), causeOf(p)));
   });
 
   app.post(`${API_PREFIX}/incidents`, { onRequest: requireGenericIngestCredential(store), config: { accessLog: 'summary' } }, async (request, reply) => {
@@ -60,6 +60,6 @@ export function registerIngestRoutes(app: FastifyInstance, { store, ingest }: Ap
     const body = plainlyValidGenericIncident(request.body) ?? parseInput(genericIncidentSchema, request.body, 'body');
     // Dedupe namespace of sourceId: the generic source, or the API token that sent it.
     const source = p.kind === 'source' ? p.name : `token:${p.name}`;
-    return sendIngestResult(reply, await ingest.ingest(genericToIncident(body, source), actorOf(p)));
+    return sendIngestResult(reply, await ingest.ingest(genericToIncident(body, source), actorOf(p), causeOf(p)));
   });
 }

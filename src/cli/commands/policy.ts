@@ -32,11 +32,11 @@ export function registerPolicy(program: Command): void {
     });
   addApiOptions(policy.command('approvers <asset>').description('require approval for an asset\'s non-read-only actions'))
     .option('--user <name>', 'an approver (repeatable)', collect).option('--role <role>', 'an approver role (repeatable)', collect)
-    .option('--quorum <n>', 'approvals needed', '1').option('--no-four-eyes', 'allow the requester to approve').option('--off', 'remove the requirement')
-    .action(async (asset: string, o: { user?: string[]; role?: string[]; quorum: string; fourEyes: boolean; off?: boolean }, cmd: Command) => {
-      const body = { requireApproval: !o.off, approvers: { users: o.user ?? [], roles: o.role ?? [] }, quorum: Number(o.quorum), fourEyes: o.fourEyes };
+    .option('--quorum <n>', 'approvals needed', '1').option('--off', 'remove the requirement')
+    .action(async (asset: string, o: { user?: string[]; role?: string[]; quorum: string; off?: boolean }, cmd: Command) => {
+      const body = { requireApproval: !o.off, approvers: { users: o.user ?? [], roles: o.role ?? [] }, quorum: Number(o.quorum) };
       await apiClient(cmd).send('PUT', `/assets/${encodeURIComponent(asset)}/policy`, body);
-      console.log(o.off ? `${asset}: no approval required by the asset` : `${asset}: approval by ${[...body.approvers.users, ...body.approvers.roles.map((r) => `role ${r}`)].join(', ')}, quorum ${body.quorum}${body.fourEyes ? ', four-eyes' : ''}`);
+      console.log(o.off ? `${asset}: no approval required by the asset` : `${asset}: approval by ${[...body.approvers.users, ...body.approvers.roles.map((r) => `role ${r}`)].join(', ')}, quorum ${body.quorum}, four-eyes`);
     });
   addApiOptions(policy.command('blast-radius <action> <max> <window>').description('more than <max> <action> per <window> (e.g. 1h, 30m) forces approval'))
     .option('--app <appId>', 'only this app').option('--asset <asset>', 'only this asset')
