@@ -37,7 +37,8 @@ export default definePlaybook(
     if (destination === undefined) {
       await ctx.note('The alert carries no destination address: nothing to check. Left open for an analyst.');
       await ctx.setStatus('open');
-      return { outcome: 'incomplete' };
+      // Nothing was done for the analyst: the run earns no minutes saved.
+      return { outcome: 'incomplete', minutesSaved: 0 };
     }
 
     if (await ctx.lists.contains(ACCESS_LIST, destination)) {

@@ -88,7 +88,7 @@ function outcomeOf(e: JournalEntry): string {
     case 'failed':
       return e.error ? `FAILED: ${e.error.message}` : 'FAILED';
     case 'waiting':
-      return `waiting until ${formatTime(e.wakeAt)}`;
+      return e.kind === 'sleep' ? `waiting until ${formatTime(e.wakeAt)}` : 'PARKED (see note)';
     case 'started':
       return e.kind === 'action' ? 'outcome unknown (intent recorded, no result)' : 'in progress';
     default:
@@ -126,15 +126,13 @@ export function formatRunTimeline(d: RunDetail, opts: { now?: number; width?: nu
     ['duration', total === null ? '-' : `${formatDuration(total)}${totalNote}`],
   ];
   if (run.status === 'completed' && run.minutesSaved !== null) head.push(['saved', `${run.minutesSaved} analyst minutes`]);
-  if (run.status === 'waiting' && run.waitingOn) {
-    const [kind, id] = run.waitingOn.split(/:(.*)/s);
-    const how: Record<string, string> = {
-      approval: `approval ${id} (riposte approvals show ${id})`,
-      prompt: `an answer to prompt ${id} (riposte prompts show ${id})`,
-      'kill-switch': 'the kill switch to be released (riposte policy kill-switch status)',
-      timer: 'its timer',
-    };
-    head.push(['waits for', how[kind ?? ''] ?? run.waitingOn]);
+  if (run.status === 'waiting') {
+    // Every parked step, not only the one the run is filed under (two approvals, say).
+    const parked = d.journal.filter((e) => e.status === 'waiting').sort((a, b) => a.seq - b.seq);
+    for (const [i, e] of parked.entries()) {
+      head.push([i === 0 ? 'waits for' : '', `#${e.seq} ${e.name}${e.asset ? ` [${e.asset}]` : ''}: ${e.detail ?? `its timer, until ${formatTime(e.wakeAt)}`}`]);
+    }
+    if (parked.length === 0 && run.waitingOn) head.push(['waits for', run.waitingOn]);
   }
   if (run.dryRun) head.push(['mode', 'DRY RUN: destructive actions are recorded, not executed']);
   if (run.requestedBy) head.push(['requested', run.requestedBy]);

@@ -23,6 +23,25 @@ function run(over: Partial<RunRecord> = {}): RunRecord {
   };
 }
 
+describe('the timeline of a parked run', () => {
+  it('names every step the run waits on, not only the first', () => {
+    const d: RunDetail = {
+      run: run({ status: 'waiting', finishedAt: null, waitingOn: 'approval:a-1', minutesSaved: 45 }),
+      journal: [
+        step(0, 'mdm.findDevice', 0, 10),
+        step(1, 'mdm.wipeDevice', 20, null, { status: 'waiting', asset: 'intune', detail: 'waits for approval a-1 (riposte approvals show a-1)' }),
+        step(2, 'firewall.blockIp', 20, null, { status: 'waiting', asset: 'panos', detail: 'waits for approval a-2 (riposte approvals show a-2)' }),
+      ],
+      actionResults: [], incident: null,
+    };
+    const out = formatRunTimeline(d, { now: t0 + 5000 });
+    assert.match(out, /waits for\s+#1 mdm\.wipeDevice \[intune\]: waits for approval a-1/);
+    assert.match(out, /#2 firewall\.blockIp \[panos\]: waits for approval a-2/);
+    assert.match(out, /#1\s+\+20 ms\s+mdm\.wipeDevice\s+\[intune\]\s+…\s+PARKED/);
+    assert.doesNotMatch(out, /saved/, 'a waiting run has saved nothing yet');
+  });
+});
+
 describe('format helpers', () => {
   it('aligns table columns', () => {
     const out = table(['ID', 'NAME', 'X'], [['1', 'short', 'a'], ['22', 'a longer name', 'b']]).split('\n');

@@ -1,0 +1,73 @@
+/**
+ * What a run is credited, and what a dry run leaves alone: a completed founding run earns its 45
+ * minutes; a run that could not do its work (no destination: "incomplete") earns none; a dry run
+ * earns none and changes no incident state (status, notes) while its journal shows what it would
+ * have done.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startServer, type RunningServer } from '../../src/server/server.js';
+import { serveConfig } from '../../src/config.js';
+import type { RunRecord } from '../../src/store/records.js';
+
+let n = 0;
+async function fire(srv: RunningServer, result: Record<string, string>): Promise<string> {
+  const sid = `minutes_${Date.now()}_${++n}`;
+  const res = await fetch(`${srv.url}/api/v1/ingest/splunk?token=${srv.credentials.splunkToken}`, {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ sid, search_name: 'Mobile device reached unauthorized IP', app: 'search', owner: 'admin', results_link: '', result }),
+  });
+  const body = await res.json() as { runs: string[] };
+  assert.equal(res.status, 201, JSON.stringify(body));
+  return body.runs[0]!;
+}
+
+async function settled(srv: RunningServer, runId: string): Promise<RunRecord> {
+  for (const until = Date.now() + 10_000; ;) {
+    const run = await srv.store.getRun(runId);
+    if (run && !['queued', 'running'].includes(run.status)) return run;
+    if (Date.now() > until) throw new Error(`run ${runId} still ${run?.status}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+test('minutes saved are credited only for real work; a dry run changes no incident state', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'riposte-minutes-'));
+  const srv = await startServer(serveConfig({ dataDir: dir, port: 0, lab: true, labPort: 0, logLevel: 'warn' }, {}));
+  try {
+    const settings = (await srv.store.getPlaybookSettings('mobile-unauthorized-ip'))!;
+    await srv.store.putPlaybookSettings({ ...settings, automation: 'autonomous' }, 'test');
+    const phone = { src_ip: '10.20.30.41', user: 'jdoe@contoso.example', device_name: 'JDOE-IPHONE', severity: 'high' };
+
+    const real = await settled(srv, await fire(srv, { ...phone, dest_ip: '203.0.113.45' }));
+    assert.equal(real.status, 'completed');
+    assert.equal(real.minutesSaved, 45);
+
+    const incomplete = await settled(srv, await fire(srv, { src_ip: '10.20.30.41', user: 'jdoe@contoso.example', severity: 'high' }));
+    assert.equal(incomplete.status, 'completed');
+    assert.equal((incomplete.output as { outcome: string }).outcome, 'incomplete');
+    assert.equal(incomplete.minutesSaved, 0, 'a run that did nothing earns nothing');
+
+    await srv.store.putPlaybookSettings({ ...settings, automation: 'autonomous', dryRun: true }, 'test');
+    const dry = await settled(srv, await fire(srv, { ...phone, dest_ip: '203.0.113.45' }));
+    assert.equal(dry.status, 'completed', dry.attentionReason ?? '');
+    assert.equal(dry.minutesSaved, 0, 'a dry run earns nothing');
+    const incident = (await srv.store.getIncident(dry.incidentId))!;
+    assert.equal(incident.status, 'new', 'a dry run changes no incident status');
+    assert.deepEqual(await srv.store.listNotes(dry.incidentId), [], 'a dry run adds no note');
+    const journal = await srv.store.loadJournal(dry.id);
+    const status = journal.filter((e) => e.kind === 'status');
+    assert.ok(status.length > 0);
+    for (const e of status) assert.match(e.detail ?? '', /dry run: recorded, the incident was not changed/);
+    const wipe = journal.find((e) => e.name === 'mdm.wipeDevice');
+    assert.ok(wipe, 'the repeat offender path would have wiped');
+    assert.equal(wipe.attempts, 0);
+    assert.equal(srv.lab!.graph.wipeCount('9f1c2d3e-4a5b-4c6d-8e7f-0a1b2c3d4e5f'), 0, 'the dry run wiped nothing');
+  } finally {
+    await srv.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
