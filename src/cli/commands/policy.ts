@@ -1,6 +1,7 @@
 /** `riposte policy …` and `riposte users …`: safety rails, automation levels, approvers, people. */
 import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
+import type { ApiTokenRecord } from '../../store/records.js';
 import { addApiOptions, apiClient } from '../api-client.js';
 import { CliError, cliActor, printJson, withStore } from '../open-store.js';
 import { formatTime, table } from '../format.js';
@@ -76,15 +77,15 @@ export function registerPolicy(program: Command): void {
   const users = program.command('users').description('people who approve and answer (local administration)');
   users.command('add <name>').description('create or update a user and issue an API token for them')
     .option('--email <address>').option('--role <role>', 'role (repeatable), e.g. analyst, soc-lead, admin', collect)
-    .option('--token-role <role>', 'API role of the issued token: admin | analyst | viewer', 'analyst').option('--no-token', 'do not issue a token')
+    .option('--token-role <role>', 'API role of the issued token: admin | analyst | viewer | ingest', 'analyst').option('--no-token', 'do not issue a token')
     .action(async (name: string, o: { email?: string; role?: string[]; tokenRole: string; token: boolean }, cmd: Command) => {
       await withStore(cmd, async (store) => {
-        await store.policyStore().putUser({ name, email: o.email ?? null, roles: o.role ?? [], disabled: false }, cliActor());
-        if (o.token) {
-          const token = `rpa_${randomBytes(24).toString('base64url')}`;
-          await store.createApiToken({ name, role: o.tokenRole as 'analyst', token }, cliActor());
-          console.log(`user ${name} saved. API token (shown once): ${token}`);
-        } else console.log(`user ${name} saved`);
+        const token = `rpa_${randomBytes(24).toString('base64url')}`;
+        // The store validates every field (the token role included) before writing, then writes
+        // the user and the token in one transaction: a refused option leaves nothing behind.
+        const apiToken = o.token ? { role: o.tokenRole as ApiTokenRecord['role'], token } : null;
+        await store.putUserWithToken({ name, email: o.email ?? null, roles: o.role ?? [], disabled: false }, apiToken, cliActor());
+        console.log(apiToken ? `user ${name} saved. API token (shown once): ${token}` : `user ${name} saved`);
       });
     });
   users.command('list').option('--json').action(async (o: { json?: boolean }, cmd: Command) => {
