@@ -224,7 +224,9 @@ export interface Store {
    * names, token role) is validated first; on any error nothing at all is written.
    */
   putUserWithToken(
-    user: Omit<UserAccount, 'createdAt'>, apiToken: { role: ApiTokenRecord['role']; token: string } | null, actor: string,
+    user: Omit<UserAccount, 'createdAt'>,
+    apiToken: { role: ApiTokenRecord['role']; token: string } | null,
+    actor: string,
   ): Promise<{ user: UserAccount; token: ApiTokenRecord | null }>;
 
   // ── playbook settings ────────────────────────────────────────────────────────────────────

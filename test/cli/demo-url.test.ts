@@ -31,7 +31,8 @@ describe('riposte demo: server URL', () => {
     const sid = /^Sent Splunk alert sid (\S+):/m.exec(r.stdout)?.[1];
     const id = Number(/^Incident #(\d+) created/m.exec(r.stdout)?.[1]);
     assert.ok(sid && id > 0, r.stdout);
-    assert.equal((await srv.server.store.getIncident(id))?.sourceId, sid, 'the server behind $RIPOSTE_URL got the alert');
+    const incident = await srv.server.store.getIncident(id);
+    assert.equal(incident?.sourceId, sid, 'the server behind $RIPOSTE_URL got the alert');
   });
 
   it('--url wins over $RIPOSTE_URL', async () => {

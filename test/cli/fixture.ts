@@ -39,7 +39,9 @@ export function cliWithEnv(dataDir: string | null, extraEnv: Record<string, stri
 }
 
 /** `cliWithEnv` without blocking this process: for commands that talk to a server running in this test. */
-export function cliAsync(dataDir: string | null, extraEnv: Record<string, string>, ...args: string[]): Promise<CliResult> {
+export function cliAsync(
+  dataDir: string | null, extraEnv: Record<string, string>, ...args: string[]
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [join(ROOT, 'bin/riposte.js'), ...args], {
       cwd: ROOT, env: cliEnv(dataDir, extraEnv), stdio: ['ignore', 'pipe', 'pipe'], timeout: 20_000,

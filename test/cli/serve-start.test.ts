@@ -13,7 +13,8 @@ test('serve --lab starts without printing a warning, and stops on SIGTERM', asyn
   const env: NodeJS.ProcessEnv = { ...process.env, RIPOSTE_SECRET_KEY: '', RIPOSTE_LOG_LEVEL: 'warn' };
   // Whatever the caller's environment says, warnings must be printed for this test to mean anything.
   for (const k of ['NODE_OPTIONS', 'NODE_NO_WARNINGS', 'NODE_PENDING_DEPRECATION']) delete env[k];
-  const child = spawn(process.execPath, [join(ROOT, 'bin/riposte.js'), 'serve', '--lab', '--port', '0', '--lab-port', '0', '--data-dir', dataDir], {
+  const args = ['serve', '--lab', '--port', '0', '--lab-port', '0', '--data-dir', dataDir];
+  const child = spawn(process.execPath, [join(ROOT, 'bin/riposte.js'), ...args], {
     cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -24,7 +25,9 @@ test('serve --lab starts without printing a warning, and stops on SIGTERM', asyn
   try {
     const deadline = Date.now() + 20_000;
     while (!stdout.includes('Stop with Ctrl-C.')) {
-      if (child.exitCode !== null || Date.now() > deadline) assert.fail(`the server did not start:\n${stdout}\n${stderr}`);
+      if (child.exitCode !== null || Date.now() > deadline) {
+        assert.fail(`the server did not start:\n${stdout}\n${stderr}`);
+      }
       await new Promise((r) => setTimeout(r, 50));
     }
     // Warnings are emitted on the next tick after the code that triggers them: give them a moment.
@@ -32,7 +35,8 @@ test('serve --lab starts without printing a warning, and stops on SIGTERM', asyn
     child.kill('SIGTERM');
     assert.equal(await exited, 0, stderr);
     const lines = stderr.split('\n').filter((l) => l !== '');
-    assert.deepEqual(lines, ['SIGTERM: stopping Riposte (running steps finish first)…'], `unexpected stderr:\n${stderr}`);
+    const expected = ['SIGTERM: stopping Riposte (running steps finish first)…'];
+    assert.deepEqual(lines, expected, `unexpected stderr:\n${stderr}`);
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');
     removeDir(dataDir);

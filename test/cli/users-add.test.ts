@@ -34,8 +34,10 @@ describe('riposte users add', () => {
     { what: 'an e-mail that is not an address', args: ['--email', 'mallory at contoso'],
       error: /^error: e-mail "mallory at contoso" of user "mallory" is not an address like name@example\.com\n$/ },
     { what: 'a role name with a space', args: ['--role', 'soc lead'],
-      error: /^error: role "soc lead" of user "mallory" must be letters, digits, \. _ - \(max 64\), e\.g\. soc-lead\n$/ },
-    { what: 'an empty role name', args: ['--role', 'analyst', '--role', ''], error: /^error: role "" of user "mallory" must be/ },
+      error: /^error: role "soc lead" of user "mallory" must be letters, digits, \. _ - \(max 64\), e\.g\. soc-lead\n$/,
+    },
+    { what: 'an empty role name', args: ['--role', 'analyst', '--role', ''],
+      error: /^error: role "" of user "mallory" must be/ },
   ];
   for (const { what, args, error } of refusals) {
     it(`refuses ${what} and writes nothing`, async () => {
@@ -58,15 +60,17 @@ describe('riposte users add', () => {
 
   it('writes the user and its token, both audited, and the token works', async () => {
     const before = await snapshot();
-    const r = cli(dir, 'users', 'add', 'carol', '--email', 'carol@contoso.example', '--role', 'soc-lead', '--role', 'analyst',
-      '--token-role', 'viewer');
+    const r = cli(dir, 'users', 'add', 'carol', '--email', 'carol@contoso.example',
+      '--role', 'soc-lead', '--role', 'analyst', '--token-role', 'viewer');
     assert.equal(r.code, 0, r.stderr);
     const token = /^user carol saved\. API token \(shown once\): (rpa_\S+)$/.exec(r.stdout.trim())?.[1];
     assert.ok(token, r.stdout);
     await withStore(async (s) => {
       const user = await s.policyStore().getUser('carol');
-      assert.deepEqual({ ...user, createdAt: undefined },
-        { name: 'carol', email: 'carol@contoso.example', roles: ['analyst', 'soc-lead'], disabled: false, createdAt: undefined });
+      assert.deepEqual({ ...user, createdAt: undefined }, {
+        name: 'carol', email: 'carol@contoso.example', roles: ['analyst', 'soc-lead'], disabled: false,
+        createdAt: undefined,
+      });
       const rec = await s.findApiToken(token);
       assert.deepEqual([rec?.name, rec?.role], ['carol', 'viewer']);
       const added = (await s.listAudit({ limit: 1000 })).slice(before.audit);

@@ -13,7 +13,8 @@ import { TempDirs, openStore } from './helpers.js';
 const tmp = new TempDirs();
 after(() => tmp.cleanup());
 
-const user = (over: Record<string, unknown> = {}) => ({ name: 'carol', email: 'carol@contoso.example', roles: ['soc-lead'], disabled: false, ...over });
+const user = (over: Record<string, unknown> = {}) =>
+  ({ name: 'carol', email: 'carol@contoso.example', roles: ['soc-lead'], disabled: false, ...over });
 
 async function state(s: SqliteStore) {
   return {
@@ -26,12 +27,14 @@ async function state(s: SqliteStore) {
 test('putUserWithToken writes the user and the token, each audited, in one go', async () => {
   const s = await openStore(join(tmp.dir(), 'riposte.db'));
   try {
-    const { user: u, token } = await s.putUserWithToken(user(), { role: 'analyst', token: 'rpa_carol_0123456789' }, 'cli:root');
+    const carol = { role: 'analyst' as const, token: 'rpa_carol_0123456789' };
+    const { user: u, token } = await s.putUserWithToken(user(), carol, 'cli:root');
     assert.deepEqual([u.name, u.email, u.roles], ['carol', 'carol@contoso.example', ['soc-lead']]);
     assert.deepEqual([token?.name, token?.role], ['carol', 'analyst']);
     assert.equal((await s.findApiToken('rpa_carol_0123456789'))?.name, 'carol');
     const audit = await s.listAudit({ limit: 10 });
-    assert.deepEqual(audit.map((a) => [a.actor, a.action]), [['cli:root', 'user.put'], ['cli:root', 'api_token.create']]);
+    assert.deepEqual(audit.map((a) => [a.actor, a.action]),
+      [['cli:root', 'user.put'], ['cli:root', 'api_token.create']]);
     const none = await s.putUserWithToken(user({ name: 'dave', email: null, roles: [] }), null, 'cli:root');
     assert.equal(none.token, null);
     assert.deepEqual(await state(s), { users: ['carol', 'dave'], tokens: 1, audit: 3 });
@@ -42,7 +45,8 @@ test('putUserWithToken validates every field before writing anything', async () 
   const s = await openStore(join(tmp.dir(), 'riposte.db'));
   try {
     const token = { role: 'analyst' as const, token: 'rpa_x_0123456789' };
-    const cases: Array<[Parameters<SqliteStore['putUserWithToken']>[0], typeof token | { role: never; token: string }, RegExp]> = [
+    type Case = [Parameters<SqliteStore['putUserWithToken']>[0], typeof token | { role: never; token: string }, RegExp];
+    const cases: Case[] = [
       [user({ name: 'a b' }), token, /user name "a b" must be/],
       [user({ email: 'carol' }), token, /e-mail "carol" of user "carol" is not an address/],
       [user({ email: 'carol@contoso.example\n' }), token, /is not an address/],
@@ -51,7 +55,8 @@ test('putUserWithToken validates every field before writing anything', async () 
       [user(), { role: 'viewer' as never, token: '' }, /token must be a non-empty string/],
     ];
     for (const [u, t, message] of cases) {
-      await assert.rejects(s.putUserWithToken(u, t, 'cli:root'), (err: unknown) => err instanceof ValidationError && message.test(err.message));
+      await assert.rejects(s.putUserWithToken(u, t, 'cli:root'),
+        (err: unknown) => err instanceof ValidationError && message.test(err.message));
     }
     assert.deepEqual(await state(s), { users: [], tokens: 0, audit: 0 });
   } finally { await s.close(); }
@@ -62,7 +67,8 @@ test('a token that fails inside the transaction takes the user back out', async 
   try {
     await s.createApiToken({ name: 'admin', role: 'admin', token: 'rpa_taken_0123456789' }, 'system');
     const before = await state(s);
-    await assert.rejects(s.putUserWithToken(user(), { role: 'viewer', token: 'rpa_taken_0123456789' }, 'cli:root'), ConflictError);
+    const taken = { role: 'viewer' as const, token: 'rpa_taken_0123456789' };
+    await assert.rejects(s.putUserWithToken(user(), taken, 'cli:root'), ConflictError);
     assert.deepEqual(await state(s), before, 'no user carol, no second token, no audit entry');
     assert.equal((await s.verifyAudit()).ok, true);
   } finally { await s.close(); }

@@ -106,7 +106,9 @@ export function registerDemo(program: Command): void {
     .option('--dest <ip>', 'destination address', '203.0.113.45')
     .option('--src <ip>', 'source (device) address', '10.20.30.41')
     .option('--no-wait', 'do not wait for the runs to finish')
-    .action(async (opts: { url?: string; user: string; device: string; deviceId?: string; dest: string; src: string; wait: boolean }, cmd: Command) => {
+    .action(async (opts: {
+      url?: string; user: string; device: string; deviceId?: string; dest: string; src: string; wait: boolean;
+    }, cmd: Command) => {
       const dataDir = dataDirOf(cmd);
       const creds = readCredentials(dataDir);
       if (!creds) {

@@ -32,12 +32,13 @@ export function registerPolicy(program: Command): void {
     .option('--reason <text>', 'why (required for on/off)')
     .option('--json', 'print the kill switch state as JSON')
     .action(async (state: string, o: { reason?: string; json?: boolean }, cmd: Command) => {
-      if (state !== 'status' && state !== 'on' && state !== 'off') throw new CliError('kill-switch takes on, off or status');
+      if (!['status', 'on', 'off'].includes(state)) throw new CliError('kill-switch takes on, off or status');
       if (state !== 'status' && !o.reason) throw new CliError('give --reason "<why>" (it goes into the audit log)');
       const api = apiClient(cmd);
       const { killSwitch } = state === 'status'
         ? await api.get<{ killSwitch: KillSwitchView }>('/policy/kill-switch')
-        : await api.send<{ killSwitch: KillSwitchView }>('PUT', '/policy/kill-switch', { engaged: state === 'on', reason: o.reason });
+        : await api.send<{ killSwitch: KillSwitchView }>('PUT', '/policy/kill-switch',
+          { engaged: state === 'on', reason: o.reason });
       if (o.json) return printJson(killSwitch);
       console.log(describeKillSwitch(killSwitch));
     });
@@ -77,14 +78,16 @@ export function registerPolicy(program: Command): void {
   const users = program.command('users').description('people who approve and answer (local administration)');
   users.command('add <name>').description('create or update a user and issue an API token for them')
     .option('--email <address>').option('--role <role>', 'role (repeatable), e.g. analyst, soc-lead, admin', collect)
-    .option('--token-role <role>', 'API role of the issued token: admin | analyst | viewer | ingest', 'analyst').option('--no-token', 'do not issue a token')
+    .option('--token-role <role>', 'API role of the issued token: admin | analyst | viewer | ingest', 'analyst')
+    .option('--no-token', 'do not issue a token')
     .action(async (name: string, o: { email?: string; role?: string[]; tokenRole: string; token: boolean }, cmd: Command) => {
       await withStore(cmd, async (store) => {
         const token = `rpa_${randomBytes(24).toString('base64url')}`;
         // The store validates every field (the token role included) before writing, then writes
         // the user and the token in one transaction: a refused option leaves nothing behind.
         const apiToken = o.token ? { role: o.tokenRole as ApiTokenRecord['role'], token } : null;
-        await store.putUserWithToken({ name, email: o.email ?? null, roles: o.role ?? [], disabled: false }, apiToken, cliActor());
+        const user = { name, email: o.email ?? null, roles: o.role ?? [], disabled: false };
+        await store.putUserWithToken(user, apiToken, cliActor());
         console.log(apiToken ? `user ${name} saved. API token (shown once): ${token}` : `user ${name} saved`);
       });
     });

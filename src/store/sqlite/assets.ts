@@ -41,7 +41,9 @@ function requireToken(token: string): void {
 /** Throws a ValidationError unless the token is a non-empty string and the role an API role. */
 export function validateApiToken(t: { role: ApiTokenRecord['role']; token: string }): void {
   requireToken(t.token);
-  if (!ROLES.has(t.role)) throw new ValidationError(`invalid API token role ${JSON.stringify(t.role)}: use ${[...ROLES].join(', ')}`);
+  if (!ROLES.has(t.role)) {
+    throw new ValidationError(`invalid API token role ${JSON.stringify(t.role)}: use ${[...ROLES].join(', ')}`);
+  }
 }
 
 export class ConfigRepo {

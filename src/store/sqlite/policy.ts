@@ -19,12 +19,14 @@ export function validateUser(u: Omit<UserAccount, 'createdAt'>): void {
     throw new ValidationError(`user name ${JSON.stringify(u.name)} must be letters, digits, . _ @ - (max 128)`);
   }
   if (u.email !== null && (typeof u.email !== 'string' || u.email.length > 254 || !EMAIL.safeParse(u.email).success)) {
-    throw new ValidationError(`e-mail ${JSON.stringify(u.email)} of user "${u.name}" is not an address like name@example.com`);
+    const email = JSON.stringify(u.email);
+    throw new ValidationError(`e-mail ${email} of user "${u.name}" is not an address like name@example.com`);
   }
   if (!Array.isArray(u.roles)) throw new ValidationError(`roles of user "${u.name}" must be a list of role names`);
   for (const role of u.roles) {
     if (typeof role !== 'string' || !NAME_RE.test(role)) {
-      throw new ValidationError(`role ${JSON.stringify(role)} of user "${u.name}" must be letters, digits, . _ - (max 64), e.g. soc-lead`);
+      const r = JSON.stringify(role);
+      throw new ValidationError(`role ${r} of user "${u.name}" must be letters, digits, . _ - (max 64), e.g. soc-lead`);
     }
   }
   if (typeof u.disabled !== 'boolean') throw new ValidationError(`disabled of user "${u.name}" must be true or false`);

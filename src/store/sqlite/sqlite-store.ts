@@ -187,7 +187,9 @@ export class SqliteStore implements Store {
   }
   async findApiToken(token: string): Promise<ApiTokenRecord | null> { return this.r.config.findApiToken(token); }
   async putUserWithToken(
-    user: Omit<UserAccount, 'createdAt'>, apiToken: { role: ApiTokenRecord['role']; token: string } | null, actor: string,
+    user: Omit<UserAccount, 'createdAt'>,
+    apiToken: { role: ApiTokenRecord['role']; token: string } | null,
+    actor: string,
   ): Promise<{ user: UserAccount; token: ApiTokenRecord | null }> {
     validateUser(user);
     if (apiToken) validateApiToken(apiToken);
