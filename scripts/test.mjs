@@ -185,7 +185,8 @@ async function stopOurs() {
 function runSuites(filters) {
   return new Promise((resolve) => {
     const args = [join(ROOT, 'scripts/run-tests.mjs'), ...filters];
-    suites = spawn(process.execPath, args, { cwd: ROOT, env: process.env, stdio: 'inherit' });
+    // The suites read the servers' state (RT's token, LDAP's CA) from the same directory.
+    suites = spawn(process.execPath, args, { cwd: ROOT, env, stdio: 'inherit' });
     suites.on('close', (code, signal) => { suites = null; resolve(code ?? 128 + (constants.signals[signal] ?? 0)); });
   });
 }
