@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 // Runs every compiled test file under dist/test with node's built-in test runner.
 // Node 20's `--test` does not expand globs, so the files are listed here.
-// Usage: node scripts/run-tests.mjs [substring-filter ...]
-import { readdirSync, statSync } from 'node:fs';
+// Usage: node scripts/run-tests.mjs [substring-filter ...]   (npm test also starts the real servers:
+// scripts/test.mjs)
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 
 function walk(dir) {
   const out = [];
@@ -16,7 +17,11 @@ function walk(dir) {
   return out;
 }
 const filters = process.argv.slice(2);
-const files = walk('dist/test').filter((f) => filters.length === 0 || filters.some((s) => f.includes(s))).sort();
+const files = (existsSync('dist/test') ? walk('dist/test') : [])
+  .filter((f) => filters.length === 0 || filters.some((s) => f.includes(s))).sort();
 if (files.length === 0) { console.error('no test files found under dist/test (did the build run?)'); process.exit(1); }
-const r = spawnSync(process.execPath, ['--test', '--test-concurrency=1', ...files], { stdio: 'inherit' });
-process.exit(r.status ?? 1);
+const child = spawn(process.execPath, ['--test', '--test-concurrency=1', ...files], { stdio: 'inherit' });
+// A signal sent to this process alone (npm test passes SIGTERM on) must reach the test runner too;
+// from a terminal's Ctrl-C the runner gets it directly as well, which does no harm.
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => child.kill(sig));
+child.on('close', (code) => process.exit(code ?? 1));

@@ -7,6 +7,9 @@
 #            ldap://127.0.0.1:38901 and ldaps://127.0.0.1:38951, wait until it answers.
 #            Already running → ok.
 #   stop     kill slapd by its PID, remove $STATE.
+#   status   print slapd's PID if the instance of $STATE runs; exit 0 if it answers, 3 if not, 1 if
+#            it does not run.
+#   packages the Debian packages `install` installs.
 #
 # Directory (suffix dc=contoso,dc=example; nothing here is a secret, it is a loopback test instance):
 #   cn=admin,dc=contoso,dc=example / admin-secret            rootdn (bypasses ACLs and limits)
@@ -30,11 +33,13 @@ SUFFIX=dc=contoso,dc=example
 ADMIN_PW=admin-secret
 BULK=1200
 export PATH="$PATH:/usr/sbin:/sbin"
+PACKAGES="slapd ldap-utils openssl"
 
 do_install() {
   export DEBIAN_FRONTEND=noninteractive
   echo "slapd slapd/no_configuration boolean true" | debconf-set-selections
-  apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends slapd ldap-utils openssl
+  # shellcheck disable=SC2086
+  apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends $PACKAGES
 }
 
 running() {
@@ -289,7 +294,12 @@ stop() {
 
 case "${1:-}" in
   install) do_install ;;
+  packages) echo "$PACKAGES" ;;
   start) start ;;
+  status) # 0: runs and answers, 3: runs but does not answer, 1: not running; prints the PID if it runs
+    running || exit 1
+    cat "$STATE/slapd.pid"
+    answers || exit 3 ;;
   stop) stop ;;
-  *) echo "usage: $0 install|start|stop" >&2; exit 2 ;;
+  *) echo "usage: $0 install|packages|start|status|stop" >&2; exit 2 ;;
 esac

@@ -7,6 +7,9 @@
 #   start    copy the seed to a private DB (each start is pristine), run rt-server on
 #            127.0.0.1:38902, wait until GET /REST/2.0/rt answers. Already running → ok.
 #   stop     kill rt-server by its PID (Starlet workers exit with their master), clean up.
+#   status   print rt-server's PID if the instance of $STATE runs; exit 0 if it answers, 3 if not, 1
+#            if it does not run.
+#   packages the Debian packages `install` installs.
 #
 # Credentials for tests: Basic root:password, or `Authorization: token $(cat $STATE/token)`.
 # Nothing here is a secret: it is a throwaway loopback-only test instance.
@@ -20,6 +23,7 @@ RT_SERVER=/usr/share/request-tracker5/libexec/rt-server
 ROOT_PASSWORD=password
 # 32 hex digits (RT::AuthToken format); the auth string is 1-<root user id>-<this>.
 TOKEN_HEX=feedfacecafebeef0123456789abcdef
+PACKAGES="request-tracker5 rt5-db-sqlite rt5-standalone rt5-clients curl"
 
 # RT_SiteConfig for a config dir $1 and SQLite file $2 (mail is kept in a temp file, never sent).
 write_config() {
@@ -99,9 +103,17 @@ request-tracker5 request-tracker5/organization string riposte.test
 request-tracker5 request-tracker5/initial-root-password password rtrootpw
 request-tracker5 request-tracker5/install-cronjobs boolean false
 SEL
-    apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends \
-      request-tracker5 rt5-db-sqlite rt5-standalone rt5-clients curl
+    # shellcheck disable=SC2086
+    apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends $PACKAGES
     build_seed
+    ;;
+  packages)
+    echo "$PACKAGES"
+    ;;
+  status) # 0: runs and answers, 3: runs but does not answer, 1: not running; prints the PID if it runs
+    running || exit 1
+    cat "$STATE/rt.pid"
+    answers || exit 3
     ;;
   start)
     if running; then
@@ -139,7 +151,7 @@ SEL
     rm -rf "$STATE"
     ;;
   *)
-    echo "usage: $0 install|start|stop" >&2
+    echo "usage: $0 install|packages|start|status|stop" >&2
     exit 2
     ;;
 esac

@@ -6,7 +6,7 @@
  * serializer of the logger redacts secret-looking query parameters, and no error message or log
  * line of ours includes a query string.
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Store } from '../store/store.js';
 import type { IngestService } from '../ingest/ingest-service.js';
 import { frameworkErrorHandler, installErrorHandling } from './errors.js';
@@ -88,7 +88,7 @@ export async function buildApiServer(opts: ApiServerOptions): Promise<FastifyIns
   const app = Fastify({
     ...logging,
     // One line per request from our own hook (access-log.ts) instead of Fastify's two.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: opts.bodyLimitBytes ?? DEFAULT_BODY_LIMIT,
     // Longer than any valid id or name, so zod names the parameter; beyond this, 414.
     routerOptions: { maxParamLength: 500 },

@@ -17,9 +17,14 @@ export function addApiOptions(cmd: Command): Command {
   return cmd.option('--url <url>', 'server URL (default: $RIPOSTE_URL or http://127.0.0.1:8080)').option('--token <token>', 'your API token (default: $RIPOSTE_TOKEN or the bootstrap admin token)');
 }
 
+/** The server's base URL: `--url`, else $RIPOSTE_URL (when not empty), else http://127.0.0.1:8080. */
+export function serverUrl(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  return (flag ?? (env['RIPOSTE_URL'] || undefined) ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
+}
+
 export function apiClient(cmd: Command): ApiClient {
   const opts = cmd.optsWithGlobals() as { url?: string; token?: string };
-  const url = (opts.url ?? process.env.RIPOSTE_URL ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
+  const url = serverUrl(opts.url);
   const token = opts.token ?? process.env.RIPOSTE_TOKEN ?? readCredentials(dataDirOf(cmd))?.adminToken;
   if (!token) throw new CliError('no API token: pass --token, set RIPOSTE_TOKEN, or run on the server machine (credentials.json)');
   const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {

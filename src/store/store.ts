@@ -13,6 +13,7 @@ import type {
 } from './records.js';
 import type { IncidentStatus, Severity } from '../common/domain.js';
 import type { CaseCommentRecord, CaseDetail, CaseRecord, CaseStatus, NewCase } from './records.js';
+import type { UserAccount } from './policy-records.js';
 
 export interface CaseQuery {
   status?: CaseStatus;
@@ -225,6 +226,16 @@ export interface Store {
   listSources(): Promise<SourceRecord[]>;
   createApiToken(token: { name: string; role: ApiTokenRecord['role']; token: string }, actor: string): Promise<ApiTokenRecord>;
   findApiToken(token: string): Promise<ApiTokenRecord | null>;
+  /**
+   * Creates or updates a person and, unless `apiToken` is null, issues them an API token named
+   * after them: one transaction with both audit entries. Everything (user name, e-mail shape, role
+   * names, token role) is validated first; on any error nothing at all is written.
+   */
+  putUserWithToken(
+    user: Omit<UserAccount, 'createdAt'>,
+    apiToken: { role: ApiTokenRecord['role']; token: string } | null,
+    actor: string,
+  ): Promise<{ user: UserAccount; token: ApiTokenRecord | null }>;
 
   // ── playbook settings ────────────────────────────────────────────────────────────────────
   getPlaybookSettings(playbookId: string): Promise<PlaybookSettings | null>;

@@ -2,13 +2,15 @@
  * A data directory prepared through the Store API (no server), and a runner for the compiled CLI
  * as a child process against it.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openSqliteStore, type SqliteStore } from '../../src/store/sqlite/index.js';
 import type { JournalEntry } from '../../src/store/records.js';
+import { startServer, type RunningServer } from '../../src/server/server.js';
+import { serveConfig } from '../../src/config.js';
 
 /** dist/test/cli → the project root, where bin/riposte.js lives. */
 export const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
@@ -19,14 +21,48 @@ export function cli(dataDir: string | null, ...args: string[]): CliResult {
   return cliWithEnv(dataDir, {}, ...args);
 }
 
-export function cliWithEnv(dataDir: string | null, extraEnv: Record<string, string>, ...args: string[]): CliResult {
+function cliEnv(dataDir: string | null, extraEnv: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, RIPOSTE_SECRET_KEY: '', NO_COLOR: '1' };
   delete env['RIPOSTE_DEBUG'];
+  delete env['RIPOSTE_URL'];
+  delete env['RIPOSTE_TOKEN'];
   Object.assign(env, extraEnv);
   if (dataDir === null) delete env['RIPOSTE_DATA_DIR'];
   else env['RIPOSTE_DATA_DIR'] = dataDir;
+  return env;
+}
+
+export function cliWithEnv(dataDir: string | null, extraEnv: Record<string, string>, ...args: string[]): CliResult {
+  const env = cliEnv(dataDir, extraEnv);
   const r = spawnSync(process.execPath, [join(ROOT, 'bin/riposte.js'), ...args], { cwd: ROOT, env, encoding: 'utf8', timeout: 20_000 });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** `cliWithEnv` without blocking this process: for commands that talk to a server running in this test. */
+export function cliAsync(
+  dataDir: string | null, extraEnv: Record<string, string>, ...args: string[]
+): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(ROOT, 'bin/riposte.js'), ...args], {
+      cwd: ROOT, env: cliEnv(dataDir, extraEnv), stdio: ['ignore', 'pipe', 'pipe'], timeout: 20_000,
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+/**
+ * A real Riposte server (API and engine, no lab) in this process on a free port, with its data
+ * directory: for CLI commands that go through the API. `stop` also removes the directory.
+ */
+export async function startCliServer(): Promise<{ server: RunningServer; dataDir: string; stop(): Promise<void> }> {
+  const dataDir = tempDir();
+  const server = await startServer(serveConfig({ dataDir, port: 0, lab: false, logLevel: 'warn' }, {}));
+  return { server, dataDir, stop: async () => { await server.stop(); removeDir(dataDir); } };
 }
 
 export function tempDir(): string {

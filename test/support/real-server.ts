@@ -1,7 +1,7 @@
 /**
  * Real-server suites (OpenLDAP, nftables, Request Tracker, SMTP) need programs from Debian
- * packages. `.ci/run` installs and starts them; on a developer machine without them the suite
- * FAILS (never skips) with a message naming the package to install.
+ * packages. `npm test` installs them (as root) and starts the servers (scripts/test.mjs); where
+ * they are missing the suite FAILS (never skips) with a message naming the package to install.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -30,7 +30,8 @@ export function requirePrograms(suite: string, reqs: Requirement[]): void {
   const pkgs = [...new Set(missing.flatMap((m) => m.packages.split(/\s+/)))].join(' ');
   throw new Error(
     `${suite} needs ${missing.map((m) => m.program).join(', ')}, which ${missing.length === 1 ? 'is' : 'are'} not installed. ` +
-    `Install with: sudo apt-get install -y ${pkgs}   (or run scripts/services/install.sh as root; CI does this in .ci/run)`,
+    `Install with: sudo apt-get install -y ${pkgs}   (or run scripts/services/install.sh as root; ` +
+    'npm test does this itself when it runs as root)',
   );
 }
 

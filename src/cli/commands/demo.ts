@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { readCredentials, credentialsPath } from '../../server/credentials.js';
 import type { ActionResultRecord, IncidentRecord, JournalEntry, RunRecord } from '../../store/records.js';
 import { CliError, dataDirOf } from '../open-store.js';
+import { serverUrl } from '../api-client.js';
 import { formatRunTimeline } from '../format.js';
 
 export interface DemoAlertOptions {
@@ -98,20 +99,22 @@ async function waitForRun(base: string, runId: string, token: string, timeoutMs:
 export function registerDemo(program: Command): void {
   program.command('demo')
     .description('send the demo Splunk alert ("Mobile device reached unauthorized IP") to a running server')
-    .option('--url <url>', 'base URL of the running server', 'http://127.0.0.1:8080')
+    .option('--url <url>', 'base URL of the running server (default: $RIPOSTE_URL or http://127.0.0.1:8080)')
     .option('--user <upn>', 'user in the alert', 'jdoe@contoso.example')
     .option('--device <name>', 'device name in the alert', 'JDOE-IPHONE')
     .option('--device-id <id>', 'Intune device id in the alert (optional)')
     .option('--dest <ip>', 'destination address', '203.0.113.45')
     .option('--src <ip>', 'source (device) address', '10.20.30.41')
     .option('--no-wait', 'do not wait for the runs to finish')
-    .action(async (opts: { url: string; user: string; device: string; deviceId?: string; dest: string; src: string; wait: boolean }, cmd: Command) => {
+    .action(async (opts: {
+      url?: string; user: string; device: string; deviceId?: string; dest: string; src: string; wait: boolean;
+    }, cmd: Command) => {
       const dataDir = dataDirOf(cmd);
       const creds = readCredentials(dataDir);
       if (!creds) {
         throw new CliError(`no credentials at ${credentialsPath(dataDir)}: start the server first with \`riposte serve --lab\` (or npm start), or point --data-dir at the server's data directory`);
       }
-      const base = opts.url.replace(/\/+$/, '');
+      const base = serverUrl(opts.url);
       const body = buildDemoAlert({ user: opts.user, device: opts.device, deviceId: opts.deviceId, dest: opts.dest, src: opts.src });
       const a = await http(`${base}/api/v1/ingest/splunk?token=${encodeURIComponent(creds.splunkToken)}`, {
         method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),

@@ -1,23 +1,46 @@
 /** `riposte policy …` and `riposte users …`: safety rails, automation levels, approvers, people. */
 import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
+import type { ApiTokenRecord } from '../../store/records.js';
 import { addApiOptions, apiClient } from '../api-client.js';
 import { CliError, cliActor, printJson, withStore } from '../open-store.js';
-import { table } from '../format.js';
+import { formatTime, table } from '../format.js';
+import { printable } from '../terminal-text.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+/** The kill switch as the API returns it: `{ engaged: false }` alone when it was never set. */
+export interface KillSwitchView { engaged: boolean; by?: string; at?: string; reason?: string }
+
+/** The kill switch for people: engaged or not, and who changed it, when and why. */
+export function describeKillSwitch(k: KillSwitchView): string {
+  const head = k.engaged
+    ? 'kill switch: ENGAGED — destructive actions are paused; runs reaching one park until it is released'
+    : 'kill switch: off — destructive actions run as their policy allows';
+  if (k.by === undefined && k.at === undefined) return `${head}\n  never engaged`;
+  return [
+    head,
+    `  ${k.engaged ? 'engaged by ' : 'released by'}  ${printable(k.by ?? '?')}`,
+    `  at           ${formatTime(k.at)}`,
+    `  reason       ${printable(k.reason ?? '')}`,
+  ].join('\n');
+}
 
 export function registerPolicy(program: Command): void {
   const policy = program.command('policy').description('safety rails and automation levels');
   addApiOptions(policy.command('kill-switch <state>').description('on: pause every destructive action (runs park); off: resume them; status'))
     .option('--reason <text>', 'why (required for on/off)')
-    .action(async (state: string, o: { reason?: string }, cmd: Command) => {
+    .option('--json', 'print the kill switch state as JSON')
+    .action(async (state: string, o: { reason?: string; json?: boolean }, cmd: Command) => {
+      if (!['status', 'on', 'off'].includes(state)) throw new CliError('kill-switch takes on, off or status');
+      if (state !== 'status' && !o.reason) throw new CliError('give --reason "<why>" (it goes into the audit log)');
       const api = apiClient(cmd);
-      if (state === 'status') return printJson((await api.get<{ killSwitch: unknown }>('/policy/kill-switch')).killSwitch);
-      if (state !== 'on' && state !== 'off') throw new CliError('kill-switch takes on, off or status');
-      if (!o.reason) throw new CliError('give --reason "<why>" (it goes into the audit log)');
-      const { killSwitch } = await api.send<{ killSwitch: { engaged: boolean } }>('PUT', '/policy/kill-switch', { engaged: state === 'on', reason: o.reason });
-      console.log(killSwitch.engaged ? 'kill switch ENGAGED: destructive actions are paused; runs reaching one park until it is released' : 'kill switch released: parked runs resume');
+      const { killSwitch } = state === 'status'
+        ? await api.get<{ killSwitch: KillSwitchView }>('/policy/kill-switch')
+        : await api.send<{ killSwitch: KillSwitchView }>('PUT', '/policy/kill-switch',
+          { engaged: state === 'on', reason: o.reason });
+      if (o.json) return printJson(killSwitch);
+      console.log(describeKillSwitch(killSwitch));
     });
   addApiOptions(policy.command('automation <playbookId> <level>').description('set a playbook\'s automation level: manual | supervised | autonomous'))
     .action(async (playbookId: string, level: string, _o: unknown, cmd: Command) => {
@@ -55,15 +78,17 @@ export function registerPolicy(program: Command): void {
   const users = program.command('users').description('people who approve and answer (local administration)');
   users.command('add <name>').description('create or update a user and issue an API token for them')
     .option('--email <address>').option('--role <role>', 'role (repeatable), e.g. analyst, soc-lead, admin', collect)
-    .option('--token-role <role>', 'API role of the issued token: admin | analyst | viewer', 'analyst').option('--no-token', 'do not issue a token')
+    .option('--token-role <role>', 'API role of the issued token: admin | analyst | viewer | ingest', 'analyst')
+    .option('--no-token', 'do not issue a token')
     .action(async (name: string, o: { email?: string; role?: string[]; tokenRole: string; token: boolean }, cmd: Command) => {
       await withStore(cmd, async (store) => {
-        await store.policyStore().putUser({ name, email: o.email ?? null, roles: o.role ?? [], disabled: false }, cliActor());
-        if (o.token) {
-          const token = `rpa_${randomBytes(24).toString('base64url')}`;
-          await store.createApiToken({ name, role: o.tokenRole as 'analyst', token }, cliActor());
-          console.log(`user ${name} saved. API token (shown once): ${token}`);
-        } else console.log(`user ${name} saved`);
+        const token = `rpa_${randomBytes(24).toString('base64url')}`;
+        // The store validates every field (the token role included) before writing, then writes
+        // the user and the token in one transaction: a refused option leaves nothing behind.
+        const apiToken = o.token ? { role: o.tokenRole as ApiTokenRecord['role'], token } : null;
+        const user = { name, email: o.email ?? null, roles: o.role ?? [], disabled: false };
+        await store.putUserWithToken(user, apiToken, cliActor());
+        console.log(apiToken ? `user ${name} saved. API token (shown once): ${token}` : `user ${name} saved`);
       });
     });
   users.command('list').option('--json').action(async (o: { json?: boolean }, cmd: Command) => {

@@ -38,6 +38,14 @@ function requireToken(token: string): void {
   if (typeof token !== 'string' || token.length === 0) throw new ValidationError('token must be a non-empty string');
 }
 
+/** Throws a ValidationError unless the token is a non-empty string and the role an API role. */
+export function validateApiToken(t: { role: ApiTokenRecord['role']; token: string }): void {
+  requireToken(t.token);
+  if (!ROLES.has(t.role)) {
+    throw new ValidationError(`invalid API token role ${JSON.stringify(t.role)}: use ${[...ROLES].join(', ')}`);
+  }
+}
+
 export class ConfigRepo {
   private readonly s;
   private readonly putAssetTx;
@@ -173,8 +181,7 @@ export class ConfigRepo {
   }
 
   createApiToken(t: { name: string; role: ApiTokenRecord['role']; token: string }, actor: string): ApiTokenRecord {
-    requireToken(t.token);
-    if (!ROLES.has(t.role)) throw new ValidationError(`invalid API token role "${String(t.role)}": use ${[...ROLES].join(', ')}`);
+    validateApiToken(t);
     return this.createTokenTx.immediate(t, actor);
   }
 

@@ -4,10 +4,33 @@ import type { PolicyStore } from '../policy-store.js';
 import type {
   ApprovalDecision, ApprovalRecord, ApprovalStatus, AssetPolicy, PromptRecord, PromptStatus, UserAccount,
 } from '../policy-records.js';
+import { z } from 'zod';
 import type { AuditLog } from './audit.js';
-import { clampLimit, fromJson, nowIso, toJson } from './common.js';
+import { NAME_RE, ValidationError, clampLimit, fromJson, nowIso, toJson } from './common.js';
 
 type Row = Record<string, unknown>;
+
+const USER_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$/;
+const EMAIL = z.email();
+
+/** Throws a ValidationError naming the first bad field of a user (name, e-mail shape, role names). */
+export function validateUser(u: Omit<UserAccount, 'createdAt'>): void {
+  if (typeof u.name !== 'string' || !USER_NAME_RE.test(u.name)) {
+    throw new ValidationError(`user name ${JSON.stringify(u.name)} must be letters, digits, . _ @ - (max 128)`);
+  }
+  if (u.email !== null && (typeof u.email !== 'string' || u.email.length > 254 || !EMAIL.safeParse(u.email).success)) {
+    const email = JSON.stringify(u.email);
+    throw new ValidationError(`e-mail ${email} of user "${u.name}" is not an address like name@example.com`);
+  }
+  if (!Array.isArray(u.roles)) throw new ValidationError(`roles of user "${u.name}" must be a list of role names`);
+  for (const role of u.roles) {
+    if (typeof role !== 'string' || !NAME_RE.test(role)) {
+      const r = JSON.stringify(role);
+      throw new ValidationError(`role ${r} of user "${u.name}" must be letters, digits, . _ - (max 64), e.g. soc-lead`);
+    }
+  }
+  if (typeof u.disabled !== 'boolean') throw new ValidationError(`disabled of user "${u.name}" must be true or false`);
+}
 
 const toUser = (r: Row): UserAccount => ({
   name: r.name as string, email: (r.email as string | null) ?? null, roles: fromJson<string[]>(r.roles as string),
@@ -75,7 +98,14 @@ export class SqlitePolicyStore implements PolicyStore {
 
   // ── users ──
   async putUser(u: Omit<UserAccount, 'createdAt'>, actor: string): Promise<UserAccount> {
-    if (!/^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$/.test(u.name)) throw new Error(`user name "${u.name}" must be letters, digits, . _ @ - (max 128)`);
+    return this.putUserSync(u, actor);
+  }
+  /**
+   * `putUser` without the promise: validates, then writes the user and its audit entry in one
+   * transaction — a savepoint when the caller already holds one (see `Store.putUserWithToken`).
+   */
+  putUserSync(u: Omit<UserAccount, 'createdAt'>, actor: string): UserAccount {
+    validateUser(u);
     return this.tx(() => {
       this.s.putUser.run({ name: u.name, email: u.email, roles: JSON.stringify([...new Set(u.roles)].sort()), disabled: u.disabled ? 1 : 0, created_at: nowIso() });
       this.audit.appendInTx({ actor, action: 'user.put', target: `user:${u.name}`, detail: { email: u.email, roles: u.roles, disabled: u.disabled } });

@@ -16,17 +16,18 @@ import type {
   RunQuery, Store, WriteOptions,
 } from '../store.js';
 import { AuditLog } from './audit.js';
-import { ConfigRepo } from './assets.js';
+import { ConfigRepo, validateApiToken } from './assets.js';
 import { IncidentRepo } from './incidents.js';
 import { ListRepo } from './lists.js';
 import { migrate } from './migrations.js';
 import { RunRepo } from './runs.js';
-import { SqlitePolicyStore } from './policy.js';
+import { SqlitePolicyStore, validateUser } from './policy.js';
 import { GroupCommit } from './group-commit.js';
 import { CaseRepo } from './cases.js';
 import { pruneRuns } from './prune.js';
 import type { CaseCommentRecord, CaseDetail, CaseRecord, CaseStatus, NewCase } from '../records.js';
 import type { CaseQuery } from '../store.js';
+import type { UserAccount } from '../policy-records.js';
 
 export interface SqliteStoreOptions {
   /** Database file path, or ':memory:'. */
@@ -186,6 +187,21 @@ export class SqliteStore implements Store {
     return this.r.config.createApiToken(token, actor);
   }
   async findApiToken(token: string): Promise<ApiTokenRecord | null> { return this.r.config.findApiToken(token); }
+  async putUserWithToken(
+    user: Omit<UserAccount, 'createdAt'>,
+    apiToken: { role: ApiTokenRecord['role']; token: string } | null,
+    actor: string,
+  ): Promise<{ user: UserAccount; token: ApiTokenRecord | null }> {
+    validateUser(user);
+    if (apiToken) validateApiToken(apiToken);
+    const policy = this.policyStore();
+    const config = this.r.config;
+    // The two writes nest as savepoints: a failing token insert (say, a duplicate) undoes the user too.
+    return this.db.transaction(() => ({
+      user: policy.putUserSync(user, actor),
+      token: apiToken ? config.createApiToken({ name: user.name, ...apiToken }, actor) : null,
+    })).immediate();
+  }
   async getPlaybookSettings(playbookId: string): Promise<PlaybookSettings | null> { return this.r.config.getPlaybookSettings(playbookId); }
   async putPlaybookSettings(settings: Omit<PlaybookSettings, 'updatedAt'>, actor: string): Promise<PlaybookSettings> {
     return this.r.config.putPlaybookSettings(settings, actor);
