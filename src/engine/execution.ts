@@ -238,7 +238,7 @@ export class RunExecution implements RunEffects {
         const outcome = rec && FINAL.has(rec.status) ? Promise.resolve(outcomeOf(rec)) : perform(rec);
         outcome.then((o) => {
           this.inflight--;
-          this.onOutcome(base, o, hand, rec !== undefined && FINAL.has(rec.status), effect);
+          this.onOutcome(base, o, hand, rec !== undefined, effect);
           this.scheduleCheck();
         }, (err: unknown) => {
           this.inflight--;
@@ -249,7 +249,8 @@ export class RunExecution implements RunEffects {
     });
   }
 
-  private onOutcome(base: JournalEntry, o: StepOutcome, hand: (e: JournalEntry) => void, known: boolean, effect: RunEffect | undefined): void {
+  private onOutcome(base: JournalEntry, o: StepOutcome, hand: (e: JournalEntry) => void, recorded: boolean, effect: RunEffect | undefined): void {
+    const known = recorded && FINAL.has(base.status);
     switch (o.status) {
       case 'completed':
       case 'failed': {
@@ -259,11 +260,19 @@ export class RunExecution implements RunEffects {
           attempts: o.attempts ?? base.attempts, detail: o.detail ?? base.detail, asset: o.asset ?? base.asset, app: o.app ?? base.app,
           action: base.action, finishedAt: known ? base.finishedAt : new Date(this.opts.now()).toISOString(),
         };
+        // The entry exists when it was recorded before (a parked marker, an intent) or the host
+        // journaled an intent now: then only its outcome columns are written.
+        const exists = recorded || o.journaled === true;
         this.delivery.arrive((resolution) => {
           entry.resolution = resolution;
           if (effect && !known && !this.opts.dryRun) this.host.recordWithEffect(entry, effect);
           else if (effect && !known) this.host.record({ ...entry, detail: 'dry run: recorded, the incident was not changed' });
-          else this.host.record(entry);
+          else if (exists) {
+            this.host.update(entry.seq, {
+              status: entry.status, output: entry.output, error: entry.error, attempts: entry.attempts, finishedAt: entry.finishedAt,
+              detail: entry.detail, resolution,
+            });
+          } else this.host.record(entry);
           hand(entry);
         });
         return;

@@ -12,7 +12,7 @@ import type { ErrorRecord } from '../sdk/errors.js';
 import type { PromptSpec } from '../sdk/playbook.js';
 import type { WaitOn } from '../common/wait-on.js';
 import type { JournalEntry } from '../store/records.js';
-import type { RunEffect } from '../store/store.js';
+import type { JournalPatch, RunEffect } from '../store/store.js';
 
 export type { WaitOn };
 
@@ -42,8 +42,10 @@ export type StepOutcome =
     status: 'completed'; output: unknown; detail?: string | null; attempts?: number; asset?: string; app?: string;
     /** A destructive step recorded, not executed (dry run): the run earns no minutes saved. */
     dryRun?: boolean;
+    /** The host journaled an intent for the step: its outcome updates that entry. */
+    journaled?: boolean;
   }
-  | { status: 'failed'; error: ErrorRecord; detail?: string | null; attempts?: number; asset?: string; app?: string }
+  | { status: 'failed'; error: ErrorRecord; detail?: string | null; attempts?: number; asset?: string; app?: string; journaled?: boolean }
   /** The step is parked: this branch of the playbook waits (durably, holding no memory). */
   | { status: 'waiting'; on: WaitOn; wakeAt: number | null; detail: string; asset?: string; app?: string }
   /** The run cannot go on without a human (unknown outcome, tampered approval, failed write). */
@@ -58,6 +60,8 @@ export interface RunHost {
   perform(req: StepRequest): Promise<StepOutcome>;
   /** Queues a journal write: a new entry, or the new state of the entry at its position. */
   record(entry: JournalEntry): void;
+  /** Queues an update of the entry at `seq` (it exists): only the columns the patch names. */
+  update(seq: number, patch: JournalPatch): void;
   /** Queues a journal entry together with the change it makes to the run's incident (one transaction). */
   recordWithEffect(entry: JournalEntry, effect: RunEffect): void;
   /** Resolves once every write queued for this run committed; rejects when one failed. */

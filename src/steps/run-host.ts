@@ -4,7 +4,7 @@
  * only in plain data, so a sandboxed runner can reach it over a message channel instead.
  */
 import type { JournalEntry } from '../store/records.js';
-import type { RunEffect, Store } from '../store/store.js';
+import type { JournalPatch, RunEffect, Store } from '../store/store.js';
 import type { RunHost, StepOutcome, StepRequest } from './protocol.js';
 import type { RunScope, StepService } from './step-service.js';
 
@@ -15,6 +15,7 @@ export function createRunHost(store: Store, steps: StepService, scope: RunScope)
   return {
     perform: (req: StepRequest): Promise<StepOutcome> => steps.perform(scope, req),
     record: (entry: JournalEntry) => scope.writes.add(store.putJournal(entry, LAZY)),
+    update: (seq: number, patch: JournalPatch) => scope.writes.add(store.updateJournal(scope.run.id, seq, patch, LAZY)),
     recordWithEffect: (entry: JournalEntry, effect: RunEffect) => scope.writes.add(store.applyRunEffect(entry, effect, LAZY)),
     settle: () => scope.writes.durable(),
   };

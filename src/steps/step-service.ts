@@ -167,8 +167,9 @@ export class StepService {
     }
     scope.writes.add(out.recorded);
     const attempts = s.attempts + out.attempts;
-    if (out.kind === 'succeeded') return { status: 'completed', output: out.output, attempts, detail: s.detail, ...where };
-    if (out.kind === 'failed' || !s.changing) return { status: 'failed', error: out.error, attempts, detail: s.detail, ...where };
+    const journaled = s.changing;
+    if (out.kind === 'succeeded') return { status: 'completed', output: out.output, attempts, detail: s.detail, journaled, ...where };
+    if (out.kind === 'failed' || !s.changing) return { status: 'failed', error: out.error, attempts, detail: s.detail, journaled, ...where };
     scope.writes.add(this.store.updateJournal(scope.run.id, req.seq, { status: 'started', error: out.error, attempts }, LAZY));
     return this.resolveUnknown(scope, req, asset.name, attempts, out.error.message, s.round, null);
   }
@@ -199,7 +200,7 @@ export class StepService {
       const r = await this.broker.reconcile({ asset, def }, call, intentAt ?? new Date(this.now()));
       if (r.applied === true) {
         const detail = `outcome was unknown (${why}); reconciled with the vendor: the action had been applied, so it was not sent again`;
-        return { status: 'completed', output: r.output, attempts, detail, ...where };
+        return { status: 'completed', output: r.output, attempts, detail, journaled: true, ...where };
       }
       if (r.applied === false) {
         const detail = `outcome was unknown (${why}); reconciled with the vendor: not applied, so it was sent once more`;

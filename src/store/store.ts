@@ -89,6 +89,7 @@ export interface JournalPatch {
   finishedAt?: string | null;
   wakeAt?: string | null;
   detail?: string | null;
+  resolution?: number | null;
 }
 
 /**

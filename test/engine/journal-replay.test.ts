@@ -40,6 +40,7 @@ for (const file of files) {
       },
       record: (e) => written.push(e),
       recordWithEffect: (e) => written.push(e),
+      update: (seq) => written.push(rec.journal.find((e) => e.seq === seq)!),
       settle: async () => {},
     };
     const run: RunRecord = {

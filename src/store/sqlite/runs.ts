@@ -222,6 +222,7 @@ export class RunRepo {
     if (patch.finishedAt !== undefined) row.finished_at = patch.finishedAt;
     if (patch.wakeAt !== undefined) row.wake_at = patch.wakeAt;
     if (patch.detail !== undefined) row.detail = patch.detail;
+    if (patch.resolution !== undefined) row.resolution = patch.resolution;
     const columns = Object.keys(row).filter((c) => c !== 'run_id' && c !== 'seq');
     if (this.patchStatement('journal', columns).run(row).changes === 0) throw new NotFoundError(`journal entry ${runId}#${seq} not found`);
   }
