@@ -21,7 +21,8 @@ export async function resolveRunRef(store: Store, ref: string): Promise<RunRecor
   const exact = await store.getRun(ref);
   if (exact) return exact;
   if (ref.length < MIN_RUN_PREFIX) {
-    throw new ApiError(404, 'not_found', `run ${ref} does not exist (a run id prefix needs at least ${MIN_RUN_PREFIX} characters)`);
+    const why = `a run id prefix needs at least ${MIN_RUN_PREFIX} characters`;
+    throw new ApiError(404, 'not_found', `run ${ref} does not exist (${why})`);
   }
   const ids = await store.runIdsWithPrefix(ref, MAX_LISTED_MATCHES + 1);
   if (ids.length === 0) throw new ApiError(404, 'not_found', `no run id starts with "${ref}"`);
@@ -37,12 +38,12 @@ async function ambiguous(store: Store, ref: string, ids: string[]): Promise<ApiE
   const runs = await Promise.all(listed.map((id) => store.getRun(id)));
   const details = listed.map((id, i) => {
     const r = runs[i];
-    return {
-      path: 'ref', code: 'matching_run', message: id,
-      subject: r ? { id, incidentId: r.incidentId, playbookId: r.playbookId, status: r.status, createdAt: r.createdAt } : { id },
-    };
+    const subject = r
+      ? { id, incidentId: r.incidentId, playbookId: r.playbookId, status: r.status, createdAt: r.createdAt }
+      : { id };
+    return { path: 'ref', code: 'matching_run', message: id, subject };
   });
+  const matches = more ? `more than ${MAX_LISTED_MATCHES} runs, among them` : `${ids.length} runs:`;
   return new ApiError(409, 'ambiguous_run',
-    `run id prefix "${ref}" is ambiguous: it matches ${more ? `more than ${MAX_LISTED_MATCHES} runs, among them` : `${ids.length} runs:`} ` +
-    `${listed.join(', ')}; give the full run id`, details);
+    `run id prefix "${ref}" is ambiguous: it matches ${matches} ${listed.join(', ')}; give the full run id`, details);
 }

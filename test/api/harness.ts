@@ -120,8 +120,10 @@ export async function assertNothingWritten(h: Harness): Promise<void> {
   assert.equal(h.waker.wakes, 0, 'the engine must not be woken');
 }
 
+export interface ErrorJsonDetail { path: string; code: string; message: string; subject?: Record<string, unknown> }
+
 export interface ErrorJson {
-  error: { code: string; message: string; details?: Array<{ path: string; code: string; message: string; subject?: Record<string, unknown> }> };
+  error: { code: string; message: string; details?: ErrorJsonDetail[] };
 }
 
 /** Asserts an error answer of the given status and code, and returns its body. */

@@ -17,10 +17,11 @@ const RUN_B = '0196f3a1-3333-7000-8000-000000000003';
 const RUN_IDLE = '0196f3a2-4444-7000-8000-000000000004';
 const RUN_SOLO = '0196f3a3-5555-7000-8000-000000000005';
 
+interface ErrorInfo { code: string; message: string }
 interface DecideAnswer {
   run: { id: string };
   decision: string;
-  results: Array<{ id: string; status: string; approval: ApprovalRecord | null; error?: { code: string; message: string } }>;
+  results: Array<{ id: string; status: string; approval: ApprovalRecord | null; error?: ErrorInfo }>;
 }
 
 describe('run approvals by reference', () => {
@@ -30,14 +31,21 @@ describe('run approvals by reference', () => {
   let b: ApprovalRecord[];
   let auditBefore = 0;
 
-  const decide = (ref: string, body: unknown, token: string | null = TOKENS.analyst, headers: Record<string, string> = {}) =>
-    api.h.app.inject({
+  type Headers = Record<string, string>;
+  const decide = (ref: string, body: unknown, token: string | null = TOKENS.analyst, headers: Headers = {}) => {
+    const auth = token === null ? {} : { authorization: `Bearer ${token}` };
+    return api.h.app.inject({
       method: 'POST', url: `/api/v1/runs/${ref}/approvals/decide`, payload: JSON.stringify(body),
-      headers: { 'content-type': 'application/json', ...(token === null ? {} : { authorization: `Bearer ${token}` }), ...headers },
+      headers: { 'content-type': 'application/json', ...auth, ...headers },
     });
+  };
+  /** An approval of `ids` that the server must refuse for want of confirmation. */
+  const unconfirmed = async (ref: string, ids: string[]) =>
+    assertError(await decide(ref, { decision: 'approve', approvalIds: ids }), 409, 'confirmation_required');
   const get = (url: string, token: string | null = TOKENS.viewer) =>
     api.h.app.inject({ method: 'GET', url, headers: token === null ? {} : { authorization: `Bearer ${token}` } });
-  const statusOf = async (ids: string[]) => Promise.all(ids.map(async (id) => (await api.hitl.policy.getApproval(id))!.status));
+  const statusOf = async (ids: string[]) =>
+    Promise.all(ids.map(async (id) => (await api.hitl.policy.getApproval(id))!.status));
   const audit = async () => (await api.h.store.verifyAudit()).entries;
 
   before(async () => {
@@ -84,15 +92,16 @@ describe('run approvals by reference', () => {
     assert.equal(await audit(), auditBefore);
   });
 
-  it('several pending approvals without their ids: 409 confirmation_required listing them, nothing decided', async () => {
-    const body = assertError(await decide('0196f3a1', { decision: 'approve', approvalIds: [] }), 409, 'confirmation_required');
+  it('pending approvals not named: 409 confirmation_required listing them; nothing decided', async () => {
+    const body = await unconfirmed('0196f3a1', []);
     assert.match(body.error.message, new RegExp(`run ${RUN_B} has 2 pending approvals; approvalIds must name exactly`));
     assert.match(body.error.message, /nothing was decided/);
     const details = body.error.details ?? [];
     assert.deepEqual(details.map((d) => d.subject?.['id']), b.map((a) => a.id), 'in step order');
     assert.deepEqual(details[0]!.subject, {
-      id: b[0]!.id, runId: RUN_B, seq: 3, app: 'microsoft-intune', action: 'wipeDevice', kind: 'contain', asset: 'intune-lab',
-      params: { deviceId: 'dev-b' }, paramsHash: b[0]!.paramsHash, requestedBy: 'system', expiresAt: b[0]!.expiresAt,
+      id: b[0]!.id, runId: RUN_B, seq: 3, app: 'microsoft-intune', action: 'wipeDevice', kind: 'contain',
+      asset: 'intune-lab', params: { deviceId: 'dev-b' }, paramsHash: b[0]!.paramsHash, requestedBy: 'system',
+      expiresAt: b[0]!.expiresAt,
     });
     assert.match(details[1]!.message, /palo-alto-panos\.blockIp on asset "panos-lab" \(step 4\)/);
     assert.deepEqual(await statusOf(b.map((a) => a.id)), ['pending', 'pending']);
@@ -100,14 +109,14 @@ describe('run approvals by reference', () => {
   });
 
   it('a partial or stale set of ids is refused and decides nothing', async () => {
-    const partial = assertError(await decide(RUN_B, { decision: 'approve', approvalIds: [b[0]!.id] }), 409, 'confirmation_required');
+    const partial = await unconfirmed(RUN_B, [b[0]!.id]);
     assert.match(partial.error.message, new RegExp(`not named: ${b[1]!.id}`));
     // One of another run's approvals in place of one of this run's: not pending in this run.
-    const other = assertError(await decide(RUN_B, { decision: 'approve', approvalIds: [b[0]!.id, a1[0]!.id] }), 409, 'confirmation_required');
+    const other = await unconfirmed(RUN_B, [b[0]!.id, a1[0]!.id]);
     assert.match(other.error.message, new RegExp(`not pending in this run: ${a1[0]!.id}`));
     // A new approval appeared after the caller looked: the old set no longer confirms.
     const late = await api.request(RUN_B, 9, wipe('dev-b-2'));
-    const stale = assertError(await decide(RUN_B, { decision: 'approve', approvalIds: b.map((a) => a.id) }), 409, 'confirmation_required');
+    const stale = await unconfirmed(RUN_B, b.map((a) => a.id));
     assert.match(stale.error.message, /has 3 pending approvals/);
     assert.deepEqual(await statusOf([...b, late].map((a) => a.id)), ['pending', 'pending', 'pending']);
     // Deny the late one on its own so the run is back to the two approvals the next tests use.
@@ -116,7 +125,7 @@ describe('run approvals by reference', () => {
       headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKENS.analyst}` },
     });
     assert.equal(one.statusCode, 200, one.body);
-    assertError(await decide(RUN_B, { decision: 'approve', approvalIds: [...b, late].map((a) => a.id) }), 409, 'confirmation_required');
+    await unconfirmed(RUN_B, [...b, late].map((a) => a.id));
     assert.deepEqual(await statusOf(b.map((a) => a.id)), ['pending', 'pending']);
   });
 
@@ -133,7 +142,7 @@ describe('run approvals by reference', () => {
     assertError(await decide(RUN_B, { decision: 'approve', approvalIds: ids }, TOKENS.viewer), 403, 'forbidden');
     assertError(await decide(RUN_B, { decision: 'approve', approvalIds: ids }, TOKENS.ingest), 403, 'forbidden');
     assertError(await decide(RUN_B, { decision: 'approve', approvalIds: ids }, null), 401, 'unauthorized');
-    assertError(await decide(RUN_B, { decision: 'approve', approvalIds: ids }, 'not-a-real-token'), 401, 'unauthorized');
+    assertError(await decide(RUN_B, { decision: 'approve', approvalIds: ids }, 'not-a-token'), 401, 'unauthorized');
     assert.deepEqual(await statusOf(ids), ['pending', 'pending']);
     assert.equal(await audit(), auditBefore);
     // Listing a run's approvals is a read: viewers may, ingest tokens and anonymous callers may not.
@@ -154,9 +163,9 @@ describe('run approvals by reference', () => {
     assert.equal((run.json() as { run: { id: string } }).run.id, RUN_B);
   });
 
-  it('with a unique prefix and the exact set of ids, every pending approval is decided through the approval service', async () => {
-    const res = await decide('0196f3a1', { decision: 'approve', approvalIds: [b[1]!.id, b[0]!.id], comment: 'repeat offender' },
-      TOKENS.analyst, { 'x-riposte-client': 'cli' });
+  it('a unique prefix and the exact set of ids: each pending approval is decided by the approval service', async () => {
+    const body0 = { decision: 'approve', approvalIds: [b[1]!.id, b[0]!.id], comment: 'repeat offender' };
+    const res = await decide('0196f3a1', body0, TOKENS.analyst, { 'x-riposte-client': 'cli' });
     assert.equal(res.statusCode, 200, res.body);
     const body = res.json() as DecideAnswer;
     assert.equal(body.run.id, RUN_B);
@@ -165,7 +174,8 @@ describe('run approvals by reference', () => {
     for (const a of b) {
       const now = (await api.hitl.policy.getApproval(a.id))!;
       assert.equal(now.status, 'approved');
-      assert.deepEqual(now.decisions.map((d) => [d.user, d.decision, d.via, d.comment]), [['analyst', 'approve', 'cli', 'repeat offender']]);
+      assert.deepEqual(now.decisions.map((d) => [d.user, d.decision, d.via, d.comment]),
+        [['analyst', 'approve', 'cli', 'repeat offender']]);
       assert.equal(api.hitl.approvals.integrityProblem(now), null, 'sealed like any decision');
     }
     const actions = (await api.h.store.listAudit({ limit: 50 })).map((e) => e.action);
@@ -176,7 +186,7 @@ describe('run approvals by reference', () => {
     assert.deepEqual(await statusOf([...a1, ...a2].map((a) => a.id)), ['pending', 'pending', 'pending', 'pending']);
   });
 
-  it('a full run id denies; each approval still passes its own checks (four-eyes) and the answer says which was refused', async () => {
+  it('by full run id; each approval passes its own checks (four-eyes), the answer says which failed', async () => {
     const mine = await api.request(RUN_SOLO, 1, { ...wipe('dev-solo'), requestedBy: 'user:analyst' });
     const theirs = await api.request(RUN_SOLO, 2, block('10.0.0.9'));
     const res = await decide(RUN_SOLO, { decision: 'approve', approvalIds: [mine.id, theirs.id] });
@@ -185,11 +195,12 @@ describe('run approvals by reference', () => {
     assert.equal(body.results[0]!.id, mine.id);
     assert.equal(body.results[0]!.status, 'pending');
     assert.equal(body.results[0]!.error?.code, 'four_eyes');
-    assert.deepEqual([body.results[1]!.id, body.results[1]!.status, body.results[1]!.error], [theirs.id, 'approved', undefined]);
+    const second = body.results[1]!;
+    assert.deepEqual([second.id, second.status, second.error], [theirs.id, 'approved', undefined]);
     const deny = await decide(RUN_A1, { decision: 'deny', approvalIds: a1.map((a) => a.id) }, TOKENS.admin);
     assert.equal(deny.statusCode, 200, deny.body);
     assert.deepEqual((deny.json() as DecideAnswer).results.map((r) => r.status), ['denied', 'denied']);
-    assert.deepEqual(await statusOf(a2.map((a) => a.id)), ['pending', 'pending'], 'the other run with the same prefix is untouched');
+    assert.deepEqual(await statusOf(a2.map((a) => a.id)), ['pending', 'pending'], 'the other run is untouched');
   });
 
   it('a run with nothing pending: 409 nothing_pending', async () => {

@@ -30,12 +30,15 @@ export const wipe = (deviceId: string): Target =>
 export const block = (ip: string): Target =>
   ({ app: 'palo-alto-panos', action: 'blockIp', kind: 'contain', asset: 'panos-lab', params: { ip } });
 
+const ALERT_CEF = { sourceUserName: 'jdoe@contoso.example', destinationAddress: '203.0.113.45' };
+
 export async function makeApprovalsApi(): Promise<ApprovalsApi> {
   let hitl: Hitl | null = null;
   const h = await makeHarness({
     extraRoutes: (app, store) => {
       const hl = createHitl({ policy: store.policyStore(), secretKey: randomBytes(32), wake: () => {} });
-      registerHitlRoutes(app, { store, hitl: hl, registry: new PlaybookRegistry([]), catalog: new AppCatalog([]), wake: () => {} });
+      const none = { registry: new PlaybookRegistry([]), catalog: new AppCatalog([]), wake: () => {} };
+      registerHitlRoutes(app, { store, hitl: hl, ...none });
       registerRunApprovalRoutes(app, { store, hitl: hl });
       hitl = hl;
     },
@@ -46,15 +49,18 @@ export async function makeApprovalsApi(): Promise<ApprovalsApi> {
     h, hitl: hl,
     async incidentWithRuns(runIds) {
       const { incident } = await h.store.ingest({
-        name: `Mobile device reached unauthorized IP ${++n}`, label: 'mobile-unauthorized-ip', severity: 'high', source: 'test',
-        artifacts: [{ name: 'alert', cef: { sourceUserName: 'jdoe@contoso.example', destinationAddress: '203.0.113.45' } }],
-      }, runIds.map((id) => ({ id, playbookId: 'mobile-unauthorized-ip', playbookVersion: 1, playbookHash: 'h1' })), 'test');
+        name: `Mobile device reached unauthorized IP ${++n}`, label: 'mobile-unauthorized-ip', severity: 'high',
+        source: 'test',
+        artifacts: [{ name: 'alert', cef: ALERT_CEF }],
+      }, runIds.map((id) => ({ id, playbookId: 'mobile-unauthorized-ip', playbookVersion: 1, playbookHash: 'h1' })),
+      'test');
       return incident.id;
     },
     request(runId, seq, over = {}) {
       return hl.approvals.ensure({
         runId, seq, ...wipe('dev-1'), reasons: ['supervised: contain actions need approval'],
-        approvers: { users: [], roles: ['admin', 'analyst'] }, quorum: 1, fourEyes: true, requestedBy: 'system', ttlMs: 3_600_000, ...over,
+        approvers: { users: [], roles: ['admin', 'analyst'] }, quorum: 1, fourEyes: true, requestedBy: 'system',
+        ttlMs: 3_600_000, ...over,
       });
     },
     close: () => h.close(),

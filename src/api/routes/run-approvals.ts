@@ -60,14 +60,16 @@ function pendingDetails(pending: ApprovalRecord[]): ErrorDetail[] {
   return pending.map((a) => ({
     path: 'approvalIds', code: 'pending_approval', message: describe(a),
     subject: {
-      id: a.id, runId: a.runId, seq: a.seq, app: a.app, action: a.action, kind: a.kind, asset: a.asset, params: a.params,
-      paramsHash: a.paramsHash, requestedBy: a.requestedBy, expiresAt: a.expiresAt,
+      id: a.id, runId: a.runId, seq: a.seq, app: a.app, action: a.action, kind: a.kind, asset: a.asset,
+      params: a.params, paramsHash: a.paramsHash, requestedBy: a.requestedBy, expiresAt: a.expiresAt,
     },
   }));
 }
 
-const listIds = (ids: string[]) =>
-  `${ids.slice(0, NAMED_IN_MESSAGE).join(', ')}${ids.length > NAMED_IN_MESSAGE ? `, and ${ids.length - NAMED_IN_MESSAGE} more` : ''}`;
+const listIds = (ids: string[]) => {
+  const more = ids.length > NAMED_IN_MESSAGE ? `, and ${ids.length - NAMED_IN_MESSAGE} more` : '';
+  return `${ids.slice(0, NAMED_IN_MESSAGE).join(', ')}${more}`;
+};
 
 /** Refuses unless `named` is exactly the pending set; the refusal lists what is pending. */
 function requireExactSet(runId: string, pending: ApprovalRecord[], named: string[]): void {
@@ -80,9 +82,10 @@ function requireExactSet(runId: string, pending: ApprovalRecord[], named: string
     missing.length > 0 ? `not named: ${listIds(missing)}` : '',
     stale.length > 0 ? `not pending in this run: ${listIds(stale)}` : '',
   ].filter(Boolean).join('; ');
+  const count = `${pending.length} pending approval${pending.length === 1 ? '' : 's'}`;
   throw new ApiError(409, 'confirmation_required',
-    `run ${runId} has ${pending.length} pending approval${pending.length === 1 ? '' : 's'}; approvalIds must name exactly ` +
-    `those you mean to decide (${why}); look at them again (details) and resend; nothing was decided`, pendingDetails(pending));
+    `run ${runId} has ${count}; approvalIds must name exactly those you mean to decide (${why}); ` +
+    'look at them again (details) and resend; nothing was decided', pendingDetails(pending));
 }
 
 export function registerRunApprovalRoutes(app: FastifyInstance, { store, hitl }: RunApprovalRouteDeps): void {
@@ -94,7 +97,9 @@ export function registerRunApprovalRoutes(app: FastifyInstance, { store, hitl }:
     const { ref } = parseInput(refParams, request.params, 'params');
     const q = parseInput(listQuery, request.query, 'query');
     const run = await resolveRunRef(store, ref);
-    const approvals = await hitl.policy.listApprovals({ runId: run.id, limit: MAX_PER_RUN, ...(q.status ? { status: q.status } : {}) });
+    const approvals = await hitl.policy.listApprovals({
+      runId: run.id, limit: MAX_PER_RUN, ...(q.status ? { status: q.status } : {}),
+    });
     return { run: runSummary(run), approvals: approvals.sort((a, b) => a.seq - b.seq) };
   });
 
@@ -105,18 +110,22 @@ export function registerRunApprovalRoutes(app: FastifyInstance, { store, hitl }:
     const actor = await callerActor(request, hitl);
     const pending = (await hitl.policy.listApprovals({ runId: run.id, status: 'pending', limit: MAX_PER_RUN }))
       .sort((a, b) => a.seq - b.seq);
-    if (pending.length === 0) throw new ApiError(409, 'nothing_pending', `run ${run.id} has no pending approvals; nothing was decided`);
+    if (pending.length === 0) {
+      throw new ApiError(409, 'nothing_pending', `run ${run.id} has no pending approvals; nothing was decided`);
+    }
     requireExactSet(run.id, pending, body.approvalIds);
 
+    const via = channelOf(request);
     const results: DecisionResult[] = [];
     for (const a of pending) {
       try {
-        const approval = await hitl.approvals.decide(a.id, actor, body.decision, channelOf(request), body.comment ?? null);
+        const approval = await hitl.approvals.decide(a.id, actor, body.decision, via, body.comment ?? null);
         results.push({ id: a.id, status: approval.status, approval });
       } catch (err) {
         if (!(err instanceof PolicyError)) throw err;
         const now = await hitl.policy.getApproval(a.id);
-        results.push({ id: a.id, status: now?.status ?? a.status, approval: now, error: { code: err.code, message: err.message } });
+        const error = { code: err.code, message: err.message };
+        results.push({ id: a.id, status: now?.status ?? a.status, approval: now, error });
       }
     }
     return { run: runSummary(run), decision: body.decision, results };
