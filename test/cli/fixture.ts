@@ -2,8 +2,8 @@
  * A data directory prepared through the Store API (no server), and a runner for the compiled CLI
  * as a child process against it.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFile, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,14 +19,34 @@ export function cli(dataDir: string | null, ...args: string[]): CliResult {
   return cliWithEnv(dataDir, {}, ...args);
 }
 
-export function cliWithEnv(dataDir: string | null, extraEnv: Record<string, string>, ...args: string[]): CliResult {
+function cliEnv(dataDir: string | null, extraEnv: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, RIPOSTE_SECRET_KEY: '', NO_COLOR: '1' };
   delete env['RIPOSTE_DEBUG'];
   Object.assign(env, extraEnv);
   if (dataDir === null) delete env['RIPOSTE_DATA_DIR'];
   else env['RIPOSTE_DATA_DIR'] = dataDir;
-  const r = spawnSync(process.execPath, [join(ROOT, 'bin/riposte.js'), ...args], { cwd: ROOT, env, encoding: 'utf8', timeout: 20_000 });
+  return env;
+}
+
+export function cliWithEnv(dataDir: string | null, extraEnv: Record<string, string>, ...args: string[]): CliResult {
+  const env = cliEnv(dataDir, extraEnv);
+  const opts = { cwd: ROOT, env, encoding: 'utf8' as const, timeout: 20_000 };
+  const r = spawnSync(process.execPath, [join(ROOT, 'bin/riposte.js'), ...args], opts);
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/**
+ * The CLI without blocking this process: for commands that talk to a server running in the test's
+ * own process. stdin and stdout are pipes, not a terminal.
+ */
+export function cliAsync(dataDir: string | null, ...args: string[]): Promise<CliResult> {
+  return new Promise((resolvePromise) => {
+    const opts = { cwd: ROOT, env: cliEnv(dataDir, {}), encoding: 'utf8' as const, timeout: 20_000 };
+    const child = execFile(process.execPath, [join(ROOT, 'bin/riposte.js'), ...args], opts, (err, stdout, stderr) => {
+      resolvePromise({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
+    });
+    child.stdin?.end();
+  });
 }
 
 export function tempDir(): string {
@@ -115,4 +135,35 @@ export async function seed(dataDir: string): Promise<void> {
 /** Opens the seeded store in this process to check what the CLI wrote. */
 export function openSeeded(dataDir: string): Promise<SqliteStore> {
   return openSqliteStore({ dataDir, env: {} });
+}
+
+/** util-linux `script`, which runs a command on a pseudo-terminal; null when it is not installed. */
+export function scriptCommand(): string | null {
+  for (const p of ['/usr/bin/script', '/bin/script']) if (existsSync(p)) return p;
+  return null;
+}
+
+/**
+ * The CLI on a pseudo-terminal (stdin and stdout are a TTY, as for a person at a terminal): waits
+ * for `prompt` on its output, then types `answer` and Enter. Output is what the terminal showed.
+ */
+export function cliInTerminal(prompt: string, answer: string, ...args: string[]): Promise<CliResult> {
+  const script = scriptCommand();
+  if (script === null) throw new Error('util-linux script is not installed');
+  const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+  const command = [process.execPath, join(ROOT, 'bin/riposte.js'), ...args].map(quote).join(' ');
+  return new Promise((resolvePromise) => {
+    let out = '';
+    let typed = false;
+    const child = spawn(script, ['-qec', command, '/dev/null'], { cwd: ROOT, env: cliEnv(null, {}), timeout: 20_000 });
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => {
+      out += chunk;
+      if (!typed && out.includes(prompt)) {
+        typed = true;
+        child.stdin.write(`${answer}\n`);
+      }
+    });
+    child.on('close', (code) => resolvePromise({ code: code ?? -1, stdout: out, stderr: '' }));
+  });
 }
