@@ -11,6 +11,8 @@ export interface ErrorDetail {
   path: string;
   code: string;
   message: string;
+  /** What the detail is about, for a client to act on (a matching run, a pending approval). */
+  subject?: Record<string, unknown>;
 }
 
 export interface ErrorBody {

@@ -10,8 +10,21 @@ export function table(headers: string[], rows: string[][]): string {
     .join('\n');
 }
 
+// C0 and C1 control characters, DEL, and the bidirectional overrides that reorder what a terminal shows.
+const UNSAFE_FOR_TERMINAL = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * Text from outside (parameters, vendor messages, server answers) as a terminal may show it:
+ * control characters become visible `\u001b`-style escapes, so an escape sequence in an alert
+ * cannot recolour, hide or rewrite what the operator reads.
+ */
+export function terminalSafe(text: string): string {
+  return text.replace(UNSAFE_FOR_TERMINAL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** One terminal-safe line of at most `max` characters. */
 export function truncate(text: string, max = 120): string {
-  const oneLine = text.replace(/\s*\n\s*/g, ' ');
+  const oneLine = terminalSafe(text.replace(/\s*\n\s*/g, ' '));
   return oneLine.length <= max ? oneLine : `${oneLine.slice(0, max - 1)}…`;
 }
 

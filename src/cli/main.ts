@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { CliError } from './open-store.js';
+import { terminalSafe } from './format.js';
 import { registerServe } from './commands/serve.js';
 import { registerDemo } from './commands/demo.js';
 import { registerIncidents } from './commands/incidents.js';
@@ -57,7 +58,8 @@ const USER_ERROR_NAMES = new Set(['CliError', 'NotFoundError', 'ConflictError', 
 
 export function describeError(err: unknown): { message: string; exitCode: number } {
   const e = err instanceof Error ? err : new Error(String(err));
-  const oneLine = e.message.replace(/\s*\n\s*/g, ' ').trim() || e.name;
+  // Messages may quote the server, a vendor or the user: never let them steer the terminal.
+  const oneLine = terminalSafe(e.message.replace(/\s*\n\s*/g, ' ').trim() || e.name);
   if (err instanceof CliError) return { message: oneLine, exitCode: err.exitCode };
   if (USER_ERROR_NAMES.has(e.name)) return { message: oneLine, exitCode: 1 };
   const code = (err as NodeJS.ErrnoException).code;

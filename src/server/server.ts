@@ -21,6 +21,7 @@ import { ensureCredentials, type Credentials } from './credentials.js';
 import { startLab, provisionLab, type Lab } from '../lab/index.js';
 import { createHitl, type Hitl } from '../policy/hitl.js';
 import { registerHitlRoutes } from '../api/routes/hitl.js';
+import { registerRunApprovalRoutes } from '../api/routes/run-approvals.js';
 import { adhocPlaybookModule } from '../engine/adhoc-playbook.js';
 import { startSearchIndexer } from '../store/sqlite/search-indexer.js';
 
@@ -68,7 +69,10 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
   const ingest = new IngestService(store, registry, engine);
   const api = await buildApiServer({
     store, ingest, logger: logger.child({ component: 'api' }),
-    extraRoutes: (app) => registerHitlRoutes(app, { store, hitl, registry, catalog, wake: () => engine.wake() }),
+    extraRoutes: (app) => {
+      registerHitlRoutes(app, { store, hitl, registry, catalog, wake: () => engine.wake() });
+      registerRunApprovalRoutes(app, { store, hitl });
+    },
   });
   try {
     await api.listen({ host: config.host, port: config.port });

@@ -169,6 +169,12 @@ export interface Store {
   createRun(incidentId: number, run: NewRun, actor: string): Promise<RunRecord>;
   getRun(id: string): Promise<RunRecord | null>;
   listRuns(query: RunQuery): Promise<RunRecord[]>;
+  /**
+   * Ids of the runs whose id starts with `prefix` (exactly, case-sensitive: `_` and `%` are plain
+   * characters), in id order, at most `limit`. A range scan of the id index, not a table scan.
+   * Rejects an empty prefix or one that is not printable ASCII (run ids never are).
+   */
+  runIdsWithPrefix(prefix: string, limit: number): Promise<string[]>;
   updateRun(id: string, patch: RunPatch): Promise<RunRecord>;
   /** `updateRun` without reading the run back: the engine's state changes. Durable on resolve. */
   patchRun(id: string, patch: RunPatch, opts?: WriteOptions): Promise<void>;

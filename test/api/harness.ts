@@ -54,6 +54,8 @@ export interface HarnessOptions {
   /** Wraps the store the API sees (e.g. to make a method throw). */
   wrapStore?: (store: SqliteStore) => Store;
   bodyLimitBytes?: number;
+  /** More routes on the same store (e.g. the human-in-the-loop routes). */
+  extraRoutes?: (app: FastifyInstance, store: SqliteStore) => void;
 }
 
 export async function makeHarness(opts: HarnessOptions = {}): Promise<Harness> {
@@ -85,6 +87,7 @@ export async function makeHarness(opts: HarnessOptions = {}): Promise<Harness> {
     ingest,
     logger: { level: 'trace', stream: { write: (line: string) => void logs.push(line) } },
     ...(opts.bodyLimitBytes !== undefined ? { bodyLimitBytes: opts.bodyLimitBytes } : {}),
+    ...(opts.extraRoutes ? { extraRoutes: (app: FastifyInstance) => opts.extraRoutes!(app, store) } : {}),
   });
   const baselineAudit = (await store.verifyAudit()).entries;
   return {
@@ -117,8 +120,10 @@ export async function assertNothingWritten(h: Harness): Promise<void> {
   assert.equal(h.waker.wakes, 0, 'the engine must not be woken');
 }
 
+export interface ErrorJsonDetail { path: string; code: string; message: string; subject?: Record<string, unknown> }
+
 export interface ErrorJson {
-  error: { code: string; message: string; details?: Array<{ path: string; code: string; message: string }> };
+  error: { code: string; message: string; details?: ErrorJsonDetail[] };
 }
 
 /** Asserts an error answer of the given status and code, and returns its body. */

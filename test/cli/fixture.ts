@@ -3,7 +3,7 @@
  * as a child process against it.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -151,4 +151,35 @@ export async function seed(dataDir: string): Promise<void> {
 /** Opens the seeded store in this process to check what the CLI wrote. */
 export function openSeeded(dataDir: string): Promise<SqliteStore> {
   return openSqliteStore({ dataDir, env: {} });
+}
+
+/** util-linux `script`, which runs a command on a pseudo-terminal; null when it is not installed. */
+export function scriptCommand(): string | null {
+  for (const p of ['/usr/bin/script', '/bin/script']) if (existsSync(p)) return p;
+  return null;
+}
+
+/**
+ * The CLI on a pseudo-terminal (stdin and stdout are a TTY, as for a person at a terminal): waits
+ * for `prompt` on its output, then types `answer` and Enter. Output is what the terminal showed.
+ */
+export function cliInTerminal(prompt: string, answer: string, ...args: string[]): Promise<CliResult> {
+  const script = scriptCommand();
+  if (script === null) throw new Error('util-linux script is not installed');
+  const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+  const command = [process.execPath, join(ROOT, 'bin/riposte.js'), ...args].map(quote).join(' ');
+  return new Promise((resolvePromise) => {
+    let out = '';
+    let typed = false;
+    const child = spawn(script, ['-qec', command, '/dev/null'], { cwd: ROOT, env: cliEnv(null, {}), timeout: 20_000 });
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => {
+      out += chunk;
+      if (!typed && out.includes(prompt)) {
+        typed = true;
+        child.stdin.write(`${answer}\n`);
+      }
+    });
+    child.on('close', (code) => resolvePromise({ code: code ?? -1, stdout: out, stderr: '' }));
+  });
 }

@@ -44,14 +44,14 @@ export async function policyCall<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-async function callerActor(request: FastifyRequest, hitl: Hitl): Promise<Actor & { disabled: boolean }> {
+export async function callerActor(request: FastifyRequest, hitl: Hitl): Promise<Actor & { disabled: boolean }> {
   const p = principalOf(request);
   if (p.kind !== 'api-token') throw new ApiError(403, 'forbidden', 'a user token is required');
   return actorFor(hitl.policy, p.name, p.role);
 }
 
 /** `cli` when the request came from the riposte CLI, else `api`. */
-const channelOf = (request: FastifyRequest) => (request.headers['x-riposte-client'] === 'cli' ? 'cli' : 'api');
+export const channelOf = (request: FastifyRequest) => (request.headers['x-riposte-client'] === 'cli' ? 'cli' : 'api');
 
 const decisionBody = z.strictObject({ comment: z.string().max(2000).optional() }).optional();
 const uuidParams = z.strictObject({ id: z.string().uuid() });

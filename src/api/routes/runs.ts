@@ -2,15 +2,13 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { API_PREFIX, type ApiDeps } from '../deps.js';
-import { ApiError, parseInput } from '../errors.js';
+import { parseInput } from '../errors.js';
+import { resolveRunRef, runRefSchema } from '../run-ref.js';
 import { READ_ROLES, requireApiToken } from '../auth.js';
 import { limitString, positiveIntString } from '../params.js';
 import type { RunQuery } from '../../store/store.js';
 
 const runStatusSchema = z.enum(['queued', 'running', 'waiting', 'completed', 'failed', 'needs_attention', 'cancelled']);
-
-// Run ids are UUIDs today; accept any short token-like id so other id schemes keep working.
-const runIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, 'must be a run id');
 
 const listQuery = z.strictObject({
   incidentId: positiveIntString.optional(),
@@ -31,11 +29,11 @@ export function registerRunRoutes(app: FastifyInstance, { store }: ApiDeps): voi
     return { runs: await store.listRuns(query) };
   });
 
+  // `:id` is a run id or a unique prefix of one (see run-ref.ts).
   app.get(`${API_PREFIX}/runs/:id`, read, async (request) => {
-    const { id } = parseInput(z.strictObject({ id: runIdSchema }), request.params, 'params');
-    const run = await store.getRun(id);
-    if (!run) throw new ApiError(404, 'not_found', `run ${id} does not exist`);
-    const [journal, actionResults] = await Promise.all([store.loadJournal(id), store.listActionResults(id)]);
+    const { id } = parseInput(z.strictObject({ id: runRefSchema }), request.params, 'params');
+    const run = await resolveRunRef(store, id);
+    const [journal, actionResults] = await Promise.all([store.loadJournal(run.id), store.listActionResults(run.id)]);
     return { run, journal, actionResults };
   });
 }

@@ -2,12 +2,17 @@
 import type { Command } from 'commander';
 import type { ApprovalRecord, PromptRecord } from '../../store/policy-records.js';
 import { addApiOptions, apiClient } from '../api-client.js';
-import { printJson, CliError } from '../open-store.js';
-import { formatTime, summarize, table } from '../format.js';
+import { printJson } from '../open-store.js';
+import { registerApprovalDecisions } from './approvals-decide.js';
+import { formatTime, summarize, table, terminalSafe } from '../format.js';
 
 function approvalLine(a: ApprovalRecord): string[] {
   const approvals = a.decisions.filter((d) => d.decision === 'approve').length;
-  return [a.id, a.status, `${a.app}.${a.action}`, a.asset, summarize(a.params, 50), `${approvals}/${a.quorum}`, a.runId.slice(0, 8), formatTime(a.expiresAt)];
+  const cells = [
+    a.id, a.status, `${a.app}.${a.action}`, a.asset, summarize(a.params, 50), `${approvals}/${a.quorum}`, a.runId,
+    formatTime(a.expiresAt),
+  ];
+  return cells.map(terminalSafe);
 }
 
 function approvalDetail(a: ApprovalRecord): string {
@@ -21,7 +26,7 @@ function approvalDetail(a: ApprovalRecord): string {
     `  approvers   users [${a.approvers.users.join(', ')}] roles [${a.approvers.roles.join(', ')}], quorum ${a.quorum}${a.fourEyes ? ', four-eyes' : ''}`,
     `  requested   by ${a.requestedBy} at ${formatTime(a.requestedAt)}, expires ${formatTime(a.expiresAt)}`,
     ...a.decisions.map((d) => `  ${d.decision === 'approve' ? 'approved' : 'denied  '}    by ${d.user} via ${d.via} at ${formatTime(d.at)}${d.comment ? `: ${d.comment}` : ''}`),
-  ].join('\n');
+  ].map(terminalSafe).join('\n');
 }
 
 export function registerApprovals(program: Command): void {
@@ -42,24 +47,7 @@ export function registerApprovals(program: Command): void {
       if (o.json) return printJson(approval);
       console.log(approvalDetail(approval));
     });
-  for (const decision of ['approve', 'deny'] as const) {
-    addApiOptions(approvals.command(`${decision} [ids...]`).description(`${decision} approval requests (as the token's user)`))
-      .option('--run <runId>', `${decision} every pending request of this run`)
-      .option('--comment <text>', 'why')
-      .action(async (ids: string[], o: { run?: string; comment?: string }, cmd: Command) => {
-        const api = apiClient(cmd);
-        let targets = ids;
-        if (o.run) {
-          const { approvals: pending } = await api.get<{ approvals: ApprovalRecord[] }>('/approvals?status=pending');
-          targets = [...targets, ...pending.filter((a) => a.runId === o.run || a.runId.startsWith(o.run!)).map((a) => a.id)];
-        }
-        if (targets.length === 0) throw new CliError(`nothing to ${decision}: give approval ids or --run <run id> with pending requests`);
-        for (const id of targets) {
-          const { approval } = await api.send<{ approval: ApprovalRecord }>('POST', `/approvals/${encodeURIComponent(id)}/${decision}`, o.comment ? { comment: o.comment } : {});
-          console.log(`${approval.id}: ${approval.action} on ${approval.asset} is now ${approval.status}`);
-        }
-      });
-  }
+  registerApprovalDecisions(approvals);
 
   const prompts = program.command('prompts').description('questions playbooks ask people');
   addApiOptions(prompts.command('list').description('list prompts (pending by default)'))

@@ -144,7 +144,7 @@ export function registerDemo(program: Command): void {
         if (detail.run.status === 'waiting' && detail.run.waitingOn?.startsWith('approval:')) {
           console.log(`Repeat offender: the wipe and the firewall block wait for an analyst's approval (the playbook is supervised).`);
           console.log(`  npx riposte approvals list`);
-          console.log(`  npx riposte approvals approve --run ${runId}      then: npx riposte runs show ${runId.slice(0, 8)}`);
+          console.log(`  npx riposte approvals approve --run ${runId}      then: npx riposte runs show ${runId}`);
         }
         if (detail.run.status === 'failed' || detail.run.status === 'needs_attention' || detail.run.status === 'cancelled') {
           process.stderr.write(`run ${runId} ended ${detail.run.status}: see the timeline above, or riposte runs show ${runId}\n`);

@@ -14,17 +14,18 @@ export const MIN_PREFIX = 6;
 export async function findRun(store: SqliteStore, idOrPrefix: string): Promise<RunRecord> {
   const exact = await store.getRun(idOrPrefix);
   if (exact) return exact;
+  if (!/^[A-Za-z0-9_-]+$/.test(idOrPrefix)) throw new CliError('a run id or prefix has only letters, digits, `-` and `_`');
   if (idOrPrefix.length < MIN_PREFIX) {
     throw new CliError(`run ${idOrPrefix} does not exist (give the full id or a unique prefix of at least ${MIN_PREFIX} characters)`);
   }
-  // substr() rather than LIKE: ids may contain `_`, a LIKE wildcard.
-  const rows = store.db.prepare<[string, string], { id: string }>('SELECT id FROM runs WHERE substr(id, 1, length(?)) = ? ORDER BY id LIMIT 6')
-    .all(idOrPrefix, idOrPrefix);
-  if (rows.length === 0) throw new CliError(`no run id starts with "${idOrPrefix}"`);
-  if (rows.length > 1) {
-    throw new CliError(`run id prefix "${idOrPrefix}" is ambiguous: it matches ${rows.slice(0, 5).map((r) => r.id).join(', ')}${rows.length > 5 ? ', …' : ''}`);
+  const ids = await store.runIdsWithPrefix(idOrPrefix, 6);
+  if (ids.length === 0) throw new CliError(`no run id starts with "${idOrPrefix}"`);
+  if (ids.length > 1) {
+    throw new CliError(`run id prefix "${idOrPrefix}" is ambiguous: it matches ${ids.slice(0, 5).join(', ')}${ids.length > 5 ? ', …' : ''}`);
   }
-  return (await store.getRun(rows[0]!.id))!;
+  const run = await store.getRun(ids[0]!);
+  if (!run) throw new CliError(`run ${ids[0]} no longer exists`);
+  return run;
 }
 
 export async function loadRunDetail(store: SqliteStore, run: RunRecord): Promise<RunDetail> {

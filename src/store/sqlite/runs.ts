@@ -62,6 +62,9 @@ const JOURNAL_COLUMNS = 'run_id, seq, kind, name, asset, app, action, status, in
   + 'finished_at, wake_at, detail, resolution';
 const params = (cols: string): string => cols.split(',').map((c) => `@${c.trim()}`).join(', ');
 
+/** Run ids in [from, to): a range on the primary key's index. LIKE would take `_` in an id for a wildcard. */
+export const RUN_ID_RANGE_SQL = 'SELECT id FROM runs WHERE id >= ? AND id < ? ORDER BY id LIMIT ?';
+
 export class RunRepo {
   private readonly s;
   private readonly listCache = new Map<string, Database.Statement>();
@@ -72,6 +75,7 @@ export class RunRepo {
     this.s = {
       insert: db.prepare<[RunRow]>(`INSERT INTO runs (${RUN_COLUMNS}) VALUES (${params(RUN_COLUMNS)})`),
       byId: db.prepare<[string], RunRow>('SELECT * FROM runs WHERE id = ?'),
+      idRange: db.prepare<[string, string, number], { id: string }>(RUN_ID_RANGE_SQL),
       // Two index-backed queries (runs_status, runs_status_wake) rather than one OR that would
       // scan the whole run history on every engine wake-up.
       dueQueued: db.prepare<[number], DueRow>(`SELECT rowid AS seq_no, * FROM runs WHERE status = 'queued' ORDER BY created_at, rowid LIMIT ?`),
@@ -139,6 +143,15 @@ export class RunRepo {
   get(id: string): RunRecord | null {
     const row = this.s.byId.get(id);
     return row ? toRun(row) : null;
+  }
+
+  /** See Store.runIdsWithPrefix. */
+  idsWithPrefix(prefix: string, limit: number): string[] {
+    if (!/^[\x20-\x7e]+$/.test(prefix)) throw new ValidationError('a run id prefix must be one or more printable ASCII characters');
+    // Every id that starts with the prefix sorts in [prefix, prefix with its last character + 1):
+    // ASCII compares byte by byte under SQLite's BINARY collation, and '~' + 1 is still one byte.
+    const upper = prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
+    return this.s.idRange.all(prefix, upper, clampLimit(limit, 10, 1000)).map((r) => r.id);
   }
 
   /** Newest first. */

@@ -131,6 +131,7 @@ export class SqliteStore implements Store {
   async createRun(incidentId: number, run: NewRun, actor: string): Promise<RunRecord> { const r = this.r; return this.writes.run(() => r.incidents.createRun(incidentId, run, actor)); }
   async getRun(id: string): Promise<RunRecord | null> { return this.r.runs.get(id); }
   async listRuns(query: RunQuery): Promise<RunRecord[]> { return this.r.runs.list(query); }
+  async runIdsWithPrefix(prefix: string, limit: number): Promise<string[]> { return this.r.runs.idsWithPrefix(prefix, limit); }
   async updateRun(id: string, patch: RunPatch): Promise<RunRecord> { const r = this.r; return this.writes.run(() => r.runs.update(id, patch)); }
   async patchRun(id: string, patch: RunPatch, opts?: WriteOptions): Promise<void> { const r = this.r; return this.writes.run(() => r.runs.patch(id, patch), opts?.lazy); }
   async dueRuns(now: string, limit: number, opts: { includeRunning?: boolean } = {}): Promise<RunRecord[]> { return this.r.runs.due(now, limit, opts.includeRunning ?? false); }
