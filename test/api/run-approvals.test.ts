@@ -7,7 +7,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { TOKENS, assertError } from './harness.js';
 import { block, makeApprovalsApi, wipe, type ApprovalsApi } from '../support/approvals-api.js';
-import type { ApprovalRecord } from '../../src/policy/types.js';
+import type { ApprovalRecord } from '../../src/store/policy-records.js';
 
 // UUIDv7-like ids: the first two runs share their first 8 characters, as runs started within a
 // minute of each other do.

@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { TOKENS } from '../api/harness.js';
 import { block, makeApprovalsApi, wipe, type ApprovalsApi } from '../support/approvals-api.js';
-import type { ApprovalRecord } from '../../src/policy/types.js';
+import type { ApprovalRecord } from '../../src/store/policy-records.js';
 import { cliAsync, cliInTerminal, scriptCommand } from './fixture.js';
 
 const RUN_X1 = '0197aa00-1111-7000-8000-000000000001';

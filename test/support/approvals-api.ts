@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { makeHarness, type Harness } from '../api/harness.js';
 import { createHitl, type Hitl } from '../../src/policy/hitl.js';
 import type { ApprovalRequest } from '../../src/policy/approvals.js';
-import type { ApprovalRecord } from '../../src/policy/types.js';
+import type { ApprovalRecord } from '../../src/store/policy-records.js';
 import { registerHitlRoutes } from '../../src/api/routes/hitl.js';
 import { registerRunApprovalRoutes } from '../../src/api/routes/run-approvals.js';
 import { PlaybookRegistry } from '../../src/engine/registry.js';

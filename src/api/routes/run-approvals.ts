@@ -21,7 +21,7 @@ import { callerActor, channelOf } from './hitl.js';
 import type { Store } from '../../store/store.js';
 import type { Hitl } from '../../policy/hitl.js';
 import { PolicyError } from '../../policy/errors.js';
-import type { ApprovalRecord, ApprovalStatus } from '../../policy/types.js';
+import type { ApprovalRecord, ApprovalStatus } from '../../store/policy-records.js';
 
 export interface RunApprovalRouteDeps {
   store: Store;

@@ -11,7 +11,7 @@
  * that was not shown.
  */
 import type { Command } from 'commander';
-import type { ApprovalRecord, ApprovalStatus } from '../../policy/types.js';
+import type { ApprovalRecord, ApprovalStatus } from '../../store/policy-records.js';
 import type { RunRecord } from '../../store/records.js';
 import { addApiOptions, apiClient, type ApiClient } from '../api-client.js';
 import { CliError, positiveInt } from '../open-store.js';
