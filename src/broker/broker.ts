@@ -168,9 +168,16 @@ export class Broker {
     const input = def.input.parse(call.input);
     const timeoutMs = def.timeoutMs ?? this.opts.defaultTimeoutMs;
     const ctl = new AbortController();
-    const timer = setTimeout(() => ctl.abort(), timeoutMs);
+    let timer: NodeJS.Timeout | undefined;
+    // A handler that ignores its signal must not hold the run forever: the timeout answers "unknown".
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        ctl.abort();
+        reject(new Error(`no answer within ${timeoutMs} ms`));
+      }, timeoutMs);
+    });
     try {
-      const out = await def.reconcile(input, { ...this.context(asset, `${call.runId}:${call.seq}`, 1, ctl.signal), intentAt });
+      const out = await Promise.race([def.reconcile(input, { ...this.context(asset, `${call.runId}:${call.seq}`, 1, ctl.signal), intentAt }), timeout]);
       if (out.applied === true) return { applied: true, output: def.output.parse(out.output) };
       return out;
     } catch (err) {

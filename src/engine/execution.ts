@@ -219,7 +219,7 @@ export class RunExecution implements RunEffects {
       this.scheduleCheck();
       return never();
     }
-    return new Promise<T>((resolve, reject) => {
+    const promise = new Promise<T>((resolve, reject) => {
       const hand = (e: JournalEntry) => {
         if (e.status === 'failed') reject(new ActionFailedError(e.name, e.error ?? toErrorRecord(new Error('failed'))));
         else resolve(e.output as T);
@@ -247,6 +247,11 @@ export class RunExecution implements RunEffects {
         });
       });
     });
+    // A failed step is handed over from a macrotask of its own, maybe before the playbook awaits
+    // it: that must not count as an unhandled rejection (which ends a Node process). The
+    // playbook still sees the failure where it awaits the step.
+    promise.catch(() => {});
+    return promise;
   }
 
   private onOutcome(base: JournalEntry, o: StepOutcome, hand: (e: JournalEntry) => void, recorded: boolean, effect: RunEffect | undefined): void {
@@ -293,8 +298,9 @@ export class RunExecution implements RunEffects {
 
   // ── the effects behind ctx ───────────────────────────────────────────────────────────────
 
-  act(label: string, target: ActionTarget, action: string, input: unknown): Promise<unknown> {
+  act(label: string, target: ActionTarget, action: string, given: unknown): Promise<unknown> {
     const name = `${label}.${action}`;
+    const input = plain(given);
     const seq = this.nextSeq;
     return this.step('action', name, input, (rec) => {
       const req: StepRequest = { kind: 'action', seq, name, target, action, input };
@@ -313,7 +319,7 @@ export class RunExecution implements RunEffects {
     const seq = this.nextSeq;
     const incident = this.run.input as IncidentView;
     const until = incident.createdAt;
-    const input = { label: q.label ?? incident.label, match: q.match, since: new Date(Date.parse(until) - q.withinMs).toISOString(), until };
+    const input = { label: q.label ?? incident.label, match: plain(q.match), since: new Date(Date.parse(until) - q.withinMs).toISOString(), until };
     return this.step('related', 'related', input, () => this.host.perform({ kind: 'related', seq, name: 'related', input }));
   }
 
@@ -342,8 +348,9 @@ export class RunExecution implements RunEffects {
     });
   }
 
-  prompt(spec: PromptSpec): Promise<PromptResult<unknown>> {
+  prompt(given: PromptSpec): Promise<PromptResult<unknown>> {
     const seq = this.nextSeq;
+    const spec = plain(given);
     return this.step('prompt', 'prompt', spec, () => this.host.perform({ kind: 'prompt', seq, name: 'prompt', input: spec }));
   }
 
@@ -384,6 +391,14 @@ export class RunExecution implements RunEffects {
     if (rec?.kind === 'patch' && rec.name === id) this.nextSeq++;
   }
 
+}
+
+/**
+ * A step's parameters as the journal will hold them, copied when the step is asked for: the
+ * playbook may change the object it passed while the step is still in flight.
+ */
+function plain<T>(value: T): T {
+  return value === undefined ? value : JSON.parse(JSON.stringify(value)) as T;
 }
 
 /** A recorded final entry as the outcome the host would have reported. */

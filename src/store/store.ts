@@ -203,7 +203,7 @@ export interface Store {
   /**
    * An operator's answer for a parked step whose outcome was unknown: `applied` completes it with
    * the given output; not applied removes the intent so the step is sent afresh. Only for a
-   * `started` action entry of a run that needs attention; the run is set to resume. Audited.
+   * `started` action entry of a run that needs attention; the run is made due now (waiting, wakeAt now), so a running engine resumes it. Audited.
    */
   resolveStep(runId: string, seq: number, resolution: { applied: true; output: unknown } | { applied: false }, actor: string): Promise<void>;
   recordActionResult(result: NewActionResult, opts?: WriteOptions): Promise<void>;

@@ -134,7 +134,8 @@ describe('riposte runs resolve', () => {
     const store = await openSeeded(dir);
     try {
       const run = (await store.getRun(RUN_PARKED))!;
-      assert.equal(run.status, 'running');
+      assert.equal(run.status, 'waiting', 'due now, for the running engine');
+      assert.ok(run.wakeAt !== null && Date.parse(run.wakeAt) <= Date.now());
       assert.equal(run.attentionReason, null);
       const e = (await store.loadJournal(RUN_PARKED))[0]!;
       assert.equal(e.status, 'completed');
@@ -143,7 +144,7 @@ describe('riposte runs resolve', () => {
       assert.ok(audit.some((a) => a.actor.startsWith('cli:')), 'audited as cli:<user>');
     } finally { await store.close(); }
     // Resolved already: a second answer is refused.
-    assert.match(cli(dir, 'runs', 'resolve', RUN_PARKED, '0', '--not-applied').stderr, /is running, not needs_attention/);
+    assert.match(cli(dir, 'runs', 'resolve', RUN_PARKED, '0', '--not-applied').stderr, /is waiting, not needs_attention/);
   });
 
   it('--not-applied removes the intent so the step is sent again', async () => {
@@ -152,7 +153,7 @@ describe('riposte runs resolve', () => {
     assert.match(r.stdout, /as NOT applied/);
     const store = await openSeeded(dir);
     try {
-      assert.equal((await store.getRun(RUN_PARKED_FW))!.status, 'running');
+      assert.equal((await store.getRun(RUN_PARKED_FW))!.status, 'waiting');
       assert.deepEqual(await store.loadJournal(RUN_PARKED_FW), []);
     } finally { await store.close(); }
   });

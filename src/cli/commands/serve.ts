@@ -99,5 +99,11 @@ export function registerServe(program: Command): void {
       };
       process.on('SIGINT', shutdown);
       process.on('SIGTERM', shutdown);
+      // Playbook code runs in this process (until the sandboxed runner): a promise it leaves
+      // rejected without a handler must not take the server and every other run down with it.
+      process.on('unhandledRejection', (reason) => {
+        const message = reason instanceof Error ? `${reason.name}: ${reason.message}` : String(reason);
+        process.stderr.write(`unhandled rejection (a playbook's promise left rejected?): ${message.replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ')}\n`);
+      });
     });
 }

@@ -173,6 +173,17 @@ export class RunRepo {
 
   /** Applies a patch without reading the run back (the engine's state changes). */
   patch(id: string, patch: RunPatch): void {
+    this.patchOp(id, patch)();
+  }
+
+  /*
+   * The …Op methods serialise their values when called and return the write itself: queued writes
+   * commit later (group commit), and the objects they were given may have changed by then — a
+   * playbook may edit a step's output in place right after receiving it.
+   */
+
+  /** `patch`, with its values taken now. */
+  patchOp(id: string, patch: RunPatch): () => void {
     const row: Record<string, unknown> = { id, updated_at: nowIso() };
     if (patch.status !== undefined) row.status = patch.status;
     if (patch.output !== undefined) row.output = toJson(patch.output);
@@ -184,7 +195,9 @@ export class RunRepo {
     if (patch.waitingOn !== undefined) row.waiting_on = patch.waitingOn;
     if (patch.minutesSaved !== undefined) row.minutes_saved = patch.minutesSaved;
     const columns = Object.keys(row).filter((c) => c !== 'id');
-    if (this.patchStatement('runs', columns).run(row).changes === 0) throw new NotFoundError(`run ${id} not found`);
+    return () => {
+      if (this.patchStatement('runs', columns).run(row).changes === 0) throw new NotFoundError(`run ${id} not found`);
+    };
   }
 
   private updateInTx(id: string, patch: RunPatch): RunRecord {
@@ -208,26 +221,36 @@ export class RunRepo {
   }
 
   appendJournal(entry: JournalEntry): void {
-    try {
-      this.s.insertJournal.run(fromJournal(entry)); // a single statement is its own durable transaction
-    } catch (err) {
-      if (isConstraint(err, 'PRIMARYKEY')) throw new ConflictError(`journal entry ${entry.runId}#${entry.seq} already exists`);
-      if (isConstraint(err, 'FOREIGNKEY')) throw new NotFoundError(`run ${entry.runId} not found`);
-      throw err;
-    }
+    this.appendJournalOp(entry)();
+  }
+
+  appendJournalOp(entry: JournalEntry): () => void {
+    const row = fromJournal(entry);
+    return () => {
+      try {
+        this.s.insertJournal.run(row); // a single statement is its own durable transaction
+      } catch (err) {
+        if (isConstraint(err, 'PRIMARYKEY')) throw new ConflictError(`journal entry ${entry.runId}#${entry.seq} already exists`);
+        if (isConstraint(err, 'FOREIGNKEY')) throw new NotFoundError(`run ${entry.runId} not found`);
+        throw err;
+      }
+    };
   }
 
   /** Inserts the entry, or completes the one at its position (see the statement's comment). */
-  putJournal(entry: JournalEntry): void {
-    try {
-      this.s.putJournal.run(fromJournal(entry));
-    } catch (err) {
-      if (isConstraint(err, 'FOREIGNKEY')) throw new NotFoundError(`run ${entry.runId} not found`);
-      throw err;
-    }
+  putJournalOp(entry: JournalEntry): () => void {
+    const row = fromJournal(entry);
+    return () => {
+      try {
+        this.s.putJournal.run(row);
+      } catch (err) {
+        if (isConstraint(err, 'FOREIGNKEY')) throw new NotFoundError(`run ${entry.runId} not found`);
+        throw err;
+      }
+    };
   }
 
-  updateJournal(runId: string, seq: number, patch: JournalPatch): void {
+  updateJournalOp(runId: string, seq: number, patch: JournalPatch): () => void {
     const row: Record<string, unknown> = { run_id: runId, seq, status: patch.status };
     if (patch.output !== undefined) row.output = toJson(patch.output);
     if (patch.error !== undefined) row.error = toJson(patch.error);
@@ -237,7 +260,9 @@ export class RunRepo {
     if (patch.detail !== undefined) row.detail = patch.detail;
     if (patch.resolution !== undefined) row.resolution = patch.resolution;
     const columns = Object.keys(row).filter((c) => c !== 'run_id' && c !== 'seq');
-    if (this.patchStatement('journal', columns).run(row).changes === 0) throw new NotFoundError(`journal entry ${runId}#${seq} not found`);
+    return () => {
+      if (this.patchStatement('journal', columns).run(row).changes === 0) throw new NotFoundError(`journal entry ${runId}#${seq} not found`);
+    };
   }
 
   /** See Store.resolveStep; the caller holds the transaction and writes the audit entry. */
@@ -254,21 +279,27 @@ export class RunRepo {
     } else {
       this.s.deleteJournal.run(runId, seq);
     }
-    this.updateInTx(runId, { status: 'running', attentionReason: null, error: null });
+    // Due now: a running engine picks it up at its next look (a run left `running` is only taken
+    // over when an engine starts, as a crashed process's).
+    const now = nowIso();
+    this.updateInTx(runId, { status: 'waiting', wakeAt: now, waitingOn: 'timer', attentionReason: null, error: null });
     return e;
   }
 
-  recordActionResult(r: NewActionResult): void {
-    try {
-      this.s.insertResult.run({
-        run_id: r.runId, seq: r.seq, attempt: r.attempt, app: r.app, asset: r.asset, action: r.action,
-        idempotency_key: r.idempotencyKey, outcome: r.outcome, input: toJson(r.input), output: toJson(r.output),
-        error: toJson(r.error), started_at: r.startedAt, duration_ms: r.durationMs,
-      });
-    } catch (err) {
-      if (isConstraint(err, 'FOREIGNKEY')) throw new NotFoundError(`run ${r.runId} not found`);
-      throw err;
-    }
+  recordActionResultOp(r: NewActionResult): () => void {
+    const row = {
+      run_id: r.runId, seq: r.seq, attempt: r.attempt, app: r.app, asset: r.asset, action: r.action,
+      idempotency_key: r.idempotencyKey, outcome: r.outcome, input: toJson(r.input), output: toJson(r.output),
+      error: toJson(r.error), started_at: r.startedAt, duration_ms: r.durationMs,
+    };
+    return () => {
+      try {
+        this.s.insertResult.run(row);
+      } catch (err) {
+        if (isConstraint(err, 'FOREIGNKEY')) throw new NotFoundError(`run ${r.runId} not found`);
+        throw err;
+      }
+    };
   }
 
   listActionResults(runId: string): ActionResultRecord[] {

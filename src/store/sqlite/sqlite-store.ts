@@ -133,26 +133,31 @@ export class SqliteStore implements Store {
   async listRuns(query: RunQuery): Promise<RunRecord[]> { return this.r.runs.list(query); }
   async runIdsWithPrefix(prefix: string, limit: number): Promise<string[]> { return this.r.runs.idsWithPrefix(prefix, limit); }
   async updateRun(id: string, patch: RunPatch): Promise<RunRecord> { const r = this.r; return this.writes.run(() => r.runs.update(id, patch)); }
-  async patchRun(id: string, patch: RunPatch, opts?: WriteOptions): Promise<void> { const r = this.r; return this.writes.run(() => r.runs.patch(id, patch), opts?.lazy); }
+  // Hot-path writes take their values when queued, not when the batch commits (see RunRepo's …Op).
+  async patchRun(id: string, patch: RunPatch, opts?: WriteOptions): Promise<void> { return this.writes.run(this.r.runs.patchOp(id, patch), opts?.lazy); }
   async dueRuns(now: string, limit: number, opts: { includeRunning?: boolean } = {}): Promise<RunRecord[]> { return this.r.runs.due(now, limit, opts.includeRunning ?? false); }
   async nextWakeAt(): Promise<string | null> { return this.r.runs.nextWakeAt(); }
   async loadJournal(runId: string): Promise<JournalEntry[]> { return this.r.runs.loadJournal(runId); }
-  async appendJournal(entry: JournalEntry, opts?: WriteOptions): Promise<void> { const r = this.r; return this.writes.run(() => r.runs.appendJournal(entry), opts?.lazy); }
-  async putJournal(entry: JournalEntry, opts?: WriteOptions): Promise<void> { const r = this.r; return this.writes.run(() => r.runs.putJournal(entry), opts?.lazy); }
-  async updateJournal(runId: string, seq: number, patch: JournalPatch, opts?: WriteOptions): Promise<void> { const r = this.r; return this.writes.run(() => r.runs.updateJournal(runId, seq, patch), opts?.lazy); }
+  async appendJournal(entry: JournalEntry, opts?: WriteOptions): Promise<void> { return this.writes.run(this.r.runs.appendJournalOp(entry), opts?.lazy); }
+  async putJournal(entry: JournalEntry, opts?: WriteOptions): Promise<void> { return this.writes.run(this.r.runs.putJournalOp(entry), opts?.lazy); }
+  async updateJournal(runId: string, seq: number, patch: JournalPatch, opts?: WriteOptions): Promise<void> {
+    return this.writes.run(this.r.runs.updateJournalOp(runId, seq, patch), opts?.lazy);
+  }
   flushWrites(): void { this.writes.urge(); }
   async applyRunEffect(entry: JournalEntry, effect: RunEffect, opts?: WriteOptions): Promise<void> {
     // Two statements that must land together: one transaction function (a savepoint in the batch).
-    const tx = (this.runEffectTx ??= this.db.transaction((e: JournalEntry, fx: RunEffect) => {
+    const tx = (this.runEffectTx ??= this.db.transaction((append: () => void, runId: string, fx: RunEffect) => {
       const r = this.r;
-      r.runs.appendJournal(e);
-      const actor = `run:${e.runId}`;
-      if (fx.type === 'note') r.incidents.addNote({ incidentId: fx.incidentId, runId: e.runId, author: actor, text: fx.text });
+      append();
+      const actor = `run:${runId}`;
+      if (fx.type === 'note') r.incidents.addNote({ incidentId: fx.incidentId, runId, author: actor, text: fx.text });
       else r.incidents.update(fx.incidentId, fx.patch, actor);
     }));
-    return this.writes.run(() => tx(entry, effect), opts?.lazy);
+    const append = this.r.runs.appendJournalOp(entry);
+    const fx = effect.type === 'note' ? { ...effect } : { ...effect, patch: { ...effect.patch } };
+    return this.writes.run(() => tx(append, entry.runId, fx), opts?.lazy);
   }
-  private runEffectTx: ((entry: JournalEntry, effect: RunEffect) => void) | undefined;
+  private runEffectTx: ((append: () => void, runId: string, effect: RunEffect) => void) | undefined;
   async resolveStep(runId: string, seq: number, resolution: { applied: true; output: unknown } | { applied: false }, actor: string): Promise<void> {
     const r = this.r;
     this.db.transaction(() => {
@@ -160,7 +165,9 @@ export class SqliteStore implements Store {
       r.audit.append({ actor, action: 'run.resolve_step', target: `run:${runId}`, detail: { step: seq, name: e.name, asset: e.asset, applied: resolution.applied } });
     }).immediate();
   }
-  async recordActionResult(result: NewActionResult, opts?: WriteOptions): Promise<void> { const r = this.r; return this.writes.run(() => r.runs.recordActionResult(result), opts?.lazy); }
+  async recordActionResult(result: NewActionResult, opts?: WriteOptions): Promise<void> {
+    return this.writes.run(this.r.runs.recordActionResultOp(result), opts?.lazy);
+  }
   async listActionResults(runId: string): Promise<ActionResultRecord[]> { return this.r.runs.listActionResults(runId); }
 
   // ── custom lists ──
