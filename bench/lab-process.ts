@@ -15,8 +15,8 @@
  * and, for static-group PAN-OS blocking, committed block entries and finished commit jobs.
  * Serves until SIGTERM/SIGINT or until its stdin closes (the benchmark died).
  */
-import { startLab } from '../src/lab/index.js';
-import type { RecordedCall } from '../src/lab/lab-server.js';
+import { startLab } from '../lab/index.js';
+import type { RecordedCall } from '../lab/lab-server.js';
 import type { XmlElement } from '../src/apps/panos/xml.js';
 import { childElements, firstChild, textOf } from '../src/apps/panos/xml.js';
 import { benchSeed } from './seed.js';

@@ -8,7 +8,7 @@ import type { ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { openSqliteStore } from '../src/store/sqlite/index.js';
-import { LAB_PLAYBOOK, provisionLab, type LabEndpoints } from '../src/lab/index.js';
+import { LAB_PLAYBOOK, provisionLab, type LabEndpoints } from '../lab/index.js';
 import { readCredentials, type Credentials } from '../src/server/credentials.js';
 import { freePort, spawnTracked, stopChild, waitHttp } from './procs.js';
 import { inRoot } from './paths.js';

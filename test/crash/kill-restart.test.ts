@@ -15,8 +15,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openSqliteStore } from '../../src/store/sqlite/index.js';
-import { provisionLab, startLab, type Lab } from '../../src/lab/index.js';
-import { GraphSimulator, type GraphSimOptions } from '../../src/lab/graph-sim.js';
+import { provisionLab, startLab, type Lab } from '../../lab/index.js';
+import { GraphSimulator, type GraphSimOptions } from '../../lab/graph-sim.js';
 import { readCredentials, type Credentials } from '../../src/server/credentials.js';
 import type { RunRecord } from '../../src/store/records.js';
 

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer } from '../../src/server/server.js';
 import { serveConfig } from '../../src/config.js';
-import { JamfSimulator } from '../../src/lab/jamf-sim.js';
+import { JamfSimulator } from '../../lab/jamf-sim.js';
 import { requirePrograms, requireRoot } from '../support/real-server.js';
 
 const SERVICES = process.env.RIPOSTE_SERVICES_DIR ?? '/tmp/riposte-services';

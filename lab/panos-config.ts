@@ -5,7 +5,7 @@
  * address objects and address groups.
  */
 import { isIP } from 'node:net';
-import { childElements, cloneXml, firstChild, textOf, type XmlElement } from '../apps/panos/xml.js';
+import { childElements, cloneXml, firstChild, textOf, type XmlElement } from '../src/apps/panos/xml.js';
 
 /** A PAN-OS API error: `<response status="error" code="N">`. */
 export class PanosApiError extends Error {

@@ -9,7 +9,7 @@ import { LabServer, type LabRequest, type LabResponse } from './lab-server.js';
 import {
   childElements, cloneXml, escapeXml, findPath, firstChild, parseXml, parseXmlFragment, serializeXml, textOf,
   XmlParseError, type XmlElement,
-} from '../apps/panos/xml.js';
+} from '../src/apps/panos/xml.js';
 import {
   danglingReferences, ensure, kids, merge, PanosApiError, parseXpath, referencesTo, remove, resolve, validateVsys, type XpathStep,
 } from './panos-config.js';
