@@ -4,11 +4,15 @@
  * founding playbook at them. Used by `riposte serve --lab` (the demo), the tests and the benchmark.
  * Not part of the published package: the server loads this module at run time (src/server/lab-loader.ts).
  */
+import { isDeepStrictEqual } from 'node:util';
 import type { Store } from '../src/store/store.js';
 import type { LabModule, RunningLab } from '../src/server/lab-loader.js';
 import { GraphSimulator, type GraphSimOptions } from './graph-sim.js';
 import { PanosSimulator } from './panos-sim.js';
 import { JiraSimulator } from './jira-sim.js';
+import { FOUNDING_LABEL, FOUNDING_SPLUNK_MAPPING } from './founding-mapping.js';
+
+export { FOUNDING_LABEL, FOUNDING_SPLUNK_MAPPING } from './founding-mapping.js';
 
 /** The three running simulators of the founding scenario. */
 export class Lab implements RunningLab {
@@ -34,7 +38,9 @@ export class Lab implements RunningLab {
 }
 
 export const LAB_ASSETS = { mdm: 'intune-lab', directory: 'entra-lab', firewall: 'panos-lab', ticketing: 'jira-lab' } as const;
-export const LAB_PLAYBOOK = 'mobile-unauthorized-ip';
+export const LAB_PLAYBOOK = FOUNDING_LABEL;
+/** The Splunk source `riposte serve` creates on first start; the demo's alerts arrive there. */
+export const LAB_SPLUNK_SOURCE = 'splunk';
 /** Destinations the demo organisation allows its phones to reach (documentation ranges). */
 export const LAB_ALLOWED_DESTINATIONS = ['198.51.100.0/24', '192.0.2.10'];
 
@@ -104,8 +110,10 @@ export function labAssets(lab: Lab | LabEndpoints): LabAsset[] {
 
 /**
  * Points the founding playbook at the lab: upserts the lab assets (their URLs change with the
- * ports), binds the playbook's roles to them unless an operator bound them elsewhere, and creates
- * the access list if it does not exist. `lab` may be a lab running in another process (its endpoints).
+ * ports), binds the playbook's roles to them unless an operator bound them elsewhere, creates the
+ * access list if it does not exist, and gives the `splunk` source the founding mapping, so the
+ * demo's searches reach the founding playbook. The source must exist: Riposte's first start (or
+ * `ensureCredentials`) creates it. `lab` may be a lab running in another process (its endpoints).
  */
 export async function provisionLab(store: Store, lab: Lab | LabEndpoints, actor = 'system:lab'): Promise<void> {
   for (const asset of labAssets(lab)) await store.putAsset(asset, actor);
@@ -115,6 +123,15 @@ export async function provisionLab(store: Store, lab: Lab | LabEndpoints, actor 
   if ((await store.getListItems('allowed-destinations')) === null) {
     await store.createList('allowed-destinations', 'Destinations mobile devices may reach (IPs and CIDRs)', actor);
     await store.addListItems('allowed-destinations', LAB_ALLOWED_DESTINATIONS, actor);
+  }
+  const splunk = (await store.listSources()).find((s) => s.name === LAB_SPLUNK_SOURCE);
+  if (splunk === undefined) {
+    throw new Error(`provisionLab: there is no "${LAB_SPLUNK_SOURCE}" source yet; ` +
+      "it is created on Riposte's first start (ensureCredentials)");
+  }
+  // Written only when it differs: a restart of the demo adds no audit entry.
+  if (!isDeepStrictEqual(splunk.mapping, FOUNDING_SPLUNK_MAPPING)) {
+    await store.setSourceMapping(LAB_SPLUNK_SOURCE, FOUNDING_SPLUNK_MAPPING, actor);
   }
 }
 

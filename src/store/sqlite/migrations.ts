@@ -8,11 +8,14 @@ import type Database from 'better-sqlite3';
 import { MIGRATION_003_POLICY } from './migration-003-policy.js';
 import { MIGRATION_004_SEARCH } from './migration-004-search.js';
 import { MIGRATION_005_SEARCH_QUEUE } from './migration-005-search-queue.js';
+import { MIGRATION_006_SPLUNK_CATCH_ALL } from './migration-006-splunk-catch-all.js';
 
 export interface Migration {
   version: number;
   name: string;
   sql: string;
+  /** A data change SQL alone cannot make (e.g. with audit entries): runs after `sql`, in the same transaction. */
+  run?: (db: Database.Database) => void;
 }
 
 export const MIGRATIONS: readonly Migration[] = [
@@ -239,6 +242,7 @@ CREATE UNIQUE INDEX case_comments_marker ON case_comments(case_id, marker) WHERE
   MIGRATION_003_POLICY,
   MIGRATION_004_SEARCH,
   MIGRATION_005_SEARCH_QUEUE,
+  MIGRATION_006_SPLUNK_CATCH_ALL,
 ];
 
 export const LATEST_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);
@@ -276,6 +280,7 @@ export function migrate(db: Database.Database, migrations: readonly Migration[] 
     // Re-check under the write lock: another process may have applied it meanwhile.
     if (currentVersion(db) >= m.version) return;
     db.exec(m.sql);
+    m.run?.(db);
     insert.run(m.version, m.name, new Date().toISOString());
     applied.push(m.version);
   });
