@@ -9,10 +9,12 @@
 import { isIP } from 'node:net';
 import { LabServer, type LabRequest, type LabResponse } from './lab-server.js';
 import {
-  child, clone, descend, el, elements, parseDocument, parseFragment, text, toXml, XmlSyntaxError, type XmlEl, type XmlNode,
+  child, clone, descend, el, elements, parseDocument, parseFragment, text, toXml, XmlSyntaxError,
+  type XmlEl, type XmlNode,
 } from './panos-xml.js';
 import {
-  danglingReferences, ensure, merge, PanosApiError, parseXpath, referencesTo, remove, resolve, validateVsys, type XpathStep,
+  danglingReferences, ensure, merge, PanosApiError, parseXpath, referencesTo, remove, resolve, validateVsys,
+  type XpathStep,
 } from './panos-config.js';
 
 export interface PanosSimOptions {
@@ -50,7 +52,8 @@ function response(status: number, attrs: Record<string, string>, ...children: Xm
 }
 
 function ok(inner: XmlNode | XmlNode[] = [], code?: number): LabResponse {
-  const attrs: Record<string, string> = code === undefined ? { status: 'success' } : { status: 'success', code: String(code) };
+  const attrs: Record<string, string> = { status: 'success' };
+  if (code !== undefined) attrs.code = String(code);
   return response(200, attrs, ...(Array.isArray(inner) ? inner : [inner]));
 }
 
@@ -333,7 +336,10 @@ export class PanosSimulator extends LabServer {
     const cmd = parseOrThrow(p.get('cmd') ?? '', 18);
     const sub = elements(cmd)[0];
     if (cmd.name === 'show' && sub?.name === 'system' && child(sub, 'info')) {
-      const info = { hostname: this.opts.hostname, 'ip-address': '127.0.0.1', model: 'PA-VM', serial: '007000000000001', 'sw-version': this.opts.swVersion };
+      const info = {
+        hostname: this.opts.hostname, 'ip-address': '127.0.0.1', model: 'PA-VM', serial: '007000000000001',
+        'sw-version': this.opts.swVersion,
+      };
       return ok(el('result', {}, el('system', {}, ...Object.entries(info).map(([k, v]) => el(k, {}, v)))));
     }
     if (cmd.name === 'show' && sub?.name === 'jobs') {
@@ -353,7 +359,8 @@ export class PanosSimulator extends LabServer {
       : Math.min(99, Math.floor(((Date.now() - job.enqueuedAt) / Math.max(1, this.opts.commitDelayMs)) * 100));
     const fields: Array<[string, string]> = [
       ['tenq', new Date(job.enqueuedAt).toISOString()], ['id', String(job.id)], ['user', job.user], ['type', 'Commit'],
-      ['status', job.status], ['queued', 'NO'], ['stoppable', 'no'], ['result', job.result], ['progress', String(progress)],
+      ['status', job.status], ['queued', 'NO'], ['stoppable', 'no'], ['result', job.result],
+      ['progress', String(progress)],
     ];
     return el('job', {}, ...fields.map(([k, v]) => el(k, {}, v)),
       el('details', {}, ...job.details.map((l) => el('line', {}, l))), el('warnings'));
@@ -390,8 +397,11 @@ export class PanosSimulator extends LabServer {
       }
     }
     // The exact error body is unverified; the app only relies on the message suffixes.
-    const uidResponse = (...payload: XmlEl[]): XmlEl => el('uid-response', {}, el('version', {}, '2.0'), el('payload', {}, ...payload));
-    if (failures.length > 0) return response(200, { status: 'error' }, el('msg', {}, el('line', {}, uidResponse(...failures))));
+    const uidResponse = (...payload: XmlEl[]): XmlEl =>
+      el('uid-response', {}, el('version', {}, '2.0'), el('payload', {}, ...payload));
+    if (failures.length > 0) {
+      return response(200, { status: 'error' }, el('msg', {}, el('line', {}, uidResponse(...failures))));
+    }
     return ok(el('result', {}, uidResponse()));
   }
 

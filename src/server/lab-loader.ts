@@ -43,8 +43,9 @@ function isLabModule(m: unknown): m is LabModule {
 export async function loadLab(url: URL = LAB_MODULE_URL): Promise<LabModule> {
   const path = url.protocol === 'file:' ? fileURLToPath(url) : url.href;
   if (!existsSync(path)) {
-    throw new LabUnavailableError(`--lab needs the lab simulators, which this installation does not include (${path} is missing): ` +
-      'run `riposte serve --lab` from a clone of the Riposte repository after `npm ci`, or serve without --lab');
+    throw new LabUnavailableError('--lab needs the lab simulators, which this installation does not include ' +
+      `(${path} is missing): run \`riposte serve --lab\` from a clone of the Riposte repository after \`npm ci\`, ` +
+      'or serve without --lab');
   }
   let mod: unknown;
   try {
@@ -52,8 +53,11 @@ export async function loadLab(url: URL = LAB_MODULE_URL): Promise<LabModule> {
   } catch (err) {
     // Typically a devDependency of the lab that is not installed (`npm ci --omit=dev`).
     const why = (err instanceof Error ? err.message : String(err)).split('\n')[0];
-    throw new LabUnavailableError(`the lab simulators at ${path} cannot be loaded: ${why} (run \`npm ci\` in the clone)`);
+    throw new LabUnavailableError(`the lab simulators at ${path} cannot be loaded: ${why} ` +
+      '(run `npm ci` in the clone)');
   }
-  if (!isLabModule(mod)) throw new LabUnavailableError(`${path} is not a Riposte lab: it exports no startDemoLab function`);
+  if (!isLabModule(mod)) {
+    throw new LabUnavailableError(`${path} is not a Riposte lab: it exports no startDemoLab function`);
+  }
   return mod;
 }

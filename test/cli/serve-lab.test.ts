@@ -12,7 +12,8 @@ import { ROOT, removeDir, tempDir } from './fixture.js';
 
 /** The paths `npm pack` would ship (scripts are skipped: the build already ran). */
 function packedFiles(): string[] {
-  const r = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'],
+    { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
   assert.equal(r.status, 0, r.stderr);
   const out = JSON.parse(r.stdout) as Array<{ files: Array<{ path: string }> }>;
   return out[0]!.files.map((f) => f.path);
@@ -28,7 +29,9 @@ function walk(dir: string): string[] {
 interface Exit { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
 
 /** Runs the installed copy's CLI; resolves when it exits, or when stdout matches `readyOn` (then `pid` is set). */
-function riposte(cwd: string, args: string[], readyOn?: RegExp): { done: Promise<Exit>; ready: Promise<void>; pid: number } {
+interface Child { done: Promise<Exit>; ready: Promise<void>; pid: number }
+
+function riposte(cwd: string, args: string[], readyOn?: RegExp): Child {
   const env: NodeJS.ProcessEnv = { ...process.env, RIPOSTE_SECRET_KEY: '', NO_COLOR: '1', RIPOSTE_LOG_LEVEL: 'warn' };
   for (const k of ['RIPOSTE_DEBUG', 'RIPOSTE_LAB', 'RIPOSTE_DATA_DIR']) delete env[k];
   const child = spawn(process.execPath, ['bin/riposte.js', ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -92,14 +95,16 @@ describe('the lab stays out of the product', () => {
     const r = await riposte(install, ['serve', '--lab', '--port', '0', '--lab-port', '0', '--data-dir', data]).done;
     assert.equal(r.code, 1, r.stdout + r.stderr);
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
-    assert.match(r.stderr, /--lab needs the lab simulators, which this installation does not include \(.*dist\/lab\/index\.js is missing\)/);
+    assert.match(r.stderr,
+      /--lab needs the lab simulators, which this installation does not include \(.*dist\/lab\/index\.js is missing\)/);
     assert.match(r.stderr, /or serve without --lab/);
     assert.equal(existsSync(data), false, 'the data directory is not created');
   });
 
   it('an installed package serves without --lab', async () => {
     const data = join(install, 'data-plain');
-    const p = riposte(install, ['serve', '--port', '0', '--data-dir', data], /Riposte is running at [^]*Stop with Ctrl-C\./);
+    const ready = /Riposte is running at [^]*Stop with Ctrl-C\./;
+    const p = riposte(install, ['serve', '--port', '0', '--data-dir', data], ready);
     const early = await Promise.race([p.ready.then(() => null), p.done]);
     if (early !== null) assert.fail(`serve exited before it was ready (${early.code}): ${early.stdout}${early.stderr}`);
     process.kill(p.pid, 'SIGTERM');
