@@ -35,7 +35,7 @@ export function registerServe(program: Command): void {
     .description('run the Riposte server: HTTP API, playbook engine and (with --lab) the vendor simulators')
     .option('--host <host>', 'address to listen on (default: $RIPOSTE_HOST or 127.0.0.1)')
     .option('--port <port>', 'port to listen on (default: $RIPOSTE_PORT or 8080)')
-    .option('--lab', 'start the lab vendor simulators and bind the demo assets to them')
+    .option('--lab', 'start the lab vendor simulators and bind the demo to them (a clone only: not in the package)')
     .option('--lab-port <port>', 'first of three consecutive lab ports (default: $RIPOSTE_LAB_PORT or 8081; 0 = random)')
     .option('--sqlite-sync <mode>', "'full' (fsync every commit, default) or 'normal' (survives crashes, not power loss)")
     .action(async (opts: { host?: string; port?: string; lab?: boolean; labPort?: string; sqliteSync?: string }, cmd: Command) => {
