@@ -18,7 +18,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { vendorFetch, type VendorRequest } from '../src/apps/http.js';
-import { labAssets, LAB_ALLOWED_DESTINATIONS, type LabEndpoints } from '../src/lab/index.js';
+import { labAssets, LAB_ALLOWED_DESTINATIONS, type LabEndpoints } from '../lab/index.js';
 
 const endpoints = JSON.parse(process.argv[2] ?? '{}') as LabEndpoints;
 const assets = Object.fromEntries(labAssets(endpoints).map((a) => [a.appId, a]));

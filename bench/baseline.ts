@@ -1,7 +1,7 @@
 /** Drives the non-durable baseline script (baseline-server.ts) with the same closed-loop load. */
 import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import type { LabEndpoints } from '../src/lab/index.js';
+import type { LabEndpoints } from '../lab/index.js';
 import type { TicketBoard } from './lab-client.js';
 import { keepAliveAgent, pool, request } from './http.js';
 import { splunkAlert } from './seed.js';

@@ -4,7 +4,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import type { LabEndpoints } from '../src/lab/index.js';
+import type { LabEndpoints } from '../lab/index.js';
 import { spawnTracked, stopChild } from './procs.js';
 import { inRoot } from './paths.js';
 

@@ -15,10 +15,8 @@
  * and, for static-group PAN-OS blocking, committed block entries and finished commit jobs.
  * Serves until SIGTERM/SIGINT or until its stdin closes (the benchmark died).
  */
-import { startLab } from '../src/lab/index.js';
-import type { RecordedCall } from '../src/lab/lab-server.js';
-import type { XmlElement } from '../src/apps/panos/xml.js';
-import { childElements, firstChild, textOf } from '../src/apps/panos/xml.js';
+import { startLab } from '../lab/index.js';
+import type { RecordedCall } from '../lab/lab-server.js';
 import { benchSeed } from './seed.js';
 import { monoMs } from './stats.js';
 
@@ -42,22 +40,6 @@ jiraCalls.push = (...calls: RecordedCall[]): number => {
   return push(...calls);
 };
 
-/** Removes committed riposte-block members (and their address objects) from both configurations. */
-function pruneStaticBlocks(): void {
-  const vsysOf = (cfg: XmlElement) => firstChild(firstChild(firstChild(firstChild(cfg, 'devices'), 'entry'), 'vsys'), 'entry');
-  const group = (cfg: XmlElement) => childElements(firstChild(vsysOf(cfg) ?? cfg, 'address-group') ?? cfg, 'entry').find((e) => e.attrs.name === 'riposte-block');
-  const running = group(lab.panos.running);
-  const members = new Set(childElements(firstChild(running ?? lab.panos.running, 'static') ?? lab.panos.running, 'member').map((m) => textOf(m)));
-  if (running === undefined || members.size === 0) return;
-  for (const cfg of [lab.panos.running, lab.panos.candidate]) {
-    const g = group(cfg);
-    const stat = g && firstChild(g, 'static');
-    if (stat) stat.children = stat.children.filter((c) => typeof c === 'string' || !members.has(textOf(c)));
-    const addr = firstChild(vsysOf(cfg) ?? cfg, 'address');
-    if (addr) addr.children = addr.children.filter((c) => typeof c === 'string' || !members.has(c.attrs.name ?? ''));
-  }
-}
-
 const housekeeping = setInterval(() => {
   for (const sim of [lab.graph, lab.panos, lab.jira]) sim.calls.length = 0;
   const jira = lab.jira as unknown as { all: Array<{ created: number }> };
@@ -65,7 +47,7 @@ const housekeeping = setInterval(() => {
   // Issues are appended in creation order: drop the prefix older than 10 s.
   const firstFresh = jira.all.findIndex((i) => i.created >= old);
   jira.all.splice(0, firstFresh < 0 ? jira.all.length : firstFresh);
-  pruneStaticBlocks();
+  lab.panos.forgetCommittedBlocks();
   const jobs = (lab.panos as unknown as { jobs: Map<number, { status: string; enqueuedAt: number }> }).jobs;
   for (const [id, j] of jobs) if (j.status === 'FIN' && j.enqueuedAt < old) jobs.delete(id);
 }, 200);

@@ -2,20 +2,23 @@
  * Riposte as the benchmark runs it: `node bin/riposte.js serve --data-dir <tmp> --port <free>`
  * in its own process, with the durability settings as shipped (synchronous=FULL: no
  * --sqlite-sync flag). Its data directory is provisioned beforehand like an operator would:
- * lab assets pointing at the simulators' process, the founding playbook autonomous, the access list.
+ * credentials, lab assets pointing at the simulators' process, the founding playbook autonomous,
+ * the access list and the founding Splunk mapping.
  */
 import type { ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { openSqliteStore } from '../src/store/sqlite/index.js';
-import { LAB_PLAYBOOK, provisionLab, type LabEndpoints } from '../src/lab/index.js';
-import { readCredentials, type Credentials } from '../src/server/credentials.js';
+import { LAB_PLAYBOOK, provisionLab, type LabEndpoints } from '../lab/index.js';
+import { ensureCredentials, readCredentials, type Credentials } from '../src/server/credentials.js';
 import { freePort, spawnTracked, stopChild, waitHttp } from './procs.js';
 import { inRoot } from './paths.js';
 
 export async function provisionDataDir(dataDir: string, lab: LabEndpoints): Promise<void> {
   const store = await openSqliteStore({ dataDir });
   try {
+    // As on a first start: the credentials and the splunk source, which provisionLab maps.
+    await ensureCredentials(store, dataDir);
     await provisionLab(store, lab, 'bench');
     const settings = (await store.getPlaybookSettings(LAB_PLAYBOOK))!;
     await store.putPlaybookSettings({ ...settings, automation: 'autonomous' }, 'bench');

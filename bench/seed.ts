@@ -3,7 +3,7 @@
  * the Graph simulator (lab process) and used to build the alerts (load generator). Deterministic,
  * so both processes derive the same data from N.
  */
-import { GraphSimulator, type GraphSimOptions } from '../src/lab/graph-sim.js';
+import { GraphSimulator, type GraphSimOptions } from '../lab/graph-sim.js';
 
 export const userName = (i: number) => `user${i}@contoso.example`;
 export const deviceName = (i: number) => `PHONE-${i}`;

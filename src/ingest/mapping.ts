@@ -4,40 +4,13 @@
  * `SourceRecord.mapping`; validated with `sourceMappingSchema` when a source is configured and
  * again when it is used.
  */
-import { z } from 'zod';
 import type { Severity } from '../sdk/playbook.js';
 
-export const severitySchema = z.enum(['low', 'medium', 'high', 'critical']);
-
-/** CEF keys are case-sensitive identifiers without spaces; custom keys may use `_`, `.`, `-`. */
-export const CEF_KEY_RE = /^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/;
-export const cefKeySchema = z.string().regex(CEF_KEY_RE, 'must be a CEF key (letters, digits, _ . -; no spaces)');
-
-/** Contains types of one CEF key: 1–20 names of 1–64 characters. */
-export const CONTAINS_TYPES = { min: 1, max: 20, nameMax: 64 } as const;
-export const containsTypesSchema = z.array(z.string().min(1).max(CONTAINS_TYPES.nameMax)).min(CONTAINS_TYPES.min).max(CONTAINS_TYPES.max);
-
-export const sourceMappingSchema = z.strictObject({
-  label: z.union([
-    z.string().min(1).max(128),
-    z.strictObject({
-      fromSearchName: z.record(z.string(), z.string().min(1).max(128)),
-      default: z.string().min(1).max(128).optional(),
-    }),
-  ]),
-  severity: z.union([
-    severitySchema,
-    z.strictObject({ field: z.string().min(1), map: z.record(z.string(), severitySchema), default: severitySchema }),
-  ]),
-  /** Template: `{search_name}` and `{<result field>}` placeholders. */
-  name: z.string().min(1).max(500).optional(),
-  /** CEF key → name of the alert field that supplies it. */
-  cef: z.record(cefKeySchema, z.string().min(1).max(256)).refine((r) => Object.keys(r).length > 0, 'must map at least one CEF key'),
-  /** CEF key → contains types, overriding the defaults. */
-  contains: z.record(cefKeySchema, containsTypesSchema).optional(),
-});
-
-export type SourceMapping = z.infer<typeof sourceMappingSchema>;
+export {
+  CEF_KEY_RE, CONTAINS_TYPES, cefKeySchema, containsTypesSchema, severitySchema, sourceMappingSchema,
+  type SourceMapping,
+} from '../store/source-mapping.js';
+import type { SourceMapping } from '../store/source-mapping.js';
 
 // Contains types of well-known CEF keys (VENDOR-APIS.md §9, SOAR's DEFAULT_CEF_METADATA).
 const DEFAULT_CONTAINS: Readonly<Record<string, readonly string[]>> = {
@@ -70,18 +43,22 @@ export function containsFor(cef: Record<string, string>, explicit: Record<string
   return out;
 }
 
-export const FOUNDING_LABEL = 'mobile-unauthorized-ip';
+/**
+ * The label of an alert whose search the mapping does not name (and that has no default): no
+ * shipped playbook triggers on it, so unknown input never reaches a destructive playbook by
+ * default. The alert is still recorded, not refused: Splunk never retries a refused delivery.
+ */
+export const UNMAPPED_LABEL = 'splunk-unmapped';
+/** Tag of such an incident, so a queue filter finds the searches that still need a mapping. */
+export const UNMAPPED_TAG = 'unmapped-search';
 
-/** Mapping of the founding scenario: "a mobile device reached an unauthorized IP" from Splunk. */
+/**
+ * The product's mapping of a Splunk source (the `splunk` source created on first start): the
+ * usual result fields to CEF, severity from `severity`, and no label by search name — every search
+ * lands as `splunk-unmapped` until an operator maps it. The demo's founding mapping is lab/'s.
+ */
 export const DEFAULT_SPLUNK_MAPPING: SourceMapping = {
-  label: {
-    fromSearchName: {
-      'Mobile device reached unauthorized IP': FOUNDING_LABEL,
-      // The rsyslog → webhook shim of the lab uses this wording.
-      'Mobile device to unauthorized IP': FOUNDING_LABEL,
-    },
-    default: FOUNDING_LABEL,
-  },
+  label: { fromSearchName: {} },
   severity: {
     field: 'severity',
     // Words, and CEF's 0–10 scale (0–3 low, 4–6 medium, 7–8 high, 9–10 very high).
@@ -92,7 +69,6 @@ export const DEFAULT_SPLUNK_MAPPING: SourceMapping = {
     },
     default: 'high',
   },
-  name: '{search_name}: {user} on {device_name} → {dest_ip}',
   cef: {
     destinationAddress: 'dest_ip',
     sourceAddress: 'src_ip',
@@ -113,6 +89,8 @@ export interface AlertRow {
 
 export interface MappedAlert {
   label: string;
+  /** True when the search has no label in the mapping: `label` is then UNMAPPED_LABEL. */
+  unmapped: boolean;
   severity: Severity;
   /** Undefined when the mapping has no name template or it rendered empty. */
   name: string | undefined;
@@ -148,8 +126,9 @@ function renderName(template: string, row: AlertRow): string {
 }
 
 /**
- * Applies a mapping. Mapped fields absent from the row are simply left out; a row that yields no
- * CEF field at all, or no label, cannot become a useful incident and is refused.
+ * Applies a mapping. A search without a label gets UNMAPPED_LABEL. Mapped fields absent from the
+ * row are left out; a row that yields no CEF field at all cannot become a useful incident and is
+ * refused.
  */
 export function applyMapping(mapping: SourceMapping, row: AlertRow): MappingOutcome {
   let label: string | undefined;
@@ -158,9 +137,6 @@ export function applyMapping(mapping: SourceMapping, row: AlertRow): MappingOutc
     const byName = row.searchName !== null && Object.hasOwn(mapping.label.fromSearchName, row.searchName)
       ? mapping.label.fromSearchName[row.searchName] : undefined;
     label = byName ?? mapping.label.default;
-  }
-  if (label === undefined) {
-    return { ok: false, reason: `no label is mapped for search_name ${JSON.stringify(row.searchName)} and the mapping has no default label`, missingFields: [] };
   }
 
   const cef: Record<string, string> = {};
@@ -177,6 +153,9 @@ export function applyMapping(mapping: SourceMapping, row: AlertRow): MappingOutc
   const name = mapping.name === undefined ? undefined : renderName(mapping.name, row) || undefined;
   return {
     ok: true,
-    value: { label, severity: mapSeverity(mapping.severity, row.fields), name, cef, contains: containsFor(cef, mapping.contains) },
+    value: {
+      label: label ?? UNMAPPED_LABEL, unmapped: label === undefined,
+      severity: mapSeverity(mapping.severity, row.fields), name, cef, contains: containsFor(cef, mapping.contains),
+    },
   };
 }

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import type { NewIncident } from '../store/records.js';
-import { applyMapping, type SourceMapping } from './mapping.js';
+import { applyMapping, UNMAPPED_LABEL, UNMAPPED_TAG, type SourceMapping } from './mapping.js';
 
 export const splunkWebhookSchema = z.object({
   sid: z.string().min(1).max(512),
@@ -26,7 +26,9 @@ export type SplunkMappingOutcome =
 
 /**
  * Maps a webhook body to a new incident of `sourceName`. The `sid` is the dedupe key: Splunk
- * delivers a given firing once per sid, and a redelivery of the same sid is the same alert.
+ * delivers a given firing once per sid, and a redelivery of the same sid is the same alert. A
+ * search the mapping has no label for becomes a `splunk-unmapped` incident tagged
+ * `unmapped-search` whose description names the search, so an analyst sees why it landed there.
  */
 export function splunkAlertToIncident(body: SplunkWebhookBody, mapping: SourceMapping, sourceName: string): SplunkMappingOutcome {
   const mapped = applyMapping(mapping, { searchName: body.search_name, fields: body.result });
@@ -41,8 +43,13 @@ export function splunkAlertToIncident(body: SplunkWebhookBody, mapping: SourceMa
     cef['cs1'] = body.results_link;
   }
 
-  const description = [
-    `Splunk search ${body.search_name === null ? '(unnamed)' : JSON.stringify(body.search_name)}`,
+  const search = body.search_name === null ? '(unnamed)' : JSON.stringify(body.search_name);
+  const unmapped = m.unmapped
+    ? `No label is mapped for Splunk search ${search}, so it is labelled ${UNMAPPED_LABEL} and no playbook runs; ` +
+      `map the search in the label.fromSearchName of source ${JSON.stringify(sourceName)} to route it. `
+    : '';
+  const description = unmapped + [
+    `Splunk search ${search}`,
     `sid ${body.sid}`,
     body.app !== '' ? `app ${body.app}` : '',
     body.owner !== '' ? `owner ${body.owner}` : '',
@@ -57,6 +64,7 @@ export function splunkAlertToIncident(body: SplunkWebhookBody, mapping: SourceMa
       description,
       source: sourceName,
       sourceId: body.sid,
+      ...(m.unmapped ? { tags: [UNMAPPED_TAG] } : {}),
       artifacts: [{ name: `Splunk alert ${title}`.slice(0, 500), cef, contains: m.contains, sourceId: body.sid }],
     },
   };

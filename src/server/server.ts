@@ -1,6 +1,8 @@
 /**
  * `riposte serve`: opens the store, resumes interrupted runs, starts the engine and the HTTP API
  * and — with `--lab` — the vendor simulators with demo assets bound to the founding playbook.
+ * The lab lives outside `src/` and is loaded at run time (lab-loader.ts), before the store is
+ * opened, so a missing lab refuses to start without touching the data directory.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,7 +20,7 @@ import { IngestService } from '../ingest/ingest-service.js';
 import { buildApiServer } from '../api/server.js';
 import { shippedPlaybooks } from '../../playbooks/index.js';
 import { ensureCredentials, type Credentials } from './credentials.js';
-import { startLab, provisionLab, type Lab } from '../lab/index.js';
+import { loadLab, type RunningLab } from './lab-loader.js';
 import { createHitl, type Hitl } from '../policy/hitl.js';
 import { registerHitlRoutes } from '../api/routes/hitl.js';
 import { registerRunApprovalRoutes } from '../api/routes/run-approvals.js';
@@ -32,11 +34,13 @@ export interface RunningServer {
   credentialsCreated: boolean;
   store: SqliteStore;
   engine: Engine;
-  lab: Lab | null;
+  /** The lab's simulators (with `--lab`); tests get the full lab with `labOf` (test/support/lab.ts). */
+  lab: RunningLab | null;
   stop(): Promise<void>;
 }
 
 export async function startServer(config: ServeConfig): Promise<RunningServer> {
+  const labModule = config.lab ? await loadLab() : null;
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const logger = pino({ level: config.logLevel });
   const secretKey = loadSecretKey({ dataDir: config.dataDir, env: process.env });
@@ -44,10 +48,14 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
   await store.migrate();
   const { credentials, created } = await ensureCredentials(store, config.dataDir);
 
-  let lab: Lab | null = null;
-  if (config.lab) {
-    lab = await startLab({ firstPort: config.labPort });
-    await provisionLab(store, lab);
+  let lab: RunningLab | null = null;
+  if (labModule !== null) {
+    try {
+      lab = await labModule.startDemoLab(store, { firstPort: config.labPort });
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
   }
 
   const registry = new PlaybookRegistry([...shippedPlaybooks, adhocPlaybookModule]);

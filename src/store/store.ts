@@ -229,6 +229,13 @@ export interface Store {
 
   // ── ingestion sources and API tokens (tokens stored as SHA-256 hashes) ────────────────────
   putSource(source: { name: string; kind: SourceKind; mapping: unknown; token: string }, actor: string): Promise<SourceRecord>;
+  /**
+   * Replaces the mapping of the `splunk-webhook` source `name` (label, severity, CEF fields), checked
+   * against `sourceMappingSchema` first: a ValidationError names what is wrong and nothing is
+   * written; NotFoundError for an unknown source. Audited (`source.mapping`, with the new mapping)
+   * in the same transaction.
+   */
+  setSourceMapping(name: string, mapping: unknown, actor: string): Promise<SourceRecord>;
   findSourceByToken(token: string): Promise<SourceRecord | null>;
   listSources(): Promise<SourceRecord[]>;
   createApiToken(token: { name: string; role: ApiTokenRecord['role']; token: string }, actor: string): Promise<ApiTokenRecord>;

@@ -11,11 +11,13 @@ import { PlaybookRegistry } from '../../src/engine/registry.js';
 import { IngestService, type RunWaker } from '../../src/ingest/ingest-service.js';
 import { definePlaybook } from '../../src/sdk/playbook.js';
 import { buildApiServer } from '../../src/api/server.js';
-import { DEFAULT_SPLUNK_MAPPING, FOUNDING_LABEL } from '../../src/ingest/mapping.js';
+import { DEFAULT_SPLUNK_MAPPING } from '../../src/ingest/mapping.js';
+import { FOUNDING_LABEL, FOUNDING_SPLUNK_MAPPING } from '../../lab/founding-mapping.js';
 
 export const TOKENS = {
   splunk: 'splk-src-7f3a9c2e51d04b8aa1f6e0c9d2b7e4f1',
   splunkOtherLabel: 'splk-other-0c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f',
+  splunkDefault: 'splk-default-3b2a1f0e9d8c7b6a5f4e3d2c1b0a9f8e',
   splunkSample: 'splk-sample-9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b',
   splunkBadMapping: 'splk-bad-1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d',
   generic: 'gen-src-5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e',
@@ -62,7 +64,11 @@ export async function makeHarness(opts: HarnessOptions = {}): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'riposte-api-'));
   const store = new SqliteStore({ path: join(dir, 'riposte.db'), secretKey: randomBytes(32) });
   await store.migrate();
-  await store.putSource({ name: 'splunk', kind: 'splunk-webhook', mapping: DEFAULT_SPLUNK_MAPPING, token: TOKENS.splunk }, 'test');
+  // The demo's mapping (founding searches → the founding label), and the product's (no search mapped).
+  const splunk = (name: string, mapping: unknown, token: string) =>
+    store.putSource({ name, kind: 'splunk-webhook', mapping, token }, 'test');
+  await splunk('splunk', FOUNDING_SPLUNK_MAPPING, TOKENS.splunk);
+  await splunk('splunk-default', DEFAULT_SPLUNK_MAPPING, TOKENS.splunkDefault);
   await store.putSource({
     name: 'splunk-other', kind: 'splunk-webhook', token: TOKENS.splunkOtherLabel,
     mapping: { ...DEFAULT_SPLUNK_MAPPING, label: 'other-label' },

@@ -4,7 +4,10 @@ import {
   ALL_TOKEN_VALUES, TOKENS, assertError, assertNothingWritten, foundingAlert, makeHarness, throwingStore, type Harness,
 } from './harness.js';
 import { splunkWebhookSchema } from '../../src/ingest/splunk-webhook.js';
-import { DEFAULT_SPLUNK_MAPPING, applyMapping, sourceMappingSchema, type SourceMapping } from '../../src/ingest/mapping.js';
+import {
+  DEFAULT_SPLUNK_MAPPING, UNMAPPED_LABEL, applyMapping, sourceMappingSchema, type SourceMapping,
+} from '../../src/ingest/mapping.js';
+import { FOUNDING_SPLUNK_MAPPING } from '../../lab/founding-mapping.js';
 import { INTERNAL_ERROR_BODY } from '../../src/api/errors.js';
 
 const URL = '/api/v1/ingest/splunk';
@@ -75,6 +78,43 @@ describe('POST /api/v1/ingest/splunk', () => {
     assert.equal(h.waker.wakes, 1);
     const third = await post(foundingAlert('sid-dup-2'));
     assert.equal(third.statusCode, 201, 'another sid is another incident');
+  });
+
+  it('product default: an unlabelled search becomes a splunk-unmapped incident naming the search, no run', async () => {
+    const alert = { ...foundingAlert('sid-vpn-1'), search_name: 'Brute force on VPN' };
+    const res = await post(alert, TOKENS.splunkDefault);
+    assert.equal(res.statusCode, 201, res.body);
+    const body = res.json() as { incidentId: number; created: boolean; runs: string[] };
+    assert.deepEqual(body.runs, []);
+    assert.equal(h.waker.wakes, 0);
+    const inc = await h.store.getIncident(body.incidentId);
+    assert.equal(inc?.label, 'splunk-unmapped');
+    assert.deepEqual(inc?.tags, ['unmapped-search']);
+    assert.match(inc?.description ?? '',
+      /^No label is mapped for Splunk search "Brute force on VPN", so it is labelled splunk-unmapped/);
+    assert.match(inc?.description ?? '', /label\.fromSearchName of source "splunk-default"/);
+    assert.equal(inc?.name, 'Splunk alert Brute force on VPN');
+    assert.equal(inc?.artifacts[0]?.cef['sourceUserName'], 'alice', 'the CEF fields are mapped as usual');
+    // Not even the founding search reaches a playbook through the product default, nor an unnamed one.
+    const others = [['sid-founding-default', 'Mobile device reached unauthorized IP'], ['sid-unnamed', null]] as const;
+    for (const [sid, name] of others) {
+      const r = await post({ ...foundingAlert(sid), search_name: name }, TOKENS.splunkDefault);
+      assert.equal(r.statusCode, 201, r.body);
+      assert.deepEqual((r.json() as { runs: string[] }).runs, []);
+    }
+    assert.deepEqual((await h.store.listIncidents({})).map((i) => i.label), Array(3).fill(UNMAPPED_LABEL));
+    assert.match((await h.store.listIncidents({}))[0]!.description ?? '', /Splunk search \(unnamed\)/);
+    assert.equal(h.waker.wakes, 0);
+  });
+
+  it('the demo mapping labels only the founding searches; any other search is unmapped', async () => {
+    const founding = await post(foundingAlert('sid-f-1'));
+    assert.equal((founding.json() as { runs: string[] }).runs.length, 1);
+    const vpn = await post({ ...foundingAlert('sid-vpn-2'), search_name: 'Brute force on VPN' });
+    assert.equal(vpn.statusCode, 201, vpn.body);
+    assert.deepEqual((vpn.json() as { runs: string[] }).runs, []);
+    const inc = await h.store.getIncident((vpn.json() as { incidentId: number }).incidentId);
+    assert.equal(inc?.label, UNMAPPED_LABEL);
   });
 
   it('creates no run when the mapped label matches no playbook', async () => {
@@ -252,8 +292,10 @@ describe('POST /api/v1/ingest/splunk when the store fails', () => {
 describe('source mapping', () => {
   const row = { searchName: 'Mobile device reached unauthorized IP', fields: { dest_ip: '203.0.113.66', user: 'alice', severity: 'bogus' } };
 
-  it('DEFAULT_SPLUNK_MAPPING is a valid mapping', () => {
+  it('DEFAULT_SPLUNK_MAPPING and the demo mapping are valid; the product default labels no search', () => {
     assert.equal(sourceMappingSchema.safeParse(DEFAULT_SPLUNK_MAPPING).success, true);
+    assert.equal(sourceMappingSchema.safeParse(FOUNDING_SPLUNK_MAPPING).success, true);
+    assert.deepEqual(DEFAULT_SPLUNK_MAPPING.label, { fromSearchName: {} });
   });
 
   it('renders the name template from search_name and result fields; missing ones render empty', () => {
@@ -269,15 +311,23 @@ describe('source mapping', () => {
     const out = applyMapping(m, row);
     assert.ok(out.ok);
     assert.deepEqual(out.value, {
-      label: 'x', severity: 'low', name: undefined, cef: { destinationAddress: '203.0.113.66', custom: 'alice' },
+      label: 'x', unmapped: false, severity: 'low', name: undefined,
+      cef: { destinationAddress: '203.0.113.66', custom: 'alice' },
       contains: { destinationAddress: ['ip', 'c2'], custom: ['user name'] },
     });
   });
 
-  it('refuses a row without a label when there is no default', () => {
-    const m: SourceMapping = { ...DEFAULT_SPLUNK_MAPPING, label: { fromSearchName: { other: 'y' } } };
-    const out = applyMapping(m, row);
-    assert.equal(out.ok, false);
+  it('a search neither named nor defaulted gets splunk-unmapped, flagged; a named one or a default does not', () => {
+    const named = applyMapping({ ...DEFAULT_SPLUNK_MAPPING, label: { fromSearchName: { other: 'y' } } }, row);
+    assert.ok(named.ok);
+    assert.deepEqual([named.value.label, named.value.unmapped], [UNMAPPED_LABEL, true]);
+    const byName = applyMapping({ ...DEFAULT_SPLUNK_MAPPING, label: { fromSearchName: { [row.searchName]: 'y' } } },
+      row);
+    assert.ok(byName.ok);
+    assert.deepEqual([byName.value.label, byName.value.unmapped], ['y', false]);
+    const byDefault = applyMapping({ ...DEFAULT_SPLUNK_MAPPING, label: { fromSearchName: {}, default: 'z' } }, row);
+    assert.ok(byDefault.ok);
+    assert.deepEqual([byDefault.value.label, byDefault.value.unmapped], ['z', false]);
   });
 
   it('the mapping schema rejects an empty cef map, a bad severity and unknown keys', () => {

@@ -2,7 +2,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { entraIdApp, userPath } from '../../src/apps/entra-id/index.js';
 import { clearGraphTokenCache, getToken } from '../../src/apps/graph/graph-client.js';
-import { GraphSimulator } from '../../src/lab/graph-sim.js';
+import { GraphSimulator } from '../../lab/graph-sim.js';
 import { capabilities } from '../../src/sdk/capabilities.js';
 import { RetryableError, TerminalError } from '../../src/sdk/errors.js';
 

@@ -2,7 +2,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { intuneApp } from '../../src/apps/intune/index.js';
 import { clearGraphTokenCache } from '../../src/apps/graph/graph-client.js';
-import { GraphSimulator, type SimDevice } from '../../src/lab/graph-sim.js';
+import { GraphSimulator, type SimDevice } from '../../lab/graph-sim.js';
 import { capabilities } from '../../src/sdk/capabilities.js';
 import { RetryableError, TerminalError } from '../../src/sdk/errors.js';
 

@@ -2,7 +2,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { jamfApp } from '../../src/apps/jamf/index.js';
 import { clearJamfTokenCache } from '../../src/apps/jamf/client.js';
-import { JamfSimulator, JAMF_PRIVILEGES, type JamfSimMobileDevice } from '../../src/lab/jamf-sim.js';
+import { JamfSimulator, JAMF_PRIVILEGES, type JamfSimMobileDevice } from '../../lab/jamf-sim.js';
 import { capabilities } from '../../src/sdk/capabilities.js';
 import { RetryableError, TerminalError } from '../../src/sdk/errors.js';
 

@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { jiraApp } from '../../src/apps/jira/index.js';
-import { JiraSimulator } from '../../src/lab/jira-sim.js';
+import { JiraSimulator } from '../../lab/jira-sim.js';
 import { capabilities } from '../../src/sdk/capabilities.js';
 import { RetryableError, TerminalError } from '../../src/sdk/errors.js';
 

@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { panosApp } from '../../src/apps/panos/index.js';
-import { PanosSimulator } from '../../src/lab/panos-sim.js';
+import { PanosSimulator } from '../../lab/panos-sim.js';
 import { capabilities } from '../../src/sdk/capabilities.js';
 import { RetryableError, TerminalError } from '../../src/sdk/errors.js';
 

@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { serviceNowApp } from '../../src/apps/servicenow/index.js';
 import { clearServiceNowTokenCache } from '../../src/apps/servicenow/client.js';
-import { ServiceNowSimulator } from '../../src/lab/servicenow-sim.js';
+import { ServiceNowSimulator } from '../../lab/servicenow-sim.js';
 import { capabilities } from '../../src/sdk/capabilities.js';
 import { RetryableError, TerminalError } from '../../src/sdk/errors.js';
 

@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { slackApp } from '../../src/apps/slack/index.js';
-import { SlackWebhookSimulator } from '../../src/lab/chat-sim.js';
+import { SlackWebhookSimulator } from '../../lab/chat-sim.js';
 import { ActionError, RetryableError, TerminalError } from '../../src/sdk/errors.js';
 
 const { postMessage } = slackApp.actions;

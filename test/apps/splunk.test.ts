@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { splunkApp, statusId } from '../../src/apps/splunk/index.js';
 import { readExportStream } from '../../src/apps/splunk/client.js';
-import { SplunkSimulator } from '../../src/lab/splunk-sim.js';
+import { SplunkSimulator } from '../../lab/splunk-sim.js';
 import { RetryableError, TerminalError } from '../../src/sdk/errors.js';
 
 const { runSearch, updateNotable, sendEvent } = splunkApp.actions;

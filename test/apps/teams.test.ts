@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { MAX_MESSAGE_BYTES, teamsApp } from '../../src/apps/teams/index.js';
-import { TeamsWebhookSimulator } from '../../src/lab/chat-sim.js';
+import { TeamsWebhookSimulator } from '../../lab/chat-sim.js';
 import { ActionError, RetryableError, TerminalError } from '../../src/sdk/errors.js';
 
 const { postMessage } = teamsApp.actions;

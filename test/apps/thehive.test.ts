@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { theHiveApp } from '../../src/apps/thehive/index.js';
-import { TheHiveSimulator } from '../../src/lab/thehive-sim.js';
+import { TheHiveSimulator } from '../../lab/thehive-sim.js';
 import { capabilities } from '../../src/sdk/capabilities.js';
 import { RetryableError, TerminalError } from '../../src/sdk/errors.js';
 

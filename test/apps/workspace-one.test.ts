@@ -2,7 +2,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { workspaceOneApp } from '../../src/apps/workspace-one/index.js';
 import { clearWs1TokenCache } from '../../src/apps/workspace-one/client.js';
-import { WorkspaceOneSimulator, type Ws1SimDevice } from '../../src/lab/workspace-one-sim.js';
+import { WorkspaceOneSimulator, type Ws1SimDevice } from '../../lab/workspace-one-sim.js';
 import { capabilities } from '../../src/sdk/capabilities.js';
 import { RetryableError, TerminalError } from '../../src/sdk/errors.js';
 

@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { ROOT, removeDir, tempDir, type CliResult } from './fixture.js';
 import { openSqliteStore } from '../../src/store/sqlite/index.js';
-import { JiraSimulator } from '../../src/lab/jira-sim.js';
+import { JiraSimulator } from '../../lab/jira-sim.js';
 import { requirePrograms } from '../support/real-server.js';
 
 const JIRA_TOKEN = 'jira-SECRET-5f1e9c0d7b3a4e2f8d6c';

@@ -15,9 +15,9 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openSqliteStore } from '../../src/store/sqlite/index.js';
-import { provisionLab, startLab, type Lab } from '../../src/lab/index.js';
-import { GraphSimulator, type GraphSimOptions } from '../../src/lab/graph-sim.js';
-import { readCredentials, type Credentials } from '../../src/server/credentials.js';
+import { provisionLab, startLab, type Lab } from '../../lab/index.js';
+import { GraphSimulator, type GraphSimOptions } from '../../lab/graph-sim.js';
+import { ensureCredentials, readCredentials, type Credentials } from '../../src/server/credentials.js';
 import type { RunRecord } from '../../src/store/records.js';
 
 const USERS = Number(process.env.RIPOSTE_CRASH_USERS ?? 60);
@@ -136,6 +136,7 @@ test(`kill -9 at random points of ${USERS * 2} runs: no wipe, block or ticket is
     lab = await startLab({ graphSeed: seed(), panosCommitDelayMs: 10 });
     for (const sim of [lab.graph, lab.panos, lab.jira]) sim.latencyMs = 25;
     const store = await openSqliteStore({ dataDir: dir });
+    await ensureCredentials(store, dir);
     await provisionLab(store, lab);
     const settings = (await store.getPlaybookSettings('mobile-unauthorized-ip'))!;
     await store.putPlaybookSettings({ ...settings, automation: 'autonomous' }, 'test');

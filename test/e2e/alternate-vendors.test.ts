@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer } from '../../src/server/server.js';
 import { serveConfig } from '../../src/config.js';
-import { JamfSimulator } from '../../src/lab/jamf-sim.js';
+import { JamfSimulator } from '../../lab/jamf-sim.js';
+import { FOUNDING_SPLUNK_MAPPING } from '../../lab/founding-mapping.js';
 import { requirePrograms, requireRoot } from '../support/real-server.js';
 
 const SERVICES = process.env.RIPOSTE_SERVICES_DIR ?? '/tmp/riposte-services';
@@ -40,6 +41,8 @@ test('founding playbook on Jamf + LDAP + nftables + Request Tracker, by configur
     await s.putPlaybookSettings({ playbookId: PLAYBOOK, enabled: true, automation: 'autonomous', bindings: { mdm: 'jamf', directory: 'corp-ldap', firewall: 'edge-nft', ticketing: 'rt' } }, 'test');
     await s.createList('allowed-destinations', null, 'test');
     await s.addListItems('allowed-destinations', ['198.51.100.0/24'], 'test');
+    // The founding search must be mapped to the playbook's label: by default no search is.
+    await s.setSourceMapping('splunk', FOUNDING_SPLUNK_MAPPING, 'test');
 
     const src = '10.66.0.7';
     const fire = async (n: number) => {

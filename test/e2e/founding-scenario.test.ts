@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { labOf } from '../support/lab.js';
 import { startServer, type RunningServer } from '../../src/server/server.js';
 import { serveConfig } from '../../src/config.js';
 import type { RunRecord } from '../../src/store/records.js';
@@ -50,7 +51,7 @@ test('founding scenario: first offence, duplicate delivery, repeat offender, all
   const dir = mkdtempSync(join(tmpdir(), 'riposte-e2e-'));
   const srv = await startServer(serveConfig({ dataDir: dir, port: 0, lab: true, labPort: 0, logLevel: 'warn' }, {}));
   try {
-    const lab = srv.lab!;
+    const lab = labOf(srv);
     // This test is about the scenario itself; approvals are covered in human-in-the-loop.test.ts.
     const settings = (await srv.store.getPlaybookSettings('mobile-unauthorized-ip'))!;
     await srv.store.putPlaybookSettings({ ...settings, automation: 'autonomous' }, 'test');

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startServer } from '../../src/server/server.js';
 import { serveConfig } from '../../src/config.js';
+import { labOf } from '../support/lab.js';
 import type { ApprovalRecord } from '../../src/store/policy-records.js';
 
 const exec = promisify(execFile);
@@ -74,10 +75,10 @@ test('four-eyes: whoever caused a run never approves its destructive actions', a
       }).then(() => null, (err: { stderr: string; code: number }) => err);
       assert.ok(cli, 'the CLI refused');
       assert.match(cli.stderr, /four-eyes/);
-      assert.equal(srv.lab!.graph.wipeCount(JDOE_IPHONE), 0, 'nothing was wiped');
+      assert.equal(labOf(srv).graph.wipeCount(JDOE_IPHONE), 0, 'nothing was wiped');
       for (const a of pending) assert.equal((await api('POST', `/approvals/${a.id}/approve`, tokens.bob!, {})).status, 200);
       await until('contained', async () => (await srv.store.getRun(runId))?.status === 'completed');
-      assert.equal(srv.lab!.graph.wipeCount(JDOE_IPHONE), 1);
+      assert.equal(labOf(srv).graph.wipeCount(JDOE_IPHONE), 1);
     });
 
     await t.test('an ad-hoc action: its requester cannot approve it', async () => {

@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { labOf } from '../support/lab.js';
 import { startServer, type RunningServer } from '../../src/server/server.js';
 import { serveConfig } from '../../src/config.js';
 import type { RunRecord } from '../../src/store/records.js';
@@ -50,7 +51,7 @@ test('human in the loop end to end', async (t) => {
   const smtp = await startMaildirSmtp();
   const srv = await startServer(serveConfig({ dataDir: dir, port: 0, lab: true, labPort: 0, logLevel: 'warn', mail: { smtpUrl: `smtp://127.0.0.1:${smtp.port}`, from: 'riposte@contoso.example', publicUrl: '' } }, {}));
   try {
-    const lab = srv.lab!;
+    const lab = labOf(srv);
     const admin = srv.credentials.adminToken;
     const policy = srv.store.policyStore();
     await policy.putUser({ name: 'admin', email: 'admin@contoso.example', roles: ['admin'], disabled: false }, 'test');

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, type RunningServer } from '../../src/server/server.js';
 import { serveConfig } from '../../src/config.js';
+import { labOf } from '../support/lab.js';
 import type { RunRecord } from '../../src/store/records.js';
 
 let n = 0;
@@ -65,7 +66,7 @@ test('minutes saved are credited only for real work; a dry run changes no incide
     const wipe = journal.find((e) => e.name === 'mdm.wipeDevice');
     assert.ok(wipe, 'the repeat offender path would have wiped');
     assert.equal(wipe.attempts, 0);
-    assert.equal(srv.lab!.graph.wipeCount('9f1c2d3e-4a5b-4c6d-8e7f-0a1b2c3d4e5f'), 0, 'the dry run wiped nothing');
+    assert.equal(labOf(srv).graph.wipeCount('9f1c2d3e-4a5b-4c6d-8e7f-0a1b2c3d4e5f'), 0, 'the dry run wiped nothing');
   } finally {
     await srv.stop();
     rmSync(dir, { recursive: true, force: true });

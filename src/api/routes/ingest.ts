@@ -24,7 +24,7 @@ function sendIngestResult(reply: FastifyReply, r: IngestResult): FastifyReply {
 // is reused while the credential cache keeps it (auth.ts), and the mapping is read-only.
 const validMappings = new WeakMap<object, SourceMapping>();
 
-/** The source's stored mapping; a source configured without one gets the founding scenario's. */
+/** The source's stored mapping; a source configured without one gets the product default (labels no search). */
 function mappingOf(p: Principal, log: FastifyInstance['log']): SourceMapping {
   if (p.kind !== 'source') throw new Error('splunk route reached without a source principal');
   if (p.mapping === null || p.mapping === undefined) return DEFAULT_SPLUNK_MAPPING;

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { serveConfig, type ServeConfig } from '../../config.js';
 import { startServer, type RunningServer } from '../../server/server.js';
 import { credentialsPath } from '../../server/credentials.js';
+import { LabUnavailableError } from '../../server/lab-loader.js';
 import { CliError, dataDirOf } from '../open-store.js';
 
 function port(name: string, raw: string): number {
@@ -15,6 +16,7 @@ function port(name: string, raw: string): number {
 function startError(err: unknown, config: ServeConfig): Error {
   const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
   const msg = e instanceof Error ? e.message : String(err);
+  if (err instanceof LabUnavailableError) return new CliError(msg);
   if (msg.startsWith('could not start the lab simulators')) {
     return new CliError(`${msg}. Choose other ports with --lab-port <first port> (the lab uses three consecutive ports)`);
   }
@@ -33,7 +35,7 @@ export function registerServe(program: Command): void {
     .description('run the Riposte server: HTTP API, playbook engine and (with --lab) the vendor simulators')
     .option('--host <host>', 'address to listen on (default: $RIPOSTE_HOST or 127.0.0.1)')
     .option('--port <port>', 'port to listen on (default: $RIPOSTE_PORT or 8080)')
-    .option('--lab', 'start the lab vendor simulators and bind the demo assets to them')
+    .option('--lab', 'start the lab vendor simulators and bind the demo to them (a clone only: not in the package)')
     .option('--lab-port <port>', 'first of three consecutive lab ports (default: $RIPOSTE_LAB_PORT or 8081; 0 = random)')
     .option('--sqlite-sync <mode>', "'full' (fsync every commit, default) or 'normal' (survives crashes, not power loss)")
     .action(async (opts: { host?: string; port?: string; lab?: boolean; labPort?: string; sqliteSync?: string }, cmd: Command) => {
@@ -60,27 +62,7 @@ export function registerServe(program: Command): void {
         throw startError(err, config);
       }
 
-      const credFile = credentialsPath(config.dataDir);
-      const lines = [
-        '',
-        `Riposte is running at ${server.url}`,
-        `  data dir      ${config.dataDir}`,
-        server.credentialsCreated
-          ? `  credentials   created now: ${credFile} (mode 0600; admin API token and ingest tokens)`
-          : `  credentials   ${credFile} (mode 0600)`,
-        `  Splunk webhook URL  ${server.url}/api/v1/ingest/splunk?token=<token from credentials.json>`,
-      ];
-      if (server.lab) {
-        lines.push(
-          '  lab simulators',
-          `    Microsoft Graph (Intune, Entra ID)  ${server.lab.graph.url}`,
-          `    PAN-OS firewall                     ${server.lab.panos.url}`,
-          `    Jira Cloud                          ${server.lab.jira.url}`,
-        );
-      }
-      lines.push('', 'Fire the demo alert: npx riposte demo (again for the repeat-offender path)', 'Stop with Ctrl-C.', '');
-      process.stdout.write(lines.join('\n'));
-
+      // Handlers first: whoever reads the banner may signal at once.
       let stopping = false;
       const shutdown = (signal: NodeJS.Signals) => {
         if (stopping) {
@@ -105,5 +87,21 @@ export function registerServe(program: Command): void {
         const message = reason instanceof Error ? `${reason.name}: ${reason.message}` : String(reason);
         process.stderr.write(`unhandled rejection (a playbook's promise left rejected?): ${message.replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ')}\n`);
       });
+
+      const credFile = credentialsPath(config.dataDir);
+      const lines = [
+        '',
+        `Riposte is running at ${server.url}`,
+        `  data dir      ${config.dataDir}`,
+        server.credentialsCreated
+          ? `  credentials   created now: ${credFile} (mode 0600; admin API token and ingest tokens)`
+          : `  credentials   ${credFile} (mode 0600)`,
+        `  Splunk webhook URL  ${server.url}/api/v1/ingest/splunk?token=<token from credentials.json>`,
+      ];
+      if (server.lab) {
+        lines.push('  lab simulators', ...server.lab.simulators.map((s) => `    ${s.name.padEnd(36)}${s.url}`));
+      }
+      lines.push('', 'Fire the demo alert: npx riposte demo (again for the repeat-offender path)', 'Stop with Ctrl-C.', '');
+      process.stdout.write(lines.join('\n'));
     });
 }

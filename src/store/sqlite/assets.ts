@@ -5,6 +5,7 @@ import type { ApiTokenRecord, AssetRecord, PlaybookSettings, SourceKind, SourceR
 import { decryptSecret, encryptSecret } from '../secrets.js';
 import type { AuditLog } from './audit.js';
 import { ConflictError, NotFoundError, ValidationError, isConstraint, nowIso, sha256Hex } from './common.js';
+import { sourceMappingSchema } from '../source-mapping.js';
 
 interface AssetRow {
   name: string; app_id: string; description: string | null; config: string; secrets: string; secret_fields: string;
@@ -51,6 +52,7 @@ export class ConfigRepo {
   private readonly putAssetTx;
   private readonly deleteAssetTx;
   private readonly putSourceTx;
+  private readonly setSourceMappingTx;
   private readonly createTokenTx;
   private readonly putSettingsTx;
 
@@ -66,6 +68,8 @@ export class ConfigRepo {
       source: db.prepare<[string], SourceRow>('SELECT * FROM sources WHERE name = ?'),
       sourceByHash: db.prepare<[string], SourceRow>('SELECT * FROM sources WHERE token_hash = ?'),
       sources: db.prepare<[], SourceRow>('SELECT * FROM sources ORDER BY name'),
+      setSourceMapping: db.prepare<[string, string, string]>(
+        'UPDATE sources SET mapping = ?, updated_at = ? WHERE name = ?'),
       upsertSource: db.prepare(`INSERT INTO sources (name, kind, mapping, token_hash, enabled, created_at, updated_at)
         VALUES (@name, @kind, @mapping, @token_hash, 1, @now, @now)
         ON CONFLICT(name) DO UPDATE SET kind = excluded.kind, mapping = excluded.mapping, token_hash = excluded.token_hash,
@@ -109,6 +113,17 @@ export class ConfigRepo {
       this.audit.appendInTx({ actor, action: existing ? 'source.update' : 'source.create', target: `source:${src.name}`,
         detail: { kind: src.kind, tokenChanged: existing ? existing.token_hash !== sha256Hex(src.token) : true } });
       return toSource(this.s.source.get(src.name)!);
+    });
+    this.setSourceMappingTx = db.transaction((name: string, mapping: unknown, actor: string) => {
+      const existing = this.s.source.get(name);
+      if (!existing) throw new NotFoundError(`source "${name}" not found`);
+      if (existing.kind !== 'splunk-webhook') {
+        throw new ValidationError(
+          `source "${name}" is a ${existing.kind} source: only splunk-webhook sources have a mapping`);
+      }
+      this.s.setSourceMapping.run(JSON.stringify(mapping), nowIso(), name);
+      this.audit.appendInTx({ actor, action: 'source.mapping', target: `source:${name}`, detail: { mapping } });
+      return toSource(this.s.source.get(name)!);
     });
     this.createTokenTx = db.transaction((t: { name: string; role: ApiTokenRecord['role']; token: string }, actor: string) => {
       let id: number | bigint;
@@ -168,6 +183,15 @@ export class ConfigRepo {
     if (typeof src.name !== 'string' || src.name === '') throw new ValidationError('source name is required');
     requireToken(src.token);
     return this.putSourceTx.immediate(src, actor);
+  }
+
+  setSourceMapping(name: string, mapping: unknown, actor: string): SourceRecord {
+    const parsed = sourceMappingSchema.safeParse(mapping);
+    if (!parsed.success) {
+      const problems = parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.') || '(mapping)'}: ${i.message}`);
+      throw new ValidationError(`invalid mapping for source "${name}": ${problems.join('; ')}; nothing was changed`);
+    }
+    return this.setSourceMappingTx.immediate(name, parsed.data, actor);
   }
 
   findSourceByToken(token: string): SourceRecord | null {

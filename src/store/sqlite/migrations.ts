@@ -9,11 +9,14 @@ import { MIGRATION_003_POLICY } from './migration-003-policy.js';
 import { MIGRATION_004_SEARCH } from './migration-004-search.js';
 import { MIGRATION_005_SEARCH_QUEUE } from './migration-005-search-queue.js';
 import { MIGRATION_006_JOURNAL_RESOLUTION } from './migration-006-journal-resolution.js';
+import { MIGRATION_007_SPLUNK_CATCH_ALL } from './migration-007-splunk-catch-all.js';
 
 export interface Migration {
   version: number;
   name: string;
   sql: string;
+  /** A data change SQL alone cannot make (e.g. with audit entries): runs after `sql`, in the same transaction. */
+  run?: (db: Database.Database) => void;
 }
 
 export const MIGRATIONS: readonly Migration[] = [
@@ -241,6 +244,7 @@ CREATE UNIQUE INDEX case_comments_marker ON case_comments(case_id, marker) WHERE
   MIGRATION_004_SEARCH,
   MIGRATION_005_SEARCH_QUEUE,
   MIGRATION_006_JOURNAL_RESOLUTION,
+  MIGRATION_007_SPLUNK_CATCH_ALL,
 ];
 
 export const LATEST_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);
@@ -278,6 +282,7 @@ export function migrate(db: Database.Database, migrations: readonly Migration[] 
     // Re-check under the write lock: another process may have applied it meanwhile.
     if (currentVersion(db) >= m.version) return;
     db.exec(m.sql);
+    m.run?.(db);
     insert.run(m.version, m.name, new Date().toISOString());
     applied.push(m.version);
   });

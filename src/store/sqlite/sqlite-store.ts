@@ -189,6 +189,9 @@ export class SqliteStore implements Store {
   async putSource(source: { name: string; kind: SourceKind; mapping: unknown; token: string }, actor: string): Promise<SourceRecord> {
     return this.r.config.putSource(source, actor);
   }
+  async setSourceMapping(name: string, mapping: unknown, actor: string): Promise<SourceRecord> {
+    return this.r.config.setSourceMapping(name, mapping, actor);
+  }
   async findSourceByToken(token: string): Promise<SourceRecord | null> { return this.r.config.findSourceByToken(token); }
   async listSources(): Promise<SourceRecord[]> { return this.r.config.listSources(); }
   async createApiToken(token: { name: string; role: ApiTokenRecord['role']; token: string }, actor: string): Promise<ApiTokenRecord> {

@@ -3,15 +3,18 @@
  * candidate config, asynchronous commit jobs that copy a snapshot of the candidate into the
  * running config, job polling, system info, and User-ID tag register/unregister (DAG blocking).
  * Errors come back as HTTP 200 with `status="error"`, as on a real firewall, except auth (403).
+ * Requests are parsed and answers built with the simulator's own XML (panos-xml.ts), never with
+ * the PAN-OS app's parser.
  */
 import { isIP } from 'node:net';
 import { LabServer, type LabRequest, type LabResponse } from './lab-server.js';
 import {
-  childElements, cloneXml, escapeXml, findPath, firstChild, parseXml, parseXmlFragment, serializeXml, textOf,
-  XmlParseError, type XmlElement,
-} from '../apps/panos/xml.js';
+  child, clone, descend, el, elements, parseDocument, parseFragment, text, toXml, XmlSyntaxError,
+  type XmlEl, type XmlNode,
+} from './panos-xml.js';
 import {
-  danglingReferences, ensure, kids, merge, PanosApiError, parseXpath, referencesTo, remove, resolve, validateVsys, type XpathStep,
+  danglingReferences, ensure, merge, PanosApiError, parseXpath, referencesTo, remove, resolve, validateVsys,
+  type XpathStep,
 } from './panos-config.js';
 
 export interface PanosSimOptions {
@@ -33,7 +36,7 @@ interface Job {
   user: string;
   enqueuedAt: number;
   finishAt: number;
-  snapshot: XmlElement;
+  snapshot: XmlEl;
   forcedFailure?: string;
   status: 'ACT' | 'FIN';
   result: 'PEND' | 'OK' | 'FAIL';
@@ -43,25 +46,34 @@ interface Job {
 const DEVICE = "/config/devices/entry[@name='localhost.localdomain']";
 const XML_HEADERS = { 'content-type': 'application/xml; charset=UTF-8' };
 
-function ok(inner = '', code?: number): LabResponse {
-  const c = code === undefined ? '' : ` code="${code}"`;
-  return { status: 200, headers: XML_HEADERS, body: `<response status="success"${c}>${inner}</response>` };
+/** `<response status="…" code="…">children</response>` as an HTTP answer. */
+function response(status: number, attrs: Record<string, string>, ...children: XmlNode[]): LabResponse {
+  return { status, headers: XML_HEADERS, body: toXml(el('response', attrs, ...children)) };
 }
 
+function ok(inner: XmlNode | XmlNode[] = [], code?: number): LabResponse {
+  const attrs: Record<string, string> = { status: 'success' };
+  if (code !== undefined) attrs.code = String(code);
+  return response(200, attrs, ...(Array.isArray(inner) ? inner : [inner]));
+}
+
+/** `<msg>text</msg>` */
+const msg = (t: string): XmlEl => el('msg', {}, t);
+
 function errorResponse(e: PanosApiError): LabResponse {
-  const msg = e.httpStatus === 200 ? `<msg><line>${escapeXml(e.message)}</line></msg>` : `<result><msg>${escapeXml(e.message)}</msg></result>`;
-  return { status: e.httpStatus, headers: XML_HEADERS, body: `<response status="error" code="${e.code}">${msg}</response>` };
+  const body = e.httpStatus === 200 ? el('msg', {}, el('line', {}, e.message)) : el('result', {}, msg(e.message));
+  return response(e.httpStatus, { status: 'error', code: String(e.code) }, body);
 }
 
 function normalizeIp(ip: string): string {
   return isIP(ip) === 6 ? new URL(`http://[${ip}]/`).hostname.slice(1, -1) : ip;
 }
 
-function parseOrThrow(src: string, code: number): XmlElement {
+function parseOrThrow(src: string, code: number): XmlEl {
   try {
-    return parseXml(src);
+    return parseDocument(src);
   } catch (err) {
-    if (err instanceof XmlParseError) throw new PanosApiError(code, `Malformed Request: ${err.message}`);
+    if (err instanceof XmlSyntaxError) throw new PanosApiError(code, `Malformed Request: ${err.message}`);
     throw err;
   }
 }
@@ -69,8 +81,8 @@ function parseOrThrow(src: string, code: number): XmlElement {
 export class PanosSimulator extends LabServer {
   readonly name = 'PAN-OS';
   readonly opts: Required<PanosSimOptions>;
-  candidate: XmlElement;
-  running: XmlElement;
+  candidate: XmlEl;
+  running: XmlEl;
   private readonly jobs = new Map<number, Job>();
   private nextJobId = 1;
   private keyGeneration = 1;
@@ -88,9 +100,9 @@ export class PanosSimulator extends LabServer {
       vsys: opts.vsys ?? ['vsys1'], blockGroup: opts.blockGroup ?? 'riposte-block',
       hostname: opts.hostname ?? 'lab-fw', swVersion: opts.swVersion ?? '10.2.4',
     };
-    const vsys = this.opts.vsys.map((v) => `<entry name="${escapeXml(v)}"/>`).join('');
-    this.candidate = parseXml(`<config><devices><entry name="localhost.localdomain"><vsys>${vsys}</vsys></entry></devices></config>`);
-    this.running = cloneXml(this.candidate);
+    const vsys = el('vsys', {}, ...this.opts.vsys.map((v) => el('entry', { name: v })));
+    this.candidate = el('config', {}, el('devices', {}, el('entry', { name: 'localhost.localdomain' }, vsys)));
+    this.running = clone(this.candidate);
   }
 
   // ---- test helpers ----
@@ -125,6 +137,22 @@ export class PanosSimulator extends LabServer {
   /** The next commit job finishes with result FAIL and these details. */
   failNextCommit(details = 'Commit failed: simulated failure'): void {
     this.pendingFailure = details;
+  }
+  /**
+   * Forgets the block group's committed members (in the running config) and their address
+   * objects, in both configurations: the benchmark's housekeeping over tens of thousands of blocks.
+   */
+  forgetCommittedBlocks(vsys = this.opts.vsys[0]!): void {
+    const group = (cfg: XmlEl) => elements(child(this.vsysNode(cfg, vsys), 'address-group'), 'entry')
+      .find((e) => e.attrs.name === this.opts.blockGroup);
+    const members = new Set(elements(child(group(this.running), 'static'), 'member').map((m) => text(m)));
+    if (members.size === 0) return;
+    for (const cfg of [this.running, this.candidate]) {
+      const stat = child(group(cfg), 'static');
+      if (stat) stat.children = stat.children.filter((c) => typeof c === 'string' || !members.has(text(c)));
+      const addr = child(this.vsysNode(cfg, vsys), 'address');
+      if (addr) addr.children = addr.children.filter((c) => typeof c === 'string' || !members.has(c.attrs.name ?? ''));
+    }
   }
   /** Unexpired User-ID tags registered for `ip`. */
   registeredTags(ip: string): string[] {
@@ -170,7 +198,7 @@ export class PanosSimulator extends LabServer {
     const password = this.opts.users[user];
     if (password === undefined || password !== p.get('password')) throw new PanosApiError(403, 'Invalid Credential', 403);
     this.keygens++;
-    return ok(`<result><key>${this.keyFor(user)}</key></result>`);
+    return ok(el('result', {}, el('key', {}, this.keyFor(user))));
   }
 
   private userForKey(key: string): string | undefined {
@@ -191,7 +219,7 @@ export class PanosSimulator extends LabServer {
     return { steps, vsys };
   }
 
-  private vsysNode(config: XmlElement, vsys: string): XmlElement | undefined {
+  private vsysNode(config: XmlEl, vsys: string): XmlEl | undefined {
     return resolve(config, parseXpath(`${DEVICE}/vsys/entry[@name='${vsys}']`));
   }
 
@@ -202,24 +230,24 @@ export class PanosSimulator extends LabServer {
       const node = resolve(action === 'get' ? this.candidate : this.running, steps);
       if (node === undefined) {
         if (action === 'show') throw new PanosApiError(7, 'No such node');
-        return ok('<result total-count="0" count="0"/>');
+        return ok(el('result', { 'total-count': '0', count: '0' }));
       }
-      return ok(`<result total-count="1" count="1">${serializeXml(node)}</result>`);
+      return ok(el('result', { 'total-count': '1', count: '1' }, node));
     }
     if (action === 'set') {
-      let fragment: XmlElement[];
+      let fragment: XmlEl[];
       try {
-        fragment = parseXmlFragment(p.get('element') ?? '');
+        fragment = parseFragment(p.get('element') ?? '');
       } catch (err) {
-        if (err instanceof XmlParseError) throw new PanosApiError(18, `Malformed Request: ${err.message}`);
+        if (err instanceof XmlSyntaxError) throw new PanosApiError(18, `Malformed Request: ${err.message}`);
         throw err;
       }
-      const next = cloneXml(this.candidate);
+      const next = clone(this.candidate);
       merge(ensure(next, steps), fragment);
       validateVsys(this.vsysNode(next, vsys)!);
       this.candidate = next;
       this.noteBlockSet(steps, fragment, vsys);
-      return ok('<msg>command succeeded</msg>', 20);
+      return ok(msg('command succeeded'), 20);
     }
     if (action === 'delete') {
       const node = resolve(this.candidate, steps);
@@ -231,35 +259,35 @@ export class PanosSimulator extends LabServer {
         if (refs.length > 0) throw new PanosApiError(10, `${name} cannot be deleted because of references from: ${refs.join(', ')}`);
       }
       remove(this.candidate, steps);
-      return ok('<msg>command succeeded</msg>', 20);
+      return ok(msg('command succeeded'), 20);
     }
     throw new PanosApiError(17, `Invalid command: config action "${action ?? ''}" is not supported by the lab`);
   }
 
-  private noteBlockSet(steps: XpathStep[], fragment: XmlElement[], vsys: string): void {
+  private noteBlockSet(steps: XpathStep[], fragment: XmlEl[], vsys: string): void {
     const group = steps[6];
     if (steps[5]?.name !== 'address-group' || group?.pred?.value !== this.opts.blockGroup) return;
     const members: string[] = [];
-    const walk = (el: XmlElement): void => {
-      if (el.name === 'member') members.push(textOf(el));
-      else childElements(el).forEach(walk);
+    const walk = (el: XmlEl): void => {
+      if (el.name === 'member') members.push(text(el));
+      else elements(el).forEach(walk);
     };
     fragment.forEach(walk);
     if (steps[steps.length - 1]?.pred?.kind === 'text') members.push(steps[steps.length - 1]!.pred!.value);
-    const addrs = kids(firstChild(this.vsysNode(this.candidate, vsys), 'address'), 'entry');
+    const addrs = elements(child(this.vsysNode(this.candidate, vsys), 'address'), 'entry');
     for (const m of members) {
-      const net = textOf(firstChild(addrs.find((a) => a.attrs.name === m), 'ip-netmask')).trim();
+      const net = text(child(addrs.find((a) => a.attrs.name === m), 'ip-netmask')).trim();
       if (net !== '') this.blockSets.push(normalizeIp(net.replace(/\/(32|128)$/, '')));
     }
   }
 
-  private groupIps(config: XmlElement, vsys: string, group: string): string[] {
+  private groupIps(config: XmlEl, vsys: string, group: string): string[] {
     const v = this.vsysNode(config, vsys);
-    const g = kids(firstChild(v, 'address-group'), 'entry').find((e) => e.attrs.name === group);
-    const names = kids(firstChild(g, 'static'), 'member').map((m) => textOf(m));
-    const addrs = kids(firstChild(v, 'address'), 'entry');
+    const g = elements(child(v, 'address-group'), 'entry').find((e) => e.attrs.name === group);
+    const names = elements(child(g, 'static'), 'member').map((m) => text(m));
+    const addrs = elements(child(v, 'address'), 'entry');
     return names.flatMap((n) => {
-      const net = textOf(firstChild(addrs.find((a) => a.attrs.name === n), 'ip-netmask')).trim();
+      const net = text(child(addrs.find((a) => a.attrs.name === n), 'ip-netmask')).trim();
       return net === '' ? [] : [normalizeIp(net.replace(/\/(32|128)$/, ''))];
     });
   }
@@ -270,18 +298,19 @@ export class PanosSimulator extends LabServer {
     if ([...this.jobs.values()].some((j) => j.status === 'ACT')) {
       throw new PanosApiError(13, 'Another commit is in progress. Please try again later');
     }
-    if (serializeXml(this.candidate) === serializeXml(this.running) && this.pendingFailure === undefined) {
-      return ok('<msg>There are no changes to commit.</msg>', 19);
+    if (toXml(this.candidate) === toXml(this.running) && this.pendingFailure === undefined) {
+      return ok(msg('There are no changes to commit.'), 19);
     }
     const now = Date.now();
     const job: Job = {
-      id: this.nextJobId++, user, enqueuedAt: now, finishAt: now + this.opts.commitDelayMs, snapshot: cloneXml(this.candidate),
+      id: this.nextJobId++, user, enqueuedAt: now, finishAt: now + this.opts.commitDelayMs, snapshot: clone(this.candidate),
       status: 'ACT', result: 'PEND', details: [],
     };
     if (this.pendingFailure !== undefined) job.forcedFailure = this.pendingFailure;
     this.pendingFailure = undefined;
     this.jobs.set(job.id, job);
-    return ok(`<result><msg><line>Commit job enqueued with jobid ${job.id}</line></msg><job>${job.id}</job></result>`, 19);
+    const enqueued = el('msg', {}, el('line', {}, `Commit job enqueued with jobid ${job.id}`));
+    return ok(el('result', {}, enqueued, el('job', {}, String(job.id))), 19);
   }
 
   /** Finishes commit jobs whose delay has passed (evaluated lazily: no timers to clean up). */
@@ -305,56 +334,62 @@ export class PanosSimulator extends LabServer {
 
   private op(p: URLSearchParams): LabResponse {
     const cmd = parseOrThrow(p.get('cmd') ?? '', 18);
-    const sub = childElements(cmd)[0];
-    if (cmd.name === 'show' && sub?.name === 'system' && firstChild(sub, 'info')) {
-      return ok(`<result><system><hostname>${escapeXml(this.opts.hostname)}</hostname><ip-address>127.0.0.1</ip-address>` +
-        `<model>PA-VM</model><serial>007000000000001</serial><sw-version>${escapeXml(this.opts.swVersion)}</sw-version></system></result>`);
+    const sub = elements(cmd)[0];
+    if (cmd.name === 'show' && sub?.name === 'system' && child(sub, 'info')) {
+      const info = {
+        hostname: this.opts.hostname, 'ip-address': '127.0.0.1', model: 'PA-VM', serial: '007000000000001',
+        'sw-version': this.opts.swVersion,
+      };
+      return ok(el('result', {}, el('system', {}, ...Object.entries(info).map(([k, v]) => el(k, {}, v)))));
     }
     if (cmd.name === 'show' && sub?.name === 'jobs') {
-      const id = Number(textOf(firstChild(sub, 'id')).trim());
+      const id = Number(text(child(sub, 'id')).trim());
       const job = this.jobs.get(id);
-      if (job === undefined) throw new PanosApiError(7, `job ${textOf(firstChild(sub, 'id')).trim()} not found`);
-      return ok(`<result>${this.jobXml(job)}</result>`);
+      if (job === undefined) throw new PanosApiError(7, `job ${text(child(sub, 'id')).trim()} not found`);
+      return ok(el('result', {}, this.jobXml(job)));
     }
-    if (cmd.name === 'show' && sub?.name === 'object' && firstChild(sub, 'registered-ip')) {
-      return this.showRegistered(firstChild(sub, 'registered-ip')!);
+    if (cmd.name === 'show' && sub?.name === 'object' && child(sub, 'registered-ip')) {
+      return this.showRegistered(child(sub, 'registered-ip')!);
     }
-    throw new PanosApiError(17, `Invalid command: ${serializeXml(cmd).slice(0, 100)}`);
+    throw new PanosApiError(17, `Invalid command: ${toXml(cmd).slice(0, 100)}`);
   }
 
-  private jobXml(job: Job): string {
+  private jobXml(job: Job): XmlEl {
     const progress = job.status === 'FIN' ? 100
       : Math.min(99, Math.floor(((Date.now() - job.enqueuedAt) / Math.max(1, this.opts.commitDelayMs)) * 100));
-    const lines = (xs: string[]): string => xs.map((l) => `<line>${escapeXml(l)}</line>`).join('');
-    return `<job><tenq>${new Date(job.enqueuedAt).toISOString()}</tenq><id>${job.id}</id><user>${escapeXml(job.user)}</user>` +
-      `<type>Commit</type><status>${job.status}</status><queued>NO</queued><stoppable>no</stoppable><result>${job.result}</result>` +
-      `<progress>${progress}</progress><details>${lines(job.details)}</details><warnings/></job>`;
+    const fields: Array<[string, string]> = [
+      ['tenq', new Date(job.enqueuedAt).toISOString()], ['id', String(job.id)], ['user', job.user], ['type', 'Commit'],
+      ['status', job.status], ['queued', 'NO'], ['stoppable', 'no'], ['result', job.result],
+      ['progress', String(progress)],
+    ];
+    return el('job', {}, ...fields.map(([k, v]) => el(k, {}, v)),
+      el('details', {}, ...job.details.map((l) => el('line', {}, l))), el('warnings'));
   }
 
   // ---- User-ID (DAG tags) ----
 
   private userId(p: URLSearchParams): LabResponse {
     const msg = parseOrThrow(p.get('cmd') ?? '', 18);
-    const payload = findPath(msg, 'payload');
+    const payload = descend(msg, 'payload');
     if (msg.name !== 'uid-message' || payload === undefined) throw new PanosApiError(18, 'Malformed Request: expected <uid-message> with <payload>');
     this.purgeExpired();
-    const failures: string[] = [];
+    const failures: XmlEl[] = [];
     for (const op of ['register', 'unregister'] as const) {
-      for (const entry of kids(firstChild(payload, op), 'entry')) {
+      for (const entry of elements(child(payload, op), 'entry')) {
         const ip = entry.attrs.ip ?? '';
         if (isIP(ip) === 0) throw new PanosApiError(18, `Malformed Request: invalid ip "${ip}"`);
         const key = normalizeIp(ip);
         const tags = this.registered.get(key) ?? new Map<string, number | null>();
-        const members = kids(findPath(entry, 'tag'), 'member');
-        const names = op === 'unregister' && members.length === 0 ? [...tags.keys()] : members.map((m) => textOf(m));
+        const members = elements(descend(entry, 'tag'), 'member');
+        const names = op === 'unregister' && members.length === 0 ? [...tags.keys()] : members.map((m) => text(m));
         for (const [i, tag] of names.entries()) {
-          const attr = (id: string): string => `<entry ip="${escapeXml(ip)}" message="${escapeXml(id)}"/>`;
+          const failure = (message: string): XmlEl => el(op, {}, el('entry', { ip, message }));
           if (op === 'register') {
-            if (tags.has(tag)) failures.push(`<register>${attr(`tag ${tag} already exists, ignore`)}</register>`);
+            if (tags.has(tag)) failures.push(failure(`tag ${tag} already exists, ignore`));
             const timeout = Number(members[i]?.attrs.timeout ?? '0');
             tags.set(tag, timeout > 0 ? Date.now() + timeout * 1000 : null);
           } else if (!tags.delete(tag)) {
-            failures.push(`<unregister>${attr(`tag ${tag} does not exist, ignore unreg`)}</unregister>`);
+            failures.push(failure(`tag ${tag} does not exist, ignore unreg`));
           }
         }
         if (tags.size > 0) this.registered.set(key, tags);
@@ -362,28 +397,30 @@ export class PanosSimulator extends LabServer {
       }
     }
     // The exact error body is unverified; the app only relies on the message suffixes.
+    const uidResponse = (...payload: XmlEl[]): XmlEl =>
+      el('uid-response', {}, el('version', {}, '2.0'), el('payload', {}, ...payload));
     if (failures.length > 0) {
-      return { status: 200, headers: XML_HEADERS, body: `<response status="error"><msg><line><uid-response><version>2.0</version><payload>${failures.join('')}</payload></uid-response></line></msg></response>` };
+      return response(200, { status: 'error' }, el('msg', {}, el('line', {}, uidResponse(...failures))));
     }
-    return ok('<result><uid-response><version>2.0</version><payload/></uid-response></result>');
+    return ok(el('result', {}, uidResponse()));
   }
 
-  private showRegistered(q: XmlElement): LabResponse {
+  private showRegistered(q: XmlEl): LabResponse {
     this.purgeExpired();
-    const tagFilter = firstChild(findPath(q, 'tag'), 'entry')?.attrs.name;
-    const ipFilter = textOf(firstChild(q, 'ip')).trim();
+    const tagFilter = child(descend(q, 'tag'), 'entry')?.attrs.name;
+    const ipFilter = text(child(q, 'ip')).trim();
     const all = [...this.registered.entries()].filter(([ip, tags]) =>
       (tagFilter === undefined || tags.has(tagFilter)) && (ipFilter === '' || ip === normalizeIp(ipFilter)));
     // PAN-OS 8.0+ pages this listing: `limit` entries from the 1-based `start-point`.
-    const limitText = textOf(firstChild(q, 'limit')).trim();
-    const startText = textOf(firstChild(q, 'start-point')).trim();
+    const limitText = text(child(q, 'limit')).trim();
+    const startText = text(child(q, 'start-point')).trim();
     const limit = limitText === '' ? Infinity : Number(limitText);
     const start = startText === '' ? 1 : Number(startText);
     if (!(limit >= 1) || !Number.isInteger(start) || start < 1) throw new PanosApiError(18, 'Malformed Request: invalid limit or start-point');
     const rows = all.slice(start - 1, start - 1 + limit);
-    const body = rows.map(([ip, tags]) => `<entry ip="${escapeXml(ip)}" from_agent="0" persistent="1"><tag>` +
-      [...tags.keys()].map((t) => `<member>${escapeXml(t)}</member>`).join('') + '</tag></entry>').join('');
-    return ok(`<result>${body}<count>${rows.length}</count></result>`);
+    const entries = rows.map(([ip, tags]) => el('entry', { ip, from_agent: '0', persistent: '1' },
+      el('tag', {}, ...[...tags.keys()].map((t) => el('member', {}, t)))));
+    return ok(el('result', {}, ...entries, el('count', {}, String(rows.length))));
   }
 
   private purgeExpired(): void {

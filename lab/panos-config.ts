@@ -5,7 +5,7 @@
  * address objects and address groups.
  */
 import { isIP } from 'node:net';
-import { childElements, cloneXml, firstChild, textOf, type XmlElement } from '../apps/panos/xml.js';
+import { child, clone, elements, text, type XmlEl } from './panos-xml.js';
 
 /** A PAN-OS API error: `<response status="error" code="N">`. */
 export class PanosApiError extends Error {
@@ -51,29 +51,29 @@ export function parseXpath(xpath: string): XpathStep[] {
   });
 }
 
-function matches(el: XmlElement, step: XpathStep): boolean {
+function matches(el: XmlEl, step: XpathStep): boolean {
   if (el.name !== step.name) return false;
   if (step.pred === undefined) return true;
-  return step.pred.kind === 'name' ? el.attrs.name === step.pred.value : textOf(el) === step.pred.value;
+  return step.pred.kind === 'name' ? el.attrs.name === step.pred.value : text(el) === step.pred.value;
 }
 
 /** The node at `steps` below `root` (whose own step is steps[0]), or undefined. */
-export function resolve(root: XmlElement, steps: XpathStep[]): XmlElement | undefined {
+export function resolve(root: XmlEl, steps: XpathStep[]): XmlEl | undefined {
   if (steps.length === 0 || !matches(root, steps[0]!)) return undefined;
-  let cur: XmlElement | undefined = root;
+  let cur: XmlEl | undefined = root;
   for (const s of steps.slice(1)) {
-    cur = childElements(cur).find((c) => matches(c, s));
+    cur = elements(cur).find((c) => matches(c, s));
     if (cur === undefined) return undefined;
   }
   return cur;
 }
 
 /** Like resolve, creating missing nodes (what `set` does). */
-export function ensure(root: XmlElement, steps: XpathStep[]): XmlElement {
+export function ensure(root: XmlEl, steps: XpathStep[]): XmlEl {
   if (steps.length === 0 || !matches(root, steps[0]!)) throw new PanosApiError(6, 'Bad Xpath');
   let cur = root;
   for (const s of steps.slice(1)) {
-    let next = childElements(cur).find((c) => matches(c, s));
+    let next = elements(cur).find((c) => matches(c, s));
     if (next === undefined) {
       next = { name: s.name, attrs: {}, children: [] };
       if (s.pred?.kind === 'name') next.attrs.name = s.pred.value;
@@ -86,7 +86,7 @@ export function ensure(root: XmlElement, steps: XpathStep[]): XmlElement {
 }
 
 /** Removes the node at `steps`; false when it was not present. */
-export function remove(root: XmlElement, steps: XpathStep[]): boolean {
+export function remove(root: XmlEl, steps: XpathStep[]): boolean {
   const parent = resolve(root, steps.slice(0, -1));
   const last = steps[steps.length - 1];
   if (parent === undefined || last === undefined || steps.length < 2) return false;
@@ -100,30 +100,25 @@ export function remove(root: XmlElement, steps: XpathStep[]): boolean {
 const ADDRESS_TYPES = new Set(['ip-netmask', 'ip-range', 'fqdn', 'ip-wildcard']);
 
 /** `set` semantics: named entries and list members merge, leaves are replaced. */
-export function merge(target: XmlElement, incoming: XmlElement[]): void {
+export function merge(target: XmlEl, incoming: XmlEl[]): void {
   for (const c of incoming) {
-    const kids = childElements(target);
+    const kids = elements(target);
     if (c.attrs.name !== undefined) {
       const existing = kids.find((e) => e.name === c.name && e.attrs.name === c.attrs.name);
-      if (existing === undefined) target.children.push(cloneXml(c));
-      else merge(existing, childElements(c));
+      if (existing === undefined) target.children.push(clone(c));
+      else merge(existing, elements(c));
     } else if (c.name === 'member') {
-      if (!kids.some((m) => m.name === 'member' && textOf(m) === textOf(c))) target.children.push(cloneXml(c));
+      if (!kids.some((m) => m.name === 'member' && text(m) === text(c))) target.children.push(clone(c));
     } else {
       if (ADDRESS_TYPES.has(c.name)) {
         target.children = target.children.filter((k) => typeof k === 'string' || !ADDRESS_TYPES.has(k.name) || k.name === c.name);
       }
-      const existing = firstChild(target, c.name);
-      if (existing === undefined) target.children.push(cloneXml(c));
-      else if (childElements(c).length > 0) merge(existing, childElements(c));
-      else existing.children = cloneXml(c).children;
+      const existing = child(target, c.name);
+      if (existing === undefined) target.children.push(clone(c));
+      else if (elements(c).length > 0) merge(existing, elements(c));
+      else existing.children = clone(c).children;
     }
   }
-}
-
-/** Child elements named `name` of an optional element. */
-export function kids(el: XmlElement | undefined, name: string): XmlElement[] {
-  return el === undefined ? [] : childElements(el, name);
 }
 
 const OBJECT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.\- ]{0,62}$/;
@@ -139,52 +134,52 @@ function validNetmask(v: string): boolean {
 }
 
 /** Set-time schema checks of a vsys' address objects and groups (code 12 "Invalid object"). */
-export function validateVsys(vsys: XmlElement): void {
-  for (const e of kids(firstChild(vsys, 'address'), 'entry')) {
+export function validateVsys(vsys: XmlEl): void {
+  for (const e of elements(child(vsys, 'address'), 'entry')) {
     const where = `address -> ${e.attrs.name ?? ''}`;
     if (!OBJECT_NAME.test(e.attrs.name ?? '')) throw new PanosApiError(12, `${where} is invalid: invalid object name`);
-    for (const k of childElements(e)) {
+    for (const k of elements(e)) {
       if (!ADDRESS_TYPES.has(k.name) && k.name !== 'description' && k.name !== 'tag') throw new PanosApiError(12, `${where} -> ${k.name} unexpected here`);
     }
-    const types = childElements(e).filter((k) => ADDRESS_TYPES.has(k.name));
+    const types = elements(e).filter((k) => ADDRESS_TYPES.has(k.name));
     if (types.length !== 1) throw new PanosApiError(12, `${where} is invalid: exactly one of ip-netmask, ip-range, fqdn, ip-wildcard is required`);
-    const net = firstChild(e, 'ip-netmask');
-    if (net !== undefined && !validNetmask(textOf(net).trim())) throw new PanosApiError(12, `${where} -> ip-netmask '${textOf(net)}' is not a valid IP netmask`);
-    if (textOf(firstChild(e, 'description')).length > 1023) throw new PanosApiError(12, `${where} -> description is too long (max 1023)`);
+    const net = child(e, 'ip-netmask');
+    if (net !== undefined && !validNetmask(text(net).trim())) throw new PanosApiError(12, `${where} -> ip-netmask '${text(net)}' is not a valid IP netmask`);
+    if (text(child(e, 'description')).length > 1023) throw new PanosApiError(12, `${where} -> description is too long (max 1023)`);
   }
-  for (const g of kids(firstChild(vsys, 'address-group'), 'entry')) {
+  for (const g of elements(child(vsys, 'address-group'), 'entry')) {
     const where = `address-group -> ${g.attrs.name ?? ''}`;
     if (!OBJECT_NAME.test(g.attrs.name ?? '')) throw new PanosApiError(12, `${where} is invalid: invalid object name`);
-    for (const k of childElements(g)) {
+    for (const k of elements(g)) {
       if (!['static', 'dynamic', 'description', 'tag'].includes(k.name)) throw new PanosApiError(12, `${where} -> ${k.name} unexpected here`);
     }
-    if (firstChild(g, 'static') && firstChild(g, 'dynamic')) throw new PanosApiError(12, `${where} is invalid: static and dynamic are exclusive`);
-    const stat = firstChild(g, 'static');
-    if (stat !== undefined && childElements(stat).some((m) => m.name !== 'member' || textOf(m).trim() === '')) {
+    if (child(g, 'static') && child(g, 'dynamic')) throw new PanosApiError(12, `${where} is invalid: static and dynamic are exclusive`);
+    const stat = child(g, 'static');
+    if (stat !== undefined && elements(stat).some((m) => m.name !== 'member' || text(m).trim() === '')) {
       throw new PanosApiError(12, `${where} -> static is invalid`);
     }
   }
 }
 
 /** Static group members of a vsys that name no address object or group: commit-time failures. */
-export function danglingReferences(vsys: XmlElement): string[] {
+export function danglingReferences(vsys: XmlEl): string[] {
   const names = new Set<string>();
   for (const kind of ['address', 'address-group']) {
-    for (const e of kids(firstChild(vsys, kind), 'entry')) if (e.attrs.name !== undefined) names.add(e.attrs.name);
+    for (const e of elements(child(vsys, kind), 'entry')) if (e.attrs.name !== undefined) names.add(e.attrs.name);
   }
   const out: string[] = [];
-  for (const g of kids(firstChild(vsys, 'address-group'), 'entry')) {
-    for (const m of kids(firstChild(g, 'static'), 'member')) {
-      if (!names.has(textOf(m))) out.push(`address-group -> ${g.attrs.name ?? ''} -> static '${textOf(m)}' is not a valid reference`);
+  for (const g of elements(child(vsys, 'address-group'), 'entry')) {
+    for (const m of elements(child(g, 'static'), 'member')) {
+      if (!names.has(text(m))) out.push(`address-group -> ${g.attrs.name ?? ''} -> static '${text(m)}' is not a valid reference`);
     }
   }
   return out;
 }
 
 /** Groups of a vsys whose static list names `objectName` (blocks deleting it). */
-export function referencesTo(vsys: XmlElement, objectName: string): string[] {
-  const groups = kids(firstChild(vsys, 'address-group'), 'entry');
+export function referencesTo(vsys: XmlEl, objectName: string): string[] {
+  const groups = elements(child(vsys, 'address-group'), 'entry');
   return groups
-    .filter((g) => kids(firstChild(g, 'static'), 'member').some((m) => textOf(m) === objectName))
+    .filter((g) => elements(child(g, 'static'), 'member').some((m) => text(m) === objectName))
     .map((g) => `address-group -> ${g.attrs.name ?? ''} -> static`);
 }

@@ -2,23 +2,45 @@
  * The lab: local simulators of the founding scenario's vendors (Microsoft Graph for Intune and
  * Entra ID, PAN-OS, Jira), and the assets, role bindings and access list that point Riposte's
  * founding playbook at them. Used by `riposte serve --lab` (the demo), the tests and the benchmark.
+ * Not part of the published package: the server loads this module at run time (src/server/lab-loader.ts).
  */
-import type { Store } from '../store/store.js';
+import { isDeepStrictEqual } from 'node:util';
+import type { Store } from '../src/store/store.js';
+import type { LabModule, RunningLab } from '../src/server/lab-loader.js';
 import { GraphSimulator, type GraphSimOptions } from './graph-sim.js';
 import { PanosSimulator } from './panos-sim.js';
 import { JiraSimulator } from './jira-sim.js';
+import { FOUNDING_LABEL, FOUNDING_SPLUNK_MAPPING } from './founding-mapping.js';
 
-export interface Lab {
-  graph: GraphSimulator;
-  panos: PanosSimulator;
-  jira: JiraSimulator;
-  /** The tenant, credentials, users and devices the Graph simulator was seeded with. */
-  graphSeed: GraphSimOptions;
-  stop(): Promise<void>;
+export { FOUNDING_LABEL, FOUNDING_SPLUNK_MAPPING } from './founding-mapping.js';
+
+/** The three running simulators of the founding scenario. */
+export class Lab implements RunningLab {
+  constructor(
+    readonly graph: GraphSimulator,
+    readonly panos: PanosSimulator,
+    readonly jira: JiraSimulator,
+    /** The tenant, credentials, users and devices the Graph simulator was seeded with. */
+    readonly graphSeed: GraphSimOptions,
+  ) {}
+
+  get simulators(): RunningLab['simulators'] {
+    return [
+      { name: 'Microsoft Graph (Intune, Entra ID)', url: this.graph.url },
+      { name: 'PAN-OS firewall', url: this.panos.url },
+      { name: 'Jira Cloud', url: this.jira.url },
+    ];
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([this.graph.stop(), this.panos.stop(), this.jira.stop()]);
+  }
 }
 
 export const LAB_ASSETS = { mdm: 'intune-lab', directory: 'entra-lab', firewall: 'panos-lab', ticketing: 'jira-lab' } as const;
-export const LAB_PLAYBOOK = 'mobile-unauthorized-ip';
+export const LAB_PLAYBOOK = FOUNDING_LABEL;
+/** The Splunk source `riposte serve` creates on first start; the demo's alerts arrive there. */
+export const LAB_SPLUNK_SOURCE = 'splunk';
 /** Destinations the demo organisation allows its phones to reach (documentation ranges). */
 export const LAB_ALLOWED_DESTINATIONS = ['198.51.100.0/24', '192.0.2.10'];
 
@@ -43,7 +65,7 @@ export async function startLab(opts: { firstPort?: number; panosCommitDelayMs?: 
     await Promise.all(started.map((s) => s.stop()));
     throw new Error(`could not start the lab simulators on 127.0.0.1 from port ${first}: ${(err as Error).message}`);
   }
-  return { graph, panos, jira, graphSeed, stop: async () => { await Promise.all([graph.stop(), panos.stop(), jira.stop()]); } };
+  return new Lab(graph, panos, jira, graphSeed);
 }
 
 /** The asset definitions (with their lab credentials) for the simulators of a running lab. */
@@ -68,7 +90,7 @@ export function labEndpoints(lab: Lab): LabEndpoints {
 }
 
 export function labAssets(lab: Lab | LabEndpoints): LabAsset[] {
-  const e = 'graph' in lab ? labEndpoints(lab) : lab;
+  const e = lab instanceof Lab ? labEndpoints(lab) : lab;
   const seed = e.graphSeed;
   const graphConfig = { tenantId: seed.tenantId, clientId: seed.clientId, authorityUrl: e.graphUrl, graphUrl: e.graphUrl };
   return [
@@ -88,8 +110,10 @@ export function labAssets(lab: Lab | LabEndpoints): LabAsset[] {
 
 /**
  * Points the founding playbook at the lab: upserts the lab assets (their URLs change with the
- * ports), binds the playbook's roles to them unless an operator bound them elsewhere, and creates
- * the access list if it does not exist. `lab` may be a lab running in another process (its endpoints).
+ * ports), binds the playbook's roles to them unless an operator bound them elsewhere, creates the
+ * access list if it does not exist, and gives the `splunk` source the founding mapping, so the
+ * demo's searches reach the founding playbook. The source must exist: Riposte's first start (or
+ * `ensureCredentials`) creates it. `lab` may be a lab running in another process (its endpoints).
  */
 export async function provisionLab(store: Store, lab: Lab | LabEndpoints, actor = 'system:lab'): Promise<void> {
   for (const asset of labAssets(lab)) await store.putAsset(asset, actor);
@@ -100,4 +124,28 @@ export async function provisionLab(store: Store, lab: Lab | LabEndpoints, actor 
     await store.createList('allowed-destinations', 'Destinations mobile devices may reach (IPs and CIDRs)', actor);
     await store.addListItems('allowed-destinations', LAB_ALLOWED_DESTINATIONS, actor);
   }
+  const splunk = (await store.listSources()).find((s) => s.name === LAB_SPLUNK_SOURCE);
+  if (splunk === undefined) {
+    throw new Error(`provisionLab: there is no "${LAB_SPLUNK_SOURCE}" source yet; ` +
+      "it is created on Riposte's first start (ensureCredentials)");
+  }
+  // Written only when it differs: a restart of the demo adds no audit entry.
+  if (!isDeepStrictEqual(splunk.mapping, FOUNDING_SPLUNK_MAPPING)) {
+    await store.setSourceMapping(LAB_SPLUNK_SOURCE, FOUNDING_SPLUNK_MAPPING, actor);
+  }
 }
+
+/** `riposte serve --lab`: starts the simulators and provisions the demo; stops them if that fails. */
+export async function startDemoLab(store: Store, opts: { firstPort: number }): Promise<Lab> {
+  const lab = await startLab({ firstPort: opts.firstPort });
+  try {
+    await provisionLab(store, lab);
+  } catch (err) {
+    await lab.stop();
+    throw err;
+  }
+  return lab;
+}
+
+// The server loads this module by URL; this line makes the compiler check it has what the server needs.
+({ startDemoLab }) satisfies LabModule;
