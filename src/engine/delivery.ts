@@ -28,9 +28,14 @@ export class Delivery {
   private nextResolution: number;
   /** A hand-over is scheduled for the next macrotask. */
   private scheduled = false;
+  private segmentReplayed: boolean;
 
-  /** `recorded`: the resolutions in the journal; `settled` runs after each hand-over has drained. */
-  constructor(recorded: readonly number[], private readonly settled: () => void) {
+  /**
+   * `recorded`: the resolutions in the journal; `settled` runs after each hand-over has drained;
+   * `resumed`: the run has executed before (its first segment of code is a replay too).
+   */
+  constructor(recorded: readonly number[], private readonly settled: () => void, resumed: boolean) {
+    this.segmentReplayed = resumed;
     this.history = [...recorded].sort((a, b) => a - b);
     this.nextResolution = this.history.length > 0 ? this.history[this.history.length - 1]! + 1 : 0;
   }
@@ -38,6 +43,14 @@ export class Delivery {
   /** True while recorded outcomes remain to be handed back. */
   get replaying(): boolean {
     return this.historyIdx < this.history.length;
+  }
+
+  /**
+   * The code running now reacts to a recorded outcome (or is a resumed run's first segment): an
+   * earlier execution ran it already. False while it reacts to a live outcome (new ground).
+   */
+  get replayedSegment(): boolean {
+    return this.segmentReplayed;
   }
 
   /** The resolution the replay waits for next, when replaying. */
@@ -88,6 +101,7 @@ export class Delivery {
   /** Hands over the next outcome, if its turn has come; true when one was handed over. */
   private handOne(): boolean {
     let hand: () => void;
+    this.segmentReplayed = this.replaying;
     if (this.replaying) {
       const r = this.history[this.historyIdx]!;
       const h = this.asked.get(r);

@@ -163,7 +163,7 @@ export class Engine {
     // that anything waits for, and the execution waits for it before it settles.
     const writes = new RunWrites(this.store);
     if (run.status === 'queued') writes.add(this.store.patchRun(run.id, { status: 'running', startedAt: new Date(this.now()).toISOString() }, { lazy: true }));
-    else if (run.status === 'waiting') writes.add(this.store.patchRun(run.id, { status: 'running', wakeAt: null, waitingOn: null }, { lazy: true }));
+    else if (run.status === 'waiting') writes.add(this.store.patchRun(run.id, { status: 'running', wakeAt: null, waitingOn: null, waits: [] }, { lazy: true }));
     const [journal, settings] = await Promise.all([this.store.loadJournal(run.id), this.store.getPlaybookSettings(run.playbookId)]);
     const playbookDryRun = settings?.dryRun ?? false;
     const scope = {
@@ -190,10 +190,14 @@ export class Engine {
         await this.store.patchRun(run.id, { status: 'failed', error: result.error, finishedAt: at, minutesSaved: 0 });
         break;
       case 'waiting': {
-        const waitingOn = formatWaitOn(result.on);
-        await this.store.patchRun(run.id, { status: 'waiting', wakeAt: result.wakeAt, waitingOn });
-        if (result.on.kind !== 'timer' && this.opts.stillWaiting && !(await this.opts.stillWaiting(result.on))) {
-          await this.store.patchRun(run.id, { wakeAt: new Date(this.now()).toISOString() });
+        const waits = result.on.map(formatWaitOn);
+        await this.store.patchRun(run.id, { status: 'waiting', wakeAt: result.wakeAt, waitingOn: waits[0] ?? null, waits });
+        // A decision made while the run was executing would otherwise be missed.
+        for (const on of result.on) {
+          if (on.kind !== 'timer' && this.opts.stillWaiting && !(await this.opts.stillWaiting(on))) {
+            await this.store.patchRun(run.id, { wakeAt: new Date(this.now()).toISOString() });
+            break;
+          }
         }
         break;
       }

@@ -36,7 +36,8 @@ import { buildContext, type RunEffects } from './context.js';
 export type ExecutionResult =
   | { status: 'completed'; output: unknown }
   | { status: 'failed'; error: ErrorRecord }
-  | { status: 'waiting'; wakeAt: string | null; on: WaitOn }
+  /** `on`: every wait of the run's parked branches, the first one first (never empty). */
+  | { status: 'waiting'; wakeAt: string | null; on: WaitOn[] }
   | { status: 'needs_attention'; reason: string; error: ErrorRecord };
 
 export interface ExecutionOptions {
@@ -54,7 +55,8 @@ export class RunExecution implements RunEffects {
   private nextSeq = 0;
   /** Steps being performed by the host. */
   private inflight = 0;
-  private readonly blocked: Array<{ wakeAt: number | null; on: WaitOn }> = [];
+  /** Parked steps; `held`: it holds an intent whose outcome is unknown (a re-send waits). */
+  private readonly blocked: Array<{ seq: number; wakeAt: number | null; on: WaitOn; held: boolean }> = [];
   private halt: { reason: string; error: ErrorRecord } | null = null;
   private settled: ExecutionResult | null = null;
   private checkScheduled = false;
@@ -62,7 +64,6 @@ export class RunExecution implements RunEffects {
   private finish!: (r: ExecutionResult) => void;
   private readonly journal: Map<number, JournalEntry>;
   private readonly bySeqOfResolution = new Map<number, JournalEntry>();
-  private readonly maxRecordedSeq: number;
   private readonly delivery: Delivery;
   private dryRunSteps: boolean;
 
@@ -74,16 +75,16 @@ export class RunExecution implements RunEffects {
     private readonly host: RunHost,
     private readonly opts: ExecutionOptions,
   ) {
-    this.journal = new Map(journal.map((e) => [e.seq, e]));
-    this.maxRecordedSeq = journal.reduce((m, e) => Math.max(m, e.seq), -1);
+    const ordered = orderLegacy(journal);
+    this.journal = new Map(ordered.map((e) => [e.seq, e]));
     const resolutions: number[] = [];
-    for (const e of journal) {
+    for (const e of ordered) {
       if (FINAL.has(e.status) && e.resolution !== null && e.resolution !== undefined) {
         resolutions.push(e.resolution);
         this.bySeqOfResolution.set(e.resolution, e);
       }
     }
-    this.delivery = new Delivery(resolutions, () => this.scheduleCheck());
+    this.delivery = new Delivery(resolutions, () => this.scheduleCheck(), journal.length > 0);
     this.dryRunSteps = journal.some(isDryRunStep);
   }
 
@@ -128,19 +129,27 @@ export class RunExecution implements RunEffects {
       this.checkScheduled = false;
       if (this.finished || this.inflight > 0 || this.delivery.busy) return;
       if (this.delivery.replaying) this.park(this.stuckReplay());
-      else if (this.settled?.status === 'completed') this.checkJournalConsumed();
+      else if (this.settled) this.checkJournalConsumed();
+      const held = this.blocked.find((b) => b.held);
+      if (this.settled && held) {
+        // A branch the playbook no longer waits for holds an action whose outcome is unknown.
+        this.park(new NeedsAttention(held.seq, `step ${held.seq}: its outcome is unknown and sending it again waits (${held.on.kind}), but the playbook ended without it; check at the vendor, then resolve the step with \`riposte runs resolve ${this.run.id} ${held.seq} --applied|--not-applied\``));
+      }
       let result: ExecutionResult | null = null;
       if (this.halt) result = { status: 'needs_attention', reason: this.halt.reason, error: this.halt.error };
       else if (this.settled) result = this.settled;
       else if (this.blocked.length > 0) {
         const times = this.blocked.map((b) => b.wakeAt).filter((t): t is number => t !== null);
-        // A run waits on its first blocked step (approval, prompt, kill switch or timer).
-        result = { status: 'waiting', wakeAt: times.length > 0 ? new Date(Math.min(...times)).toISOString() : null, on: this.blocked[0]!.on };
+        // A run waits on every blocked step (approval, prompt, kill switch or timer): any wakes it.
+        result = { status: 'waiting', wakeAt: times.length > 0 ? new Date(Math.min(...times)).toISOString() : null, on: this.blocked.map((b) => b.on) };
       }
       if (result === null) return;
       this.finished = true;
       const settled = result;
-      this.host.settle().then(
+      // A run that ends while a branch is parked (a lost Promise.race) leaves nothing pending.
+      const abandoned = settled.status === 'completed' || settled.status === 'failed' ? this.blocked.map((b) => b.seq) : [];
+      const released = abandoned.length > 0 ? this.host.abandon(abandoned) : Promise.resolve();
+      released.then(() => this.host.settle()).then(
         () => this.finish(settled),
         (err: unknown) => {
           const error = toErrorRecord(err);
@@ -174,7 +183,7 @@ export class RunExecution implements RunEffects {
 
   private hint(): string {
     return this.codeChanged
-      ? `The playbook's code changed since this run started (run recorded ${this.run.playbookHash}); restore the old version to finish this run, mark the change with ctx.patched(), or cancel the run.`
+      ? `The playbook's code changed since this run started (run recorded ${this.run.playbookHash}); restore the old version to finish this run, or mark the change with ctx.patched().`
       : 'Playbook code must be deterministic: take time and randomness from ctx, and do not branch on anything outside ctx.';
   }
 
@@ -283,10 +292,13 @@ export class RunExecution implements RunEffects {
         return;
       }
       case 'waiting': {
-        this.blocked.push({ wakeAt: o.wakeAt, on: o.on });
         const wakeAt = o.wakeAt === null ? null : new Date(o.wakeAt).toISOString();
+        // A step holding an intent whose outcome is unknown (a re-send waits) keeps its entry as it is.
+        const holdsIntent = o.journaled === true || (recorded && base.status === 'started');
+        this.blocked.push({ seq: base.seq, wakeAt: o.wakeAt, on: o.on, held: holdsIntent });
+        const unchanged = recorded && base.status === 'waiting' && base.detail === o.detail && base.wakeAt === wakeAt;
         // A parked step is journaled, so the run's timeline shows every step it waits on.
-        if (base.status !== 'waiting' || base.detail !== o.detail || base.wakeAt !== wakeAt) {
+        if (!holdsIntent && !unchanged) {
           this.host.record({ ...base, status: 'waiting', wakeAt, detail: o.detail, asset: o.asset ?? base.asset, app: o.app ?? base.app });
         }
         return;
@@ -373,14 +385,14 @@ export class RunExecution implements RunEffects {
   patched(id: string): boolean {
     const seq = this.nextSeq;
     const rec = this.journal.get(seq);
-    if (rec) {
-      if (rec.kind !== 'patch' || rec.name !== id) return false; // an older execution went on here without the patch
+    if (rec?.kind === 'patch' && rec.name === id) {
       this.nextSeq++;
       return true;
     }
-    // A gap below recorded positions is an effect of the old code whose outcome was lost in a
-    // crash (a marker is journaled when it is called, before any later step): the old path.
-    if (seq <= this.maxRecordedSeq) return false;
+    // Code an earlier execution already ran (a resumed run's first steps, the reaction to a
+    // recorded outcome) went on here without the patch: it replays the old path. Only code that
+    // runs for the first time — reacting to a live outcome, or in a new run — takes the new one.
+    if (rec || this.delivery.replayedSegment) return false;
     this.nextSeq++;
     this.host.record({ ...this.entry(seq, 'patch', id, null), status: 'completed', finishedAt: new Date(this.opts.now()).toISOString() });
     return true;
@@ -399,6 +411,20 @@ export class RunExecution implements RunEffects {
  */
 function plain<T>(value: T): T {
   return value === undefined ? value : JSON.parse(JSON.stringify(value)) as T;
+}
+
+const SYNCHRONOUS: ReadonlySet<JournalKind> = new Set(['now', 'random', 'patch']);
+
+/**
+ * A journal written before outcomes had their order recorded (migration 6) gets one, in memory:
+ * the order they finished in (then position) — the order the engine of the time handed them over.
+ */
+function orderLegacy(journal: JournalEntry[]): JournalEntry[] {
+  const outcomes = journal.filter((e) => FINAL.has(e.status) && !SYNCHRONOUS.has(e.kind));
+  if (outcomes.length === 0 || outcomes.some((e) => e.resolution !== null && e.resolution !== undefined)) return journal;
+  const order = [...outcomes].sort((a, b) => (a.finishedAt ?? '').localeCompare(b.finishedAt ?? '') || a.seq - b.seq);
+  const resolution = new Map(order.map((e, i) => [e.seq, i]));
+  return journal.map((e) => (resolution.has(e.seq) ? { ...e, resolution: resolution.get(e.seq)! } : e));
 }
 
 /** A recorded final entry as the outcome the host would have reported. */

@@ -124,6 +124,14 @@ export class ApprovalService {
     return next;
   }
 
+  /** Withdraws a pending approval whose step will never run (its run ended without it). */
+  async cancel(a: ApprovalRecord, reason: string): Promise<void> {
+    const at = new Date(this.now()).toISOString();
+    const { seal: _old, ...rest } = a;
+    const seal = this.sealer.approvalSeal({ ...rest, status: 'cancelled', decidedAt: at });
+    await this.store.closeApproval(a.id, 'cancelled', at, seal, 'system', { reason });
+  }
+
   /** Closes a pending approval that outlived its expiry. */
   async expire(a: ApprovalRecord): Promise<ApprovalRecord> {
     const at = new Date(this.now()).toISOString();

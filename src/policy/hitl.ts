@@ -32,6 +32,8 @@ export interface Hitl {
   gate: PolicyGate;
   links: EmailLinks;
   setKillSwitch(engaged: boolean, actor: string, reason: string): Promise<KillSwitchState>;
+  /** Withdraws what a step of a run waits on (a pending approval or prompt): the run ended without it. */
+  cancelStep(runId: string, seq: number, reason: string): Promise<void>;
   /** Whether a run parked on `waitingOn` must keep waiting (see EngineOptions.stillWaiting). */
   stillWaiting(on: WaitOn): Promise<boolean>;
 }
@@ -62,6 +64,12 @@ export function createHitl(o: HitlOptions): Hitl {
   });
   return {
     policy: o.policy, sealer, approvals, prompts, gate, links,
+    async cancelStep(runId, seq, reason) {
+      const a = await o.policy.getApprovalForStep(runId, seq);
+      if (a?.status === 'pending') await approvals.cancel(a, reason);
+      const p = await o.policy.getPromptForStep(runId, seq);
+      if (p?.status === 'pending') await o.policy.closePrompt(p.id, 'cancelled', null, new Date(now()).toISOString());
+    },
     async stillWaiting(on) {
       if (on.kind === 'approval') return (await o.policy.getApproval(on.id))?.status === 'pending';
       if (on.kind === 'prompt') return (await o.policy.getPrompt(on.id))?.status === 'pending';

@@ -66,7 +66,7 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
     policy: store.policyStore(), secretKey, wake: () => waker.wake(), ...(config.mail ? { mail: config.mail } : {}),
     onError: (err) => logger.error({ err }, 'notification failed'),
   });
-  const steps = new StepService(store, broker, { gate: hitl.gate, prompts: hitl.prompts });
+  const steps = new StepService(store, broker, { gate: hitl.gate, prompts: hitl.prompts, release: (run, seq, why) => hitl.cancelStep(run, seq, why) });
   const engine = new Engine(store, steps, registry, {
     stillWaiting: (w) => hitl.stillWaiting(w),
     concurrency: config.engineConcurrency,

@@ -47,7 +47,11 @@ export type StepOutcome =
   }
   | { status: 'failed'; error: ErrorRecord; detail?: string | null; attempts?: number; asset?: string; app?: string; journaled?: boolean }
   /** The step is parked: this branch of the playbook waits (durably, holding no memory). */
-  | { status: 'waiting'; on: WaitOn; wakeAt: number | null; detail: string; asset?: string; app?: string }
+  | {
+    status: 'waiting'; on: WaitOn; wakeAt: number | null; detail: string; asset?: string; app?: string;
+    /** The step holds an intent whose outcome is unknown (a re-send waits): its entry stays as it is. */
+    journaled?: boolean;
+  }
   /** The run cannot go on without a human (unknown outcome, tampered approval, failed write). */
   | { status: 'attention'; reason: string };
 
@@ -66,4 +70,9 @@ export interface RunHost {
   recordWithEffect(entry: JournalEntry, effect: RunEffect): void;
   /** Resolves once every write queued for this run committed; rejects when one failed. */
   settle(): Promise<void>;
+  /**
+   * The run ended while these steps were parked (a branch that lost a race): withdraw what they
+   * wait on (pending approvals, prompts) and journal them as abandoned.
+   */
+  abandon(seqs: number[]): Promise<void>;
 }

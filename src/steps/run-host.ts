@@ -18,5 +18,6 @@ export function createRunHost(store: Store, steps: StepService, scope: RunScope)
     update: (seq: number, patch: JournalPatch) => scope.writes.add(store.updateJournal(scope.run.id, seq, patch, LAZY)),
     recordWithEffect: (entry: JournalEntry, effect: RunEffect) => scope.writes.add(store.applyRunEffect(entry, effect, LAZY)),
     settle: () => scope.writes.durable(),
+    abandon: (seqs: number[]) => steps.abandon(scope, seqs),
   };
 }

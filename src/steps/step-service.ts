@@ -47,6 +47,8 @@ export interface StepServiceOptions {
   /** Policy for non-read-only actions (approvals, kill switch, dry run); absent = allow all. */
   gate?: PolicyGate;
   prompts?: PromptService;
+  /** Withdraws what a parked step waits on (its pending approval or prompt): its run ended without it. */
+  release?: (runId: string, seq: number, reason: string) => Promise<void>;
   now?: () => number;
 }
 
@@ -190,11 +192,15 @@ export class StepService {
     const where = { asset: asset.name, app: asset.app.id };
     const note = (detail: string) => scope.writes.add(this.store.updateJournal(scope.run.id, seq, { status: 'started', detail }, LAZY));
     const changing = !def.readOnly;
-    if (def.idempotent) {
-      const detail = `outcome unknown (${why}); the action is idempotent, so it was sent again`;
+    // Sending again is sending: the kill switch, a dry run switched on meanwhile and the approval
+    // are checked again first.
+    const resend = async (detail: string, nextRound: number): Promise<StepOutcome> => {
+      const refused = await this.recheck(scope, req, asset, def, why);
+      if (refused) return refused;
       note(detail);
-      return this.send(scope, req, asset, def, { attempts, detail, round, changing });
-    }
+      return this.send(scope, req, asset, def, { attempts, detail, round: nextRound, changing });
+    };
+    if (def.idempotent) return resend(`outcome unknown (${why}); the action is idempotent, so it was sent again`, round);
     if (def.reconcile && round < MAX_RECONCILE_ROUNDS) {
       const call = { runId: scope.run.id, seq, asset: asset.name, action: req.action, input: req.input };
       const r = await this.broker.reconcile({ asset, def }, call, intentAt ?? new Date(this.now()));
@@ -202,11 +208,7 @@ export class StepService {
         const detail = `outcome was unknown (${why}); reconciled with the vendor: the action had been applied, so it was not sent again`;
         return { status: 'completed', output: r.output, attempts, detail, journaled: true, ...where };
       }
-      if (r.applied === false) {
-        const detail = `outcome was unknown (${why}); reconciled with the vendor: not applied, so it was sent once more`;
-        note(detail);
-        return this.send(scope, req, asset, def, { attempts, detail, round: round + 1, changing });
-      }
+      if (r.applied === false) return resend(`outcome was unknown (${why}); reconciled with the vendor: not applied, so it was sent once more`, round + 1);
       return this.attention(scope, req, asset.name, `${why}; reconcile could not tell: ${r.reason}`);
     }
     return this.attention(scope, req, asset.name, round >= MAX_RECONCILE_ROUNDS
@@ -214,11 +216,39 @@ export class StepService {
       : `${why}; the action is not idempotent and has no reconcile`);
   }
 
+  /** Why the policy now stops a re-send (an outcome that holds the intent), or null when it may go. */
+  private async recheck(scope: RunScope, req: ActionRequest, asset: ResolvedAsset, def: AnyActionDefinition, why: string): Promise<StepOutcome | null> {
+    if (def.readOnly || !this.opts.gate) return null;
+    const g = await this.opts.gate.check({
+      run: scope.run, seq: req.seq, asset: asset.name, app: asset.app.id, action: req.action, def, params: req.input,
+      automation: scope.automation, playbookDryRun: scope.playbookDryRun,
+    });
+    switch (g.kind) {
+      case 'allow': return null;
+      case 'wait': return { status: 'waiting', on: g.on, wakeAt: g.wakeAt, detail: waitDetail(g.on), journaled: true, asset: asset.name, app: asset.app.id };
+      case 'attention': return this.attention(scope, req, asset.name, `${why}; ${g.reason}`);
+      case 'deny': return this.attention(scope, req, asset.name, `${why}; sending it again is refused: ${g.message}`);
+      case 'dry-run': return this.attention(scope, req, asset.name, `${why}; the playbook is now in dry run, so it is not sent again`);
+    }
+  }
+
   private attention(scope: RunScope, req: ActionRequest, assetName: string | null, why: string): StepOutcome {
     const reason = `step ${req.seq} ${req.name} on asset "${assetName ?? '?'}": outcome unknown (${why}). It was NOT sent again. `
       + `Check at the vendor, then resolve the step with \`riposte runs resolve ${scope.run.id} ${req.seq} --applied|--not-applied\`.`;
     scope.writes.add(this.store.updateJournal(scope.run.id, req.seq, { status: 'started', detail: reason }, LAZY));
     return { status: 'attention', reason };
+  }
+
+  /** The run ended while these steps were parked: withdraw what they wait on, journal them as abandoned. */
+  async abandon(scope: RunScope, seqs: number[]): Promise<void> {
+    const reason = 'the run finished while this step waited; it was not performed';
+    for (const seq of seqs) {
+      await this.opts.release?.(scope.run.id, seq, reason);
+      const error = { name: 'Abandoned', message: reason, retryable: false, applied: 'no' as const };
+      scope.writes.add(this.store.updateJournal(scope.run.id, seq, {
+        status: 'failed', error, detail: `abandoned: ${reason}`, finishedAt: new Date(this.now()).toISOString(),
+      }, LAZY));
+    }
   }
 
   // ── prompts ──────────────────────────────────────────────────────────────────────────────

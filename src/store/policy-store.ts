@@ -49,7 +49,7 @@ export interface PolicyStore {
   closePrompt(id: string, status: PromptStatus, answer: unknown, at: string): Promise<boolean>;
 
   // runs
-  /** Makes runs parked on `waitingOn` due now (approval decided, prompt answered, kill switch off). */
+  /** Makes runs parked on `waitingOn` (as one of their waits) due now (approval decided, prompt answered, kill switch off). */
   wakeRunsWaitingOn(waitingOn: string): Promise<number>;
   /** Executions (intents or completions) of an action since a time, for blast-radius limits. */
   countActionExecutions(q: { app?: string; asset?: string; action: string; since: string }): Promise<number>;

@@ -79,6 +79,11 @@ export interface RunPatch {
   waitingOn?: string | null;
   /** Minutes credited to a finished run (0 when it did no real work; see docs/architecture.md). */
   minutesSaved?: number | null;
+  /**
+   * Every wait of a parked run (`waitingOn` is the first): a decision or answer on any of them
+   * wakes it (`PolicyStore.wakeRunsWaitingOn`). Replaces the run's waits; [] clears them.
+   */
+  waits?: string[];
 }
 
 export interface JournalPatch {

@@ -42,6 +42,7 @@ for (const file of files) {
       recordWithEffect: (e) => written.push(e),
       update: (seq) => written.push(rec.journal.find((e) => e.seq === seq)!),
       settle: async () => {},
+      abandon: async (seqs) => { asked.push(`abandon ${seqs.join(',')}`); },
     };
     const run: RunRecord = {
       ...rec.run, playbookId: rec.playbookId, playbookVersion: reg.definition.version, playbookHash: rec.playbookHash,

@@ -1,5 +1,5 @@
 /**
- * Review: the kill switch must stop every destructive send. An action whose outcome became unknown
+ * Regression found in review: the kill switch must stop every destructive send. An action whose outcome became unknown
  * (timeout, lost reply, crash after the intent) is re-sent by the step service after a reconcile
  * said "not applied" (or blindly, when idempotent) — without passing the policy gate again, so an
  * engaged kill switch does not stop it.

@@ -1,5 +1,5 @@
 /**
- * Review: a step's outcome is handed to the playbook as the very object that is journaled, and the
+ * Regression found in review: a step's outcome is handed to the playbook as the very object that is journaled, and the
  * journal write is lazy (serialised when the batch commits, ~10 ms later). A playbook that changes
  * the object it got (annotates, shift()s a list…) right after the await has the *changed* value
  * journaled as the step's outcome; the replay hands that back and the code changes it once more.

@@ -1,5 +1,5 @@
 /**
- * Review: a run with two parked branches is persisted as waiting on the first one only
+ * Regression found in review: a run with two parked branches is persisted as waiting on the first one only
  * (`waitingOn`); a decision on the other (approval, prompt, kill switch) wakes nobody, so its
  * branch waits until the first one is decided or the earliest wake time (an approval's expiry:
  * hours) — containment approved now runs hours later.

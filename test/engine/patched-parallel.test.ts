@@ -1,5 +1,5 @@
 /**
- * Review: ctx.patched() in a branch that the old code had already run past. The docs promise "a
+ * Regression found in review: ctx.patched() in a branch that the old code had already run past. The docs promise "a
  * run that went past that point on the old code replays the old path (false)". A run parked on a
  * timer started before a lookup went past the lookup's continuation on the old code (it had
  * nothing to do there); on the new code the replay must not take the patched path.

@@ -1,5 +1,5 @@
 /**
- * Review: a run parked before migration 006 has no `resolution` on its journal entries. Replay then
+ * Regression found in review: a run parked before migration 006 has no `resolution` on its journal entries. Replay then
  * hands recorded outcomes back in the order the code asks for them (call order), not the order
  * they reached the playbook; with parallel branches the later steps are numbered differently and
  * the same, unchanged code is parked as non-deterministic when it resumes after the upgrade. The

@@ -1,5 +1,5 @@
 /**
- * Review: a run ends 'completed' as soon as the playbook function returned, even when a losing
+ * Regression found in review: a run ends 'completed' as soon as the playbook function returned, even when a losing
  * branch of a Promise.race is parked on an approval. The approval stays pending for a finished run:
  * approvers are asked (and e-mailed) to approve an action that can never run, and an approval
  * given later is recorded as approved while nothing happens.

@@ -1,5 +1,5 @@
 /**
- * Review: an action's attempt is raced against its timeout (broker.invoke), but `reconcile` is
+ * Regression found in review: an action's attempt is raced against its timeout (broker.invoke), but `reconcile` is
  * only given an abort signal. A reconcile that does not honour the signal (a vendor API that
  * hangs, a client without AbortSignal support) keeps the step in flight forever: the run never
  * settles (stays 'running') and a graceful engine stop waits forever too.

@@ -1,5 +1,5 @@
 /**
- * Review: `riposte runs resolve` (Store.resolveStep, from another process) sets the run to
+ * Regression found in review: `riposte runs resolve` (Store.resolveStep, from another process) sets the run to
  * 'running'. The live engine's poll fetches only queued and woken runs ('running' ones once, at
  * start), so the resolved run is never resumed until the server restarts: it hangs in 'running'.
  */

@@ -1,5 +1,5 @@
 /**
- * Review: a step the playbook starts and awaits later (or never) that fails is a rejected promise
+ * Regression found in review: a step the playbook starts and awaits later (or never) that fails is a rejected promise
  * nobody handles yet when its outcome is handed over (each outcome is handed from a macrotask of
  * its own). Node's default for an unhandled rejection kills the server; on restart the replay
  * hands the same recorded failure back in the same place — a crash loop that stops every run.

@@ -77,7 +77,8 @@ export async function makeHarness(opts: { apps: AppDefinition[]; playbooks: Play
     h.hitl = createHitl({ policy: store.policyStore(), secretKey: randomBytes(32), wake: () => h.engine.wake(), ...(opts.hitl.approvalTtlMs ? { approvalTtlMs: opts.hitl.approvalTtlMs } : {}) });
   }
   const start = () => {
-    const steps = new StepService(store, broker, h.hitl ? { gate: h.hitl.gate, prompts: h.hitl.prompts } : {});
+    const hitl = h.hitl;
+    const steps = new StepService(store, broker, hitl ? { gate: hitl.gate, prompts: hitl.prompts, release: (r, s, why) => hitl.cancelStep(r, s, why) } : {});
     h.engine = new Engine(store, steps, h.registry, { shortSleepMs: 0, ...opts.engine, ...(h.hitl ? { stillWaiting: (w: WaitOn) => h.hitl!.stillWaiting(w) } : {}) });
     h.ingest = new IngestService(store, h.registry, h.engine);
     h.engine.start();

@@ -88,7 +88,8 @@ export class SqlitePolicyStore implements PolicyStore {
       answerPrompt: db.prepare(`UPDATE prompts SET status = 'answered', answer = ?, answered_by = ?, answered_at = ? WHERE id = ? AND status = 'pending'`),
       escalatePrompt: db.prepare(`UPDATE prompts SET assignee_role = ?, escalated_at = ? WHERE id = ? AND status = 'pending' AND escalated_at IS NULL`),
       closePrompt: db.prepare(`UPDATE prompts SET status = ?, answer = ?, answered_at = ? WHERE id = ? AND status = 'pending'`),
-      wake: db.prepare(`UPDATE runs SET wake_at = ?, updated_at = ? WHERE status = 'waiting' AND waiting_on = ?`),
+      wake: db.prepare(`UPDATE runs SET wake_at = ?, updated_at = ? WHERE status = 'waiting'
+        AND id IN (SELECT run_id FROM run_waits WHERE waiting_on = ?)`),
     };
   }
 

@@ -50,6 +50,7 @@ export async function pruneRuns(db: Database.Database, opts: PruneOptions): Prom
     prompts: db.prepare<[string]>(`DELETE FROM prompts WHERE run_id IN ${ids}`),
     actionResults: db.prepare<[string]>(`DELETE FROM action_results WHERE run_id IN ${ids}`),
     journal: db.prepare<[string]>(`DELETE FROM journal WHERE run_id IN ${ids}`),
+    runWaits: db.prepare<[string]>(`DELETE FROM run_waits WHERE run_id IN ${ids}`),
     runs: db.prepare<[string]>(`DELETE FROM runs WHERE id IN ${ids}`),
   };
   // Picked and deleted in one transaction: nothing can change a run between the two.
@@ -65,7 +66,7 @@ export async function pruneRuns(db: Database.Database, opts: PruneOptions): Prom
       prompts: del.prompts.run(json).changes,
       actionResults: del.actionResults.run(json).changes,
       journal: del.journal.run(json).changes,
-      runs: del.runs.run(json).changes,
+      runs: (del.runWaits.run(json), del.runs.run(json).changes),
     };
   });
 

@@ -95,6 +95,8 @@ export class RunRepo {
       journalOne: db.prepare<[string, number], JournalRow>('SELECT * FROM journal WHERE run_id = ? AND seq = ?'),
       journal: db.prepare<[string], JournalRow>('SELECT * FROM journal WHERE run_id = ? ORDER BY seq'),
       deleteJournal: db.prepare<[string, number]>('DELETE FROM journal WHERE run_id = ? AND seq = ?'),
+      deleteWaits: db.prepare<[string]>('DELETE FROM run_waits WHERE run_id = ?'),
+      insertWait: db.prepare<[string, string]>('INSERT INTO run_waits (run_id, waiting_on) VALUES (?, ?)'),
       updateJournal: db.prepare<[JournalRow]>(`UPDATE journal SET status = @status, output = @output, error = @error,
         attempts = @attempts, finished_at = @finished_at, wake_at = @wake_at, detail = @detail, resolution = @resolution
         WHERE run_id = @run_id AND seq = @seq`),
@@ -195,10 +197,24 @@ export class RunRepo {
     if (patch.waitingOn !== undefined) row.waiting_on = patch.waitingOn;
     if (patch.minutesSaved !== undefined) row.minutes_saved = patch.minutesSaved;
     const columns = Object.keys(row).filter((c) => c !== 'id');
-    return () => {
+    const waits = patch.waits === undefined ? undefined : [...new Set(patch.waits)];
+    const update = () => {
       if (this.patchStatement('runs', columns).run(row).changes === 0) throw new NotFoundError(`run ${id} not found`);
     };
+    if (waits === undefined) return update;
+    return () => this.setWaitsTx(update, id, waits);
   }
+
+  /** The run's change and its waits, together (a savepoint inside a batch). */
+  private setWaitsTx(update: () => void, id: string, waits: string[]): void {
+    this.waitsTx ??= this.db.transaction((u: () => void, runId: string, ws: string[]) => {
+      u();
+      this.s.deleteWaits.run(runId);
+      for (const w of ws) this.s.insertWait.run(runId, w);
+    });
+    this.waitsTx(update, id, waits);
+  }
+  private waitsTx: ((update: () => void, id: string, waits: string[]) => void) | undefined;
 
   private updateInTx(id: string, patch: RunPatch): RunRecord {
     this.patch(id, patch);
