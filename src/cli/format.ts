@@ -1,5 +1,8 @@
 /** Text formatting of the CLI: aligned tables, durations, compact JSON, and a run's timeline. */
 import type { ActionResultRecord, JournalEntry, RunRecord } from '../store/records.js';
+import { terminalSafe } from './terminal-text.js';
+
+export { terminalSafe };
 
 /** Aligned columns separated by two spaces; the last column is not padded. */
 export function table(headers: string[], rows: string[][]): string {
@@ -8,18 +11,6 @@ export function table(headers: string[], rows: string[][]): string {
   return all
     .map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').trimEnd())
     .join('\n');
-}
-
-// C0 and C1 control characters, DEL, and the bidirectional overrides that reorder what a terminal shows.
-const UNSAFE_FOR_TERMINAL = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
-
-/**
- * Text from outside (parameters, vendor messages, server answers) as a terminal may show it:
- * control characters become visible `\u001b`-style escapes, so an escape sequence in an alert
- * cannot recolour, hide or rewrite what the operator reads.
- */
-export function terminalSafe(text: string): string {
-  return text.replace(UNSAFE_FOR_TERMINAL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** One terminal-safe line of at most `max` characters. */

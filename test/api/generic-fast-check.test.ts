@@ -1,18 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MAX_ARTIFACTS, MAX_CEF_FIELDS, genericIncidentSchema, plainlyValidGenericIncident } from '../../src/ingest/generic.js';
-
-// A small deterministic PRNG, so a failure names a reproducible seed.
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng as rng } from '../support/wait.js';
 
 const base = () => ({
   name: 'Phone reached a C2 address', label: 'mobile-unauthorized-ip', severity: 'high', description: 'from the EDR',

@@ -12,6 +12,7 @@ import { labOf } from '../support/lab.js';
 import { startServer, type RunningServer } from '../../src/server/server.js';
 import { serveConfig } from '../../src/config.js';
 import type { RunRecord } from '../../src/store/records.js';
+import { runIn } from '../support/wait.js';
 
 const JDOE_IPHONE = '9f1c2d3e-4a5b-4c6d-8e7f-0a1b2c3d4e5f';
 let sidCounter = 0;
@@ -37,15 +38,7 @@ async function api(srv: RunningServer, path: string): Promise<any> {
   return res.json();
 }
 
-async function settled(srv: RunningServer, runId: string): Promise<RunRecord> {
-  const until = Date.now() + 10_000;
-  for (;;) {
-    const run = await srv.store.getRun(runId);
-    if (run && !['queued', 'running'].includes(run.status)) return run;
-    if (Date.now() > until) throw new Error(`run ${runId} still ${run?.status}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const settled = (srv: RunningServer, runId: string): Promise<RunRecord> => runIn(srv.store, runId);
 
 test('founding scenario: first offence, duplicate delivery, repeat offender, allowed destination', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'riposte-e2e-'));

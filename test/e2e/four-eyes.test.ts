@@ -16,19 +16,10 @@ import { startServer } from '../../src/server/server.js';
 import { serveConfig } from '../../src/config.js';
 import { labOf } from '../support/lab.js';
 import type { ApprovalRecord } from '../../src/store/policy-records.js';
+import { until } from '../support/wait.js';
 
 const exec = promisify(execFile);
 const JDOE_IPHONE = '9f1c2d3e-4a5b-4c6d-8e7f-0a1b2c3d4e5f';
-
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 8000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 15));
-  }
-}
 
 test('four-eyes: whoever caused a run never approves its destructive actions', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'riposte-four-eyes-'));

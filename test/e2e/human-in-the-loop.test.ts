@@ -17,6 +17,7 @@ import { serveConfig } from '../../src/config.js';
 import type { RunRecord } from '../../src/store/records.js';
 import type { ApprovalRecord } from '../../src/store/policy-records.js';
 import { startMaildirSmtp } from '../support/maildir-smtp.js';
+import { until } from '../support/wait.js';
 
 const run = promisify(execFile);
 const JDOE_IPHONE = '9f1c2d3e-4a5b-4c6d-8e7f-0a1b2c3d4e5f';
@@ -34,16 +35,6 @@ async function http(srv: RunningServer, method: string, path: string, token: str
   const res = await fetch(`${srv.url}/api/v1${path}`, { method, headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
   const text = await res.text();
   return { status: res.status, json: text ? JSON.parse(text) : null };
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 8000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 15));
-  }
 }
 
 test('human in the loop end to end', async (t) => {

@@ -13,6 +13,7 @@ import { startServer, type RunningServer } from '../../src/server/server.js';
 import { serveConfig } from '../../src/config.js';
 import { labOf } from '../support/lab.js';
 import type { RunRecord } from '../../src/store/records.js';
+import { runIn } from '../support/wait.js';
 
 let n = 0;
 async function fire(srv: RunningServer, result: Record<string, string>): Promise<string> {
@@ -26,14 +27,7 @@ async function fire(srv: RunningServer, result: Record<string, string>): Promise
   return body.runs[0]!;
 }
 
-async function settled(srv: RunningServer, runId: string): Promise<RunRecord> {
-  for (const until = Date.now() + 10_000; ;) {
-    const run = await srv.store.getRun(runId);
-    if (run && !['queued', 'running'].includes(run.status)) return run;
-    if (Date.now() > until) throw new Error(`run ${runId} still ${run?.status}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const settled = (srv: RunningServer, runId: string): Promise<RunRecord> => runIn(srv.store, runId);
 
 test('minutes saved are credited only for real work; a dry run changes no incident state', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'riposte-minutes-'));

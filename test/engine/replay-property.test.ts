@@ -17,23 +17,12 @@ import type { SqliteStore } from '../../src/store/sqlite/index.js';
 import { makeHarness, type Harness } from '../support/harness.js';
 import { makeTestApp, TestVendor } from '../support/test-app.js';
 import { interpret, shapeArb, type Shape } from '../support/shapes.js';
+import { prng } from '../support/wait.js';
 
 const RUNS = Number(process.env.RIPOSTE_PROPERTY_RUNS ?? 25);
 const SEED = process.env.RIPOSTE_PROPERTY_SEED === undefined ? undefined : Number(process.env.RIPOSTE_PROPERTY_SEED);
 const PARK_MS = 30;
 const SHORT_SLEEP_MS = 20;
-
-/** mulberry32: a small seeded PRNG, so a failing case's latencies can be reproduced. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function playbook(app: ReturnType<typeof makeTestApp>, shape: Shape): PlaybookDefinition {
   return definePlaybook({ id: 'shape', version: 1, triggers: { labels: ['test'] }, roles: {} },

@@ -19,17 +19,12 @@ import { makeHarness } from '../support/harness.js';
 import { startDirectoryServer, testDirectoryApp } from '../support/directory-app.js';
 import { branchPlaybook, BRANCH_PLAYBOOK_ID } from '../support/branch-playbook.js';
 import type { RecordedJournal } from './recorded.js';
+import { runIn } from '../support/wait.js';
 
 const OUT = fileURLToPath(new URL('../../../test/journals/', import.meta.url));
 
-async function settled(store: Store, runId: string, states = ['completed', 'failed', 'needs_attention']): Promise<RunRecord> {
-  for (const until = Date.now() + 15_000; ;) {
-    const run = await store.getRun(runId);
-    if (run && states.includes(run.status)) return run;
-    if (Date.now() > until) throw new Error(`run ${runId} still ${run?.status}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const settled = (store: Store, runId: string, states = ['completed', 'failed', 'needs_attention']): Promise<RunRecord> =>
+  runIn(store, runId, states, 15_000);
 
 async function save(name: string, description: string, store: Store, run: RunRecord): Promise<void> {
   const file: RecordedJournal = {

@@ -5,7 +5,7 @@ import type { ApiTokenRecord } from '../../store/records.js';
 import { addApiOptions, apiClient } from '../api-client.js';
 import { CliError, cliActor, printJson, withStore } from '../open-store.js';
 import { formatTime, table } from '../format.js';
-import { printable } from '../terminal-text.js';
+import { terminalSafe } from '../terminal-text.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -20,9 +20,9 @@ export function describeKillSwitch(k: KillSwitchView): string {
   if (k.by === undefined && k.at === undefined) return `${head}\n  never engaged`;
   return [
     head,
-    `  ${k.engaged ? 'engaged by ' : 'released by'}  ${printable(k.by ?? '?')}`,
+    `  ${k.engaged ? 'engaged by ' : 'released by'}  ${terminalSafe(k.by ?? '?')}`,
     `  at           ${formatTime(k.at)}`,
-    `  reason       ${printable(k.reason ?? '')}`,
+    `  reason       ${terminalSafe(k.reason ?? '')}`,
   ].join('\n');
 }
 

@@ -5,6 +5,7 @@ import { startServer, type RunningServer } from '../../server/server.js';
 import { credentialsPath } from '../../server/credentials.js';
 import { LabUnavailableError } from '../../server/lab-loader.js';
 import { CliError, dataDirOf } from '../open-store.js';
+import { terminalSafe } from '../terminal-text.js';
 
 function port(name: string, raw: string): number {
   const n = Number(raw);
@@ -85,7 +86,7 @@ export function registerServe(program: Command): void {
       // rejected without a handler must not take the server and every other run down with it.
       process.on('unhandledRejection', (reason) => {
         const message = reason instanceof Error ? `${reason.name}: ${reason.message}` : String(reason);
-        process.stderr.write(`unhandled rejection (a playbook's promise left rejected?): ${message.replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ')}\n`);
+        process.stderr.write(`unhandled rejection (a playbook's promise left rejected?): ${terminalSafe(message)}\n`);
       });
 
       const credFile = credentialsPath(config.dataDir);
