@@ -4,10 +4,7 @@
  * place that text is made or read.
  */
 export type WaitOn =
-  | { kind: 'timer' }
-  | { kind: 'approval'; id: string }
-  | { kind: 'prompt'; id: string }
-  | { kind: 'kill-switch' };
+  { kind: 'timer' } | { kind: 'approval'; id: string } | { kind: 'prompt'; id: string } | { kind: 'kill-switch' };
 
 export function formatWaitOn(w: WaitOn): string {
   return w.kind === 'approval' || w.kind === 'prompt' ? `${w.kind}:${w.id}` : w.kind;

@@ -6,7 +6,15 @@
 import type { AppDefinition } from '../sdk/app.js';
 import { capabilities, type CapabilityName } from '../sdk/capabilities.js';
 import type {
-  IncidentStatus, IncidentView, PlaybookContext, PlaybookDefinition, PromptResult, PromptSpec, RelatedQuery, RelatedResult, Severity,
+  IncidentStatus,
+  IncidentView,
+  PlaybookContext,
+  PlaybookDefinition,
+  PromptResult,
+  PromptSpec,
+  RelatedQuery,
+  RelatedResult,
+  Severity,
 } from '../sdk/playbook.js';
 import type { ActionTarget } from '../steps/protocol.js';
 
@@ -15,7 +23,10 @@ export interface RunEffects {
   act(label: string, target: ActionTarget, action: string, input: unknown): Promise<unknown>;
   listContains(list: string, value: string): Promise<boolean>;
   related(q: RelatedQuery): Promise<RelatedResult>;
-  incident(kind: 'note' | 'status' | 'severity', input: { text: string } | { status: IncidentStatus } | { severity: Severity }): Promise<void>;
+  incident(
+    kind: 'note' | 'status' | 'severity',
+    input: { text: string } | { status: IncidentStatus } | { severity: Severity },
+  ): Promise<void>;
   sleep(ms: number): Promise<void>;
   prompt(spec: PromptSpec): Promise<PromptResult<unknown>>;
   value(kind: 'now' | 'random'): number;
@@ -23,7 +34,12 @@ export interface RunEffects {
   deprecatePatch(id: string): void;
 }
 
-export function buildContext(runId: string, incident: IncidentView, playbook: PlaybookDefinition, fx: RunEffects): PlaybookContext {
+export function buildContext(
+  runId: string,
+  incident: IncidentView,
+  playbook: PlaybookDefinition,
+  fx: RunEffects,
+): PlaybookContext {
   const roles: Record<string, unknown> = {};
   for (const [role, cap] of Object.entries(playbook.roles)) roles[role] = roleClient(role, cap, fx);
   return {
@@ -32,11 +48,15 @@ export function buildContext(runId: string, incident: IncidentView, playbook: Pl
     roles: roles as PlaybookContext['roles'],
     asset: <A extends AppDefinition>(app: A, assetName: string) =>
       // `then` is not an action: without this guard `await ctx.asset(...)` would call one.
-      new Proxy({}, {
-        get: (_t, action) => (typeof action === 'string' && action !== 'then'
-          ? (input: unknown) => fx.act(assetName, { asset: assetName, appId: app.id }, action, input)
-          : undefined),
-      }) as never,
+      new Proxy(
+        {},
+        {
+          get: (_t, action) =>
+            typeof action === 'string' && action !== 'then'
+              ? (input: unknown) => fx.act(assetName, { asset: assetName, appId: app.id }, action, input)
+              : undefined,
+        },
+      ) as never,
     lists: { contains: (list, value) => fx.listContains(list, value) },
     related: (q) => fx.related(q),
     note: (text) => fx.incident('note', { text }),
@@ -53,10 +73,13 @@ export function buildContext(runId: string, incident: IncidentView, playbook: Pl
 
 function roleClient(role: string, cap: CapabilityName, fx: RunEffects): unknown {
   const known = capabilities[cap] as Record<string, unknown>;
-  return new Proxy({}, {
-    get: (_t, action) => {
-      if (typeof action !== 'string' || !Object.hasOwn(known, action)) return undefined;
-      return (input: unknown) => fx.act(role, { role, capability: cap }, action, input);
+  return new Proxy(
+    {},
+    {
+      get: (_t, action) => {
+        if (typeof action !== 'string' || !Object.hasOwn(known, action)) return undefined;
+        return (input: unknown) => fx.act(role, { role, capability: cap }, action, input);
+      },
     },
-  });
+  );
 }

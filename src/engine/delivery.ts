@@ -34,7 +34,11 @@ export class Delivery {
    * `recorded`: the resolutions in the journal; `settled` runs after each hand-over has drained;
    * `resumed`: the run has executed before (its first segment of code is a replay too).
    */
-  constructor(recorded: readonly number[], private readonly settled: () => void, resumed: boolean) {
+  constructor(
+    recorded: readonly number[],
+    private readonly settled: () => void,
+    resumed: boolean,
+  ) {
     this.segmentReplayed = resumed;
     this.history = [...recorded].sort((a, b) => a - b);
     this.nextResolution = this.history.length > 0 ? this.history[this.history.length - 1]! + 1 : 0;

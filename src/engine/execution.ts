@@ -24,7 +24,14 @@
  */
 import type { JournalEntry, JournalKind, RunRecord } from '../store/records.js';
 import type { RunEffect } from '../store/store.js';
-import type { IncidentView, PlaybookDefinition, PromptResult, PromptSpec, RelatedQuery, RelatedResult } from '../sdk/playbook.js';
+import type {
+  IncidentView,
+  PlaybookDefinition,
+  PromptResult,
+  PromptSpec,
+  RelatedQuery,
+  RelatedResult,
+} from '../sdk/playbook.js';
 import { ActionFailedError, toErrorRecord, type ErrorRecord } from '../sdk/errors.js';
 import { canonicalJson } from '../common/canonical-json.js';
 import type { WaitOn } from '../common/wait-on.js';
@@ -133,7 +140,12 @@ export class RunExecution implements RunEffects {
       const held = this.blocked.find((b) => b.held);
       if (this.settled && held) {
         // A branch the playbook no longer waits for holds an action whose outcome is unknown.
-        this.park(new NeedsAttention(held.seq, `step ${held.seq}: its outcome is unknown and sending it again waits (${held.on.kind}), but the playbook ended without it; check at the vendor, then resolve the step with \`riposte runs resolve ${this.run.id} ${held.seq} --applied|--not-applied\``));
+        this.park(
+          new NeedsAttention(
+            held.seq,
+            `step ${held.seq}: its outcome is unknown and sending it again waits (${held.on.kind}), but the playbook ended without it; check at the vendor, then resolve the step with \`riposte runs resolve ${this.run.id} ${held.seq} --applied|--not-applied\``,
+          ),
+        );
       }
       let result: ExecutionResult | null = null;
       if (this.halt) result = { status: 'needs_attention', reason: this.halt.reason, error: this.halt.error };
@@ -141,36 +153,52 @@ export class RunExecution implements RunEffects {
       else if (this.blocked.length > 0) {
         const times = this.blocked.map((b) => b.wakeAt).filter((t): t is number => t !== null);
         // A run waits on every blocked step (approval, prompt, kill switch or timer): any wakes it.
-        result = { status: 'waiting', wakeAt: times.length > 0 ? new Date(Math.min(...times)).toISOString() : null, on: this.blocked.map((b) => b.on) };
+        result = {
+          status: 'waiting',
+          wakeAt: times.length > 0 ? new Date(Math.min(...times)).toISOString() : null,
+          on: this.blocked.map((b) => b.on),
+        };
       }
       if (result === null) return;
       this.finished = true;
       const settled = result;
       // A run that ends while a branch is parked (a lost Promise.race) leaves nothing pending.
-      const abandoned = settled.status === 'completed' || settled.status === 'failed' ? this.blocked.map((b) => b.seq) : [];
+      const abandoned =
+        settled.status === 'completed' || settled.status === 'failed' ? this.blocked.map((b) => b.seq) : [];
       const released = abandoned.length > 0 ? this.host.abandon(abandoned) : Promise.resolve();
-      released.then(() => this.host.settle()).then(
-        () => this.finish(settled),
-        (err: unknown) => {
-          const error = toErrorRecord(err);
-          this.finish(this.halt
-            ? { status: 'needs_attention', reason: this.halt.reason, error: this.halt.error }
-            : { status: 'needs_attention', reason: `a journal write failed: ${error.message}`, error });
-        },
-      );
+      released
+        .then(() => this.host.settle())
+        .then(
+          () => this.finish(settled),
+          (err: unknown) => {
+            const error = toErrorRecord(err);
+            this.finish(
+              this.halt
+                ? { status: 'needs_attention', reason: this.halt.reason, error: this.halt.error }
+                : { status: 'needs_attention', reason: `a journal write failed: ${error.message}`, error },
+            );
+          },
+        );
     });
   }
 
   private park(e: Error): void {
     if (this.halt) return;
-    this.halt = { reason: e.message, error: { name: e.name, message: e.message, retryable: false, applied: 'unknown' } };
+    this.halt = {
+      reason: e.message,
+      error: { name: e.name, message: e.message, retryable: false, applied: 'unknown' },
+    };
   }
 
   /** The replay ran out of calls before handing back every recorded outcome. */
   private stuckReplay(): NonDeterminismError {
     const e = this.bySeqOfResolution.get(this.delivery.expected!)!;
-    return new NonDeterminismError(e.seq, `${e.kind} ${e.name} as the next step to complete`, this.nextSeq > e.seq
-      ? 'something else first' : 'no such step (the playbook stopped asking before it)', this.hint());
+    return new NonDeterminismError(
+      e.seq,
+      `${e.kind} ${e.name} as the next step to complete`,
+      this.nextSeq > e.seq ? 'something else first' : 'no such step (the playbook stopped asking before it)',
+      this.hint(),
+    );
   }
 
   /** The playbook returned: a journal that recorded more steps than it asked for is non-determinism. */
@@ -178,7 +206,9 @@ export class RunExecution implements RunEffects {
     const extra = [...this.journal.keys()].filter((s) => s >= this.nextSeq);
     if (extra.length === 0) return;
     const first = this.journal.get(Math.min(...extra))!;
-    this.park(new NonDeterminismError(first.seq, `${first.kind} ${first.name}`, 'the end of the playbook', this.hint()));
+    this.park(
+      new NonDeterminismError(first.seq, `${first.kind} ${first.name}`, 'the end of the playbook', this.hint()),
+    );
   }
 
   private hint(): string {
@@ -192,20 +222,44 @@ export class RunExecution implements RunEffects {
     const rec = this.journal.get(seq);
     if (!rec) return undefined;
     if (rec.kind === 'patch' && kind !== 'patch') {
-      throw new NonDeterminismError(seq, `the patch marker "${rec.name}"`, `${kind} ${name}`,
-        `This run took the ctx.patched("${rec.name}") path: keep that call where it was, or replace it with ctx.deprecatePatch("${rec.name}").`);
+      throw new NonDeterminismError(
+        seq,
+        `the patch marker "${rec.name}"`,
+        `${kind} ${name}`,
+        `This run took the ctx.patched("${rec.name}") path: keep that call where it was, or replace it with ctx.deprecatePatch("${rec.name}").`,
+      );
     }
-    if (rec.kind !== kind || rec.name !== name) throw new NonDeterminismError(seq, `${rec.kind} ${rec.name}`, `${kind} ${name}`, this.hint());
+    if (rec.kind !== kind || rec.name !== name)
+      throw new NonDeterminismError(seq, `${rec.kind} ${rec.name}`, `${kind} ${name}`, this.hint());
     if (canonicalJson(rec.input) !== canonicalJson(input)) {
-      throw new NonDeterminismError(seq, `${rec.name} with parameters ${canonicalJson(rec.input)}`, `the same step with ${canonicalJson(input)}`, this.hint());
+      throw new NonDeterminismError(
+        seq,
+        `${rec.name} with parameters ${canonicalJson(rec.input)}`,
+        `the same step with ${canonicalJson(input)}`,
+        this.hint(),
+      );
     }
     return rec;
   }
 
   private entry(seq: number, kind: JournalKind, name: string, input: unknown): JournalEntry {
     return {
-      runId: this.run.id, seq, kind, name, asset: null, app: null, action: null, status: 'started', input, output: null,
-      error: null, attempts: 0, startedAt: new Date(this.opts.now()).toISOString(), finishedAt: null, wakeAt: null, detail: null,
+      runId: this.run.id,
+      seq,
+      kind,
+      name,
+      asset: null,
+      app: null,
+      action: null,
+      status: 'started',
+      input,
+      output: null,
+      error: null,
+      attempts: 0,
+      startedAt: new Date(this.opts.now()).toISOString(),
+      finishedAt: null,
+      wakeAt: null,
+      detail: null,
       resolution: null,
     };
   }
@@ -217,7 +271,13 @@ export class RunExecution implements RunEffects {
    * only when the journal holds no outcome for it; `effect` is the incident change a note or
    * status step makes, applied with its journal entry.
    */
-  private step<T>(kind: JournalKind, name: string, input: unknown, perform: (rec: JournalEntry | undefined) => Promise<StepOutcome>, effect?: RunEffect): Promise<T> {
+  private step<T>(
+    kind: JournalKind,
+    name: string,
+    input: unknown,
+    perform: (rec: JournalEntry | undefined) => Promise<StepOutcome>,
+    effect?: RunEffect,
+  ): Promise<T> {
     const seq = this.nextSeq++;
     if (this.halt) return never();
     let rec: JournalEntry | undefined;
@@ -245,15 +305,18 @@ export class RunExecution implements RunEffects {
         // An outcome recorded but never handed over (resolved by an operator, or journaled
         // before outcomes had an order) is handed over now, as a live one.
         const outcome = rec && FINAL.has(rec.status) ? Promise.resolve(outcomeOf(rec)) : perform(rec);
-        outcome.then((o) => {
-          this.inflight--;
-          this.onOutcome(base, o, hand, rec !== undefined, effect);
-          this.scheduleCheck();
-        }, (err: unknown) => {
-          this.inflight--;
-          this.park(err instanceof Error ? err : new Error(String(err)));
-          this.scheduleCheck();
-        });
+        outcome.then(
+          (o) => {
+            this.inflight--;
+            this.onOutcome(base, o, hand, rec !== undefined, effect);
+            this.scheduleCheck();
+          },
+          (err: unknown) => {
+            this.inflight--;
+            this.park(err instanceof Error ? err : new Error(String(err)));
+            this.scheduleCheck();
+          },
+        );
       });
     });
     // A failed step is handed over from a macrotask of its own, maybe before the playbook awaits
@@ -263,16 +326,29 @@ export class RunExecution implements RunEffects {
     return promise;
   }
 
-  private onOutcome(base: JournalEntry, o: StepOutcome, hand: (e: JournalEntry) => void, recorded: boolean, effect: RunEffect | undefined): void {
+  private onOutcome(
+    base: JournalEntry,
+    o: StepOutcome,
+    hand: (e: JournalEntry) => void,
+    recorded: boolean,
+    effect: RunEffect | undefined,
+  ): void {
     const known = recorded && FINAL.has(base.status);
     switch (o.status) {
       case 'completed':
       case 'failed': {
         if (o.status === 'completed' && o.dryRun) this.dryRunSteps = true;
         const entry: JournalEntry = {
-          ...base, status: o.status, output: o.status === 'completed' ? o.output : null, error: o.status === 'failed' ? o.error : null,
-          attempts: o.attempts ?? base.attempts, detail: o.detail ?? base.detail, asset: o.asset ?? base.asset, app: o.app ?? base.app,
-          action: base.action, finishedAt: known ? base.finishedAt : new Date(this.opts.now()).toISOString(),
+          ...base,
+          status: o.status,
+          output: o.status === 'completed' ? o.output : null,
+          error: o.status === 'failed' ? o.error : null,
+          attempts: o.attempts ?? base.attempts,
+          detail: o.detail ?? base.detail,
+          asset: o.asset ?? base.asset,
+          app: o.app ?? base.app,
+          action: base.action,
+          finishedAt: known ? base.finishedAt : new Date(this.opts.now()).toISOString(),
         };
         // The entry exists when it was recorded before (a parked marker, an intent) or the host
         // journaled an intent now: then only its outcome columns are written.
@@ -280,11 +356,17 @@ export class RunExecution implements RunEffects {
         this.delivery.arrive((resolution) => {
           entry.resolution = resolution;
           if (effect && !known && !this.opts.dryRun) this.host.recordWithEffect(entry, effect);
-          else if (effect && !known) this.host.record({ ...entry, detail: 'dry run: recorded, the incident was not changed' });
+          else if (effect && !known)
+            this.host.record({ ...entry, detail: 'dry run: recorded, the incident was not changed' });
           else if (exists) {
             this.host.update(entry.seq, {
-              status: entry.status, output: entry.output, error: entry.error, attempts: entry.attempts, finishedAt: entry.finishedAt,
-              detail: entry.detail, resolution,
+              status: entry.status,
+              output: entry.output,
+              error: entry.error,
+              attempts: entry.attempts,
+              finishedAt: entry.finishedAt,
+              detail: entry.detail,
+              resolution,
             });
           } else this.host.record(entry);
           hand(entry);
@@ -299,7 +381,14 @@ export class RunExecution implements RunEffects {
         const unchanged = recorded && base.status === 'waiting' && base.detail === o.detail && base.wakeAt === wakeAt;
         // A parked step is journaled, so the run's timeline shows every step it waits on.
         if (!holdsIntent && !unchanged) {
-          this.host.record({ ...base, status: 'waiting', wakeAt, detail: o.detail, asset: o.asset ?? base.asset, app: o.app ?? base.app });
+          this.host.record({
+            ...base,
+            status: 'waiting',
+            wakeAt,
+            detail: o.detail,
+            asset: o.asset ?? base.asset,
+            app: o.app ?? base.app,
+          });
         }
         return;
       }
@@ -316,7 +405,8 @@ export class RunExecution implements RunEffects {
     const seq = this.nextSeq;
     return this.step('action', name, input, (rec) => {
       const req: StepRequest = { kind: 'action', seq, name, target, action, input };
-      if (rec?.status === 'started') req.intent = { startedAt: rec.startedAt, attempts: rec.attempts, asset: rec.asset };
+      if (rec?.status === 'started')
+        req.intent = { startedAt: rec.startedAt, attempts: rec.attempts, asset: rec.asset };
       return this.host.perform(req);
     });
   }
@@ -324,23 +414,37 @@ export class RunExecution implements RunEffects {
   listContains(list: string, value: string): Promise<boolean> {
     const seq = this.nextSeq;
     const input = { list, value };
-    return this.step('list', 'lists.contains', input, () => this.host.perform({ kind: 'list', seq, name: 'lists.contains', input }));
+    return this.step('list', 'lists.contains', input, () =>
+      this.host.perform({ kind: 'list', seq, name: 'lists.contains', input }),
+    );
   }
 
   related(q: RelatedQuery): Promise<RelatedResult> {
     const seq = this.nextSeq;
     const incident = this.run.input as IncidentView;
     const until = incident.createdAt;
-    const input = { label: q.label ?? incident.label, match: plain(q.match), since: new Date(Date.parse(until) - q.withinMs).toISOString(), until };
-    return this.step('related', 'related', input, () => this.host.perform({ kind: 'related', seq, name: 'related', input }));
+    const input = {
+      label: q.label ?? incident.label,
+      match: plain(q.match),
+      since: new Date(Date.parse(until) - q.withinMs).toISOString(),
+      until,
+    };
+    return this.step('related', 'related', input, () =>
+      this.host.perform({ kind: 'related', seq, name: 'related', input }),
+    );
   }
 
   incident(kind: 'note' | 'status' | 'severity', input: Record<string, string>): Promise<void> {
     const name = kind === 'note' ? 'note' : kind === 'status' ? 'setStatus' : 'setSeverity';
     const incidentId = this.run.incidentId;
-    const effect: RunEffect = kind === 'note'
-      ? { type: 'note', incidentId, text: input.text! }
-      : { type: 'incident', incidentId, patch: kind === 'status' ? { status: input.status as never } : { severity: input.severity as never } };
+    const effect: RunEffect =
+      kind === 'note'
+        ? { type: 'note', incidentId, text: input.text! }
+        : {
+            type: 'incident',
+            incidentId,
+            patch: kind === 'status' ? { status: input.status as never } : { severity: input.severity as never },
+          };
     return this.step(kind, name, input, () => Promise.resolve({ status: 'completed', output: null }), effect);
   }
 
@@ -350,10 +454,16 @@ export class RunExecution implements RunEffects {
     return this.step('sleep', 'sleep', input, async (rec) => {
       const wakeAt = rec?.wakeAt ? Date.parse(rec.wakeAt) : this.opts.now() + Math.max(0, ms);
       const left = wakeAt - this.opts.now();
-      if (left > this.opts.shortSleepMs) return { status: 'waiting', on: { kind: 'timer' }, wakeAt, detail: 'waits for its timer' };
+      if (left > this.opts.shortSleepMs)
+        return { status: 'waiting', on: { kind: 'timer' }, wakeAt, detail: 'waits for its timer' };
       // Waited in process: the wake time must survive a crash meanwhile.
       if (!rec && left > 0) {
-        this.host.record({ ...this.entry(seq, 'sleep', 'sleep', input), status: 'waiting', wakeAt: new Date(wakeAt).toISOString(), detail: 'waits for its timer' });
+        this.host.record({
+          ...this.entry(seq, 'sleep', 'sleep', input),
+          status: 'waiting',
+          wakeAt: new Date(wakeAt).toISOString(),
+          detail: 'waits for its timer',
+        });
       }
       if (left > 0) await new Promise((r) => setTimeout(r, left));
       return { status: 'completed', output: null };
@@ -363,7 +473,9 @@ export class RunExecution implements RunEffects {
   prompt(given: PromptSpec): Promise<PromptResult<unknown>> {
     const seq = this.nextSeq;
     const spec = plain(given);
-    return this.step('prompt', 'prompt', spec, () => this.host.perform({ kind: 'prompt', seq, name: 'prompt', input: spec }));
+    return this.step('prompt', 'prompt', spec, () =>
+      this.host.perform({ kind: 'prompt', seq, name: 'prompt', input: spec }),
+    );
   }
 
   /** `now`/`random`: synchronous for the playbook; journaled (not awaited) the first time. */
@@ -378,7 +490,12 @@ export class RunExecution implements RunEffects {
       return rec.output as number;
     }
     const v = kind === 'now' ? this.opts.now() : Math.random();
-    this.host.record({ ...this.entry(seq, kind, kind, null), status: 'completed', output: v, finishedAt: new Date(this.opts.now()).toISOString() });
+    this.host.record({
+      ...this.entry(seq, kind, kind, null),
+      status: 'completed',
+      output: v,
+      finishedAt: new Date(this.opts.now()).toISOString(),
+    });
     return v;
   }
 
@@ -394,7 +511,11 @@ export class RunExecution implements RunEffects {
     // runs for the first time — reacting to a live outcome, or in a new run — takes the new one.
     if (rec || this.delivery.replayedSegment) return false;
     this.nextSeq++;
-    this.host.record({ ...this.entry(seq, 'patch', id, null), status: 'completed', finishedAt: new Date(this.opts.now()).toISOString() });
+    this.host.record({
+      ...this.entry(seq, 'patch', id, null),
+      status: 'completed',
+      finishedAt: new Date(this.opts.now()).toISOString(),
+    });
     return true;
   }
 
@@ -402,7 +523,6 @@ export class RunExecution implements RunEffects {
     const rec = this.journal.get(this.nextSeq);
     if (rec?.kind === 'patch' && rec.name === id) this.nextSeq++;
   }
-
 }
 
 /**
@@ -410,7 +530,7 @@ export class RunExecution implements RunEffects {
  * playbook may change the object it passed while the step is still in flight.
  */
 function plain<T>(value: T): T {
-  return value === undefined ? value : JSON.parse(JSON.stringify(value)) as T;
+  return value === undefined ? value : (JSON.parse(JSON.stringify(value)) as T);
 }
 
 const SYNCHRONOUS: ReadonlySet<JournalKind> = new Set(['now', 'random', 'patch']);
@@ -421,7 +541,8 @@ const SYNCHRONOUS: ReadonlySet<JournalKind> = new Set(['now', 'random', 'patch']
  */
 function orderLegacy(journal: JournalEntry[]): JournalEntry[] {
   const outcomes = journal.filter((e) => FINAL.has(e.status) && !SYNCHRONOUS.has(e.kind));
-  if (outcomes.length === 0 || outcomes.some((e) => e.resolution !== null && e.resolution !== undefined)) return journal;
+  if (outcomes.length === 0 || outcomes.some((e) => e.resolution !== null && e.resolution !== undefined))
+    return journal;
   const order = [...outcomes].sort((a, b) => (a.finishedAt ?? '').localeCompare(b.finishedAt ?? '') || a.seq - b.seq);
   const resolution = new Map(order.map((e, i) => [e.seq, i]));
   return journal.map((e) => (resolution.has(e.seq) ? { ...e, resolution: resolution.get(e.seq)! } : e));
@@ -431,11 +552,19 @@ function orderLegacy(journal: JournalEntry[]): JournalEntry[] {
 function outcomeOf(e: JournalEntry): StepOutcome {
   const where = { ...(e.asset ? { asset: e.asset } : {}), ...(e.app ? { app: e.app } : {}) };
   return e.status === 'failed'
-    ? { status: 'failed', error: e.error ?? toErrorRecord(new Error('failed')), attempts: e.attempts, detail: e.detail, ...where }
+    ? {
+        status: 'failed',
+        error: e.error ?? toErrorRecord(new Error('failed')),
+        attempts: e.attempts,
+        detail: e.detail,
+        ...where,
+      }
     : { status: 'completed', output: e.output, attempts: e.attempts, detail: e.detail, ...where };
 }
 
 /** A destructive action recorded instead of executed (the policy gate's dry-run detail, no attempt). */
 export function isDryRunStep(e: JournalEntry): boolean {
-  return e.kind === 'action' && e.status === 'completed' && e.attempts === 0 && (e.detail?.startsWith('dry run') ?? false);
+  return (
+    e.kind === 'action' && e.status === 'completed' && e.attempts === 0 && (e.detail?.startsWith('dry run') ?? false)
+  );
 }

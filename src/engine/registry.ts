@@ -43,8 +43,16 @@ export function bundleHash(entry: string): string {
   let hash = bundles.get(entry);
   if (hash === undefined) {
     const out = esbuild().buildSync({
-      entryPoints: [entry], bundle: true, write: false, format: 'esm', platform: 'node', packages: 'external',
-      minify: true, legalComments: 'none', logLevel: 'silent', charset: 'utf8',
+      entryPoints: [entry],
+      bundle: true,
+      write: false,
+      format: 'esm',
+      platform: 'node',
+      packages: 'external',
+      minify: true,
+      legalComments: 'none',
+      logLevel: 'silent',
+      charset: 'utf8',
     });
     hash = createHash('sha256').update(out.outputFiles[0]!.contents).digest('hex').slice(0, 16);
     bundles.set(entry, hash);

@@ -17,41 +17,67 @@ import type { JournalPatch, RunEffect } from '../store/store.js';
 export type { WaitOn };
 
 /** Where an action goes: a role of the playbook (bound to an asset by configuration), or a named asset of an app. */
-export type ActionTarget =
-  | { role: string; capability: string }
-  | { asset: string; appId: string };
+export type ActionTarget = { role: string; capability: string } | { asset: string; appId: string };
 
 /** A step the replayer needs performed now (it has no recorded outcome for it). */
 export type StepRequest =
   | {
-    kind: 'action'; seq: number; name: string; target: ActionTarget; action: string; input: unknown;
-    /**
-     * The intent a previous execution recorded without an outcome (the process stopped, or the
-     * vendor's answer was lost): the outcome is unknown, so the host reconciles and never re-sends
-     * a non-idempotent action blindly.
-     */
-    intent?: { startedAt: string; attempts: number; asset: string | null };
-  }
+      kind: 'action';
+      seq: number;
+      name: string;
+      target: ActionTarget;
+      action: string;
+      input: unknown;
+      /**
+       * The intent a previous execution recorded without an outcome (the process stopped, or the
+       * vendor's answer was lost): the outcome is unknown, so the host reconciles and never re-sends
+       * a non-idempotent action blindly.
+       */
+      intent?: { startedAt: string; attempts: number; asset: string | null };
+    }
   | { kind: 'list'; seq: number; name: 'lists.contains'; input: { list: string; value: string } }
-  | { kind: 'related'; seq: number; name: 'related'; input: { label: string; match: Array<{ field: string; value: string }>; since: string; until: string } }
+  | {
+      kind: 'related';
+      seq: number;
+      name: 'related';
+      input: { label: string; match: Array<{ field: string; value: string }>; since: string; until: string };
+    }
   | { kind: 'prompt'; seq: number; name: 'prompt'; input: PromptSpec };
 
 /** What became of a step request. */
 export type StepOutcome =
   | {
-    status: 'completed'; output: unknown; detail?: string | null; attempts?: number; asset?: string; app?: string;
-    /** A destructive step recorded, not executed (dry run): the run earns no minutes saved. */
-    dryRun?: boolean;
-    /** The host journaled an intent for the step: its outcome updates that entry. */
-    journaled?: boolean;
-  }
-  | { status: 'failed'; error: ErrorRecord; detail?: string | null; attempts?: number; asset?: string; app?: string; journaled?: boolean }
+      status: 'completed';
+      output: unknown;
+      detail?: string | null;
+      attempts?: number;
+      asset?: string;
+      app?: string;
+      /** A destructive step recorded, not executed (dry run): the run earns no minutes saved. */
+      dryRun?: boolean;
+      /** The host journaled an intent for the step: its outcome updates that entry. */
+      journaled?: boolean;
+    }
+  | {
+      status: 'failed';
+      error: ErrorRecord;
+      detail?: string | null;
+      attempts?: number;
+      asset?: string;
+      app?: string;
+      journaled?: boolean;
+    }
   /** The step is parked: this branch of the playbook waits (durably, holding no memory). */
   | {
-    status: 'waiting'; on: WaitOn; wakeAt: number | null; detail: string; asset?: string; app?: string;
-    /** The step holds an intent whose outcome is unknown (a re-send waits): its entry stays as it is. */
-    journaled?: boolean;
-  }
+      status: 'waiting';
+      on: WaitOn;
+      wakeAt: number | null;
+      detail: string;
+      asset?: string;
+      app?: string;
+      /** The step holds an intent whose outcome is unknown (a re-send waits): its entry stays as it is. */
+      journaled?: boolean;
+    }
   /** The run cannot go on without a human (unknown outcome, tampered approval, failed write). */
   | { status: 'attention'; reason: string };
 

@@ -16,7 +16,8 @@ export function createRunHost(store: Store, steps: StepService, scope: RunScope)
     perform: (req: StepRequest): Promise<StepOutcome> => steps.perform(scope, req),
     record: (entry: JournalEntry) => scope.writes.add(store.putJournal(entry, LAZY)),
     update: (seq: number, patch: JournalPatch) => scope.writes.add(store.updateJournal(scope.run.id, seq, patch, LAZY)),
-    recordWithEffect: (entry: JournalEntry, effect: RunEffect) => scope.writes.add(store.applyRunEffect(entry, effect, LAZY)),
+    recordWithEffect: (entry: JournalEntry, effect: RunEffect) =>
+      scope.writes.add(store.applyRunEffect(entry, effect, LAZY)),
     settle: () => scope.writes.durable(),
     abandon: (seqs: number[]) => steps.abandon(scope, seqs),
   };

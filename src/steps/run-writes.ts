@@ -15,9 +15,13 @@ export class RunWrites {
 
   /** Queues a write of this run: not awaited here, but part of every later `durable`. */
   add(p: Promise<unknown>): void {
-    p.catch(() => { /* observed through `written` */ });
+    p.catch(() => {
+      /* observed through `written` */
+    });
     const next = this.written.then(() => p);
-    next.catch(() => { /* observed by `durable` */ });
+    next.catch(() => {
+      /* observed by `durable` */
+    });
     this.written = next;
   }
 

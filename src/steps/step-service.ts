@@ -63,7 +63,11 @@ const LAZY = { lazy: true } as const;
 export class StepService {
   private readonly now: () => number;
 
-  constructor(private readonly store: Store, private readonly broker: Broker, private readonly opts: StepServiceOptions = {}) {
+  constructor(
+    private readonly store: Store,
+    private readonly broker: Broker,
+    private readonly opts: StepServiceOptions = {},
+  ) {
     this.now = opts.now ?? Date.now;
   }
 
@@ -71,15 +75,20 @@ export class StepService {
   async perform(scope: RunScope, req: StepRequest): Promise<StepOutcome> {
     try {
       switch (req.kind) {
-        case 'action': return await this.action(scope, req);
-        case 'prompt': return await this.prompt(scope, req);
+        case 'action':
+          return await this.action(scope, req);
+        case 'prompt':
+          return await this.prompt(scope, req);
         case 'list': {
           const items = await this.store.getListItems(req.input.list);
           if (items === null) return failed(`custom list "${req.input.list}" does not exist`);
           return { status: 'completed', output: ipInList(req.input.value, items) };
         }
         case 'related':
-          return { status: 'completed', output: await this.store.countRelated({ ...req.input, excludeIncidentId: scope.run.incidentId }) };
+          return {
+            status: 'completed',
+            output: await this.store.countRelated({ ...req.input, excludeIncidentId: scope.run.incidentId }),
+          };
       }
     } catch (err) {
       // A bug or a store failure, not a vendor's answer. Before an intent nothing was sent.
@@ -92,7 +101,15 @@ export class StepService {
   private async action(scope: RunScope, req: ActionRequest): Promise<StepOutcome> {
     if (req.intent) {
       const why = 'the process stopped before the outcome was recorded';
-      return this.resolveUnknown(scope, req, req.intent.asset, req.intent.attempts, why, 0, new Date(req.intent.startedAt));
+      return this.resolveUnknown(
+        scope,
+        req,
+        req.intent.asset,
+        req.intent.attempts,
+        why,
+        0,
+        new Date(req.intent.startedAt),
+      );
     }
     const t = await this.target(scope, req);
     if ('problem' in t) return failed(t.problem);
@@ -101,18 +118,29 @@ export class StepService {
     let detail: string | null = null;
     if (!def.readOnly && this.opts.gate) {
       const g = await this.opts.gate.check({
-        run: scope.run, seq: req.seq, asset: asset.name, app: asset.app.id, action: req.action, def, params: req.input,
-        automation: scope.automation, playbookDryRun: scope.playbookDryRun,
+        run: scope.run,
+        seq: req.seq,
+        asset: asset.name,
+        app: asset.app.id,
+        action: req.action,
+        def,
+        params: req.input,
+        automation: scope.automation,
+        playbookDryRun: scope.playbookDryRun,
       });
       switch (g.kind) {
-        case 'wait': return { status: 'waiting', on: g.on, wakeAt: g.wakeAt, detail: waitDetail(g.on), ...where };
-        case 'attention': return { status: 'attention', reason: `step ${req.seq} ${req.name}: ${g.reason}` };
-        case 'deny': return { ...failed(g.message, 'ApprovalDenied'), ...where };
+        case 'wait':
+          return { status: 'waiting', on: g.on, wakeAt: g.wakeAt, detail: waitDetail(g.on), ...where };
+        case 'attention':
+          return { status: 'attention', reason: `step ${req.seq} ${req.name}: ${g.reason}` };
+        case 'deny':
+          return { ...failed(g.message, 'ApprovalDenied'), ...where };
         case 'dry-run': {
           const output = dryRunOutput(asset.app.implements ?? [], req.action, req.input);
           return { status: 'completed', output, detail: g.detail, attempts: 0, dryRun: true, ...where };
         }
-        case 'allow': detail = g.detail;
+        case 'allow':
+          detail = g.detail;
       }
     }
     if (def.readOnly) return this.send(scope, req, asset, def, { attempts: 0, detail, round: 0, changing: false });
@@ -122,13 +150,19 @@ export class StepService {
   }
 
   /** The asset the step goes to and its action, or why the step cannot target it. */
-  private async target(scope: RunScope, req: ActionRequest): Promise<{ asset: ResolvedAsset; def: AnyActionDefinition } | { problem: string }> {
+  private async target(
+    scope: RunScope,
+    req: ActionRequest,
+  ): Promise<{ asset: ResolvedAsset; def: AnyActionDefinition } | { problem: string }> {
     const t = req.target;
     const label = 'role' in t ? t.role : t.asset;
-    const assetName = 'role' in t ? (Object.hasOwn(scope.bindings, t.role) ? scope.bindings[t.role] : undefined) : t.asset;
+    const assetName =
+      'role' in t ? (Object.hasOwn(scope.bindings, t.role) ? scope.bindings[t.role] : undefined) : t.asset;
     const playbook = scope.run.playbookId;
     if (assetName === undefined) {
-      return { problem: `role "${label}" of playbook ${playbook} is not bound to an asset (riposte playbooks bind ${playbook} ${label}=<asset>)` };
+      return {
+        problem: `role "${label}" of playbook ${playbook} is not bound to an asset (riposte playbooks bind ${playbook} ${label}=<asset>)`,
+      };
     }
     let asset: ResolvedAsset;
     try {
@@ -137,9 +171,12 @@ export class StepService {
       return { problem: toErrorRecord(err).message };
     }
     const app = asset.app;
-    if ('appId' in t && app.id !== t.appId) return { problem: `asset "${assetName}" belongs to app ${app.id}, not ${t.appId}` };
+    if ('appId' in t && app.id !== t.appId)
+      return { problem: `asset "${assetName}" belongs to app ${app.id}, not ${t.appId}` };
     if ('capability' in t && !(app.implements ?? []).includes(t.capability as never)) {
-      return { problem: `role "${label}" is bound to asset "${assetName}" of app ${app.id}, which does not implement the ${t.capability} capability` };
+      return {
+        problem: `role "${label}" is bound to asset "${assetName}" of app ${app.id}, which does not implement the ${t.capability} capability`,
+      };
     }
     const def = Object.hasOwn(app.actions, req.action) ? app.actions[req.action] : undefined;
     if (!def) return { problem: `app of asset "${assetName}" has no action "${req.action}"` };
@@ -148,15 +185,32 @@ export class StepService {
 
   private intent(scope: RunScope, req: ActionRequest, asset: ResolvedAsset, detail: string | null): JournalEntry {
     return {
-      runId: scope.run.id, seq: req.seq, kind: 'action', name: req.name, asset: asset.name, app: asset.app.id, action: req.action,
-      status: 'started', input: req.input, output: null, error: null, attempts: 0, startedAt: new Date(this.now()).toISOString(),
-      finishedAt: null, wakeAt: null, detail, resolution: null,
+      runId: scope.run.id,
+      seq: req.seq,
+      kind: 'action',
+      name: req.name,
+      asset: asset.name,
+      app: asset.app.id,
+      action: req.action,
+      status: 'started',
+      input: req.input,
+      output: null,
+      error: null,
+      attempts: 0,
+      startedAt: new Date(this.now()).toISOString(),
+      finishedAt: null,
+      wakeAt: null,
+      detail,
+      resolution: null,
     };
   }
 
   /** Sends the step; `changing` = an intent is journaled, and the send waits until it committed. */
   private async send(
-    scope: RunScope, req: ActionRequest, asset: ResolvedAsset, def: AnyActionDefinition,
+    scope: RunScope,
+    req: ActionRequest,
+    asset: ResolvedAsset,
+    def: AnyActionDefinition,
     s: { attempts: number; detail: string | null; round: number; changing: boolean },
   ): Promise<StepOutcome> {
     const where = { asset: asset.name, app: asset.app.id };
@@ -165,20 +219,33 @@ export class StepService {
     try {
       out = await this.broker.invoke({ asset, def }, call, s.changing ? { before: scope.writes.durable() } : {});
     } catch (err) {
-      return { status: 'attention', reason: `step ${req.seq}: a journal write of this run failed, so nothing more was sent: ${toErrorRecord(err).message}` };
+      return {
+        status: 'attention',
+        reason: `step ${req.seq}: a journal write of this run failed, so nothing more was sent: ${toErrorRecord(err).message}`,
+      };
     }
     scope.writes.add(out.recorded);
     const attempts = s.attempts + out.attempts;
     const journaled = s.changing;
-    if (out.kind === 'succeeded') return { status: 'completed', output: out.output, attempts, detail: s.detail, journaled, ...where };
-    if (out.kind === 'failed' || !s.changing) return { status: 'failed', error: out.error, attempts, detail: s.detail, journaled, ...where };
-    scope.writes.add(this.store.updateJournal(scope.run.id, req.seq, { status: 'started', error: out.error, attempts }, LAZY));
+    if (out.kind === 'succeeded')
+      return { status: 'completed', output: out.output, attempts, detail: s.detail, journaled, ...where };
+    if (out.kind === 'failed' || !s.changing)
+      return { status: 'failed', error: out.error, attempts, detail: s.detail, journaled, ...where };
+    scope.writes.add(
+      this.store.updateJournal(scope.run.id, req.seq, { status: 'started', error: out.error, attempts }, LAZY),
+    );
     return this.resolveUnknown(scope, req, asset.name, attempts, out.error.message, s.round, null);
   }
 
   /** An attempt may or may not have reached the vendor: never re-send a non-idempotent action blindly. */
   private async resolveUnknown(
-    scope: RunScope, req: ActionRequest, assetName: string | null, attempts: number, why: string, round: number, intentAt: Date | null,
+    scope: RunScope,
+    req: ActionRequest,
+    assetName: string | null,
+    attempts: number,
+    why: string,
+    round: number,
+    intentAt: Date | null,
   ): Promise<StepOutcome> {
     const seq = req.seq;
     let asset: ResolvedAsset;
@@ -187,10 +254,16 @@ export class StepService {
       if (assetName === null) throw new Error('the intent names no asset');
       ({ asset, def } = await this.broker.describe(assetName, req.action));
     } catch (err) {
-      return this.attention(scope, req, assetName, `${why}; and its asset cannot be loaded: ${toErrorRecord(err).message}`);
+      return this.attention(
+        scope,
+        req,
+        assetName,
+        `${why}; and its asset cannot be loaded: ${toErrorRecord(err).message}`,
+      );
     }
     const where = { asset: asset.name, app: asset.app.id };
-    const note = (detail: string) => scope.writes.add(this.store.updateJournal(scope.run.id, seq, { status: 'started', detail }, LAZY));
+    const note = (detail: string) =>
+      scope.writes.add(this.store.updateJournal(scope.run.id, seq, { status: 'started', detail }, LAZY));
     const changing = !def.readOnly;
     // Sending again is sending: the kill switch, a dry run switched on meanwhile and the approval
     // are checked again first.
@@ -200,7 +273,8 @@ export class StepService {
       note(detail);
       return this.send(scope, req, asset, def, { attempts, detail, round: nextRound, changing });
     };
-    if (def.idempotent) return resend(`outcome unknown (${why}); the action is idempotent, so it was sent again`, round);
+    if (def.idempotent)
+      return resend(`outcome unknown (${why}); the action is idempotent, so it was sent again`, round);
     if (def.reconcile && round < MAX_RECONCILE_ROUNDS) {
       const call = { runId: scope.run.id, seq, asset: asset.name, action: req.action, input: req.input };
       const r = await this.broker.reconcile({ asset, def }, call, intentAt ?? new Date(this.now()));
@@ -208,33 +282,74 @@ export class StepService {
         const detail = `outcome was unknown (${why}); reconciled with the vendor: the action had been applied, so it was not sent again`;
         return { status: 'completed', output: r.output, attempts, detail, journaled: true, ...where };
       }
-      if (r.applied === false) return resend(`outcome was unknown (${why}); reconciled with the vendor: not applied, so it was sent once more`, round + 1);
+      if (r.applied === false)
+        return resend(
+          `outcome was unknown (${why}); reconciled with the vendor: not applied, so it was sent once more`,
+          round + 1,
+        );
       return this.attention(scope, req, asset.name, `${why}; reconcile could not tell: ${r.reason}`);
     }
-    return this.attention(scope, req, asset.name, round >= MAX_RECONCILE_ROUNDS
-      ? `${why}; still unknown after ${round} reconcile rounds`
-      : `${why}; the action is not idempotent and has no reconcile`);
+    return this.attention(
+      scope,
+      req,
+      asset.name,
+      round >= MAX_RECONCILE_ROUNDS
+        ? `${why}; still unknown after ${round} reconcile rounds`
+        : `${why}; the action is not idempotent and has no reconcile`,
+    );
   }
 
   /** Why the policy now stops a re-send (an outcome that holds the intent), or null when it may go. */
-  private async recheck(scope: RunScope, req: ActionRequest, asset: ResolvedAsset, def: AnyActionDefinition, why: string): Promise<StepOutcome | null> {
+  private async recheck(
+    scope: RunScope,
+    req: ActionRequest,
+    asset: ResolvedAsset,
+    def: AnyActionDefinition,
+    why: string,
+  ): Promise<StepOutcome | null> {
     if (def.readOnly || !this.opts.gate) return null;
     const g = await this.opts.gate.check({
-      run: scope.run, seq: req.seq, asset: asset.name, app: asset.app.id, action: req.action, def, params: req.input,
-      automation: scope.automation, playbookDryRun: scope.playbookDryRun,
+      run: scope.run,
+      seq: req.seq,
+      asset: asset.name,
+      app: asset.app.id,
+      action: req.action,
+      def,
+      params: req.input,
+      automation: scope.automation,
+      playbookDryRun: scope.playbookDryRun,
     });
     switch (g.kind) {
-      case 'allow': return null;
-      case 'wait': return { status: 'waiting', on: g.on, wakeAt: g.wakeAt, detail: waitDetail(g.on), journaled: true, asset: asset.name, app: asset.app.id };
-      case 'attention': return this.attention(scope, req, asset.name, `${why}; ${g.reason}`);
-      case 'deny': return this.attention(scope, req, asset.name, `${why}; sending it again is refused: ${g.message}`);
-      case 'dry-run': return this.attention(scope, req, asset.name, `${why}; the playbook is now in dry run, so it is not sent again`);
+      case 'allow':
+        return null;
+      case 'wait':
+        return {
+          status: 'waiting',
+          on: g.on,
+          wakeAt: g.wakeAt,
+          detail: waitDetail(g.on),
+          journaled: true,
+          asset: asset.name,
+          app: asset.app.id,
+        };
+      case 'attention':
+        return this.attention(scope, req, asset.name, `${why}; ${g.reason}`);
+      case 'deny':
+        return this.attention(scope, req, asset.name, `${why}; sending it again is refused: ${g.message}`);
+      case 'dry-run':
+        return this.attention(
+          scope,
+          req,
+          asset.name,
+          `${why}; the playbook is now in dry run, so it is not sent again`,
+        );
     }
   }
 
   private attention(scope: RunScope, req: ActionRequest, assetName: string | null, why: string): StepOutcome {
-    const reason = `step ${req.seq} ${req.name} on asset "${assetName ?? '?'}": outcome unknown (${why}). It was NOT sent again. `
-      + `Check at the vendor, then resolve the step with \`riposte runs resolve ${scope.run.id} ${req.seq} --applied|--not-applied\`.`;
+    const reason =
+      `step ${req.seq} ${req.name} on asset "${assetName ?? '?'}": outcome unknown (${why}). It was NOT sent again. ` +
+      `Check at the vendor, then resolve the step with \`riposte runs resolve ${scope.run.id} ${req.seq} --applied|--not-applied\`.`;
     scope.writes.add(this.store.updateJournal(scope.run.id, req.seq, { status: 'started', detail: reason }, LAZY));
     return { status: 'attention', reason };
   }
@@ -245,9 +360,19 @@ export class StepService {
     for (const seq of seqs) {
       await this.opts.release?.(scope.run.id, seq, reason);
       const error = { name: 'Abandoned', message: reason, retryable: false, applied: 'no' as const };
-      scope.writes.add(this.store.updateJournal(scope.run.id, seq, {
-        status: 'failed', error, detail: `abandoned: ${reason}`, finishedAt: new Date(this.now()).toISOString(),
-      }, LAZY));
+      scope.writes.add(
+        this.store.updateJournal(
+          scope.run.id,
+          seq,
+          {
+            status: 'failed',
+            error,
+            detail: `abandoned: ${reason}`,
+            finishedAt: new Date(this.now()).toISOString(),
+          },
+          LAZY,
+        ),
+      );
     }
   }
 
@@ -256,10 +381,14 @@ export class StepService {
   private async prompt(scope: RunScope, req: Extract<StepRequest, { kind: 'prompt' }>): Promise<StepOutcome> {
     if (!this.opts.prompts) return failed('prompts are not available in this engine');
     const state = await this.opts.prompts.step(scope.run.id, req.seq, req.input);
-    if (state.kind === 'wait') return { status: 'waiting', on: state.on, wakeAt: state.wakeAt, detail: waitDetail(state.on) };
+    if (state.kind === 'wait')
+      return { status: 'waiting', on: state.on, wakeAt: state.wakeAt, detail: waitDetail(state.on) };
     return {
-      status: 'completed', output: { answer: state.answer, answeredBy: state.answeredBy, timedOut: state.timedOut },
-      detail: state.timedOut ? 'no answer before the timeout: the default answer was taken' : `answered by ${state.answeredBy}`,
+      status: 'completed',
+      output: { answer: state.answer, answeredBy: state.answeredBy, timedOut: state.timedOut },
+      detail: state.timedOut
+        ? 'no answer before the timeout: the default answer was taken'
+        : `answered by ${state.answeredBy}`,
     };
   }
 }
@@ -273,9 +402,13 @@ function failed(message: string, errorName?: string): { status: 'failed'; error:
 /** A parked step's journal detail: what it waits for and how to act on it. */
 export function waitDetail(on: WaitOn): string {
   switch (on.kind) {
-    case 'approval': return `waits for approval ${on.id} (riposte approvals show ${on.id})`;
-    case 'prompt': return `waits for an answer to prompt ${on.id} (riposte prompts show ${on.id})`;
-    case 'kill-switch': return 'waits for the kill switch to be released (riposte policy kill-switch status)';
-    case 'timer': return 'waits for its timer';
+    case 'approval':
+      return `waits for approval ${on.id} (riposte approvals show ${on.id})`;
+    case 'prompt':
+      return `waits for an answer to prompt ${on.id} (riposte prompts show ${on.id})`;
+    case 'kill-switch':
+      return 'waits for the kill switch to be released (riposte policy kill-switch status)';
+    case 'timer':
+      return 'waits for its timer';
   }
 }

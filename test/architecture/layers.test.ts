@@ -25,8 +25,35 @@ const ALLOWED: Record<string, readonly string[]> = {
   engine: ['common', 'sdk', 'store', 'steps'],
   ingest: ['common', 'sdk', 'store', 'engine'],
   api: ['common', 'sdk', 'store', 'broker', 'policy', 'engine', 'ingest'],
-  server: ['common', 'sdk', 'store', 'broker', 'apps', 'policy', 'steps', 'engine', 'ingest', 'api', 'config', 'playbooks'],
-  cli: ['common', 'sdk', 'store', 'broker', 'apps', 'policy', 'steps', 'engine', 'ingest', 'api', 'server', 'config', 'playbooks'],
+  server: [
+    'common',
+    'sdk',
+    'store',
+    'broker',
+    'apps',
+    'policy',
+    'steps',
+    'engine',
+    'ingest',
+    'api',
+    'config',
+    'playbooks',
+  ],
+  cli: [
+    'common',
+    'sdk',
+    'store',
+    'broker',
+    'apps',
+    'policy',
+    'steps',
+    'engine',
+    'ingest',
+    'api',
+    'server',
+    'config',
+    'playbooks',
+  ],
   config: ['common', 'sdk', 'store', 'policy'],
 };
 
@@ -56,12 +83,15 @@ test('every import in src/ goes down the layers', () => {
     const layer = layerOf(file);
     const allowed = ALLOWED[layer];
     if (!allowed) {
-      problems.push(`${relative(ROOT, file)}: folder "${layer}" is not in the layer table of this test (and docs/architecture.md)`);
+      problems.push(
+        `${relative(ROOT, file)}: folder "${layer}" is not in the layer table of this test (and docs/architecture.md)`,
+      );
       continue;
     }
     for (const m of readFileSync(file, 'utf8').matchAll(IMPORT)) {
       const target = layerOf(resolve(dirname(file), m[1] ?? m[2]!));
-      if (target !== layer && !allowed.includes(target)) problems.push(`${relative(ROOT, file)} imports ${m[1] ?? m[2]} (${layer} → ${target})`);
+      if (target !== layer && !allowed.includes(target))
+        problems.push(`${relative(ROOT, file)} imports ${m[1] ?? m[2]} (${layer} → ${target})`);
     }
   }
   assert.deepEqual(problems, []);

@@ -26,7 +26,11 @@ test('four-eyes: whoever caused a run never approves its destructive actions', a
   const srv = await startServer(serveConfig({ dataDir: dir, port: 0, lab: true, labPort: 0, logLevel: 'warn' }, {}));
   const api = async (method: string, path: string, token: string, body?: unknown) => {
     const res = await fetch(`${srv.url}/api/v1${path}`, {
-      method, headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      method,
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
     const text = await res.text();
@@ -41,19 +45,41 @@ test('four-eyes: whoever caused a run never approves its destructive actions', a
       await srv.store.createApiToken({ name, role: 'analyst', token: tokens[name]! }, 'test');
     }
     const incident = (n: number) => ({
-      name: `crafted ${n}`, label: 'mobile-unauthorized-ip', severity: 'high', sourceId: `alice-${n}`,
-      artifacts: [{ name: 'a', cef: { destinationAddress: '203.0.113.45', sourceAddress: '10.20.30.41', sourceUserName: 'jdoe@contoso.example', deviceHostname: 'JDOE-IPHONE' } }],
+      name: `crafted ${n}`,
+      label: 'mobile-unauthorized-ip',
+      severity: 'high',
+      sourceId: `alice-${n}`,
+      artifacts: [
+        {
+          name: 'a',
+          cef: {
+            destinationAddress: '203.0.113.45',
+            sourceAddress: '10.20.30.41',
+            sourceUserName: 'jdoe@contoso.example',
+            deviceHostname: 'JDOE-IPHONE',
+          },
+        },
+      ],
     });
 
     await t.test('an analyst who submitted the incident cannot approve its wipe; another analyst can', async () => {
       const first = await api('POST', '/incidents', tokens.alice!, incident(1));
       assert.equal(first.status, 201, JSON.stringify(first.json));
-      await until('first offence run', async () => (await srv.store.getRun(first.json.runs[0]))?.status === 'completed');
+      await until(
+        'first offence run',
+        async () => (await srv.store.getRun(first.json.runs[0]))?.status === 'completed',
+      );
       const second = await api('POST', '/incidents', tokens.alice!, incident(2));
       const runId = second.json.runs[0] as string;
-      const run = await until('parked run', async () => { const r = await srv.store.getRun(runId); return r?.status === 'waiting' ? r : undefined; });
+      const run = await until('parked run', async () => {
+        const r = await srv.store.getRun(runId);
+        return r?.status === 'waiting' ? r : undefined;
+      });
       assert.equal(run.requestedBy, 'user:alice');
-      const pending = await until('approvals', async () => { const a = await policy.listApprovals({ runId }); return a.length === 2 ? a : undefined; });
+      const pending = await until('approvals', async () => {
+        const a = await policy.listApprovals({ runId });
+        return a.length === 2 ? a : undefined;
+      });
       for (const a of pending) {
         assert.equal(a.requestedBy, 'user:alice');
         const self = await api('POST', `/approvals/${a.id}/approve`, tokens.alice!, {});
@@ -61,27 +87,48 @@ test('four-eyes: whoever caused a run never approves its destructive actions', a
         assert.equal(self.json.error.code, 'four_eyes');
       }
       // Nor through the CLI.
-      const cli = await exec(process.execPath, ['bin/riposte.js', 'approvals', 'approve', pending[0]!.id, '--url', srv.url, '--token', tokens.alice!], {
-        env: { ...process.env, RIPOSTE_DATA_DIR: dir },
-      }).then(() => null, (err: { stderr: string; code: number }) => err);
+      const cli = await exec(
+        process.execPath,
+        ['bin/riposte.js', 'approvals', 'approve', pending[0]!.id, '--url', srv.url, '--token', tokens.alice!],
+        {
+          env: { ...process.env, RIPOSTE_DATA_DIR: dir },
+        },
+      ).then(
+        () => null,
+        (err: { stderr: string; code: number }) => err,
+      );
       assert.ok(cli, 'the CLI refused');
       assert.match(cli.stderr, /four-eyes/);
       assert.equal(labOf(srv).graph.wipeCount(JDOE_IPHONE), 0, 'nothing was wiped');
-      for (const a of pending) assert.equal((await api('POST', `/approvals/${a.id}/approve`, tokens.bob!, {})).status, 200);
+      for (const a of pending)
+        assert.equal((await api('POST', `/approvals/${a.id}/approve`, tokens.bob!, {})).status, 200);
       await until('contained', async () => (await srv.store.getRun(runId))?.status === 'completed');
       assert.equal(labOf(srv).graph.wipeCount(JDOE_IPHONE), 1);
     });
 
     await t.test('an ad-hoc action: its requester cannot approve it', async () => {
       const incidentId = (await srv.store.listIncidents({ limit: 1 }))[0]!.id;
-      const r = await api('POST', '/actions', tokens.bob!, { incidentId, asset: 'panos-lab', action: 'blockIp', params: { ip: '10.9.9.9' } });
+      const r = await api('POST', '/actions', tokens.bob!, {
+        incidentId,
+        asset: 'panos-lab',
+        action: 'blockIp',
+        params: { ip: '10.9.9.9' },
+      });
       assert.equal(r.status, 202, JSON.stringify(r.json));
       const approval = await until('approval', async () => (await policy.listApprovals({ runId: r.json.run.id }))[0]);
       assert.equal(approval.requestedBy, 'user:bob');
-      assert.equal((await api('POST', `/approvals/${approval.id}/approve`, tokens.bob!, {})).json.error.code, 'four_eyes');
+      assert.equal(
+        (await api('POST', `/approvals/${approval.id}/approve`, tokens.bob!, {})).json.error.code,
+        'four_eyes',
+      );
       assert.equal((await api('POST', `/approvals/${approval.id}/approve`, tokens.alice!, {})).status, 200);
       // Denying one's own request is allowed: it only stops an action.
-      const again = await api('POST', '/actions', tokens.bob!, { incidentId, asset: 'panos-lab', action: 'blockIp', params: { ip: '10.9.9.8' } });
+      const again = await api('POST', '/actions', tokens.bob!, {
+        incidentId,
+        asset: 'panos-lab',
+        action: 'blockIp',
+        params: { ip: '10.9.9.8' },
+      });
       const mine = await until('approval', async () => (await policy.listApprovals({ runId: again.json.run.id }))[0]);
       const denied = await api('POST', `/approvals/${mine.id}/deny`, tokens.bob!, { comment: 'wrong address' });
       assert.equal(denied.status, 200, JSON.stringify(denied.json));
@@ -89,21 +136,42 @@ test('four-eyes: whoever caused a run never approves its destructive actions', a
     });
 
     await t.test('a run caused by a source (Splunk) may be approved by any eligible person', async () => {
-      const post = (sid: string) => fetch(`${srv.url}/api/v1/ingest/splunk?token=${srv.credentials.splunkToken}`, {
-        method: 'POST', headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ sid, search_name: 'Mobile device reached unauthorized IP', app: 'search', owner: 'admin', results_link: '',
-          result: { dest_ip: '203.0.113.46', src_ip: '10.20.30.42', user: 'asmith@contoso.example', device_name: 'ASMITH-PIXEL', severity: 'high' } }),
-      }).then((res) => res.json() as Promise<{ runs: string[] }>);
+      const post = (sid: string) =>
+        fetch(`${srv.url}/api/v1/ingest/splunk?token=${srv.credentials.splunkToken}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({
+            sid,
+            search_name: 'Mobile device reached unauthorized IP',
+            app: 'search',
+            owner: 'admin',
+            results_link: '',
+            result: {
+              dest_ip: '203.0.113.46',
+              src_ip: '10.20.30.42',
+              user: 'asmith@contoso.example',
+              device_name: 'ASMITH-PIXEL',
+              severity: 'high',
+            },
+          }),
+        }).then((res) => res.json() as Promise<{ runs: string[] }>);
       const a = await post('fe-1');
       await until('first', async () => (await srv.store.getRun(a.runs[0]!))?.status === 'completed');
       const b = await post('fe-2');
-      const pending: ApprovalRecord[] = await until('approvals', async () => { const x = await policy.listApprovals({ runId: b.runs[0]! }); return x.length === 2 ? x : undefined; });
+      const pending: ApprovalRecord[] = await until('approvals', async () => {
+        const x = await policy.listApprovals({ runId: b.runs[0]! });
+        return x.length === 2 ? x : undefined;
+      });
       assert.equal(pending[0]!.requestedBy, 'source:splunk');
       assert.equal((await api('POST', `/approvals/${pending[0]!.id}/approve`, tokens.alice!, {})).status, 200);
     });
 
     await t.test('four-eyes cannot be turned off on an asset', async () => {
-      const r = await api('PUT', '/assets/intune-lab/policy', srv.credentials.adminToken, { requireApproval: true, approvers: { users: ['alice'], roles: [] }, fourEyes: false });
+      const r = await api('PUT', '/assets/intune-lab/policy', srv.credentials.adminToken, {
+        requireApproval: true,
+        approvers: { users: ['alice'], roles: [] },
+        fourEyes: false,
+      });
       assert.equal(r.status, 400);
       assert.match(JSON.stringify(r.json), /four-eyes cannot be turned off/);
     });

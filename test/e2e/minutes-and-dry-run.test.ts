@@ -19,10 +19,18 @@ let n = 0;
 async function fire(srv: RunningServer, result: Record<string, string>): Promise<string> {
   const sid = `minutes_${Date.now()}_${++n}`;
   const res = await fetch(`${srv.url}/api/v1/ingest/splunk?token=${srv.credentials.splunkToken}`, {
-    method: 'POST', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ sid, search_name: 'Mobile device reached unauthorized IP', app: 'search', owner: 'admin', results_link: '', result }),
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      sid,
+      search_name: 'Mobile device reached unauthorized IP',
+      app: 'search',
+      owner: 'admin',
+      results_link: '',
+      result,
+    }),
   });
-  const body = await res.json() as { runs: string[] };
+  const body = (await res.json()) as { runs: string[] };
   assert.equal(res.status, 201, JSON.stringify(body));
   return body.runs[0]!;
 }
@@ -41,7 +49,10 @@ test('minutes saved are credited only for real work; a dry run changes no incide
     assert.equal(real.status, 'completed');
     assert.equal(real.minutesSaved, 45);
 
-    const incomplete = await settled(srv, await fire(srv, { src_ip: '10.20.30.41', user: 'jdoe@contoso.example', severity: 'high' }));
+    const incomplete = await settled(
+      srv,
+      await fire(srv, { src_ip: '10.20.30.41', user: 'jdoe@contoso.example', severity: 'high' }),
+    );
     assert.equal(incomplete.status, 'completed');
     assert.equal((incomplete.output as { outcome: string }).outcome, 'incomplete');
     assert.equal(incomplete.minutesSaved, 0, 'a run that did nothing earns nothing');

@@ -9,14 +9,24 @@ import { makeHarness } from '../support/harness.js';
 import { startDirectoryServer, testDirectoryApp } from '../support/directory-app.js';
 import { branchPlaybook, BRANCH_PLAYBOOK_ID } from '../support/branch-playbook.js';
 
-for (const [which, latency] of [['the directory answers first', 0], ['the sleep ends first', 450]] as const) {
+for (const [which, latency] of [
+  ['the directory answers first', 0],
+  ['the sleep ends first', 450],
+] as const) {
   for (const restart of [false, true]) {
     test(`branch example: ${which}; parked, ${restart ? 'engine restarted, ' : ''}replayed → completed`, async () => {
       const dir = await startDirectoryServer(() => latency);
-      const h = await makeHarness({ apps: [testDirectoryApp], playbooks: [branchPlaybook(600)], engine: { shortSleepMs: 400, pollIntervalMs: 20 } });
+      const h = await makeHarness({
+        apps: [testDirectoryApp],
+        playbooks: [branchPlaybook(600)],
+        engine: { shortSleepMs: 400, pollIntervalMs: 20 },
+      });
       try {
         await h.store.putAsset({ name: 'dir', appId: 'test-directory', config: { url: dir.url }, secrets: {} }, 'test');
-        await h.store.putPlaybookSettings({ playbookId: BRANCH_PLAYBOOK_ID, enabled: true, automation: null, bindings: { directory: 'dir' } }, 'test');
+        await h.store.putPlaybookSettings(
+          { playbookId: BRANCH_PLAYBOOK_ID, enabled: true, automation: null, bindings: { directory: 'dir' } },
+          'test',
+        );
         const [run] = await h.fire({ label: 'branch' });
         const parked = await h.settle(run!.id, 10_000);
         assert.equal(parked.status, 'waiting', parked.attentionReason ?? '');
@@ -34,9 +44,16 @@ for (const [which, latency] of [['the directory answers first', 0], ['the sleep 
         assert.deepEqual([...notes].sort(), ['A', 'B', 'after the park']);
         assert.equal(dir.calls, 1, 'the recorded lookup was not asked again');
         const journal = await h.store.loadJournal(run!.id);
-        assert.deepEqual(journal.map((e) => e.resolution !== null), [true, true, true, true, true, true]);
+        assert.deepEqual(
+          journal.map((e) => e.resolution !== null),
+          [true, true, true, true, true, true],
+        );
         const firstNote = latency === 0 ? 'B' : 'A';
-        assert.equal((journal.find((e) => e.seq === 2)!.input as { text: string }).text, firstNote, 'the third step is the note of the branch that finished first');
+        assert.equal(
+          (journal.find((e) => e.seq === 2)!.input as { text: string }).text,
+          firstNote,
+          'the third step is the note of the branch that finished first',
+        );
       } finally {
         await h.close();
         await dir.close();

@@ -20,7 +20,9 @@ import type { RecordedJournal } from '../journals/recorded.js';
 
 const DIR = fileURLToPath(new URL('../../../test/journals/', import.meta.url));
 const registry = new PlaybookRegistry([...shippedPlaybooks, adhocPlaybookModule, branchPlaybook(600)]);
-const files = readdirSync(DIR).filter((f) => f.endsWith('.json')).sort();
+const files = readdirSync(DIR)
+  .filter((f) => f.endsWith('.json'))
+  .sort();
 
 test('recorded journals are present', () => {
   assert.ok(files.length >= 8, `only ${files.length} recorded journals in test/journals`);
@@ -36,21 +38,40 @@ for (const file of files) {
     const host: RunHost = {
       async perform(req) {
         asked.push(`${req.kind} ${req.name} #${req.seq}`);
-        return { status: 'attention', reason: `replay asked for step #${req.seq} ${req.name}, which the journal does not answer` };
+        return {
+          status: 'attention',
+          reason: `replay asked for step #${req.seq} ${req.name}, which the journal does not answer`,
+        };
       },
       record: (e) => written.push(e),
       recordWithEffect: (e) => written.push(e),
       update: (seq) => written.push(rec.journal.find((e) => e.seq === seq)!),
       settle: async () => {},
-      abandon: async (seqs) => { asked.push(`abandon ${seqs.join(',')}`); },
+      abandon: async (seqs) => {
+        asked.push(`abandon ${seqs.join(',')}`);
+      },
     };
     const run: RunRecord = {
-      ...rec.run, playbookId: rec.playbookId, playbookVersion: reg.definition.version, playbookHash: rec.playbookHash,
-      status: 'running', output: null, error: null, attentionReason: null, wakeAt: null, minutesSaved: null,
-      createdAt: rec.recordedAt, startedAt: rec.recordedAt, updatedAt: rec.recordedAt, finishedAt: null, waitingOn: null,
+      ...rec.run,
+      playbookId: rec.playbookId,
+      playbookVersion: reg.definition.version,
+      playbookHash: rec.playbookHash,
+      status: 'running',
+      output: null,
+      error: null,
+      attentionReason: null,
+      wakeAt: null,
+      minutesSaved: null,
+      createdAt: rec.recordedAt,
+      startedAt: rec.recordedAt,
+      updatedAt: rec.recordedAt,
+      finishedAt: null,
+      waitingOn: null,
     };
     const exec = new RunExecution(run, reg.definition, rec.playbookHash !== reg.hash, rec.journal, host, {
-      now: () => Date.parse(rec.recordedAt), shortSleepMs: 0, dryRun: rec.run.dryRun,
+      now: () => Date.parse(rec.recordedAt),
+      shortSleepMs: 0,
+      dryRun: rec.run.dryRun,
     });
     const result = await exec.execute();
     assert.deepEqual(asked, [], 'the replay asked the host for steps the journal answers');

@@ -19,7 +19,9 @@ test("a playbook's code identity covers the helpers it imports, not its comments
     const entry = `import { pick } from './helper.mjs';\nexport default async (ctx) => pick(await ctx.lists.contains('l', 'v'));\n`;
     const helper = 'export function pick(x) { return x ? "wipe" : "ticket"; }\n';
     const h1 = bundleHash(files(mkdtempSync(join(base, 'a-')), entry, helper));
-    const commented = bundleHash(files(mkdtempSync(join(base, 'b-')), `// a comment\n${entry.replace('=>', '=>  ')}`, `/** doc */\n${helper}`));
+    const commented = bundleHash(
+      files(mkdtempSync(join(base, 'b-')), `// a comment\n${entry.replace('=>', '=>  ')}`, `/** doc */\n${helper}`),
+    );
     const changedHelper = bundleHash(files(mkdtempSync(join(base, 'c-')), entry, helper.replace('"wipe"', '"block"')));
     assert.match(h1, /^[0-9a-f]{16}$/);
     assert.equal(commented, h1, 'comments and whitespace do not change the identity');

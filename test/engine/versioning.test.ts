@@ -50,7 +50,10 @@ const unmarked = version(async (ctx) => {
 
 async function harness(pb: PlaybookDefinition): Promise<Harness> {
   const h = await makeHarness({ apps: [app], playbooks: [pb], engine: { shortSleepMs: 50, pollIntervalMs: 20 } });
-  await h.store.putAsset({ name: 'tv', appId: 'test-vendor', config: { url: 'http://127.0.0.1:1' }, secrets: { token: 't' } }, 'test');
+  await h.store.putAsset(
+    { name: 'tv', appId: 'test-vendor', config: { url: 'http://127.0.0.1:1' }, secrets: { token: 't' } },
+    'test',
+  );
   return h;
 }
 
@@ -70,14 +73,23 @@ test('ctx.patched: a run parked on the old code replays the old path; a new run 
   try {
     assert.equal(run.status, 'completed', run.attentionReason ?? '');
     assert.equal(run.output, 'v1 path');
-    assert.deepEqual((await h.store.loadJournal(run.id)).map((e) => e.name), ['tv.echo', 'sleep', 'note']);
+    assert.deepEqual(
+      (await h.store.loadJournal(run.id)).map((e) => e.name),
+      ['tv.echo', 'sleep', 'note'],
+    );
     const [fresh] = await h.fire();
-    for (const until = Date.now() + 5000; ['queued', 'running', 'waiting'].includes((await h.store.getRun(fresh!.id))!.status) && Date.now() < until;) {
+    for (
+      const until = Date.now() + 5000;
+      ['queued', 'running', 'waiting'].includes((await h.store.getRun(fresh!.id))!.status) && Date.now() < until;
+    ) {
       await new Promise((r) => setTimeout(r, 20));
     }
     const done = await h.settle(fresh!.id);
     assert.equal(done.output, 'v2');
-    assert.deepEqual((await h.store.loadJournal(fresh!.id)).map((e) => `${e.kind}:${e.name}`), ['action:tv.echo', 'patch:extra-lookup', 'action:tv.echo', 'sleep:sleep', 'note:note']);
+    assert.deepEqual(
+      (await h.store.loadJournal(fresh!.id)).map((e) => `${e.kind}:${e.name}`),
+      ['action:tv.echo', 'patch:extra-lookup', 'action:tv.echo', 'sleep:sleep', 'note:note'],
+    );
   } finally {
     await h.close();
   }
@@ -94,7 +106,10 @@ test('ctx.patched after the point a parked run reached: the run takes the new pa
   const { h, run } = await parkedThenDeploy(v1, late);
   try {
     assert.equal(run.status, 'completed', run.attentionReason ?? '');
-    assert.deepEqual((await h.store.loadJournal(run.id)).map((e) => e.name), ['tv.echo', 'sleep', 'after-park', 'tv.echo', 'note']);
+    assert.deepEqual(
+      (await h.store.loadJournal(run.id)).map((e) => e.name),
+      ['tv.echo', 'sleep', 'after-park', 'tv.echo', 'note'],
+    );
   } finally {
     await h.close();
   }
@@ -104,7 +119,10 @@ test('an unmarked change is non-determinism, and the message points at ctx.patch
   const { h, run } = await parkedThenDeploy(v1, unmarked);
   try {
     assert.equal(run.status, 'needs_attention');
-    assert.match(run.attentionReason ?? '', /non-determinism at step 1: the journal recorded sleep sleep but the playbook now asks for action tv\.echo/);
+    assert.match(
+      run.attentionReason ?? '',
+      /non-determinism at step 1: the journal recorded sleep sleep but the playbook now asks for action tv\.echo/,
+    );
     assert.match(run.attentionReason ?? '', /ctx\.patched/);
   } finally {
     await h.close();

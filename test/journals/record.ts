@@ -23,14 +23,29 @@ import { runIn } from '../support/wait.js';
 
 const OUT = fileURLToPath(new URL('../../../test/journals/', import.meta.url));
 
-const settled = (store: Store, runId: string, states = ['completed', 'failed', 'needs_attention']): Promise<RunRecord> =>
-  runIn(store, runId, states, 15_000);
+const settled = (
+  store: Store,
+  runId: string,
+  states = ['completed', 'failed', 'needs_attention'],
+): Promise<RunRecord> => runIn(store, runId, states, 15_000);
 
 async function save(name: string, description: string, store: Store, run: RunRecord): Promise<void> {
   const file: RecordedJournal = {
-    description, recordedAt: new Date().toISOString(), playbookId: run.playbookId, playbookHash: run.playbookHash,
-    run: { id: run.id, incidentId: run.incidentId, input: run.input, args: run.args, dryRun: run.dryRun, requestedBy: run.requestedBy },
-    status: run.status, output: run.output, journal: await store.loadJournal(run.id),
+    description,
+    recordedAt: new Date().toISOString(),
+    playbookId: run.playbookId,
+    playbookHash: run.playbookHash,
+    run: {
+      id: run.id,
+      incidentId: run.incidentId,
+      input: run.input,
+      args: run.args,
+      dryRun: run.dryRun,
+      requestedBy: run.requestedBy,
+    },
+    status: run.status,
+    output: run.output,
+    journal: await store.loadJournal(run.id),
   };
   writeFileSync(join(OUT, `${name}.json`), `${JSON.stringify(file, null, 2)}\n`);
   console.log(`${name}: ${run.status}, ${file.journal.length} steps`);
@@ -39,13 +54,26 @@ async function save(name: string, description: string, store: Store, run: RunRec
 let sid = 0;
 async function alert(srv: RunningServer, result: Record<string, string>): Promise<string> {
   const res = await fetch(`${srv.url}/api/v1/ingest/splunk?token=${srv.credentials.splunkToken}`, {
-    method: 'POST', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ sid: `journal_${Date.now()}_${++sid}`, search_name: 'Mobile device reached unauthorized IP', app: 'search', owner: 'admin', results_link: '', result }),
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      sid: `journal_${Date.now()}_${++sid}`,
+      search_name: 'Mobile device reached unauthorized IP',
+      app: 'search',
+      owner: 'admin',
+      results_link: '',
+      result,
+    }),
   });
   return ((await res.json()) as { runs: string[] }).runs[0]!;
 }
 
-async function decideAll(srv: RunningServer, runId: string, token: string, decision: 'approve' | 'deny'): Promise<void> {
+async function decideAll(
+  srv: RunningServer,
+  runId: string,
+  token: string,
+  decision: 'approve' | 'deny',
+): Promise<void> {
   const policy = srv.store.policyStore();
   for (const until = Date.now() + 10_000; (await policy.listApprovals({ runId, status: 'pending' })).length < 2;) {
     if (Date.now() > until) throw new Error('no approvals');
@@ -53,7 +81,9 @@ async function decideAll(srv: RunningServer, runId: string, token: string, decis
   }
   for (const a of await policy.listApprovals({ runId, status: 'pending' })) {
     const res = await fetch(`${srv.url}/api/v1/approvals/${a.id}/${decision}`, {
-      method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{}',
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: '{}',
     });
     if (!res.ok) throw new Error(`${decision}: HTTP ${res.status}`);
   }
@@ -67,34 +97,84 @@ async function founding(): Promise<void> {
     const bob = 'rpa_record_bob_0123456789abcdef';
     await srv.store.createApiToken({ name: 'bob', role: 'analyst', token: bob }, 'record');
     const jdoe = { src_ip: '10.20.30.41', user: 'jdoe@contoso.example', device_name: 'JDOE-IPHONE', severity: 'high' };
-    const asmith = { src_ip: '10.20.30.52', user: 'asmith@contoso.example', device_name: 'ASMITH-PIXEL', severity: 'high' };
+    const asmith = {
+      src_ip: '10.20.30.52',
+      user: 'asmith@contoso.example',
+      device_name: 'ASMITH-PIXEL',
+      severity: 'high',
+    };
     const first = await settled(srv.store, await alert(srv, { ...jdoe, dest_ip: '203.0.113.45' }));
-    await save('founding-first-offence', 'founding playbook: first offence (lookups in parallel, low-priority ticket)', srv.store, first);
+    await save(
+      'founding-first-offence',
+      'founding playbook: first offence (lookups in parallel, low-priority ticket)',
+      srv.store,
+      first,
+    );
     const repeat = await alert(srv, { ...jdoe, dest_ip: '203.0.113.46' });
     await decideAll(srv, repeat, bob, 'approve');
-    await save('founding-repeat-approved', 'founding playbook: repeat offender, supervised: wipe and block parked, approved, contained', srv.store, await settled(srv.store, repeat));
+    await save(
+      'founding-repeat-approved',
+      'founding playbook: repeat offender, supervised: wipe and block parked, approved, contained',
+      srv.store,
+      await settled(srv.store, repeat),
+    );
     await settled(srv.store, await alert(srv, { ...asmith, dest_ip: '203.0.113.47' }));
     const denied = await alert(srv, { ...asmith, dest_ip: '203.0.113.48' });
     await decideAll(srv, denied, bob, 'deny');
-    await save('founding-repeat-denied', 'founding playbook: repeat offender, both approvals denied, ticket still opened', srv.store, await settled(srv.store, denied));
-    await save('founding-benign', 'founding playbook: destination on the access list, closed as benign', srv.store,
-      await settled(srv.store, await alert(srv, { ...jdoe, dest_ip: '198.51.100.7' })));
-    await save('founding-incomplete', 'founding playbook: alert without a destination, left open', srv.store,
-      await settled(srv.store, await alert(srv, { src_ip: '10.20.30.41', user: 'jdoe@contoso.example', severity: 'high' })));
+    await save(
+      'founding-repeat-denied',
+      'founding playbook: repeat offender, both approvals denied, ticket still opened',
+      srv.store,
+      await settled(srv.store, denied),
+    );
+    await save(
+      'founding-benign',
+      'founding playbook: destination on the access list, closed as benign',
+      srv.store,
+      await settled(srv.store, await alert(srv, { ...jdoe, dest_ip: '198.51.100.7' })),
+    );
+    await save(
+      'founding-incomplete',
+      'founding playbook: alert without a destination, left open',
+      srv.store,
+      await settled(
+        srv.store,
+        await alert(srv, { src_ip: '10.20.30.41', user: 'jdoe@contoso.example', severity: 'high' }),
+      ),
+    );
     const settings = (await srv.store.getPlaybookSettings('mobile-unauthorized-ip'))!;
     await srv.store.putPlaybookSettings({ ...settings, automation: 'autonomous', dryRun: true }, 'record');
-    await save('founding-dry-run', 'founding playbook: repeat offender in dry run (wipe and block recorded, not sent)', srv.store,
-      await settled(srv.store, await alert(srv, { ...jdoe, dest_ip: '203.0.113.49' })));
+    await save(
+      'founding-dry-run',
+      'founding playbook: repeat offender in dry run (wipe and block recorded, not sent)',
+      srv.store,
+      await settled(srv.store, await alert(srv, { ...jdoe, dest_ip: '203.0.113.49' })),
+    );
     await srv.store.putPlaybookSettings({ ...settings, automation: 'autonomous', dryRun: false }, 'record');
-    await save('founding-autonomous', 'founding playbook: repeat offender, autonomous: wipe and block in parallel, contained', srv.store,
-      await settled(srv.store, await alert(srv, { ...asmith, dest_ip: '203.0.113.50' })));
+    await save(
+      'founding-autonomous',
+      'founding playbook: repeat offender, autonomous: wipe and block in parallel, contained',
+      srv.store,
+      await settled(srv.store, await alert(srv, { ...asmith, dest_ip: '203.0.113.50' })),
+    );
     const incidentId = (await srv.store.listIncidents({ limit: 1 }))[0]!.id;
     const res = await fetch(`${srv.url}/api/v1/actions`, {
-      method: 'POST', headers: { authorization: `Bearer ${bob}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ incidentId, asset: 'entra-lab', action: 'getUser', params: { user: 'jdoe@contoso.example' } }),
+      method: 'POST',
+      headers: { authorization: `Bearer ${bob}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        incidentId,
+        asset: 'entra-lab',
+        action: 'getUser',
+        params: { user: 'jdoe@contoso.example' },
+      }),
     });
     const adhoc = ((await res.json()) as { run: RunRecord }).run.id;
-    await save('adhoc-read', 'ad-hoc action: one directory lookup asked for by a person', srv.store, await settled(srv.store, adhoc));
+    await save(
+      'adhoc-read',
+      'ad-hoc action: one directory lookup asked for by a person',
+      srv.store,
+      await settled(srv.store, adhoc),
+    );
   } finally {
     await srv.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -103,12 +183,27 @@ async function founding(): Promise<void> {
 
 async function branch(): Promise<void> {
   const directory = await startDirectoryServer(() => 5);
-  const h = await makeHarness({ apps: [testDirectoryApp], playbooks: [branchPlaybook(600)], engine: { shortSleepMs: 400, pollIntervalMs: 20 } });
+  const h = await makeHarness({
+    apps: [testDirectoryApp],
+    playbooks: [branchPlaybook(600)],
+    engine: { shortSleepMs: 400, pollIntervalMs: 20 },
+  });
   try {
-    await h.store.putAsset({ name: 'dir', appId: 'test-directory', config: { url: directory.url }, secrets: {} }, 'record');
-    await h.store.putPlaybookSettings({ playbookId: BRANCH_PLAYBOOK_ID, enabled: true, automation: null, bindings: { directory: 'dir' } }, 'record');
+    await h.store.putAsset(
+      { name: 'dir', appId: 'test-directory', config: { url: directory.url }, secrets: {} },
+      'record',
+    );
+    await h.store.putPlaybookSettings(
+      { playbookId: BRANCH_PLAYBOOK_ID, enabled: true, automation: null, bindings: { directory: 'dir' } },
+      'record',
+    );
     const [run] = await h.fire({ label: 'branch' });
-    await save('branch-example-parked', 'two parallel branches of two steps, then a park on a timer (issue 10)', h.store, await settled(h.store, run!.id, ['completed', 'failed', 'needs_attention']));
+    await save(
+      'branch-example-parked',
+      'two parallel branches of two steps, then a park on a timer (issue 10)',
+      h.store,
+      await settled(h.store, run!.id, ['completed', 'failed', 'needs_attention']),
+    );
   } finally {
     await h.close();
     await directory.close();

@@ -27,10 +27,20 @@ const broker = new Broker(store, new AppCatalog([testDirectoryApp]));
 const engine = new Engine(store, new StepService(store, broker), registry, { shortSleepMs: 1000, pollIntervalMs: 50 });
 if (mode === 'fire') {
   await store.putAsset({ name: 'dir', appId: 'test-directory', config: { url: directoryUrl }, secrets: {} }, 'test');
-  await store.putPlaybookSettings({ playbookId: BRANCH_PLAYBOOK_ID, enabled: true, automation: null, bindings: { directory: 'dir' } }, 'test');
-  const { runs } = await new IngestService(store, registry, engine).ingest({
-    name: 'branch example', label: 'branch', severity: 'low', source: 'test', artifacts: [{ name: 'a', cef: { suser: 'jdoe' } }],
-  }, 'test');
+  await store.putPlaybookSettings(
+    { playbookId: BRANCH_PLAYBOOK_ID, enabled: true, automation: null, bindings: { directory: 'dir' } },
+    'test',
+  );
+  const { runs } = await new IngestService(store, registry, engine).ingest(
+    {
+      name: 'branch example',
+      label: 'branch',
+      severity: 'low',
+      source: 'test',
+      artifacts: [{ name: 'a', cef: { suser: 'jdoe' } }],
+    },
+    'test',
+  );
   process.stdout.write(`${runs[0]!.id}\n`);
 }
 engine.start();

@@ -13,8 +13,15 @@ export function branchPlaybook(parkMs: number): PlaybookDefinition {
     { id: BRANCH_PLAYBOOK_ID, version: 1, triggers: { labels: ['branch'] }, roles: { directory: 'directory' } },
     async (ctx) => {
       const [, user] = await Promise.all([
-        (async () => { await ctx.sleep(300); await ctx.note('A'); })(),
-        (async () => { const u = await ctx.roles.directory.getUser({ user: 'jdoe' }); await ctx.note('B'); return u; })(),
+        (async () => {
+          await ctx.sleep(300);
+          await ctx.note('A');
+        })(),
+        (async () => {
+          const u = await ctx.roles.directory.getUser({ user: 'jdoe' });
+          await ctx.note('B');
+          return u;
+        })(),
       ]);
       await ctx.sleep(parkMs);
       await ctx.note('after the park');

@@ -19,12 +19,22 @@ export const testDirectoryApp = defineApp({
   secrets: [],
   actions: (action) => ({
     getUser: action({
-      description: 'directory capability', kind: 'investigate', readOnly: true, idempotent: true,
-      input: capabilities.directory.getUser.input, output: capabilities.directory.getUser.output, timeoutMs: 5_000,
+      description: 'directory capability',
+      kind: 'investigate',
+      readOnly: true,
+      idempotent: true,
+      input: capabilities.directory.getUser.input,
+      output: capabilities.directory.getUser.output,
+      timeoutMs: 5_000,
       async handler(input, ctx) {
-        const res = await vendorFetch(`${baseUrl(ctx.config.url)}/users/${encodeURIComponent(input.user)}`, { signal: ctx.signal }, {
-          vendor: 'test directory', describeError: (status) => ({ message: `HTTP ${status}` }),
-        });
+        const res = await vendorFetch(
+          `${baseUrl(ctx.config.url)}/users/${encodeURIComponent(input.user)}`,
+          { signal: ctx.signal },
+          {
+            vendor: 'test directory',
+            describeError: (status) => ({ message: `HTTP ${status}` }),
+          },
+        );
         const user = await readJson<{ id: string; userName: string }>(res, 'test directory');
         return { found: true, user };
       },
@@ -50,13 +60,21 @@ export async function startDirectoryServer(latencyMs: () => number): Promise<Dir
     setTimeout(() => {
       state.calls++;
       const name = decodeURIComponent(m[1]!);
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id: `id-${name}`, userName: name }));
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ id: `id-${name}`, userName: name }));
     }, latencyMs());
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    get calls() { return state.calls; },
-    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+    get calls() {
+      return state.calls;
+    },
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }

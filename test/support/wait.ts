@@ -14,12 +14,23 @@ export async function until<T>(what: string, fn: () => Promise<T | undefined | f
 }
 
 /** The run once it is in one of `states` (default: anything but queued and running). */
-export async function runIn(store: Pick<Store, 'getRun'>, runId: string, states?: readonly string[], ms = 10_000): Promise<RunRecord> {
-  return until(`run ${runId} to settle`, async () => {
-    const run = await store.getRun(runId);
-    if (!run) return undefined;
-    return (states ? states.includes(run.status) : run.status !== 'queued' && run.status !== 'running') ? run : undefined;
-  }, ms);
+export async function runIn(
+  store: Pick<Store, 'getRun'>,
+  runId: string,
+  states?: readonly string[],
+  ms = 10_000,
+): Promise<RunRecord> {
+  return until(
+    `run ${runId} to settle`,
+    async () => {
+      const run = await store.getRun(runId);
+      if (!run) return undefined;
+      return (states ? states.includes(run.status) : run.status !== 'queued' && run.status !== 'running')
+        ? run
+        : undefined;
+    },
+    ms,
+  );
 }
 
 /** mulberry32: a small deterministic PRNG, so a failure names a reproducible seed. */
