@@ -91,6 +91,8 @@ function outcomeOf(e: JournalEntry): string {
       return e.attempts > 1 ? `completed after ${e.attempts} attempts` : 'completed';
     case 'failed':
       return e.error ? `FAILED: ${e.error.message}` : 'FAILED';
+    case 'abandoned':
+      return 'abandoned: the run ended while it waited';
     case 'waiting':
       return e.kind === 'sleep' ? `waiting until ${formatTime(e.wakeAt)}` : 'PARKED (see note)';
     case 'started':
@@ -132,7 +134,10 @@ export function formatRunTimeline(d: RunDetail, opts: { now?: number; width?: nu
   if (run.status === 'completed' && run.minutesSaved !== null) head.push(['saved', `${run.minutesSaved} analyst minutes`]);
   if (run.status === 'waiting') {
     // Every parked step, not only the one the run is filed under (two approvals, say).
-    const parked = d.journal.filter((e) => e.status === 'waiting').sort((a, b) => a.seq - b.seq);
+    // In a waiting run, an action entry still `started` is a re-send held back (kill switch): parked too.
+    const parked = d.journal
+      .filter((e) => e.status === 'waiting' || (e.status === 'started' && e.kind === 'action'))
+      .sort((a, b) => a.seq - b.seq);
     for (const [i, e] of parked.entries()) {
       head.push([i === 0 ? 'waits for' : '', `#${e.seq} ${e.name}${e.asset ? ` [${e.asset}]` : ''}: ${e.detail ?? `its timer, until ${formatTime(e.wakeAt)}`}`]);
     }

@@ -82,10 +82,9 @@ export class RunExecution implements RunEffects {
     private readonly host: RunHost,
     private readonly opts: ExecutionOptions,
   ) {
-    const ordered = orderLegacy(journal);
-    this.journal = new Map(ordered.map((e) => [e.seq, e]));
+    this.journal = new Map(journal.map((e) => [e.seq, e]));
     const resolutions: number[] = [];
-    for (const e of ordered) {
+    for (const e of journal) {
       if (FINAL.has(e.status) && e.resolution !== null && e.resolution !== undefined) {
         resolutions.push(e.resolution);
         this.bySeqOfResolution.set(e.resolution, e);
@@ -165,20 +164,19 @@ export class RunExecution implements RunEffects {
       // A run that ends while a branch is parked (a lost Promise.race) leaves nothing pending.
       const abandoned =
         settled.status === 'completed' || settled.status === 'failed' ? this.blocked.map((b) => b.seq) : [];
-      const released = abandoned.length > 0 ? this.host.abandon(abandoned) : Promise.resolve();
-      released
-        .then(() => this.host.settle())
-        .then(
-          () => this.finish(settled),
-          (err: unknown) => {
-            const error = toErrorRecord(err);
-            this.finish(
-              this.halt
-                ? { status: 'needs_attention', reason: this.halt.reason, error: this.halt.error }
-                : { status: 'needs_attention', reason: `a journal write failed: ${error.message}`, error },
-            );
-          },
+      const failed = (what: string) => (err: unknown) => {
+        const error = toErrorRecord(err);
+        this.finish(
+          this.halt
+            ? { status: 'needs_attention', reason: this.halt.reason, error: this.halt.error }
+            : { status: 'needs_attention', reason: `${what}: ${error.message}`, error },
         );
+      };
+      const released = abandoned.length > 0 ? this.host.abandon(abandoned) : Promise.resolve();
+      released.then(
+        () => this.host.settle().then(() => this.finish(settled), failed('a journal write failed')),
+        failed('withdrawing what its parked steps waited for failed'),
+      );
     });
   }
 
@@ -288,6 +286,8 @@ export class RunExecution implements RunEffects {
       this.scheduleCheck();
       return never();
     }
+    // Abandoned when an earlier execution of this run ended without it: it stays as it was then.
+    if (rec?.status === 'abandoned') return never();
     const promise = new Promise<T>((resolve, reject) => {
       const hand = (e: JournalEntry) => {
         if (e.status === 'failed') reject(new ActionFailedError(e.name, e.error ?? toErrorRecord(new Error('failed'))));
@@ -531,21 +531,6 @@ export class RunExecution implements RunEffects {
  */
 function plain<T>(value: T): T {
   return value === undefined ? value : (JSON.parse(JSON.stringify(value)) as T);
-}
-
-const SYNCHRONOUS: ReadonlySet<JournalKind> = new Set(['now', 'random', 'patch']);
-
-/**
- * A journal written before outcomes had their order recorded (migration 6) gets one, in memory:
- * the order they finished in (then position) — the order the engine of the time handed them over.
- */
-function orderLegacy(journal: JournalEntry[]): JournalEntry[] {
-  const outcomes = journal.filter((e) => FINAL.has(e.status) && !SYNCHRONOUS.has(e.kind));
-  if (outcomes.length === 0 || outcomes.some((e) => e.resolution !== null && e.resolution !== undefined))
-    return journal;
-  const order = [...outcomes].sort((a, b) => (a.finishedAt ?? '').localeCompare(b.finishedAt ?? '') || a.seq - b.seq);
-  const resolution = new Map(order.map((e, i) => [e.seq, i]));
-  return journal.map((e) => (resolution.has(e.seq) ? { ...e, resolution: resolution.get(e.seq)! } : e));
 }
 
 /** A recorded final entry as the outcome the host would have reported. */

@@ -66,7 +66,9 @@ export class PolicyGate {
     for (const r of rules) {
       if (r.action !== step.action || (r.app && r.app !== step.app) || (r.asset && r.asset !== step.asset)) continue;
       const since = new Date(this.opts.now() - r.windowMs).toISOString();
-      const n = await this.policy.countActionExecutions({ action: r.action, since, ...(r.app ? { app: r.app } : {}), ...(r.asset ? { asset: r.asset } : {}) });
+      const n = await this.policy.countActionExecutions({
+        action: r.action, since, exclude: { runId: step.run.id, seq: step.seq }, ...(r.app ? { app: r.app } : {}), ...(r.asset ? { asset: r.asset } : {}),
+      });
       if (n >= r.max) reasons.push(`blast radius: ${n} ${r.action} already in the last ${Math.round(r.windowMs / 60_000)} min (limit ${r.max} without approval)`);
     }
     if (reasons.length === 0) return { kind: 'allow', detail: null };

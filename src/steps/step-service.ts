@@ -269,6 +269,8 @@ export class StepService {
     // are checked again first.
     const resend = async (detail: string, nextRound: number): Promise<StepOutcome> => {
       const refused = await this.recheck(scope, req, asset, def, why);
+      // A held re-send says on its (intent) entry what it waits for: the run's timeline shows it.
+      if (refused?.status === 'waiting') note(`outcome unknown (${why}); it is sent again once released: ${refused.detail}`);
       if (refused) return refused;
       note(detail);
       return this.send(scope, req, asset, def, { attempts, detail, round: nextRound, changing });
@@ -365,9 +367,9 @@ export class StepService {
           scope.run.id,
           seq,
           {
-            status: 'failed',
+            status: 'abandoned',
             error,
-            detail: `abandoned: ${reason}`,
+            detail: reason,
             finishedAt: new Date(this.now()).toISOString(),
           },
           LAZY,

@@ -51,6 +51,9 @@ export interface PolicyStore {
   // runs
   /** Makes runs parked on `waitingOn` (as one of their waits) due now (approval decided, prompt answered, kill switch off). */
   wakeRunsWaitingOn(waitingOn: string): Promise<number>;
-  /** Executions (intents or completions) of an action since a time, for blast-radius limits. */
-  countActionExecutions(q: { app?: string; asset?: string; action: string; since: string }): Promise<number>;
+  /**
+   * Executions (intents or completions) of an action since a time, for blast-radius limits;
+   * `exclude`: the step being decided (its own intent, when it is sent again, does not count).
+   */
+  countActionExecutions(q: { app?: string; asset?: string; action: string; since: string; exclude?: { runId: string; seq: number } }): Promise<number>;
 }

@@ -105,7 +105,8 @@ export type JournalStatus =
   | 'started'    // intent recorded; outcome not yet known
   | 'completed'
   | 'failed'
-  | 'waiting';   // parked: a timer not yet due, or a step waiting for an approval, an answer, the kill switch
+  | 'waiting'    // parked: a timer not yet due, or a step waiting for an approval, an answer, the kill switch
+  | 'abandoned'; // parked when its run ended (a branch that lost a race): never performed, never handed over
 
 /** One effect of a run, keyed by its position (`seq`) and name; the memo that makes replay work. */
 export interface JournalEntry {

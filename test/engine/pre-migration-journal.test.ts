@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { definePlaybook } from '../../src/sdk/index.js';
 import { makeHarness } from '../support/harness.js';
 import { makeTestApp, TestVendor } from '../support/test-app.js';
+import { LEGACY_OUTCOME_ORDER_SQL } from '../../src/store/sqlite/migration-006-journal-resolution.js';
 
 test('a parallel run parked before the resolution column existed resumes on the same code', async () => {
   const vendor = new TestVendor();
@@ -34,6 +35,8 @@ test('a parallel run parked before the resolution column existed resumes on the 
     await h.engine.stop();
     // The journal as an engine before migration 006 left it.
     h.store.db.prepare('UPDATE journal SET resolution = NULL WHERE run_id = ?').run(run!.id);
+    // … and as migration 6 finds it on upgrade.
+    h.store.db.exec(LEGACY_OUTCOME_ORDER_SQL);
     await h.restart();
     for (const until = Date.now() + 5000; (await h.store.getRun(run!.id))!.status === 'waiting' && Date.now() < until;) {
       await new Promise((r) => setTimeout(r, 20));

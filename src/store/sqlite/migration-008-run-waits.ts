@@ -17,5 +17,11 @@ CREATE TABLE run_waits (
 ) WITHOUT ROWID;
 CREATE INDEX run_waits_on ON run_waits(waiting_on);
 INSERT INTO run_waits (run_id, waiting_on) SELECT id, waiting_on FROM runs WHERE status = 'waiting' AND waiting_on IS NOT NULL;
+INSERT OR IGNORE INTO run_waits (run_id, waiting_on)
+  SELECT a.run_id, 'approval:' || a.id FROM approvals AS a JOIN runs AS r ON r.id = a.run_id
+  WHERE a.status = 'pending' AND r.status = 'waiting';
+INSERT OR IGNORE INTO run_waits (run_id, waiting_on)
+  SELECT p.run_id, 'prompt:' || p.id FROM prompts AS p JOIN runs AS r ON r.id = p.run_id
+  WHERE p.status = 'pending' AND r.status = 'waiting';
 `,
 };

@@ -276,11 +276,12 @@ export class SqlitePolicyStore implements PolicyStore {
     return this.s.wake.run(now, now, waitingOn).changes;
   }
 
-  async countActionExecutions(q: { app?: string; asset?: string; action: string; since: string }): Promise<number> {
+  async countActionExecutions(q: { app?: string; asset?: string; action: string; since: string; exclude?: { runId: string; seq: number } }): Promise<number> {
     let sql = `SELECT COUNT(*) AS n FROM journal WHERE kind = 'action' AND action = ? AND started_at >= ? AND (status = 'started' OR (status = 'completed' AND attempts > 0))`; // dry-run steps (0 attempts) never count
     const args: unknown[] = [q.action, q.since];
     if (q.app) { sql += ' AND app = ?'; args.push(q.app); }
     if (q.asset) { sql += ' AND asset = ?'; args.push(q.asset); }
+    if (q.exclude) { sql += ' AND NOT (run_id = ? AND seq = ?)'; args.push(q.exclude.runId, q.exclude.seq); }
     return (this.db.prepare(sql).get(...args) as { n: number }).n;
   }
 }
