@@ -302,8 +302,8 @@ export class RunExecution implements RunEffects {
       this.delivery.whenLive(() => {
         if (this.halt) return;
         this.inflight++;
-        // An outcome recorded but never handed over (resolved by an operator, or journaled
-        // before outcomes had an order) is handed over now, as a live one.
+        // An outcome recorded but never handed over (an operator's answer for a step whose
+        // outcome was unknown) is handed over now, as a live one, and gets its order then.
         const outcome = rec && FINAL.has(rec.status) ? Promise.resolve(outcomeOf(rec)) : perform(rec);
         outcome.then(
           (o) => {
