@@ -1,8 +1,11 @@
-/** The playbooks shipped with Riposte, each with the compiled module that defines it (its code identity). */
+/**
+ * The playbooks shipped with Riposte: files the server loads into the sandbox like any other
+ * playbook (it never imports them). Paths are those of the compiled modules.
+ */
 import { fileURLToPath } from 'node:url';
-import type { PlaybookModule } from '../src/engine/registry.js';
-import mobileUnauthorizedIp from './mobile-unauthorized-ip.js';
 
-export const shippedPlaybooks: PlaybookModule[] = [
-  { definition: mobileUnauthorizedIp, entry: fileURLToPath(new URL('./mobile-unauthorized-ip.js', import.meta.url)) },
+export const BUILTIN_REPOSITORY = 'builtin';
+
+export const shippedPlaybookFiles: Array<{ path: string; file: string }> = [
+  { path: 'playbooks/mobile-unauthorized-ip.ts', file: fileURLToPath(new URL('./mobile-unauthorized-ip.js', import.meta.url)) },
 ];

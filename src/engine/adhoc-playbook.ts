@@ -1,10 +1,10 @@
 /**
  * The built-in playbook behind ad-hoc actions (`POST /api/v1/actions`): it runs exactly one action
  * on one asset, so a human's one-off action is journaled, audited and gated like any playbook step.
+ * Loaded into the sandbox like every playbook (the server builds this module's file), so it may
+ * import nothing but the SDK.
  */
-import { fileURLToPath } from 'node:url';
 import { definePlaybook, type AppDefinition } from '../sdk/index.js';
-import type { PlaybookModule } from './registry.js';
 
 export const ADHOC_PLAYBOOK_ID = 'adhoc-action';
 
@@ -15,7 +15,7 @@ interface AdhocArgs {
   params: Record<string, unknown>;
 }
 
-export const adhocPlaybook = definePlaybook(
+const adhocPlaybook = definePlaybook(
   { id: ADHOC_PLAYBOOK_ID, version: 1, description: 'Runs one action requested by a person', triggers: { labels: [] }, automation: 'supervised', roles: {} },
   async (ctx, _incident, args) => {
     const a = args as AdhocArgs;
@@ -24,4 +24,4 @@ export const adhocPlaybook = definePlaybook(
   },
 );
 
-export const adhocPlaybookModule: PlaybookModule = { definition: adhocPlaybook, entry: fileURLToPath(import.meta.url) };
+export default adhocPlaybook;

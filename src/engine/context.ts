@@ -9,7 +9,7 @@ import type {
   IncidentStatus,
   IncidentView,
   PlaybookContext,
-  PlaybookDefinition,
+  PlaybookConfig,
   PromptResult,
   PromptSpec,
   RelatedQuery,
@@ -37,7 +37,7 @@ export interface RunEffects {
 export function buildContext(
   runId: string,
   incident: IncidentView,
-  playbook: PlaybookDefinition,
+  playbook: Pick<PlaybookConfig<Record<string, CapabilityName>>, 'roles'>,
   fx: RunEffects,
 ): PlaybookContext {
   const roles: Record<string, unknown> = {};

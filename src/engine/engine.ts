@@ -168,9 +168,9 @@ export class Engine {
     const playbookDryRun = settings?.dryRun ?? false;
     const scope = {
       run, writes, bindings: settings?.bindings ?? {}, playbookDryRun,
-      automation: settings?.automation ?? reg.definition.automation ?? 'supervised',
+      automation: settings?.automation ?? reg.config.automation ?? 'supervised',
     };
-    const exec = new RunExecution(run, reg.definition, reg.hash !== run.playbookHash, journal, createRunHost(this.store, this.steps, scope), {
+    const exec = new RunExecution(run, reg.config, reg.executor, reg.hash !== run.playbookHash, journal, createRunHost(this.store, this.steps, scope), {
       now: this.now, shortSleepMs: this.shortSleepMs, dryRun: run.dryRun || playbookDryRun,
     });
     let result: ExecutionResult;

@@ -26,7 +26,7 @@ import type { JournalEntry, JournalKind, RunRecord } from '../store/records.js';
 import type { RunEffect } from '../store/store.js';
 import type {
   IncidentView,
-  PlaybookDefinition,
+  PlaybookConfig,
   PromptResult,
   PromptSpec,
   RelatedQuery,
@@ -39,6 +39,8 @@ import type { ActionTarget, RunHost, StepOutcome, StepRequest } from '../steps/p
 import { NeedsAttention, NonDeterminismError } from './errors.js';
 import { Delivery } from './delivery.js';
 import { buildContext, type RunEffects } from './context.js';
+import type { PlaybookExecution, PlaybookExecutor } from './executor.js';
+import type { CapabilityName } from '../sdk/capabilities.js';
 
 export type ExecutionResult =
   | { status: 'completed'; output: unknown }
@@ -73,10 +75,13 @@ export class RunExecution implements RunEffects {
   private readonly bySeqOfResolution = new Map<number, JournalEntry>();
   private readonly delivery: Delivery;
   private dryRunSteps: boolean;
+  /** The playbook's code running (in the sandbox, or in process), released when the execution ends. */
+  private execution: PlaybookExecution | null = null;
 
   constructor(
     private readonly run: RunRecord,
-    private readonly playbook: PlaybookDefinition,
+    private readonly playbook: PlaybookConfig<Record<string, CapabilityName>>,
+    private readonly executor: PlaybookExecutor,
     private readonly codeChanged: boolean,
     journal: JournalEntry[],
     private readonly host: RunHost,
@@ -101,12 +106,16 @@ export class RunExecution implements RunEffects {
 
   execute(): Promise<ExecutionResult> {
     return new Promise<ExecutionResult>((resolve) => {
-      this.finish = resolve;
+      this.finish = (r) => {
+        this.execution?.release();
+        resolve(r);
+      };
       const incident = this.run.input as IncidentView;
       let p: Promise<unknown>;
       try {
         const ctx = buildContext(this.run.id, incident, this.playbook, this);
-        p = Promise.resolve(this.playbook.run(ctx, incident, this.run.args ?? undefined));
+        this.execution = this.executor.start(ctx, incident, this.run.args ?? undefined);
+        p = this.execution.result;
       } catch (err) {
         p = Promise.reject(err);
       }

@@ -1,80 +1,58 @@
 /**
- * The playbooks this process knows, by id, each with its code identity: a hash of what the
- * playbook really executes, recorded on every run, so a replay on different code can be told
- * apart from one on the same code (the non-determinism message says so).
+ * The playbooks this process runs, by id, each with its configuration, the executor that runs its
+ * code (in the sandbox, or in process for playbooks defined in memory), its code identity and
+ * where it came from. The code identity is recorded on every run, so a replay on different code can
+ * be told apart from one on the same code (the non-determinism message says so).
  *
- * For a playbook defined in a module file, the identity is the hash of that module bundled with
- * every helper it imports (esbuild, minified: comments and formatting do not change it; npm
- * packages stay outside). A definition made in memory (tests) has no file: its identity is its
- * function's text.
+ * For a playbook loaded from a file (src/sandbox/load.ts), the identity is the hash of its sandbox
+ * bundle: its module with every helper it imports, minified (comments and formatting do not change
+ * it). A definition made in memory (tests) has no file: its identity is its function's text.
  */
 import { createHash } from 'node:crypto';
-import { createRequire } from 'node:module';
-import type { PlaybookDefinition } from '../sdk/playbook.js';
+import type { PlaybookConfig, PlaybookDefinition } from '../sdk/playbook.js';
+import type { CapabilityName } from '../sdk/capabilities.js';
+import { inProcessExecutor, type PlaybookExecutor } from './executor.js';
 
-export interface PlaybookModule {
-  definition: PlaybookDefinition;
-  /** Path of the compiled module that defines the playbook. */
-  entry?: string;
+/** Where a playbook's code came from. */
+export interface PlaybookSource {
+  /** Repository name (`builtin` for the playbooks shipped with Riposte). */
+  repository: string;
+  /** The commit the code was built from; null for a directory that is not a Git checkout. */
+  commit: string | null;
+  /** The playbook's file, relative to the repository. */
+  path: string;
 }
 
-export interface RegisteredPlaybook {
-  definition: PlaybookDefinition;
-  /** sha256 of the playbook's bundle (or function text), first 16 hex characters. */
+export interface LoadedPlaybook {
+  config: PlaybookConfig<Record<string, CapabilityName>>;
+  executor: PlaybookExecutor;
+  /** The code identity: sha256 of the bundle (or of the function's text), first 16 hex characters. */
   hash: string;
   /** What the hash covers. */
   identity: 'bundle' | 'function';
+  source?: PlaybookSource;
 }
 
-// A module's bundle does not change while the process runs: one build per file.
-const bundles = new Map<string, string>();
+export type RegisteredPlaybook = LoadedPlaybook;
 
-/**
- * esbuild, loaded on first use with its worker thread off: each build is then a one-shot esbuild
- * process (13 ms), instead of a worker that would stay resident in the server (~11 MB of RSS).
- */
-function esbuild(): typeof import('esbuild') {
-  process.env['ESBUILD_WORKER_THREADS'] ??= '0';
-  return createRequire(import.meta.url)('esbuild') as typeof import('esbuild');
-}
-
-/** sha256 (16 hex) of the module bundled with its relative imports. */
-export function bundleHash(entry: string): string {
-  let hash = bundles.get(entry);
-  if (hash === undefined) {
-    const out = esbuild().buildSync({
-      entryPoints: [entry],
-      bundle: true,
-      write: false,
-      format: 'esm',
-      platform: 'node',
-      packages: 'external',
-      minify: true,
-      legalComments: 'none',
-      logLevel: 'silent',
-      charset: 'utf8',
-    });
-    hash = createHash('sha256').update(out.outputFiles[0]!.contents).digest('hex').slice(0, 16);
-    bundles.set(entry, hash);
-  }
-  return hash;
+/** A playbook defined in memory (tests): run in process, identified by its function's text. */
+export function inMemoryPlaybook(definition: PlaybookDefinition): LoadedPlaybook {
+  const hash = createHash('sha256').update(`${definition.version}\n${definition.run.toString()}`).digest('hex').slice(0, 16);
+  return { config: definition, executor: inProcessExecutor(definition), hash, identity: 'function' };
 }
 
 export class PlaybookRegistry {
   private readonly byId = new Map<string, RegisteredPlaybook>();
 
-  constructor(playbooks: Array<PlaybookDefinition | PlaybookModule> = []) {
+  constructor(playbooks: Array<PlaybookDefinition | LoadedPlaybook> = []) {
     for (const p of playbooks) this.register(p);
   }
 
-  register(p: PlaybookDefinition | PlaybookModule): RegisteredPlaybook {
-    const { definition, entry } = 'definition' in p ? p : { definition: p, entry: undefined };
-    if (this.byId.has(definition.id)) throw new Error(`playbook ${definition.id} is registered twice`);
-    const code = entry !== undefined ? bundleHash(entry) : definition.run.toString();
-    const hash = createHash('sha256').update(`${definition.version}\n${code}`).digest('hex').slice(0, 16);
-    const reg: RegisteredPlaybook = { definition, hash, identity: entry !== undefined ? 'bundle' : 'function' };
-    this.byId.set(definition.id, reg);
-    return reg;
+  register(p: PlaybookDefinition | LoadedPlaybook): RegisteredPlaybook {
+    const loaded = 'executor' in p ? p : inMemoryPlaybook(p);
+    if (this.byId.has(loaded.config.id)) throw new Error(`playbook ${loaded.config.id} is registered twice`);
+    this.byId.set(loaded.config.id, loaded);
+    return loaded;
   }
 
   get(id: string): RegisteredPlaybook | undefined {
@@ -87,6 +65,6 @@ export class PlaybookRegistry {
 
   /** Playbooks whose triggers match an incident label. */
   matching(label: string): RegisteredPlaybook[] {
-    return this.all().filter((p) => p.definition.triggers.labels.includes(label));
+    return this.all().filter((p) => p.config.triggers.labels.includes(label));
   }
 }

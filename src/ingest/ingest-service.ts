@@ -28,10 +28,10 @@ export class IngestService {
   async ingest(incident: NewIncident, actor: string, cause: string = actor): Promise<IngestResult> {
     const runs: NewRun[] = [];
     for (const p of this.registry.matching(incident.label)) {
-      const settings = await this.store.getPlaybookSettings(p.definition.id);
+      const settings = await this.store.getPlaybookSettings(p.config.id);
       if (settings && !settings.enabled) continue;
-      const run: NewRun = { id: newRunId(), playbookId: p.definition.id, playbookVersion: p.definition.version, playbookHash: p.hash, requestedBy: cause };
-      if (p.definition.minutesSaved !== undefined) run.minutesSaved = p.definition.minutesSaved;
+      const run: NewRun = { id: newRunId(), playbookId: p.config.id, playbookVersion: p.config.version, playbookHash: p.hash, requestedBy: cause };
+      if (p.config.minutesSaved !== undefined) run.minutesSaved = p.config.minutesSaved;
       runs.push(run);
     }
     const result = await this.store.ingest(incident, runs, actor);

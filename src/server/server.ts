@@ -18,13 +18,14 @@ import { Broker } from '../broker/broker.js';
 import { firstPartyCatalog } from '../apps/catalog.js';
 import { IngestService } from '../ingest/ingest-service.js';
 import { buildApiServer } from '../api/server.js';
-import { shippedPlaybooks } from '../../playbooks/index.js';
+import { Sandbox } from '../sandbox/sandbox.js';
+import { loadBuiltinPlaybooks } from './builtin-playbooks.js';
 import { ensureCredentials, type Credentials } from './credentials.js';
 import { loadLab, type RunningLab } from './lab-loader.js';
 import { createHitl, type Hitl } from '../policy/hitl.js';
 import { registerHitlRoutes } from '../api/routes/hitl.js';
 import { registerRunApprovalRoutes } from '../api/routes/run-approvals.js';
-import { adhocPlaybookModule } from '../engine/adhoc-playbook.js';
+
 import { startSearchIndexer } from '../store/sqlite/search-indexer.js';
 
 export interface RunningServer {
@@ -58,7 +59,17 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
     }
   }
 
-  const registry = new PlaybookRegistry([...shippedPlaybooks, adhocPlaybookModule]);
+  // Every playbook runs in the sandbox, the shipped ones too: built from their files, never imported here.
+  const sandbox = new Sandbox();
+  let registry: PlaybookRegistry;
+  try {
+    registry = new PlaybookRegistry(await loadBuiltinPlaybooks(sandbox));
+  } catch (err) {
+    sandbox.close();
+    await lab?.stop();
+    await store.close();
+    throw err;
+  }
   const catalog = firstPartyCatalog();
   const broker = new Broker(store, catalog);
   const waker = { wake: () => {} };
@@ -85,6 +96,7 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
   try {
     await api.listen({ host: config.host, port: config.port });
   } catch (err) {
+    sandbox.close();
     await lab?.stop();
     await store.close();
     const code = (err as NodeJS.ErrnoException).code;
@@ -103,6 +115,7 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
       stopping ??= (async () => {
         await api.close();
         await engine.stop();
+        sandbox.close();
         searchIndexer.stop();
         await lab?.stop();
         await store.close();

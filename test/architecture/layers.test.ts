@@ -23,9 +23,11 @@ const ALLOWED: Record<string, readonly string[]> = {
   policy: ['common', 'sdk', 'store'],
   steps: ['common', 'sdk', 'store', 'broker', 'policy'],
   engine: ['common', 'sdk', 'store', 'steps'],
+  sandbox: ['common', 'sdk', 'engine'],
   ingest: ['common', 'sdk', 'store', 'engine'],
   api: ['common', 'sdk', 'store', 'broker', 'policy', 'engine', 'ingest'],
   server: [
+    'sandbox',
     'common',
     'sdk',
     'store',
@@ -40,6 +42,7 @@ const ALLOWED: Record<string, readonly string[]> = {
     'playbooks',
   ],
   cli: [
+    'sandbox',
     'common',
     'sdk',
     'store',

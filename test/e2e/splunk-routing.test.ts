@@ -10,8 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, type RunningServer } from '../../src/server/server.js';
 import { serveConfig } from '../../src/config.js';
-import { shippedPlaybooks } from '../../playbooks/index.js';
 import { PlaybookRegistry } from '../../src/engine/registry.js';
+import { Sandbox } from '../../src/sandbox/sandbox.js';
+import { loadBuiltinPlaybooks } from '../../src/server/builtin-playbooks.js';
 import { UNMAPPED_LABEL } from '../../src/ingest/mapping.js';
 import { FOUNDING_SPLUNK_MAPPING } from '../../lab/founding-mapping.js';
 
@@ -47,8 +48,10 @@ async function withServer(lab: boolean, dir: string, fn: (srv: RunningServer) =>
 const mappingChanges = async (srv: RunningServer) =>
   (await srv.store.listAudit({ limit: 1000 })).filter((e) => e.action === 'source.mapping');
 
-test('no shipped playbook triggers on splunk-unmapped', () => {
-  const registry = new PlaybookRegistry(shippedPlaybooks);
+test('no shipped playbook triggers on splunk-unmapped', async () => {
+  const sandbox = new Sandbox();
+  const registry = new PlaybookRegistry(await loadBuiltinPlaybooks(sandbox));
+  sandbox.close();
   assert.ok(registry.matching('mobile-unauthorized-ip').length > 0, 'the check can see a match');
   assert.deepEqual(registry.matching(UNMAPPED_LABEL), []);
 });

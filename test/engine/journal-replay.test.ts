@@ -5,21 +5,24 @@
  * without asking the host to perform anything: a change that would break the replay of runs in
  * flight fails the build here.
  */
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { RunExecution } from '../../src/engine/execution.js';
 import { PlaybookRegistry } from '../../src/engine/registry.js';
-import { adhocPlaybookModule } from '../../src/engine/adhoc-playbook.js';
 import type { JournalEntry, RunRecord } from '../../src/store/records.js';
 import type { RunHost } from '../../src/steps/protocol.js';
-import { shippedPlaybooks } from '../../playbooks/index.js';
+import { Sandbox } from '../../src/sandbox/sandbox.js';
+import { loadBuiltinPlaybooks } from '../../src/server/builtin-playbooks.js';
 import { branchPlaybook } from '../support/branch-playbook.js';
 import type { RecordedJournal } from '../journals/recorded.js';
 
 const DIR = fileURLToPath(new URL('../../../test/journals/', import.meta.url));
-const registry = new PlaybookRegistry([...shippedPlaybooks, adhocPlaybookModule, branchPlaybook(600)]);
+// The shipped playbooks as the server runs them: in the sandbox.
+const sandbox = new Sandbox();
+const registry = new PlaybookRegistry([...(await loadBuiltinPlaybooks(sandbox)), branchPlaybook(600)]);
+after(() => sandbox.close());
 const files = readdirSync(DIR)
   .filter((f) => f.endsWith('.json'))
   .sort();
@@ -54,7 +57,7 @@ for (const file of files) {
     const run: RunRecord = {
       ...rec.run,
       playbookId: rec.playbookId,
-      playbookVersion: reg.definition.version,
+      playbookVersion: reg.config.version,
       playbookHash: rec.playbookHash,
       status: 'running',
       output: null,
@@ -68,7 +71,7 @@ for (const file of files) {
       finishedAt: null,
       waitingOn: null,
     };
-    const exec = new RunExecution(run, reg.definition, rec.playbookHash !== reg.hash, rec.journal, host, {
+    const exec = new RunExecution(run, reg.config, reg.executor, rec.playbookHash !== reg.hash, rec.journal, host, {
       now: () => Date.parse(rec.recordedAt),
       shortSleepMs: 0,
       dryRun: rec.run.dryRun,

@@ -155,7 +155,7 @@ export function registerHitlRoutes(app: FastifyInstance, d: HitlRouteDeps): void
     if (!(await store.getIncident(body.incidentId))) throw new ApiError(404, 'not_found', `incident ${body.incidentId} does not exist`);
     const pb = d.registry.get(ADHOC_PLAYBOOK_ID)!;
     const run = await store.createRun(body.incidentId, {
-      id: newRunId(), playbookId: pb.definition.id, playbookVersion: pb.definition.version, playbookHash: pb.hash,
+      id: newRunId(), playbookId: pb.config.id, playbookVersion: pb.config.version, playbookHash: pb.hash,
       args: { app: asset.appId, asset: body.asset, action: body.action, params: body.params }, dryRun: body.dryRun, requestedBy: `user:${actor.name}`,
     }, `user:${actor.name}`);
     d.wake();

@@ -1,8 +1,9 @@
 /** `riposte playbooks list|bind`: the shipped playbooks and their per-installation settings. */
 import type { Command } from 'commander';
-import { shippedPlaybooks } from '../../../playbooks/index.js';
 import { firstPartyCatalog } from '../../apps/catalog.js';
-import { PlaybookRegistry } from '../../engine/registry.js';
+import type { LoadedPlaybook } from '../../engine/registry.js';
+import { Sandbox } from '../../sandbox/sandbox.js';
+import { loadBuiltinPlaybooks } from '../../server/builtin-playbooks.js';
 import { CliError, cliActor, printJson, withStore } from '../open-store.js';
 import { table } from '../format.js';
 
@@ -18,6 +19,16 @@ export function parseBindings(pairs: string[]): Record<string, string> {
   return out;
 }
 
+/** The installed playbooks, read from their sandbox bundles (their code is not run here). */
+async function installedPlaybooks(): Promise<LoadedPlaybook[]> {
+  const sandbox = new Sandbox();
+  try {
+    return await loadBuiltinPlaybooks(sandbox, { adhoc: false });
+  } finally {
+    sandbox.close();
+  }
+}
+
 export function registerPlaybooks(program: Command): void {
   const playbooks = program.command('playbooks').description('playbooks and their role bindings');
 
@@ -25,8 +36,8 @@ export function registerPlaybooks(program: Command): void {
     .description('playbooks with triggers, roles, bindings and automation level')
     .option('--json', 'machine-readable JSON')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
-      const registry = new PlaybookRegistry(shippedPlaybooks);
-      const rows = await withStore(cmd, (store) => Promise.all(registry.all().map(async ({ definition: p, hash }) => {
+      const installed = await installedPlaybooks();
+      const rows = await withStore(cmd, (store) => Promise.all(installed.map(async ({ config: p, hash }) => {
         const s = await store.getPlaybookSettings(p.id);
         return {
           id: p.id, version: p.version, hash, description: p.description ?? null, triggers: p.triggers, roles: p.roles,
@@ -47,8 +58,9 @@ export function registerPlaybooks(program: Command): void {
     .argument('<playbookId>')
     .argument('<binding...>', '<role>=<asset>')
     .action(async (playbookId: string, pairs: string[], _opts: unknown, cmd: Command) => {
-      const playbook = shippedPlaybooks.find((p) => p.definition.id === playbookId)?.definition;
-      if (!playbook) throw new CliError(`no playbook "${playbookId}" (known: ${shippedPlaybooks.map((p) => p.definition.id).join(', ')})`);
+      const installed = await installedPlaybooks();
+      const playbook = installed.find((p) => p.config.id === playbookId)?.config;
+      if (!playbook) throw new CliError(`no playbook "${playbookId}" (known: ${installed.map((p) => p.config.id).join(', ')})`);
       const wanted = parseBindings(pairs);
       const catalog = firstPartyCatalog();
       const settings = await withStore(cmd, async (store) => {

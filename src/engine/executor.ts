@@ -1,0 +1,32 @@
+/**
+ * How a playbook's code runs for one execution of a run: in this process (playbooks defined in
+ * memory: tests), or in the sandbox (src/sandbox/: every playbook of a repository, the shipped one
+ * included). The engine hands the code its `ctx` and learns only the result; `release` is called
+ * when the execution is over (the run finished or parked), so the sandbox can free what it held.
+ */
+import type { IncidentView, PlaybookContext, PlaybookDefinition } from '../sdk/playbook.js';
+
+export interface PlaybookExecution {
+  /** Settles with the playbook function's result. */
+  result: Promise<unknown>;
+  release(): void;
+}
+
+export interface PlaybookExecutor {
+  start(ctx: PlaybookContext, incident: IncidentView, args: unknown): PlaybookExecution;
+}
+
+/** Runs the definition's function in this process: for playbooks defined in memory (tests). */
+export function inProcessExecutor(definition: PlaybookDefinition): PlaybookExecutor {
+  return {
+    start(ctx, incident, args) {
+      let result: Promise<unknown>;
+      try {
+        result = Promise.resolve(definition.run(ctx, incident, args ?? undefined));
+      } catch (err) {
+        result = Promise.reject(err);
+      }
+      return { result, release: () => {} };
+    },
+  };
+}

@@ -1,0 +1,82 @@
+/**
+ * Builds a playbook module into the script the sandbox evaluates: the playbook with every file of
+ * its own it imports, the playbook side of the SDK (src/sdk/playbook-runtime.ts) and the guest
+ * (guest.ts), as one self-contained script (esbuild, IIFE) — nothing is imported at run time, so a
+ * playbook can use nothing but what is in its bundle and what `ctx` offers. An import of anything
+ * else (a Node built-in, an npm package outside the allow-list, an app's code) fails the build with
+ * esbuild's message naming the file and the import.
+ *
+ * The bundle's hash is the playbook's code identity (what a run records): minified, so comments and
+ * formatting do not change it.
+ */
+import { createHash } from 'node:crypto';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Plugin } from 'esbuild';
+
+export interface PlaybookBundle {
+  /** The script to evaluate in a sandbox context. */
+  code: string;
+  /** sha256 of the code, first 16 hex characters. */
+  hash: string;
+}
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+/** The SDK as playbook code sees it inside the sandbox. */
+const RUNTIME = resolve(HERE, '../sdk/playbook-runtime.js');
+const GUEST = resolve(HERE, './guest.js');
+/** The SDK's entry in this installation (compiled), which playbooks may import by path. */
+const SDK_INDEX = resolve(HERE, '../sdk/index.js');
+
+/** npm packages a playbook may bundle besides the SDK (pure JavaScript, no I/O). Empty today. */
+export const ALLOWED_PACKAGES: readonly string[] = [];
+
+export class BundleError extends Error {
+  constructor(readonly entry: string, readonly errors: string[]) {
+    super(`playbook ${entry} does not build: ${errors.join('; ')}`);
+    this.name = 'BundleError';
+  }
+}
+
+/** Redirects the SDK to its playbook side, and refuses packages outside the allow-list. */
+const sdkPlugin: Plugin = {
+  name: 'riposte-sdk',
+  setup(build) {
+    build.onResolve({ filter: /^riposte$/ }, () => ({ path: RUNTIME }));
+    build.onResolve({ filter: /sdk\/index(\.js|\.ts)?$/ }, (args) => {
+      const target = resolve(args.resolveDir, args.path.endsWith('.ts') ? args.path.replace(/\.ts$/, '.js') : args.path);
+      return target === SDK_INDEX || target === SDK_INDEX.replace(/\.js$/, '') ? { path: RUNTIME } : undefined;
+    });
+    build.onResolve({ filter: /^[^./]/ }, (args) => {
+      if (args.path === 'riposte' || ALLOWED_PACKAGES.includes(args.path)) return undefined;
+      return { errors: [{ text: `"${args.path}" cannot be imported by playbook code: only the SDK ("riposte") and the repository's own files` }] };
+    });
+  },
+};
+
+/** Bundles the playbook module at `entry` (its default export is the definition). */
+export async function buildPlaybookBundle(entry: string): Promise<PlaybookBundle> {
+  const esbuild = await import('esbuild');
+  const contents = `import definition from ${JSON.stringify(resolve(entry))};\nimport { installGuest } from ${JSON.stringify(GUEST)};\ninstallGuest(definition);\n`;
+  let out;
+  try {
+    out = await esbuild.build({
+      stdin: { contents, resolveDir: dirname(resolve(entry)), sourcefile: 'riposte-sandbox-entry.js', loader: 'js' },
+      bundle: true, write: false, format: 'iife', platform: 'neutral', target: 'es2022', minify: true,
+      legalComments: 'none', logLevel: 'silent', charset: 'utf8', plugins: [sdkPlugin],
+      mainFields: ['module', 'main'], conditions: ['import'],
+    });
+  } catch (err) {
+    const failure = err as { errors?: Array<{ text: string; location?: { file: string; line: number } | null }> };
+    const errors = failure.errors?.map((e) => (e.location ? `${e.location.file}:${e.location.line}: ${e.text}` : e.text));
+    throw new BundleError(entry, errors ?? [(err as Error).message]);
+  }
+  const code = out.outputFiles[0]!.text;
+  return { code, hash: createHash('sha256').update(code).digest('hex').slice(0, 16) };
+}
+
+/** Stops esbuild's helper process (builds start it on demand). */
+export async function stopBundler(): Promise<void> {
+  const esbuild = await import('esbuild');
+  await esbuild.stop();
+}

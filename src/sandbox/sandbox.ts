@@ -1,0 +1,321 @@
+/**
+ * The sandbox: runs playbook code in V8 isolates (isolated-vm), outside the server's trust boundary.
+ * Playbook code reaches nothing but `ctx`: the isolate has no Node (no `process`, `require`,
+ * `import`, file system, network, timers), and the only thing it shares with the server is one
+ * host function taking and returning JSON text (guest.ts) — no host object, function, error or
+ * promise enters the isolate, so there is no prototype chain leading back to the server's realm.
+ *
+ * Limits, per execution (its own isolate, pool.ts):
+ *   - memory: the isolate's heap limit; exceeding it disposes the isolate and fails the run;
+ *   - time: every entry into the isolate (start, each outcome handed over) may run `callTimeoutMs`
+ *     before it is stopped, and one execution may spend `cpuBudgetMs` in all: a busy loop fails the
+ *     run with a clear error, while the server's event loop was blocked at most `callTimeoutMs`.
+ * The host validates every call; a malformed one is refused to the guest as an error.
+ *
+ * Failure semantics: the sandbox holds no state of its own beyond one execution. A run whose code
+ * was stopped fails (its recorded steps stay recorded); a crash of the server loses nothing here.
+ */
+import ivm from 'isolated-vm';
+import { z } from 'zod';
+import { ActionFailedError, toErrorRecord } from '../sdk/errors.js';
+import { capabilities, type CapabilityName } from '../sdk/capabilities.js';
+import type { AppDefinition } from '../sdk/app.js';
+import type { IncidentStatus, PlaybookConfig, PlaybookContext, PromptSpec, RelatedQuery, Severity } from '../sdk/playbook.js';
+import { AUTOMATION_LEVELS, INCIDENT_STATUSES, SEVERITIES } from '../common/domain.js';
+import type { PlaybookExecution, PlaybookExecutor } from '../engine/executor.js';
+import type { PlaybookBundle } from './bundle.js';
+import type { GuestError } from './guest.js';
+import { IsolatePool, type PooledIsolate } from './pool.js';
+
+export interface SandboxLimits {
+  /** Heap limit of an execution's isolate, MB. */
+  memoryLimitMb: number;
+  /** How long one entry into the playbook's code may run before it is stopped, ms. */
+  callTimeoutMs: number;
+  /** CPU time one execution may spend in the playbook's code in all, ms. */
+  cpuBudgetMs: number;
+}
+
+export const DEFAULT_LIMITS: SandboxLimits = { memoryLimitMb: 64, callTimeoutMs: 200, cpuBudgetMs: 2000 };
+
+/** A host call's payload may not exceed this (JSON text). */
+const MAX_CALL_BYTES = 1024 * 1024;
+
+const capabilityName = z.enum(Object.keys(capabilities) as [CapabilityName, ...CapabilityName[]]);
+/** What a bundle says of itself — a proposal checked here, not trusted. */
+const describedConfig = z.strictObject({
+  id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/).max(128),
+  version: z.number().int().min(1),
+  description: z.string().max(2000).optional(),
+  triggers: z.strictObject({ labels: z.array(z.string().min(1).max(128)).max(100) }),
+  automation: z.enum(AUTOMATION_LEVELS).optional(),
+  minutesSaved: z.number().min(0).max(100_000).optional(),
+  roles: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/), capabilityName),
+});
+
+export class SandboxError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SandboxError';
+  }
+}
+
+export class Sandbox {
+  private readonly pool: IsolatePool;
+  readonly limits: SandboxLimits;
+
+  constructor(limits: Partial<SandboxLimits> = {}) {
+    this.limits = { ...DEFAULT_LIMITS, ...limits };
+    this.pool = new IsolatePool({ memoryLimitMb: this.limits.memoryLimitMb, idle: 8, maxUses: 200 });
+  }
+
+  /** Evaluates the bundle in a fresh context and reads the playbook's declared configuration. */
+  load(bundle: PlaybookBundle): SandboxedPlaybook {
+    const p = this.pool.acquire();
+    let healthy = false;
+    const context = p.isolate.createContextSync();
+    try {
+      context.global.setSync('__riposte_host', new ivm.Callback(() => JSON.stringify({ ok: false, error: 'no run is executing' })));
+      script(p, bundle).runSync(context, { timeout: this.limits.callTimeoutMs });
+      const describe = context.global.getSync('__riposte_guest', { reference: true }).getSync('describe', { reference: true });
+      const text = describe.applySync(undefined, [], { timeout: this.limits.callTimeoutMs }) as unknown;
+      const parsed = describedConfig.safeParse(typeof text === 'string' ? JSON.parse(text) : null);
+      if (!parsed.success) {
+        const why = parsed.error.issues.map((i) => `${i.path.join('.') || '(definition)'}: ${i.message}`).join('; ');
+        throw new SandboxError(`the playbook's definition is not valid: ${why}`);
+      }
+      healthy = true;
+      return new SandboxedPlaybook(this.pool, this.limits, bundle, parsed.data);
+    } catch (err) {
+      if (err instanceof SandboxError) throw err;
+      throw new SandboxError(`the playbook's code could not be loaded: ${stopped(err, this.limits)}`);
+    } finally {
+      context.release();
+      this.pool.release(p, healthy);
+    }
+  }
+
+  close(): void {
+    this.pool.close();
+  }
+}
+
+function script(p: PooledIsolate, bundle: PlaybookBundle): ivm.Script {
+  let s = p.scripts.get(bundle.hash);
+  if (!s) {
+    s = p.isolate.compileScriptSync(bundle.code, { filename: `playbook-${bundle.hash}.js` });
+    p.scripts.set(bundle.hash, s);
+  }
+  return s;
+}
+
+/** A readable reason for an isolate that stopped (timeout, memory), or the error's message. */
+function stopped(err: unknown, limits: SandboxLimits): string {
+  const message = err instanceof Error ? err.message : String(err);
+  if (/timed out/i.test(message)) return `the playbook's code ran for more than ${limits.callTimeoutMs} ms without waiting on ctx and was stopped`;
+  if (/memory limit/i.test(message)) return `the playbook's code exceeded its memory limit (${limits.memoryLimitMb} MB) and was stopped`;
+  return message;
+}
+
+/** A playbook loaded into the sandbox: its declared configuration and a way to run it. */
+export class SandboxedPlaybook implements PlaybookExecutor {
+  constructor(
+    private readonly pool: IsolatePool,
+    private readonly limits: SandboxLimits,
+    readonly bundle: PlaybookBundle,
+    readonly config: PlaybookConfig<Record<string, CapabilityName>>,
+  ) {}
+
+  start(ctx: PlaybookContext, incident: unknown, args: unknown): PlaybookExecution {
+    return new Execution(this.pool, this.limits, this.bundle, this.config, ctx).start(incident, args);
+  }
+}
+
+type Json = Record<string, unknown>;
+const ok = (value: unknown) => JSON.stringify({ ok: true, value: value === undefined ? null : value });
+const refuse = (error: string) => JSON.stringify({ ok: false, error });
+
+/** One execution: an isolate, a context, and the calls between the playbook and its host `ctx`. */
+class Execution {
+  private readonly isolate: PooledIsolate;
+  private readonly context: ivm.Context;
+  private settleRef: ivm.Reference<(id: number, ok: boolean, json: string) => void> | null = null;
+  private healthy = true;
+  private released = false;
+  private nextId = 1;
+  private readonly cpuAtStart: bigint;
+  private finish!: { resolve: (v: unknown) => void; reject: (e: unknown) => void };
+  private done = false;
+
+  constructor(
+    private readonly pool: IsolatePool,
+    private readonly limits: SandboxLimits,
+    private readonly bundle: PlaybookBundle,
+    private readonly config: PlaybookConfig<Record<string, CapabilityName>>,
+    private readonly ctx: PlaybookContext,
+  ) {
+    this.isolate = pool.acquire();
+    this.context = this.isolate.isolate.createContextSync();
+    this.cpuAtStart = this.isolate.isolate.cpuTime;
+  }
+
+  start(incident: unknown, args: unknown): PlaybookExecution {
+    const result = new Promise<unknown>((resolve, reject) => { this.finish = { resolve, reject }; });
+    result.catch(() => { /* the engine observes it */ });
+    try {
+      const g = this.context.global;
+      g.setSync('__riposte_host', new ivm.Callback((op: unknown, json: unknown) => this.handle(op, json)));
+      script(this.isolate, this.bundle).runSync(this.context, { timeout: this.limits.callTimeoutMs });
+      const guest = g.getSync('__riposte_guest', { reference: true });
+      this.settleRef = guest.getSync('settle', { reference: true });
+      const startRef = guest.getSync('start', { reference: true });
+      // Taken: nothing in the isolate needs to find them again.
+      g.deleteSync('__riposte_guest');
+      g.deleteSync('__riposte_host');
+      const roleActions: Record<string, string[]> = {};
+      for (const [role, cap] of Object.entries(this.config.roles)) roleActions[role] = Object.keys(capabilities[cap]);
+      this.enter(() => startRef.applySync(undefined, [this.ctx.runId, JSON.stringify(incident), JSON.stringify(args ?? null), JSON.stringify(roleActions)], { timeout: this.limits.callTimeoutMs }));
+    } catch (err) {
+      this.fail(err);
+    }
+    return { result, release: () => this.release() };
+  }
+
+  /** Runs one entry into the isolate, failing the run when it was stopped or overspent. */
+  private enter(call: () => void): void {
+    if (this.released || !this.healthy) return;
+    try {
+      call();
+    } catch (err) {
+      this.fail(err);
+      return;
+    }
+    const spentMs = Number(this.isolate.isolate.cpuTime - this.cpuAtStart) / 1e6;
+    if (spentMs > this.limits.cpuBudgetMs) {
+      this.fail(new Error(`the playbook's code used ${Math.round(spentMs)} ms of CPU in this execution, more than its budget of ${this.limits.cpuBudgetMs} ms, and was stopped`));
+    }
+  }
+
+  private fail(err: unknown): void {
+    this.healthy = false;
+    if (this.done) return;
+    this.done = true;
+    this.finish.reject(new SandboxError(stopped(err, this.limits)));
+  }
+
+  private release(): void {
+    if (this.released) return;
+    this.released = true;
+    try {
+      if (!this.isolate.isolate.isDisposed) this.context.release();
+    } catch {
+      this.healthy = false;
+    }
+    this.pool.release(this.isolate, this.healthy);
+  }
+
+  /** A step's promise: its outcome is handed into the isolate when the engine delivers it. */
+  private track(p: Promise<unknown>): number {
+    const id = this.nextId++;
+    p.then(
+      (value) => this.settle(id, true, value),
+      (err: unknown) => this.settle(id, false, err instanceof ActionFailedError
+        ? { action: err.action, record: err.record }
+        : { action: 'step', record: toErrorRecord(err) }),
+    );
+    return id;
+  }
+
+  private settle(id: number, success: boolean, value: unknown): void {
+    const ref = this.settleRef;
+    if (!ref) return;
+    this.enter(() => ref.applySync(undefined, [id, success, JSON.stringify(value === undefined ? null : value)], { timeout: this.limits.callTimeoutMs }));
+  }
+
+  /** A call from the playbook (guest.ts): checked, then answered through the host `ctx`. */
+  private handle(op: unknown, json: unknown): string {
+    if (typeof op !== 'string' || typeof json !== 'string') return refuse('malformed call');
+    if (json.length > MAX_CALL_BYTES) return refuse(`a call to ctx carries at most ${MAX_CALL_BYTES} bytes of JSON`);
+    let a: Json;
+    try {
+      const parsed = JSON.parse(json) as unknown;
+      a = (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? parsed : {}) as Json;
+    } catch {
+      return refuse('malformed call');
+    }
+    try {
+      return this.dispatch(op, a);
+    } catch (err) {
+      return refuse(err instanceof Error ? err.message : String(err));
+    }
+  }
+
+  private dispatch(op: string, a: Json): string {
+    const ctx = this.ctx;
+    const str = (k: string): string => {
+      const v = a[k];
+      if (typeof v !== 'string') throw new Error(`${op}: "${k}" must be a string`);
+      return v;
+    };
+    switch (op) {
+      case 'act': {
+        const action = str('action');
+        if (typeof a.role === 'string') {
+          const client = Object.hasOwn(this.config.roles, a.role) ? (ctx.roles as Record<string, Record<string, unknown>>)[a.role] : undefined;
+          const fn = client && Object.hasOwn(capabilities[this.config.roles[a.role]!], action) ? client[action] : undefined;
+          if (typeof fn !== 'function') throw new Error(`role "${a.role}" has no action "${action}"`);
+          return ok(this.track((fn as (i: unknown) => Promise<unknown>)(a.input)));
+        }
+        const client = ctx.asset({ id: str('appId') } as AppDefinition, str('asset')) as unknown as Record<string, (i: unknown) => Promise<unknown>>;
+        return ok(this.track(client[action]!(a.input)));
+      }
+      case 'list': return ok(this.track(ctx.lists.contains(str('list'), str('value'))));
+      case 'related': return ok(this.track(ctx.related(a as unknown as RelatedQuery)));
+      case 'note': return ok(this.track(ctx.note(str('text'))));
+      case 'status': {
+        const status = str('status');
+        if (!(INCIDENT_STATUSES as readonly string[]).includes(status)) throw new Error(`setStatus: unknown status "${status}"`);
+        return ok(this.track(ctx.setStatus(status as IncidentStatus)));
+      }
+      case 'severity': {
+        const severity = str('severity');
+        if (!(SEVERITIES as readonly string[]).includes(severity)) throw new Error(`setSeverity: unknown severity "${severity}"`);
+        return ok(this.track(ctx.setSeverity(severity as Severity)));
+      }
+      case 'sleep': {
+        if (typeof a.ms !== 'number' || !Number.isFinite(a.ms)) throw new Error('sleep: "ms" must be a number');
+        return ok(this.track(ctx.sleep(a.ms)));
+      }
+      case 'prompt': return ok(this.track(ctx.prompt(a as unknown as PromptSpec)));
+      case 'now': return ok(ctx.now().getTime());
+      case 'random': return ok(ctx.random());
+      case 'patched': return ok(ctx.patched(str('id')));
+      case 'deprecatePatch': return ok(ctx.deprecatePatch(str('id')));
+      case 'done': {
+        if (this.done) return ok(null);
+        this.done = true;
+        if (a.ok === true) this.finish.resolve(a.output);
+        else this.finish.reject(errorFrom(a.error as GuestError | undefined));
+        return ok(null);
+      }
+      default:
+        throw new Error(`unknown call "${op}"`);
+    }
+  }
+}
+
+/** The playbook's failure as the engine knows it: a failed step keeps its record (checked, not trusted). */
+function errorFrom(e: GuestError | undefined): Error {
+  const text = (v: unknown, max: number, fallback: string) => (typeof v === 'string' ? v.slice(0, max) : fallback);
+  if (e?.kind === 'action' && e.record !== null && typeof e.record === 'object') {
+    const r = e.record;
+    return new ActionFailedError(text(e.action, 200, 'step'), {
+      name: text(r.name, 100, 'Error'), message: text(r.message, 4000, 'failed'), retryable: r.retryable === true,
+      applied: r.applied === 'no' ? 'no' : 'unknown',
+      ...(typeof r.status === 'number' ? { status: r.status } : {}), ...(typeof r.vendorCode === 'string' ? { vendorCode: r.vendorCode.slice(0, 200) } : {}),
+    });
+  }
+  const err = new Error(text(e?.kind === 'error' ? e.message : undefined, 4000, 'the playbook failed'));
+  if (e?.kind === 'error') err.name = text(e.name, 100, 'Error');
+  return err;
+}
