@@ -167,6 +167,15 @@ export class RunExecution implements RunEffects {
           on: this.blocked.map((b) => b.on),
         };
       }
+      if (result === null && this.execution?.isolated && !this.delivery.replaying) {
+        result = {
+          status: 'failed',
+          error: {
+            name: 'PlaybookStuck', retryable: false, applied: 'no',
+            message: 'the playbook waits for something that is not a ctx step (a promise nothing will settle): it can never go on',
+          },
+        };
+      }
       if (result === null) return;
       this.finished = true;
       const settled = result;

@@ -9,6 +9,11 @@ import type { IncidentView, PlaybookContext, PlaybookDefinition } from '../sdk/p
 export interface PlaybookExecution {
   /** Settles with the playbook function's result. */
   result: Promise<unknown>;
+  /**
+   * The code can await nothing but ctx steps (the sandbox: no timers, no I/O): when no step is in
+   * flight or parked and it has not returned, it never will, and the run fails instead of hanging.
+   */
+  isolated: boolean;
   release(): void;
 }
 
@@ -26,7 +31,7 @@ export function inProcessExecutor(definition: PlaybookDefinition): PlaybookExecu
       } catch (err) {
         result = Promise.reject(err);
       }
-      return { result, release: () => {} };
+      return { result, isolated: false, release: () => {} };
     },
   };
 }

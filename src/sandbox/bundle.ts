@@ -64,6 +64,8 @@ export async function buildPlaybookBundle(entry: string): Promise<PlaybookBundle
       stdin: { contents, resolveDir: dirname(resolve(entry)), sourcefile: 'riposte-sandbox-entry.js', loader: 'js' },
       bundle: true, write: false, format: 'iife', platform: 'neutral', target: 'es2022', minify: true,
       legalComments: 'none', logLevel: 'silent', charset: 'utf8', plugins: [sdkPlugin],
+      // Modules are strict; the IIFE they become is not unless it says so.
+      banner: { js: '"use strict";' },
       mainFields: ['module', 'main'], conditions: ['import'],
     });
   } catch (err) {

@@ -178,7 +178,7 @@ class Execution {
     } catch (err) {
       this.fail(err);
     }
-    return { result, release: () => this.release() };
+    return { result, isolated: true, release: () => this.release() };
   }
 
   /** Runs one entry into the isolate, failing the run when it was stopped or overspent. */
@@ -206,6 +206,9 @@ class Execution {
   private release(): void {
     if (this.released) return;
     this.released = true;
+    // Code that never returned may have work pending inside the isolate (an async compile, …):
+    // the isolate is not handed to another execution.
+    if (!this.done) this.healthy = false;
     try {
       if (!this.isolate.isolate.isDisposed) this.context.release();
     } catch {

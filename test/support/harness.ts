@@ -14,6 +14,7 @@ import { IngestService } from '../../src/ingest/ingest-service.js';
 import { createHitl, type Hitl } from '../../src/policy/hitl.js';
 import type { AppDefinition } from '../../src/sdk/app.js';
 import type { PlaybookDefinition } from '../../src/sdk/playbook.js';
+import type { LoadedPlaybook } from '../../src/engine/registry.js';
 import type { NewIncident, RunRecord } from '../../src/store/records.js';
 
 export interface Harness {
@@ -31,11 +32,11 @@ export interface Harness {
   /** Waits until the run reaches a state other than queued/running (or times out). */
   settle(runId: string, timeoutMs?: number): Promise<RunRecord>;
   /** Replace the engine (same store) — as a restarted process would. */
-  restart(playbooks?: PlaybookDefinition[]): Promise<void>;
+  restart(playbooks?: Array<PlaybookDefinition | LoadedPlaybook>): Promise<void>;
   close(): Promise<void>;
 }
 
-export async function makeHarness(opts: { apps: AppDefinition[]; playbooks: PlaybookDefinition[]; engine?: EngineOptions; hitl?: { approvalTtlMs?: number } }): Promise<Harness> {
+export async function makeHarness(opts: { apps: AppDefinition[]; playbooks: Array<PlaybookDefinition | LoadedPlaybook>; engine?: EngineOptions; hitl?: { approvalTtlMs?: number } }): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'riposte-test-'));
   const store = new SqliteStore({ path: join(dir, 'riposte.db'), secretKey: randomBytes(32) });
   await store.migrate();

@@ -1,0 +1,44 @@
+/**
+ * Playbooks written as source text, built and loaded into a real sandbox, for tests of what playbook
+ * code can and cannot do (test/sandbox/). The module imports the SDK by path, as a repository's
+ * playbook would import `riposte`.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { LoadedPlaybook } from '../../src/engine/registry.js';
+import { buildPlaybookBundle } from '../../src/sandbox/bundle.js';
+import type { Sandbox } from '../../src/sandbox/sandbox.js';
+
+const SDK = fileURLToPath(new URL('../../src/sdk/index.js', import.meta.url));
+
+export interface PlaybookSource {
+  /** Code at the top of the module (runs when the bundle is evaluated). */
+  module?: string;
+  /** The body of `async (ctx, incident, args) => { … }`. */
+  body: string;
+  id?: string;
+  roles?: Record<string, string>;
+}
+
+/** Writes, builds and loads a playbook; its label is `test`. */
+export async function sandboxPlaybook(sandbox: Sandbox, src: PlaybookSource): Promise<LoadedPlaybook> {
+  const dir = mkdtempSync(join(tmpdir(), 'riposte-sandbox-pb-'));
+  try {
+    const file = join(dir, 'playbook.mjs');
+    writeFileSync(file, [
+      `import { definePlaybook, ActionFailedError } from ${JSON.stringify(SDK)};`,
+      src.module ?? '',
+      `export default definePlaybook({ id: ${JSON.stringify(src.id ?? 'attack')}, version: 1, triggers: { labels: ['test'] },`,
+      `  roles: ${JSON.stringify(src.roles ?? {})} }, async (ctx, incident, args) => {`,
+      src.body,
+      '});',
+    ].join('\n'));
+    const bundle = await buildPlaybookBundle(file);
+    const playbook = sandbox.load(bundle);
+    return { config: playbook.config, executor: playbook, hash: bundle.hash, identity: 'bundle' };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
