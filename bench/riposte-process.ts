@@ -45,7 +45,7 @@ export class RiposteProcess {
 
   async start(opts: StartOptions = {}): Promise<void> {
     this.port = await freePort();
-    const nodeArgs = opts.profileDir ? ['--cpu-prof', '--cpu-prof-dir', opts.profileDir] : [];
+    const nodeArgs = ['--no-node-snapshot', ...(opts.profileDir ? ['--cpu-prof', '--cpu-prof-dir', opts.profileDir] : [])];
     // For experiments only (e.g. V8 heap flags, --trace-gc into server.log): the server's node options.
     nodeArgs.push(...(process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean));
     // The server's log goes to a file, as in production; a pipe would cost the benchmark CPU.

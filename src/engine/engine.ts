@@ -49,6 +49,8 @@ export class Engine {
   private readonly now: () => number;
   private readonly shortSleepMs: number;
   private idleWaiters: Array<() => void> = [];
+  /** Runs interrupted with their sandbox realm: their next execution gets a realm of its own. */
+  private readonly alone = new Set<string>();
 
   constructor(
     private readonly store: Store,
@@ -171,7 +173,7 @@ export class Engine {
       automation: settings?.automation ?? reg.config.automation ?? 'supervised',
     };
     const exec = new RunExecution(run, reg.config, reg.executor, reg.hash !== run.playbookHash, journal, createRunHost(this.store, this.steps, scope), {
-      now: this.now, shortSleepMs: this.shortSleepMs, dryRun: run.dryRun || playbookDryRun,
+      now: this.now, shortSleepMs: this.shortSleepMs, dryRun: run.dryRun || playbookDryRun, dedicated: this.alone.has(run.id),
     });
     let result: ExecutionResult;
     try {
@@ -204,7 +206,14 @@ export class Engine {
       case 'needs_attention':
         await this.store.patchRun(run.id, { status: 'needs_attention', attentionReason: result.reason, error: result.error });
         break;
+      case 'interrupted':
+        // Due again at once, in a sandbox realm of its own: if its own code exhausted the memory
+        // it shared, it now fails alone; if not, it goes on where its journal says.
+        this.alone.add(run.id);
+        await this.store.patchRun(run.id, { status: 'waiting', wakeAt: at, waitingOn: 'timer', waits: [] });
+        break;
     }
+    if (result.status !== 'interrupted') this.alone.delete(run.id);
     this.opts.onRunSettled?.(run, result);
   }
 }

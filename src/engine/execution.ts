@@ -39,7 +39,7 @@ import type { ActionTarget, RunHost, StepOutcome, StepRequest } from '../steps/p
 import { NeedsAttention, NonDeterminismError } from './errors.js';
 import { Delivery } from './delivery.js';
 import { buildContext, type RunEffects } from './context.js';
-import type { PlaybookExecution, PlaybookExecutor } from './executor.js';
+import { ExecutionInterrupted, type PlaybookExecution, type PlaybookExecutor } from './executor.js';
 import type { CapabilityName } from '../sdk/capabilities.js';
 
 export type ExecutionResult =
@@ -47,7 +47,9 @@ export type ExecutionResult =
   | { status: 'failed'; error: ErrorRecord }
   /** `on`: every wait of the run's parked branches, the first one first (never empty). */
   | { status: 'waiting'; wakeAt: string | null; on: WaitOn[] }
-  | { status: 'needs_attention'; reason: string; error: ErrorRecord };
+  | { status: 'needs_attention'; reason: string; error: ErrorRecord }
+  /** The playbook's code was stopped through no fault of its own (its sandbox realm was lost): run it again. */
+  | { status: 'interrupted'; reason: string };
 
 export interface ExecutionOptions {
   now: () => number;
@@ -55,6 +57,8 @@ export interface ExecutionOptions {
   shortSleepMs: number;
   /** Dry run (of the run or the playbook): incident changes are journaled, not applied. */
   dryRun: boolean;
+  /** Run the playbook's code in a sandbox realm of its own (after an interruption). */
+  dedicated?: boolean;
 }
 
 const FINAL = new Set(['completed', 'failed']);
@@ -77,6 +81,8 @@ export class RunExecution implements RunEffects {
   private dryRunSteps: boolean;
   /** The playbook's code running (in the sandbox, or in process), released when the execution ends. */
   private execution: PlaybookExecution | null = null;
+  /** The code was stopped through no fault of its own: outcomes are recorded, not handed over. */
+  private interrupted: string | null = null;
 
   constructor(
     private readonly run: RunRecord,
@@ -114,7 +120,7 @@ export class RunExecution implements RunEffects {
       let p: Promise<unknown>;
       try {
         const ctx = buildContext(this.run.id, incident, this.playbook, this);
-        this.execution = this.executor.start(ctx, incident, this.run.args ?? undefined);
+        this.execution = this.executor.start(ctx, incident, this.run.args ?? undefined, { dedicated: this.opts.dedicated === true });
         p = this.execution.result;
       } catch (err) {
         p = Promise.reject(err);
@@ -125,6 +131,11 @@ export class RunExecution implements RunEffects {
           this.scheduleCheck();
         },
         (err) => {
+          if (err instanceof ExecutionInterrupted) {
+            this.interrupted = err.message;
+            this.scheduleCheck();
+            return;
+          }
           const error = err instanceof ActionFailedError ? { ...err.record, message: err.message } : toErrorRecord(err);
           this.settled = { status: 'failed', error };
           this.scheduleCheck();
@@ -143,6 +154,19 @@ export class RunExecution implements RunEffects {
     setImmediate(() => {
       this.checkScheduled = false;
       if (this.finished || this.inflight > 0 || this.delivery.busy) return;
+      if (this.interrupted !== null) {
+        // Every step in flight is recorded; the next execution replays them.
+        this.finished = true;
+        const reason = this.interrupted;
+        this.host.settle().then(
+          () => this.finish({ status: 'interrupted', reason }),
+          (err: unknown) => {
+            const error = toErrorRecord(err);
+            this.finish({ status: 'needs_attention', reason: `a journal write failed: ${error.message}`, error });
+          },
+        );
+        return;
+      }
       if (this.delivery.replaying) this.park(this.stuckReplay());
       else if (this.settled) this.checkJournalConsumed();
       const held = this.blocked.find((b) => b.held);
@@ -372,6 +396,13 @@ export class RunExecution implements RunEffects {
         // journaled an intent now: then only its outcome columns are written.
         const exists = recorded || o.journaled === true;
         this.delivery.arrive((resolution) => {
+          if (this.interrupted !== null) {
+            // Not handed over (the code is gone): recorded without a place in the order, so the
+            // next execution hands it over live, in the order it then asks for it.
+            if (effect && !known && !this.opts.dryRun) this.host.recordWithEffect(entry, effect);
+            else if (!known) this.host.record(entry);
+            return;
+          }
           entry.resolution = resolution;
           if (effect && !known && !this.opts.dryRun) this.host.recordWithEffect(entry, effect);
           else if (effect && !known)

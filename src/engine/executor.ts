@@ -17,8 +17,13 @@ export interface PlaybookExecution {
   release(): void;
 }
 
+export interface StartOptions {
+  /** Run in a realm of its own (after an interruption: whoever exhausts it is then alone). */
+  dedicated?: boolean;
+}
+
 export interface PlaybookExecutor {
-  start(ctx: PlaybookContext, incident: IncidentView, args: unknown): PlaybookExecution;
+  start(ctx: PlaybookContext, incident: IncidentView, args: unknown, opts?: StartOptions): PlaybookExecution;
 }
 
 /** Runs the definition's function in this process: for playbooks defined in memory (tests). */
@@ -34,4 +39,16 @@ export function inProcessExecutor(definition: PlaybookDefinition): PlaybookExecu
       return { result, isolated: false, release: () => {} };
     },
   };
+}
+
+/**
+ * The playbook's code stopped through no fault of its own: its sandbox realm was lost (another
+ * execution in it exhausted the memory they share). The engine records the steps still in flight
+ * and executes the run again from its journal, in a realm of its own (`dedicated`).
+ */
+export class ExecutionInterrupted extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ExecutionInterrupted';
+  }
 }

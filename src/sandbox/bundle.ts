@@ -1,8 +1,9 @@
 /**
  * Builds a playbook module into the script the sandbox evaluates: the playbook with every file of
  * its own it imports, the playbook side of the SDK (src/sdk/playbook-runtime.ts) and the guest
- * (guest.ts), as one self-contained script (esbuild, IIFE) — nothing is imported at run time, so a
- * playbook can use nothing but what is in its bundle and what `ctx` offers. An import of anything
+ * (guest.ts), as one self-contained strict-mode script whose value is the guest — nothing is
+ * imported at run time, so a playbook can use nothing but what is in its bundle and what `ctx`
+ * offers. The sandbox evaluates it once per execution: a fresh module instance each time. An import of anything
  * else (a Node built-in, an npm package outside the allow-list, an app's code) fails the build with
  * esbuild's message naming the file and the import.
  *
@@ -57,12 +58,12 @@ const sdkPlugin: Plugin = {
 /** Bundles the playbook module at `entry` (its default export is the definition). */
 export async function buildPlaybookBundle(entry: string): Promise<PlaybookBundle> {
   const esbuild = await import('esbuild');
-  const contents = `import definition from ${JSON.stringify(resolve(entry))};\nimport { installGuest } from ${JSON.stringify(GUEST)};\ninstallGuest(definition);\n`;
+  const contents = `import definition from ${JSON.stringify(resolve(entry))};\nimport { makeGuest } from ${JSON.stringify(GUEST)};\nexport default makeGuest(definition);\n`;
   let out;
   try {
     out = await esbuild.build({
       stdin: { contents, resolveDir: dirname(resolve(entry)), sourcefile: 'riposte-sandbox-entry.js', loader: 'js' },
-      bundle: true, write: false, format: 'iife', platform: 'neutral', target: 'es2022', minify: true,
+      bundle: true, write: false, format: 'iife', globalName: '__riposte_bundle', platform: 'neutral', target: 'es2022', minify: true,
       legalComments: 'none', logLevel: 'silent', charset: 'utf8', plugins: [sdkPlugin],
       // Modules are strict; the IIFE they become is not unless it says so.
       banner: { js: '"use strict";' },
@@ -73,7 +74,9 @@ export async function buildPlaybookBundle(entry: string): Promise<PlaybookBundle
     const errors = failure.errors?.map((e) => (e.location ? `${e.location.file}:${e.location.line}: ${e.text}` : e.text));
     throw new BundleError(entry, errors ?? [(err as Error).message]);
   }
-  const code = out.outputFiles[0]!.text;
+  // Evaluated as an expression, the script's value is the guest; it declares no global (the
+  // realm's global object is frozen anyway).
+  const code = `(function () {\n${out.outputFiles[0]!.text}\nreturn __riposte_bundle.default;\n})()`;
   return { code, hash: createHash('sha256').update(code).digest('hex').slice(0, 16) };
 }
 

@@ -1,35 +1,34 @@
 /**
- * The sandbox side of a playbook. Bundled with the playbook's code and evaluated in a V8 isolate of
- * its own (isolated-vm), where nothing of Node exists: no `process`, `require`, file system,
- * network or timers. The playbook gets a `ctx` whose every method is one synchronous call to the
- * host function `__riposte_host(op, json)` — plain JSON in, plain JSON out — so nothing of the
- * server's realm ever reaches this one (no host object, function, error or promise whose
- * `constructor` could lead back). An effect's call returns a promise id; the host settles it later
- * through `settle` (one call into the isolate per outcome, in the engine's order of delivery).
+ * The sandbox side of a playbook. Bundled with the playbook's code and evaluated, once per
+ * execution, in a V8 isolate (isolated-vm) whose intrinsics are frozen (SES lockdown), where
+ * nothing of Node exists: no `process`, `require`, file system, network or timers. Evaluating the
+ * bundle yields this module's guest; the host starts it with a host function `host(op, json)` —
+ * plain JSON in, plain JSON out — so nothing of the server's realm ever reaches this one (no host
+ * object, error or promise whose `constructor` could lead back). The playbook's `ctx` turns each
+ * method into one synchronous call of it; an effect's call returns a promise id, which the host
+ * settles later through `settle` (one call into the isolate per outcome, in the engine's order).
  *
- * Nothing here is a security boundary: the isolate is. Playbook code can call the host function
- * itself or tamper with this module; it then only has what `ctx` gives anyway, and can only lie to
- * itself — the host validates every call, and the journal is the host's.
+ * Nothing here is a security boundary: the isolate and the frozen realm are. Playbook code can
+ * tamper with this module; it then only has what `ctx` gives anyway, and can only lie to itself —
+ * the host validates every call, and the journal is the host's.
  */
 import type { IncidentView, PlaybookContext, PlaybookDefinition, PromptSpec, RelatedQuery } from '../sdk/playbook.js';
 import { ActionFailedError, type ErrorRecord } from '../sdk/errors.js';
 
 type HostFunction = (op: string, json: string) => string;
 
-/** What the host calls in the isolate (through references it takes right after evaluation). */
+/** What the host calls in the isolate: the value the bundle evaluates to. */
 export interface Guest {
   describe(): string;
-  start(runId: string, incidentJson: string, argsJson: string, roleActionsJson: string): void;
+  start(host: HostFunction, runId: string, incidentJson: string, argsJson: string, roleActionsJson: string): void;
   settle(id: number, ok: boolean, json: string): void;
 }
 
 /** A failure of the playbook, as it crosses to the host. */
 export type GuestError = { kind: 'action'; action: string; record: ErrorRecord } | { kind: 'error'; name: string; message: string };
 
-export function installGuest(definition: PlaybookDefinition): void {
-  const g = globalThis as unknown as { __riposte_host?: HostFunction; __riposte_guest?: Guest };
-  const host = g.__riposte_host;
-  if (typeof host !== 'function') throw new Error('riposte sandbox: no host function');
+export function makeGuest(definition: PlaybookDefinition): Guest {
+  let host: HostFunction = () => JSON.stringify({ ok: false, error: 'the run has not started' });
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
 
   const call = (op: string, payload: unknown): unknown => {
@@ -52,7 +51,8 @@ export function installGuest(definition: PlaybookDefinition): void {
       const { id, version, description, triggers, automation, minutesSaved, roles } = definition;
       return JSON.stringify({ id, version, description, triggers, automation, minutesSaved, roles });
     },
-    start: (runId, incidentJson, argsJson, roleActionsJson) => {
+    start: (hostFunction, runId, incidentJson, argsJson, roleActionsJson) => {
+      host = hostFunction;
       const incident = JSON.parse(incidentJson) as IncidentView;
       const args = JSON.parse(argsJson) as unknown;
       const roleActions = JSON.parse(roleActionsJson) as Record<string, string[]>;
@@ -108,5 +108,5 @@ export function installGuest(definition: PlaybookDefinition): void {
       }
     },
   };
-  g.__riposte_guest = guest;
+  return guest;
 }

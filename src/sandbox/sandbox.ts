@@ -1,19 +1,22 @@
 /**
- * The sandbox: runs playbook code in V8 isolates (isolated-vm), outside the server's trust boundary.
- * Playbook code reaches nothing but `ctx`: the isolate has no Node (no `process`, `require`,
- * `import`, file system, network, timers), and the only thing it shares with the server is one
- * host function taking and returning JSON text (guest.ts) — no host object, function, error or
- * promise enters the isolate, so there is no prototype chain leading back to the server's realm.
+ * The sandbox: runs playbook code outside the server's trust boundary, in V8 isolates
+ * (isolated-vm) whose realm is frozen by SES (realm.ts). Playbook code reaches nothing but `ctx`:
+ * the isolate has no Node (no `process`, `require`, `import`, file system, network, timers), and
+ * the only thing it gets from the server is one host function taking and returning JSON text
+ * (guest.ts) — no host object, function, error or promise enters the isolate, so there is no
+ * prototype chain leading back to the server's realm.
  *
- * Limits, per execution (its own isolate, pool.ts):
- *   - memory: the isolate's heap limit; exceeding it disposes the isolate and fails the run;
+ * Limits, per execution:
  *   - time: every entry into the isolate (start, each outcome handed over) may run `callTimeoutMs`
- *     before it is stopped, and one execution may spend `cpuBudgetMs` in all: a busy loop fails the
- *     run with a clear error, while the server's event loop was blocked at most `callTimeoutMs`.
+ *     before it is stopped, and one execution may spend `cpuBudgetMs` in all: a busy loop fails
+ *     the run with a clear error, while the server's event loop was held at most `callTimeoutMs`;
+ *   - memory: executions share a realm's heap limit; whoever exhausts it loses the isolate, and
+ *     every execution in it is interrupted (ExecutionInterrupted): the engine executes those runs
+ *     again from their journals, each in a realm of its own, where the culprit fails alone.
  * The host validates every call; a malformed one is refused to the guest as an error.
  *
- * Failure semantics: the sandbox holds no state of its own beyond one execution. A run whose code
- * was stopped fails (its recorded steps stay recorded); a crash of the server loses nothing here.
+ * Failure semantics: the sandbox holds no state beyond executions; a run whose code was stopped
+ * fails (its recorded steps stay recorded); a crash of the server loses nothing here.
  */
 import ivm from 'isolated-vm';
 import { z } from 'zod';
@@ -22,21 +25,23 @@ import { capabilities, type CapabilityName } from '../sdk/capabilities.js';
 import type { AppDefinition } from '../sdk/app.js';
 import type { IncidentStatus, PlaybookConfig, PlaybookContext, PromptSpec, RelatedQuery, Severity } from '../sdk/playbook.js';
 import { AUTOMATION_LEVELS, INCIDENT_STATUSES, SEVERITIES } from '../common/domain.js';
-import type { PlaybookExecution, PlaybookExecutor } from '../engine/executor.js';
+import { ExecutionInterrupted, type PlaybookExecution, type PlaybookExecutor, type StartOptions } from '../engine/executor.js';
 import type { PlaybookBundle } from './bundle.js';
 import type { GuestError } from './guest.js';
-import { IsolatePool, type PooledIsolate } from './pool.js';
+import { checkNodeFlags, Realm } from './realm.js';
 
 export interface SandboxLimits {
   /** Heap limit of an execution's isolate, MB. */
   memoryLimitMb: number;
   /** How long one entry into the playbook's code may run before it is stopped, ms. */
   callTimeoutMs: number;
-  /** CPU time one execution may spend in the playbook's code in all, ms. */
+  /** Time one execution may spend in the playbook's code in all, ms. */
   cpuBudgetMs: number;
+  /** Realms executions share (each an isolate with its heap limit). */
+  realms: number;
 }
 
-export const DEFAULT_LIMITS: SandboxLimits = { memoryLimitMb: 64, callTimeoutMs: 200, cpuBudgetMs: 2000 };
+export const DEFAULT_LIMITS: SandboxLimits = { memoryLimitMb: 128, callTimeoutMs: 200, cpuBudgetMs: 2000, realms: 2 };
 
 /** A host call's payload may not exceed this (JSON text). */
 const MAX_CALL_BYTES = 1024 * 1024;
@@ -61,73 +66,96 @@ export class SandboxError extends Error {
 }
 
 export class Sandbox {
-  private readonly pool: IsolatePool;
+  private readonly realms: Realm[] = [];
+  /** Executions by realm, to interrupt them when the realm is lost. */
+  private readonly running = new Map<Realm, Set<Execution>>();
   readonly limits: SandboxLimits;
+  private closed = false;
 
   constructor(limits: Partial<SandboxLimits> = {}) {
+    checkNodeFlags();
     this.limits = { ...DEFAULT_LIMITS, ...limits };
-    this.pool = new IsolatePool({ memoryLimitMb: this.limits.memoryLimitMb, idle: 8, maxUses: 200 });
   }
 
-  /** Evaluates the bundle in a fresh context and reads the playbook's declared configuration. */
+  /** A shared realm (the least busy), or a new dedicated one. */
+  realm(dedicated: boolean): Realm {
+    if (this.closed) throw new SandboxError('the sandbox is shut down');
+    if (dedicated) return new Realm(this.limits.memoryLimitMb, true);
+    for (let i = this.realms.length - 1; i >= 0; i--) if (!this.realms[i]!.usable) this.realms.splice(i, 1);
+    if (this.realms.length < this.limits.realms) this.realms.push(new Realm(this.limits.memoryLimitMb, false));
+    return this.realms.reduce((a, b) => (b.active < a.active ? b : a));
+  }
+
+  enter(realm: Realm, e: Execution): void {
+    realm.active++;
+    let set = this.running.get(realm);
+    if (!set) this.running.set(realm, (set = new Set()));
+    set.add(e);
+  }
+
+  leave(realm: Realm, e: Execution): void {
+    realm.active--;
+    this.running.get(realm)?.delete(e);
+    if (realm.dedicated || (realm.lost && realm.active === 0)) {
+      this.running.delete(realm);
+      realm.dispose();
+    }
+  }
+
+  /** The realm's isolate died: every execution in it is interrupted (the culprit among them). */
+  lose(realm: Realm): void {
+    if (realm.lost) return;
+    realm.lost = true;
+    for (const e of [...(this.running.get(realm) ?? [])]) e.interrupt();
+  }
+
+  /** Evaluates the bundle and reads the playbook's declared configuration (a proposal, checked). */
   load(bundle: PlaybookBundle): SandboxedPlaybook {
-    const p = this.pool.acquire();
-    let healthy = false;
-    const context = p.isolate.createContextSync();
+    const realm = this.realm(true);
     try {
-      context.global.setSync('__riposte_host', new ivm.Callback(() => JSON.stringify({ ok: false, error: 'no run is executing' })));
-      script(p, bundle).runSync(context, { timeout: this.limits.callTimeoutMs });
-      const describe = context.global.getSync('__riposte_guest', { reference: true }).getSync('describe', { reference: true });
+      const guest = realm.evaluate(bundle.hash, bundle.code, this.limits.callTimeoutMs);
+      const describe = guest.getSync('describe', { reference: true }) as ivm.Reference<() => string>;
       const text = describe.applySync(undefined, [], { timeout: this.limits.callTimeoutMs }) as unknown;
       const parsed = describedConfig.safeParse(typeof text === 'string' ? JSON.parse(text) : null);
       if (!parsed.success) {
         const why = parsed.error.issues.map((i) => `${i.path.join('.') || '(definition)'}: ${i.message}`).join('; ');
         throw new SandboxError(`the playbook's definition is not valid: ${why}`);
       }
-      healthy = true;
-      return new SandboxedPlaybook(this.pool, this.limits, bundle, parsed.data);
+      return new SandboxedPlaybook(this, bundle, parsed.data);
     } catch (err) {
       if (err instanceof SandboxError) throw err;
       throw new SandboxError(`the playbook's code could not be loaded: ${stopped(err, this.limits)}`);
     } finally {
-      context.release();
-      this.pool.release(p, healthy);
+      realm.dispose();
     }
   }
 
   close(): void {
-    this.pool.close();
+    this.closed = true;
+    for (const r of this.realms.splice(0)) if (r.active === 0) r.dispose();
   }
-}
-
-function script(p: PooledIsolate, bundle: PlaybookBundle): ivm.Script {
-  let s = p.scripts.get(bundle.hash);
-  if (!s) {
-    s = p.isolate.compileScriptSync(bundle.code, { filename: `playbook-${bundle.hash}.js` });
-    p.scripts.set(bundle.hash, s);
-  }
-  return s;
 }
 
 /** A readable reason for an isolate that stopped (timeout, memory), or the error's message. */
-function stopped(err: unknown, limits: SandboxLimits): string {
+function stopped(err: unknown, limits: SandboxLimits, alone = true): string {
   const message = err instanceof Error ? err.message : String(err);
   if (/timed out/i.test(message)) return `the playbook's code ran for more than ${limits.callTimeoutMs} ms without waiting on ctx and was stopped`;
-  if (/memory limit/i.test(message)) return `the playbook's code exceeded its memory limit (${limits.memoryLimitMb} MB) and was stopped`;
+  if (/memory limit|disposed/i.test(message)) {
+    return `the playbook's code exceeded ${alone ? 'its' : 'the'} memory limit (${limits.memoryLimitMb} MB) and was stopped`;
+  }
   return message;
 }
 
 /** A playbook loaded into the sandbox: its declared configuration and a way to run it. */
 export class SandboxedPlaybook implements PlaybookExecutor {
   constructor(
-    private readonly pool: IsolatePool,
-    private readonly limits: SandboxLimits,
+    private readonly sandbox: Sandbox,
     readonly bundle: PlaybookBundle,
     readonly config: PlaybookConfig<Record<string, CapabilityName>>,
   ) {}
 
-  start(ctx: PlaybookContext, incident: unknown, args: unknown): PlaybookExecution {
-    return new Execution(this.pool, this.limits, this.bundle, this.config, ctx).start(incident, args);
+  start(ctx: PlaybookContext, incident: unknown, args: unknown, opts: StartOptions = {}): PlaybookExecution {
+    return new Execution(this.sandbox, this.bundle, this.config, ctx, opts.dedicated === true).start(incident, args);
   }
 }
 
@@ -137,84 +165,93 @@ const refuse = (error: string) => JSON.stringify({ ok: false, error });
 
 /** One execution: an isolate, a context, and the calls between the playbook and its host `ctx`. */
 class Execution {
-  private readonly isolate: PooledIsolate;
-  private readonly context: ivm.Context;
+  private readonly realm: Realm;
+  private guest: ivm.Reference<Record<string, unknown>> | null = null;
   private settleRef: ivm.Reference<(id: number, ok: boolean, json: string) => void> | null = null;
-  private healthy = true;
+  /** Stopped (failed or interrupted): nothing more enters the isolate for this execution. */
+  private stopped = false;
   private released = false;
   private nextId = 1;
-  private readonly cpuAtStart: bigint;
+  /** Time spent inside the isolate so far, ms (calls are synchronous: wall time is its time). */
+  private spentMs = 0;
   private finish!: { resolve: (v: unknown) => void; reject: (e: unknown) => void };
   private done = false;
+  private readonly limits: SandboxLimits;
 
   constructor(
-    private readonly pool: IsolatePool,
-    private readonly limits: SandboxLimits,
+    private readonly sandbox: Sandbox,
     private readonly bundle: PlaybookBundle,
     private readonly config: PlaybookConfig<Record<string, CapabilityName>>,
     private readonly ctx: PlaybookContext,
+    dedicated: boolean,
   ) {
-    this.isolate = pool.acquire();
-    this.context = this.isolate.isolate.createContextSync();
-    this.cpuAtStart = this.isolate.isolate.cpuTime;
+    this.limits = sandbox.limits;
+    this.realm = sandbox.realm(dedicated);
+    sandbox.enter(this.realm, this);
   }
 
   start(incident: unknown, args: unknown): PlaybookExecution {
     const result = new Promise<unknown>((resolve, reject) => { this.finish = { resolve, reject }; });
     result.catch(() => { /* the engine observes it */ });
-    try {
-      const g = this.context.global;
-      g.setSync('__riposte_host', new ivm.Callback((op: unknown, json: unknown) => this.handle(op, json)));
-      script(this.isolate, this.bundle).runSync(this.context, { timeout: this.limits.callTimeoutMs });
-      const guest = g.getSync('__riposte_guest', { reference: true });
-      this.settleRef = guest.getSync('settle', { reference: true });
-      const startRef = guest.getSync('start', { reference: true });
-      // Taken: nothing in the isolate needs to find them again.
-      g.deleteSync('__riposte_guest');
-      g.deleteSync('__riposte_host');
-      const roleActions: Record<string, string[]> = {};
-      for (const [role, cap] of Object.entries(this.config.roles)) roleActions[role] = Object.keys(capabilities[cap]);
-      this.enter(() => startRef.applySync(undefined, [this.ctx.runId, JSON.stringify(incident), JSON.stringify(args ?? null), JSON.stringify(roleActions)], { timeout: this.limits.callTimeoutMs }));
-    } catch (err) {
-      this.fail(err);
-    }
+    const roleActions: Record<string, string[]> = {};
+    for (const [role, cap] of Object.entries(this.config.roles)) roleActions[role] = Object.keys(capabilities[cap]);
+    const host = new ivm.Callback((op: unknown, json: unknown) => this.handle(op, json));
+    this.enter(() => {
+      const guest = this.realm.evaluate(this.bundle.hash, this.bundle.code, this.limits.callTimeoutMs);
+      this.guest = guest;
+      this.settleRef = guest.getSync('settle', { reference: true }) as ivm.Reference<(id: number, ok: boolean, json: string) => void>;
+      const startRef = guest.getSync('start', { reference: true }) as ivm.Reference<(...a: unknown[]) => void>;
+      startRef.applySync(undefined, [host, this.ctx.runId, JSON.stringify(incident), JSON.stringify(args ?? null), JSON.stringify(roleActions)],
+        { timeout: this.limits.callTimeoutMs });
+      startRef.release();
+    });
     return { result, isolated: true, release: () => this.release() };
   }
 
-  /** Runs one entry into the isolate, failing the run when it was stopped or overspent. */
+  /** One entry into the isolate: stopped when it runs too long, exhausts the heap or the budget. */
   private enter(call: () => void): void {
-    if (this.released || !this.healthy) return;
+    if (this.stopped || this.released) return;
+    const t0 = performance.now();
     try {
       call();
     } catch (err) {
-      this.fail(err);
+      if (this.realm.isolate.isDisposed) this.sandbox.lose(this.realm);
+      else this.fail(err);
       return;
+    } finally {
+      this.spentMs += performance.now() - t0;
     }
-    const spentMs = Number(this.isolate.isolate.cpuTime - this.cpuAtStart) / 1e6;
-    if (spentMs > this.limits.cpuBudgetMs) {
-      this.fail(new Error(`the playbook's code used ${Math.round(spentMs)} ms of CPU in this execution, more than its budget of ${this.limits.cpuBudgetMs} ms, and was stopped`));
+    if (this.spentMs > this.limits.cpuBudgetMs) {
+      this.fail(new Error(`the playbook's code ran ${Math.round(this.spentMs)} ms in this execution, more than its budget of ${this.limits.cpuBudgetMs} ms, and was stopped`));
     }
   }
 
   private fail(err: unknown): void {
-    this.healthy = false;
+    this.stopped = true;
     if (this.done) return;
     this.done = true;
-    this.finish.reject(new SandboxError(stopped(err, this.limits)));
+    const dedicated = this.realm.dedicated;
+    this.finish.reject(new SandboxError(stopped(err, { ...this.limits, memoryLimitMb: this.limits.memoryLimitMb }, dedicated)));
+  }
+
+  /** The realm was lost under this execution: the engine runs it again, alone. */
+  interrupt(): void {
+    this.stopped = true;
+    if (this.realm.dedicated) {
+      this.fail(new Error('memory limit'));
+      return;
+    }
+    if (this.done) return;
+    this.done = true;
+    this.finish.reject(new ExecutionInterrupted(`the sandbox realm of this execution ran out of memory (${this.limits.memoryLimitMb} MB, shared); the run is executed again in a realm of its own`));
   }
 
   private release(): void {
     if (this.released) return;
     this.released = true;
-    // Code that never returned may have work pending inside the isolate (an async compile, …):
-    // the isolate is not handed to another execution.
-    if (!this.done) this.healthy = false;
-    try {
-      if (!this.isolate.isolate.isDisposed) this.context.release();
-    } catch {
-      this.healthy = false;
-    }
-    this.pool.release(this.isolate, this.healthy);
+    this.settleRef?.release();
+    this.guest?.release();
+    this.sandbox.leave(this.realm, this);
   }
 
   /** A step's promise: its outcome is handed into the isolate when the engine delivers it. */

@@ -14,9 +14,12 @@ import { makeHarness, type Harness } from '../support/harness.js';
 import { makeTestApp, TestVendor } from '../support/test-app.js';
 import { sandboxPlaybook, type PlaybookSource } from '../support/sandbox-playbook.js';
 import { putTvAsset } from '../support/tv-asset.js';
+import { runIn } from '../support/wait.js';
 
 interface Attempt extends PlaybookSource {
   name: string;
+  /** The playbook does not even load (its module code is refused): the error must match. */
+  refusedAtLoad?: RegExp;
   check(run: RunRecord, h: Harness): void | Promise<void>;
 }
 
@@ -36,37 +39,41 @@ const ATTEMPTS: Attempt[] = [
   { name: 'globalThis.process', body: 'return String(globalThis.process);', check: completedWith('undefined') },
   { name: 'require', body: "try { return String(require(['f', 's'].join(''))); } catch (e) { return 'refused'; }", check: completedWith('refused') },
   { name: 'module and exports', body: 'return [typeof module, typeof exports, typeof __dirname].join();', check: completedWith('undefined,undefined,undefined') },
-  { name: 'Function constructor of a plain object', body: "return String(({}).constructor.constructor('return typeof process')());", check: completedWith('undefined') },
-  { name: 'Function constructor of ctx', body: "return String(ctx.note.constructor('return typeof process + typeof require')());", check: completedWith('undefinedundefined') },
-  { name: 'async function constructor', body: "const AF = (async () => {}).constructor; return await AF('return typeof process')();", check: completedWith('undefined') },
+  // SES tames the Function constructors reachable from objects; `Function` itself evaluates in the frozen realm.
+  { name: 'Function constructor of a plain object', body: "try { return String(({}).constructor.constructor('return typeof process')()); } catch (e) { return 'refused'; }", check: completedWith('refused') },
+  { name: 'Function constructor of ctx', body: "try { return String(ctx.note.constructor('return typeof process')()); } catch (e) { return 'refused'; }", check: completedWith('refused') },
+  { name: 'async function constructor', body: "try { const AF = (async () => {}).constructor; return await AF('return typeof process')(); } catch (e) { return 'refused'; }", check: completedWith('refused') },
+  { name: 'the global Function', body: "return Function('return typeof process + typeof require')();", check: completedWith('undefinedundefined') },
   { name: 'eval', body: "return eval('typeof process + typeof require + typeof fetch');", check: completedWith('undefinedundefinedundefined') },
-  { name: 'the global object', body: "const g = new Function('return this')(); return Object.getOwnPropertyNames(g).filter((k) => /^(process|require|Buffer|fetch|setTimeout|global|__riposte.*)$/.test(k));", check: completedWith([]) },
+  { name: 'the global object', body: "return Object.getOwnPropertyNames(globalThis).filter((k) => /^(process|require|Buffer|fetch|setTimeout|global|__riposte.*)$/.test(k));", check: completedWith([]) },
+  { name: 'a new global', body: "try { globalThis.stash = 'x'; return 'written'; } catch (e) { return e instanceof TypeError ? 'refused' : String(e); }", check: completedWith('refused') },
   // A literal import('fs') does not even build (see the test below); a computed one gets this far.
   { name: 'dynamic import of fs', body: "try { await import(['f', 's'].join('')); return 'imported'; } catch (e) { return 'refused'; }", check: completedWith('refused') },
   { name: 'dynamic import of node:child_process', body: "try { await import(['node:child', 'process'].join('_')); return 'imported'; } catch (e) { return 'refused'; }", check: completedWith('refused') },
   { name: 'timers', body: 'return [typeof setTimeout, typeof setInterval, typeof setImmediate, typeof queueMicrotask].join();', check: completedWith('undefined,undefined,undefined,undefined') },
   { name: 'network', body: 'return [typeof fetch, typeof XMLHttpRequest, typeof WebSocket].join();', check: completedWith('undefined,undefined,undefined') },
   { name: 'Buffer and the environment', body: "return [typeof Buffer, typeof Deno, typeof Bun, (globalThis.process?.env ?? 'none')].join();", check: completedWith('undefined,undefined,undefined,none') },
-  { name: 'Error.prepareStackTrace to reach host frames', body: "Error.prepareStackTrace = (_e, frames) => frames.map((f) => String(f.getFileName())); try { ctx.asset({ id: 'x' }, 'tv')['then']; await ctx.lists.contains(1, 2); } catch (e) { return [...new Set(e.stack)].filter((f) => !/^playbook-|undefined|null/.test(f)); } return 'no error';", check: completedWith([]) },
-  { name: 'a host error does not carry a host realm', body: "try { await ctx.lists.contains('no-such-list', 'x'); } catch (e) { return [e.constructor === ActionFailedError, e.constructor.constructor('return typeof process')()].join(); } return 'no error';", check: completedWith('true,undefined') },
-  { name: 'the host function called directly with an unknown operation', module: 'const host = globalThis.__riposte_host;', body: "return JSON.parse(host('readFile', '\"/etc/passwd\"'));", check: completedWith({ ok: false, error: 'unknown call "readFile"' }) },
-  { name: 'the host function with a huge payload', module: 'const host = globalThis.__riposte_host;', body: "return JSON.parse(host('note', JSON.stringify({ text: 'x'.repeat(2 * 1024 * 1024) }))).ok;", check: completedWith(false) },
+  { name: 'Error.prepareStackTrace to reach host frames', body: "try { Error.prepareStackTrace = (_e, frames) => frames; return 'installed'; } catch (e) { return e instanceof TypeError ? 'refused' : String(e); }", check: completedWith('refused') },
+  { name: 'an error\'s stack names no host frame', body: "try { await ctx.lists.contains(1, 2); } catch (e) { return String(e.stack).split('\\n').filter((l) => /node:|riposte\\/dist|\\.ts:/.test(l)); } return 'no error';", check: completedWith([]) },
+  { name: 'a host error does not carry a host realm', body: "try { await ctx.lists.contains('no-such-list', 'x'); } catch (e) { let viaConstructor; try { viaConstructor = e.constructor.constructor('return typeof process')(); } catch { viaConstructor = 'refused'; } return [e.constructor === ActionFailedError, viaConstructor].join(); } return 'no error';", check: completedWith('true,refused') },
+  { name: 'the host function is not reachable from playbook code', module: 'const atLoad = typeof globalThis.__riposte_host;', body: 'return atLoad;', check: completedWith('undefined') },
+  { name: 'a huge call through ctx', body: "try { await ctx.note('x'.repeat(2 * 1024 * 1024)); return 'sent'; } catch (e) { return e.message; }", check: completedWith('a call to ctx carries at most 1048576 bytes of JSON') },
+  { name: 'a value ctx does not take', body: "try { await ctx.setStatus('pwned'); return 'set'; } catch (e) { return e.message; }", check: completedWith('setStatus: unknown status "pwned"') },
   { name: 'the host function is gone once the run starts', body: "return [typeof globalThis.__riposte_host, typeof globalThis.__riposte_guest].join();", check: completedWith('undefined,undefined') },
   {
     name: 'forging a step result only fools the playbook itself',
     // The guest keeps each step's resolvers in a Map: catch them on their way in, and resolve one.
-    module: "const caught = []; const set = Map.prototype.set; Map.prototype.set = function (k, v) { if (v && typeof v.resolve === 'function') caught.push(v); return set.call(this, k, v); };",
-    body: "const p = ctx.asset({ id: 'test-vendor' }, 'tv').destroy({ target: 'real' }); caught[0].resolve({ destroyed: 'forged' }); return (await p).destroyed;",
-    async check(run, h) {
-      completedWith('forged')(run);
-      const [step] = await h.store.loadJournal(run.id);
-      assert.deepEqual([step!.name, step!.status, step!.output], ['tv.destroy', 'completed', { destroyed: 'real' }], 'the journal holds what the vendor answered');
-    },
+    // Patching the Map the guest keeps resolvers in: the realm is frozen, so the module fails to load.
+    module: "const set = Map.prototype.set; Map.prototype.set = function (k, v) { return set.call(this, k, v); };",
+    body: "return 'loaded';",
+    refusedAtLoad: /Cannot assign to read only property 'set'/,
+    check() {},
   },
   { name: 'a step outcome is a copy: changing it changes nothing recorded', body: "const r = await ctx.asset({ id: 'test-vendor' }, 'tv').echo({ value: 'a' }); r.value = 'b'; return r.value;",
     async check(run, h) { completedWith('b')(run); assert.deepEqual((await h.store.loadJournal(run.id))[0]!.output, { value: 'a' }); } },
   { name: 'state of another run (module-level)', module: 'let seen = 0;', body: 'seen += 1; return seen;', check: completedWith(1) },
-  { name: 'prototype pollution does not outlive the run', body: "const before = ({}).polluted; Object.prototype.polluted = 'yes'; return before ?? 'clean';", check: completedWith('clean') },
+  { name: 'prototype pollution', body: "try { Object.prototype.polluted = 'yes'; return 'polluted'; } catch (e) { return e instanceof TypeError ? 'refused' : String(e); }", check: completedWith('refused') },
+  { name: 'patching a built-in another run relies on', body: "try { Array.prototype.map = () => ['wipe everything']; return 'patched'; } catch (e) { return e instanceof TypeError ? 'refused' : String(e); }", check: completedWith('refused') },
   { name: 'freezing intrinsics does not break the next run', body: 'Object.freeze(Object.prototype); Object.freeze(Array.prototype); return [1].map((x) => x + 1)[0];', check: completedWith(2) },
   { name: 'an infinite loop in the first segment', body: 'for (;;) {}', check: failedWith(STOPPED_TIME) },
   { name: 'a busy loop after an await, in one branch', body: "await Promise.all([ctx.note('a'), ctx.note('b').then(() => { const end = Date.now() + 10_000; while (Date.now() < end) {} })]); return 'finished';", check: failedWith(STOPPED_TIME) },
@@ -88,9 +95,14 @@ describe('escape corpus: playbook code reaches nothing but ctx', () => {
   const vendor = new TestVendor();
   let h: Harness;
   const loaded: LoadedPlaybook[] = [];
+  const loadErrors = new Map<number, Error | null>();
 
   before(async () => {
     for (const [i, a] of ATTEMPTS.entries()) {
+      if (a.refusedAtLoad) {
+        loadErrors.set(i, await sandboxPlaybook(sandbox, { ...a, id: `attack-${i}` }).then(() => null, (err: Error) => err));
+        continue;
+      }
       const p = await sandboxPlaybook(sandbox, { ...a, id: `attack-${i}` });
       p.config.triggers.labels.splice(0, 1, `attack-${i}`);
       loaded.push(p);
@@ -102,18 +114,26 @@ describe('escape corpus: playbook code reaches nothing but ctx', () => {
     await h.close();
     sandbox.close();
   });
+  // A run interrupted with its realm (another's memory bomb) waits a moment, then runs again alone.
+  const finished = (runId: string) => runIn(h.store, runId, ['completed', 'failed', 'needs_attention'], 20_000);
 
   it(`has at least 30 attempts (${ATTEMPTS.length})`, () => assert.ok(ATTEMPTS.length >= 30));
 
   for (const [i, a] of ATTEMPTS.entries()) {
     it(a.name, async () => {
+      if (a.refusedAtLoad) {
+        const err = loadErrors.get(i);
+        assert.ok(err, 'the playbook loaded');
+        assert.match(err.message, a.refusedAtLoad);
+        return;
+      }
       const [run] = await h.fire({ label: `attack-${i}` });
       assert.ok(run, 'a run started');
-      await a.check(await h.settle(run.id, 20_000), h);
-      // Whatever the attempt did, the next run in a fresh context is clean.
+      await a.check(await finished(run.id), h);
+      // Whatever the attempt did, the next run of the same code starts clean.
       const [again] = await h.fire({ label: `attack-${i}` });
-      const second = await h.settle(again!.id, 20_000);
-      if (a.name.startsWith('state of another run') || a.name.startsWith('prototype pollution')) await a.check(second, h);
+      const second = await finished(again!.id);
+      if (a.name.startsWith('state of another run')) await a.check(second, h);
     });
   }
 
@@ -131,7 +151,7 @@ describe('escape corpus: playbook code reaches nothing but ctx', () => {
     const delay = monitorEventLoopDelay({ resolution: 5 });
     delay.enable();
     const runs = await Promise.all([spin, bomb, neighbour, spin, neighbour].map(async (i) => (await h.fire({ label: `attack-${i}` }))[0]!));
-    const settled = await Promise.all(runs.map((r) => h.settle(r.id, 20_000)));
+    const settled = await Promise.all(runs.map((r) => finished(r.id)));
     delay.disable();
     assert.deepEqual(settled.map((r) => r.status), ['failed', 'failed', 'completed', 'failed', 'completed']);
     // The event loop was held at most about one entry's time limit (100 ms here) at a time.
