@@ -126,6 +126,7 @@ export function formatRunTimeline(d: RunDetail, opts: { now?: number; width?: nu
   lines.push(`Run ${run.id}  ${run.status.toUpperCase()}`);
   const head: Array<[string, string]> = [
     ['playbook', `${run.playbookId}@${run.playbookVersion}  (code ${run.playbookHash})`],
+    ['code', run.origin ? terminalSafe(`${run.origin.repository}@${run.origin.commit ?? '(directory)'}:${run.origin.path}  bundle ${run.playbookHash}`) : '(not recorded)'],
     ['incident', d.incident ? `#${d.incident.id}  ${d.incident.name}` : `#${run.incidentId}`],
     ['started', run.startedAt ? formatTime(run.startedAt) : `not yet (created ${formatTime(run.createdAt)})`],
     ['finished', run.finishedAt ? formatTime(run.finishedAt) : '-'],

@@ -9,6 +9,7 @@
 import type { Store } from '../store/store.js';
 import type { RunRecord } from '../store/records.js';
 import type { PlaybookRegistry } from './registry.js';
+import { effectiveAutomation } from './power.js';
 import { RunExecution, type ExecutionResult } from './execution.js';
 import { toErrorRecord } from '../sdk/errors.js';
 import { formatWaitOn, type WaitOn } from '../common/wait-on.js';
@@ -156,7 +157,7 @@ export class Engine {
   }
 
   private async execute(run: RunRecord): Promise<void> {
-    const reg = this.registry.get(run.playbookId);
+    const reg = await this.registry.forRun(run);
     if (!reg) {
       await this.store.patchRun(run.id, { status: 'needs_attention', attentionReason: `playbook ${run.playbookId} is not installed in this server` });
       return;
@@ -170,7 +171,7 @@ export class Engine {
     const playbookDryRun = settings?.dryRun ?? false;
     const scope = {
       run, writes, bindings: settings?.bindings ?? {}, playbookDryRun,
-      automation: settings?.automation ?? reg.config.automation ?? 'supervised',
+      automation: effectiveAutomation(settings?.automation ?? null, reg.config.automation, (reg.unconfirmed ?? []).length === 0),
     };
     const exec = new RunExecution(run, reg.config, reg.executor, reg.hash !== run.playbookHash, journal, createRunHost(this.store, this.steps, scope), {
       now: this.now, shortSleepMs: this.shortSleepMs, dryRun: run.dryRun || playbookDryRun, dedicated: this.alone.has(run.id),

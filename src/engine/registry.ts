@@ -11,17 +11,11 @@
 import { createHash } from 'node:crypto';
 import type { PlaybookConfig, PlaybookDefinition } from '../sdk/playbook.js';
 import type { CapabilityName } from '../sdk/capabilities.js';
+import type { PlaybookOrigin } from '../store/records.js';
 import { inProcessExecutor, type PlaybookExecutor } from './executor.js';
 
-/** Where a playbook's code came from. */
-export interface PlaybookSource {
-  /** Repository name (`builtin` for the playbooks shipped with Riposte). */
-  repository: string;
-  /** The commit the code was built from; null for a directory that is not a Git checkout. */
-  commit: string | null;
-  /** The playbook's file, relative to the repository. */
-  path: string;
-}
+/** Where a playbook's code came from (recorded on each of its runs). */
+export type PlaybookSource = PlaybookOrigin;
 
 export interface LoadedPlaybook {
   config: PlaybookConfig<Record<string, CapabilityName>>;
@@ -31,7 +25,15 @@ export interface LoadedPlaybook {
   /** What the hash covers. */
   identity: 'bundle' | 'function';
   source?: PlaybookSource;
+  /**
+   * What the playbook declares about its power that no admin has confirmed (src/engine/power.ts);
+   * non-empty: its runs are supervised. Undefined for playbooks defined in memory (tests).
+   */
+  unconfirmed?: string[];
 }
+
+/** Finds the code of a run that started on a playbook version no longer active, by its hash. */
+export type PastCode = (playbookId: string, hash: string) => Promise<RegisteredPlaybook | null>;
 
 export type RegisteredPlaybook = LoadedPlaybook;
 
@@ -42,7 +44,9 @@ export function inMemoryPlaybook(definition: PlaybookDefinition): LoadedPlaybook
 }
 
 export class PlaybookRegistry {
-  private readonly byId = new Map<string, RegisteredPlaybook>();
+  private byId = new Map<string, RegisteredPlaybook>();
+  /** Where the code of runs started on an earlier version is found (the catalog's bundles by hash). */
+  pastCode: PastCode | null = null;
 
   constructor(playbooks: Array<PlaybookDefinition | LoadedPlaybook> = []) {
     for (const p of playbooks) this.register(p);
@@ -55,12 +59,42 @@ export class PlaybookRegistry {
     return loaded;
   }
 
+  /** Replaces every playbook at once (a repository activated a commit): runs already started keep their code. */
+  replace(playbooks: LoadedPlaybook[]): void {
+    const next = new Map<string, RegisteredPlaybook>();
+    for (const p of playbooks) {
+      if (next.has(p.config.id)) throw new Error(`playbook ${p.config.id} is registered twice`);
+      next.set(p.config.id, p);
+    }
+    this.byId = next;
+  }
+
+  /**
+   * The code a run executes: the active version if the run started on it, else the version it
+   * started on (by its code hash), else the active one (the replay then reports any difference).
+   */
+  async forRun(run: { playbookId: string; playbookHash: string }): Promise<RegisteredPlaybook | undefined> {
+    const current = this.byId.get(run.playbookId);
+    if (current?.hash === run.playbookHash) return current;
+    const past = this.pastCode ? await this.pastCode(run.playbookId, run.playbookHash) : null;
+    return past ?? current;
+  }
+
   get(id: string): RegisteredPlaybook | undefined {
     return this.byId.get(id);
   }
 
   all(): RegisteredPlaybook[] {
     return [...this.byId.values()];
+  }
+
+  /** What a new run of this playbook records about its code. */
+  static runFields(p: RegisteredPlaybook): { playbookId: string; playbookVersion: number; playbookHash: string; origin: PlaybookOrigin | null; minutesSaved?: number } {
+    const out: { playbookId: string; playbookVersion: number; playbookHash: string; origin: PlaybookOrigin | null; minutesSaved?: number } = {
+      playbookId: p.config.id, playbookVersion: p.config.version, playbookHash: p.hash, origin: p.source ?? null,
+    };
+    if (p.config.minutesSaved !== undefined) out.minutesSaved = p.config.minutesSaved;
+    return out;
   }
 
   /** Playbooks whose triggers match an incident label. */

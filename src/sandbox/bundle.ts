@@ -11,7 +11,8 @@
  * formatting do not change it.
  */
 import { createHash } from 'node:crypto';
-import { dirname, resolve } from 'node:path';
+import { realpathSync } from 'node:fs';
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Plugin } from 'esbuild';
 
@@ -55,8 +56,20 @@ const sdkPlugin: Plugin = {
   },
 };
 
-/** Bundles the playbook module at `entry` (its default export is the definition). */
-export async function buildPlaybookBundle(entry: string): Promise<PlaybookBundle> {
+/** Riposte's own compiled tree (the guest, the SDK runtime): the only files outside a repository a bundle may hold. */
+const RIPOSTE_TREE = resolve(HERE, '..');
+
+const inside = (dir: string, file: string): boolean => {
+  const r = relative(dir, file);
+  return r !== '' && !r.startsWith('..') && !isAbsolute(r);
+};
+
+/**
+ * Bundles the playbook module at `entry` (its default export is the definition). With `root`, every
+ * file of the bundle must lie inside that directory (the repository) once symlinks are resolved:
+ * `import '../../../etc/x'`, or a symlink out of the repository, fails the build.
+ */
+export async function buildPlaybookBundle(entry: string, opts: { root?: string } = {}): Promise<PlaybookBundle> {
   const esbuild = await import('esbuild');
   const contents = `import definition from ${JSON.stringify(resolve(entry))};\nimport { makeGuest } from ${JSON.stringify(GUEST)};\nexport default makeGuest(definition);\n`;
   let out;
@@ -68,11 +81,24 @@ export async function buildPlaybookBundle(entry: string): Promise<PlaybookBundle
       // Modules are strict; the IIFE they become is not unless it says so.
       banner: { js: '"use strict";' },
       mainFields: ['module', 'main'], conditions: ['import'],
+      metafile: opts.root !== undefined,
+      // Messages name files relative to the repository.
+      absWorkingDir: opts.root !== undefined ? realpathSync(opts.root) : process.cwd(),
     });
   } catch (err) {
     const failure = err as { errors?: Array<{ text: string; location?: { file: string; line: number } | null }> };
     const errors = failure.errors?.map((e) => (e.location ? `${e.location.file}:${e.location.line}: ${e.text}` : e.text));
     throw new BundleError(entry, errors ?? [(err as Error).message]);
+  }
+  if (opts.root !== undefined) {
+    const root = realpathSync(opts.root);
+    const outside = Object.keys(out.metafile?.inputs ?? {})
+      .filter((f) => f !== '<stdin>')
+      .map((f) => resolve(root, f))
+      .filter((f) => !inside(root, f) && !inside(RIPOSTE_TREE, f));
+    if (outside.length > 0) {
+      throw new BundleError(entry, outside.map((f) => `${f} is outside the repository: a playbook may import only its repository's files and the SDK`));
+    }
   }
   // Evaluated as an expression, the script's value is the guest; it declares no global (the
   // realm's global object is frozen anyway).
@@ -84,4 +110,15 @@ export async function buildPlaybookBundle(entry: string): Promise<PlaybookBundle
 export async function stopBundler(): Promise<void> {
   const esbuild = await import('esbuild');
   await esbuild.stop();
+}
+
+let bundlerUsers = 0;
+/** Runs `fn` (which builds bundles) and stops esbuild's helper process once no one else is building. */
+export async function withBundler<T>(fn: () => Promise<T>): Promise<T> {
+  bundlerUsers++;
+  try {
+    return await fn();
+  } finally {
+    if (--bundlerUsers === 0) await stopBundler();
+  }
 }

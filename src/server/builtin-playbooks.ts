@@ -11,6 +11,12 @@ import { stopBundler } from '../sandbox/bundle.js';
 
 const ADHOC = { path: 'src/engine/adhoc-playbook.ts', file: fileURLToPath(new URL('../engine/adhoc-playbook.js', import.meta.url)) };
 
+/** The ad-hoc action's playbook: internal to Riposte, in no repository. */
+export async function loadAdhocPlaybook(sandbox: Sandbox): Promise<LoadedPlaybook> {
+  return loadPlaybookFile(sandbox, ADHOC.file, { repository: BUILTIN_REPOSITORY, commit: null, path: ADHOC.path });
+}
+
+/** The shipped playbooks loaded straight from their files (tests; the server syncs them as the built-in repository). */
 export async function loadBuiltinPlaybooks(sandbox: Sandbox, opts: { adhoc?: boolean } = {}): Promise<LoadedPlaybook[]> {
   const files = [...shippedPlaybookFiles, ...(opts.adhoc === false ? [] : [ADHOC])];
   try {

@@ -19,7 +19,11 @@ import { firstPartyCatalog } from '../apps/catalog.js';
 import { IngestService } from '../ingest/ingest-service.js';
 import { buildApiServer } from '../api/server.js';
 import { Sandbox } from '../sandbox/sandbox.js';
-import { loadBuiltinPlaybooks } from './builtin-playbooks.js';
+import { loadAdhocPlaybook } from './builtin-playbooks.js';
+import { PlaybookCatalog } from '../repos/catalog.js';
+import { RepoSyncer } from '../repos/sync.js';
+import { registerRepoRoutes } from '../api/routes/repos.js';
+import { stopBundler } from '../sandbox/bundle.js';
 import { ensureCredentials, type Credentials } from './credentials.js';
 import { loadLab, type RunningLab } from './lab-loader.js';
 import { createHitl, type Hitl } from '../policy/hitl.js';
@@ -59,16 +63,28 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
     }
   }
 
-  // Every playbook runs in the sandbox, the shipped ones too: built from their files, never imported here.
+  // Every playbook runs in the sandbox, the shipped ones too: the built-in repository is synced
+  // (built from its files, never imported here) and every repository's active commit loaded.
   const sandbox = new Sandbox();
-  let registry: PlaybookRegistry;
+  const registry = new PlaybookRegistry();
+  const onRepoError = (err: unknown) => logger.error({ err }, 'playbook repositories');
+  const reloadPlaybooks = () => { playbookCatalog.refresh().catch(onRepoError); };
+  const repos = new RepoSyncer(store, sandbox, { mirrorsDir: join(config.dataDir, 'repos'), onError: onRepoError, onChange: reloadPlaybooks });
+  let playbookCatalog: PlaybookCatalog;
   try {
-    registry = new PlaybookRegistry(await loadBuiltinPlaybooks(sandbox));
+    playbookCatalog = new PlaybookCatalog(store, sandbox, registry, { fixed: [await loadAdhocPlaybook(sandbox)], onError: onRepoError });
+    const builtin = await repos.syncBuiltin();
+    if (builtin.status === 'refused' || builtin.status === 'failed') {
+      throw new Error(`the built-in playbooks do not build: ${builtin.errors.join('; ')}`);
+    }
+    await playbookCatalog.refresh(true);
   } catch (err) {
     sandbox.close();
     await lab?.stop();
     await store.close();
     throw err;
+  } finally {
+    await stopBundler();
   }
   const catalog = firstPartyCatalog();
   const broker = new Broker(store, catalog);
@@ -91,6 +107,7 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
     extraRoutes: (app) => {
       registerHitlRoutes(app, { store, hitl, registry, catalog, wake: () => engine.wake() });
       registerRunApprovalRoutes(app, { store, hitl });
+      registerRepoRoutes(app, { store, ingest, repos, onError: onRepoError, onChange: reloadPlaybooks });
     },
   });
   try {
@@ -103,6 +120,8 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
     throw new Error(code === 'EADDRINUSE' ? `${config.host}:${config.port} is already in use (another Riposte?); choose another with --port` : `cannot listen on ${config.host}:${config.port}: ${(err as Error).message}`);
   }
   engine.start();
+  playbookCatalog.start();
+  repos.startSchedule();
   // New incidents go into the search index in batches, off the ingest path (search finds them meanwhile).
   const searchIndexer = startSearchIndexer(store.db, { onError: (err) => logger.error({ err }, 'search indexing failed') });
   const port = (api.server.address() as AddressInfo).port;
@@ -114,6 +133,8 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
     stop() {
       stopping ??= (async () => {
         await api.close();
+        playbookCatalog.stop();
+        repos.stopSchedule();
         await engine.stop();
         sandbox.close();
         searchIndexer.stop();

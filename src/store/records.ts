@@ -95,6 +95,18 @@ export interface RunRecord {
   dryRun: boolean;
   /** Who asked for the run (`user:<name>`, `source:<name>`); approvals are requested in their name. */
   requestedBy: string | null;
+  /** Where the playbook's code came from; null for runs of in-memory playbooks (tests) and older runs. */
+  origin: PlaybookOrigin | null;
+}
+
+/** Where a playbook's code came from: with `RunRecord.playbookHash`, exactly which code a run ran. */
+export interface PlaybookOrigin {
+  /** Repository name (`builtin` for the playbooks shipped with Riposte). */
+  repository: string;
+  /** The Git commit the code was built from; for `builtin`, the Riposte release (`riposte@<version>`); null for a plain directory. */
+  commit: string | null;
+  /** The playbook's file, relative to the repository's root. */
+  path: string;
 }
 
 export type JournalKind =

@@ -12,8 +12,11 @@ import type {
   SourceKind, SourceRecord,
 } from './records.js';
 import type { IncidentStatus, Severity } from '../common/domain.js';
-import type { CaseCommentRecord, CaseDetail, CaseRecord, CaseStatus, NewCase } from './records.js';
+import type { CaseCommentRecord, CaseDetail, CaseRecord, CaseStatus, NewCase, PlaybookOrigin } from './records.js';
 import type { UserAccount } from './policy-records.js';
+import type {
+  ActivePlaybook, NewRepo, PlaybookBuild, PlaybookGrant, PlaybookPower, RepoRecord, RepoSyncStatus, RepoSyncTrigger, StoredBundle,
+} from './repo-records.js';
 
 export interface CaseQuery {
   status?: CaseStatus;
@@ -31,6 +34,8 @@ export interface NewRun {
   args?: unknown;
   dryRun?: boolean;
   requestedBy?: string;
+  /** Where the playbook's code came from (repository, commit, path); recorded on the run. */
+  origin?: PlaybookOrigin | null;
 }
 
 export interface IngestResult {
@@ -257,6 +262,32 @@ export interface Store {
   ): Promise<{ user: UserAccount; token: ApiTokenRecord | null }>;
 
   // ── playbook settings ────────────────────────────────────────────────────────────────────
+  // ── playbook repositories (src/repos/) ──
+  addRepo(repo: NewRepo, actor: string): Promise<RepoRecord>;
+  getRepo(name: string): Promise<RepoRecord | null>;
+  listRepos(): Promise<RepoRecord[]>;
+  /** The playbooks of a repository's active commit. */
+  repoPlaybooks(name: string): Promise<Array<{ playbookId: string; path: string; hash: string }>>;
+  /** Removes the repository and its playbooks (runs keep their bundles); audited. */
+  removeRepo(name: string, actor: string): Promise<void>;
+  /** Activates a commit: its bundles and playbook set replace the repository's, in one transaction; audited. */
+  activateRepo(name: string, commit: string | null, builds: PlaybookBuild[], actor: string, trigger: RepoSyncTrigger): Promise<void>;
+  /** Records a sync that activated nothing (unchanged, refused with the errors, failed). */
+  recordRepoSync(name: string, status: Exclude<RepoSyncStatus, 'activated'>, commit: string | null, errors: string[], actor: string, trigger: RepoSyncTrigger): Promise<void>;
+  setRepoWebhookSecret(name: string, secret: string | null, actor: string): Promise<void>;
+  repoWebhookSecret(name: string): Promise<string | null>;
+  /** The URL to fetch from, with the credentials kept apart from the shown URL. */
+  repoFetchUrl(name: string): Promise<string>;
+  /** Every repository's active playbooks. */
+  activePlaybooks(): Promise<ActivePlaybook[]>;
+  /** A compiled bundle by hash (kept after newer commits, for runs that started on it). */
+  getBundle(hash: string): Promise<StoredBundle | null>;
+  /** Bumped by every activation, removal and grant. */
+  playbookCatalogRevision(): Promise<number>;
+  getPlaybookGrant(playbookId: string): Promise<PlaybookGrant | null>;
+  /** An admin confirms what a playbook declares about its power; audited. */
+  grantPlaybookPower(playbookId: string, power: PlaybookPower, actor: string): Promise<PlaybookGrant>;
+
   getPlaybookSettings(playbookId: string): Promise<PlaybookSettings | null>;
   putPlaybookSettings(settings: Omit<PlaybookSettings, 'updatedAt'>, actor: string): Promise<PlaybookSettings>;
 

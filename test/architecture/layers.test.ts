@@ -24,10 +24,12 @@ const ALLOWED: Record<string, readonly string[]> = {
   steps: ['common', 'sdk', 'store', 'broker', 'policy'],
   engine: ['common', 'sdk', 'store', 'steps'],
   sandbox: ['common', 'sdk', 'engine'],
+  repos: ['common', 'sdk', 'store', 'engine', 'sandbox', 'playbooks'],
   ingest: ['common', 'sdk', 'store', 'engine'],
-  api: ['common', 'sdk', 'store', 'broker', 'policy', 'engine', 'ingest'],
+  api: ['common', 'sdk', 'store', 'broker', 'policy', 'engine', 'ingest', 'repos'],
   server: [
     'sandbox',
+    'repos',
     'common',
     'sdk',
     'store',
@@ -43,6 +45,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   ],
   cli: [
     'sandbox',
+    'repos',
     'common',
     'sdk',
     'store',

@@ -55,6 +55,7 @@ for (const file of files) {
       },
     };
     const run: RunRecord = {
+      origin: null,
       ...rec.run,
       playbookId: rec.playbookId,
       playbookVersion: reg.config.version,

@@ -16,7 +16,7 @@ import { PolicyError } from '../../policy/errors.js';
 import { actorFor, type Actor } from '../../policy/principal.js';
 import { BLAST_RADIUS, KILL_SWITCH } from '../../policy/gate.js';
 import type { KillSwitchState } from '../../store/policy-records.js';
-import type { PlaybookRegistry } from '../../engine/registry.js';
+import { PlaybookRegistry } from '../../engine/registry.js';
 import type { AppCatalog } from '../../broker/catalog.js';
 import { ADHOC_PLAYBOOK_ID } from '../../engine/adhoc-playbook.js';
 
@@ -155,7 +155,7 @@ export function registerHitlRoutes(app: FastifyInstance, d: HitlRouteDeps): void
     if (!(await store.getIncident(body.incidentId))) throw new ApiError(404, 'not_found', `incident ${body.incidentId} does not exist`);
     const pb = d.registry.get(ADHOC_PLAYBOOK_ID)!;
     const run = await store.createRun(body.incidentId, {
-      id: newRunId(), playbookId: pb.config.id, playbookVersion: pb.config.version, playbookHash: pb.hash,
+      id: newRunId(), ...PlaybookRegistry.runFields(pb),
       args: { app: asset.appId, asset: body.asset, action: body.action, params: body.params }, dryRun: body.dryRun, requestedBy: `user:${actor.name}`,
     }, `user:${actor.name}`);
     d.wake();

@@ -1,11 +1,15 @@
-/** `riposte playbooks list|bind`: the shipped playbooks and their per-installation settings. */
+/** `riposte playbooks list|confirm|bind`: the active playbooks of every repository and their per-installation settings. */
 import type { Command } from 'commander';
 import { firstPartyCatalog } from '../../apps/catalog.js';
-import type { LoadedPlaybook } from '../../engine/registry.js';
+import { join } from 'node:path';
+import { BUILTIN_REPOSITORY } from '../../../playbooks/index.js';
+import { effectiveAutomation } from '../../engine/power.js';
+import { confirmPlaybook, installedPlaybooks as activePlaybooks, type InstalledPlaybook } from '../../repos/installed.js';
+import { RepoSyncer } from '../../repos/sync.js';
 import { Sandbox } from '../../sandbox/sandbox.js';
-import { loadBuiltinPlaybooks } from '../../server/builtin-playbooks.js';
-import { CliError, cliActor, printJson, withStore } from '../open-store.js';
-import { table } from '../format.js';
+import type { SqliteStore } from '../../store/sqlite/index.js';
+import { CliError, cliActor, dataDirOf, printJson, withStore } from '../open-store.js';
+import { table, terminalSafe } from '../format.js';
 
 /** Parses `role=asset` pairs; the same role twice is refused. */
 export function parseBindings(pairs: string[]): Record<string, string> {
@@ -19,38 +23,65 @@ export function parseBindings(pairs: string[]): Record<string, string> {
   return out;
 }
 
-/** The installed playbooks, read from their sandbox bundles (their code is not run here). */
-async function installedPlaybooks(): Promise<LoadedPlaybook[]> {
-  const sandbox = new Sandbox();
-  try {
-    return await loadBuiltinPlaybooks(sandbox, { adhoc: false });
-  } finally {
-    sandbox.close();
+/** The active playbooks; a data directory whose server has not run this version yet gets its built-in repository first. */
+async function installedPlaybooks(store: SqliteStore, cmd: Command): Promise<InstalledPlaybook[]> {
+  if (!(await store.getRepo(BUILTIN_REPOSITORY))) {
+    const sandbox = new Sandbox();
+    try {
+      await new RepoSyncer(store, sandbox, { mirrorsDir: join(dataDirOf(cmd), 'repos') }).syncBuiltin();
+    } finally {
+      sandbox.close();
+    }
   }
+  return activePlaybooks(store);
 }
 
 export function registerPlaybooks(program: Command): void {
   const playbooks = program.command('playbooks').description('playbooks and their role bindings');
 
   playbooks.command('list')
-    .description('playbooks with triggers, roles, bindings and automation level')
+    .description('playbooks with their repository, triggers, roles, bindings and automation level')
     .option('--json', 'machine-readable JSON')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
-      const installed = await installedPlaybooks();
-      const rows = await withStore(cmd, (store) => Promise.all(installed.map(async ({ config: p, hash }) => {
+      const rows = await withStore(cmd, async (store) => Promise.all((await installedPlaybooks(store, cmd)).map(async ({ config: p, hash, source, unconfirmed }) => {
         const s = await store.getPlaybookSettings(p.id);
+        const confirmed = unconfirmed.length === 0;
         return {
-          id: p.id, version: p.version, hash, description: p.description ?? null, triggers: p.triggers, roles: p.roles,
+          id: p.id, version: p.version, hash, source, description: p.description ?? null, triggers: p.triggers, roles: p.roles,
           bindings: s?.bindings ?? {}, enabled: s?.enabled ?? true,
-          automation: s?.automation ?? p.automation ?? null, automationSource: s?.automation ? 'settings' : 'playbook default',
+          automation: effectiveAutomation(s?.automation ?? null, p.automation, confirmed),
+          automationSource: !confirmed ? 'unconfirmed: supervised until an admin confirms' : s?.automation ? 'settings' : 'playbook default',
+          unconfirmed,
         };
       })));
       if (opts.json) return printJson({ playbooks: rows });
       if (rows.length === 0) return console.log('no playbooks');
-      console.log(table(['PLAYBOOK', 'VERSION', 'ENABLED', 'AUTOMATION', 'TRIGGERS (labels)', 'ROLES (role:capability → asset)'], rows.map((r) => [
-        r.id, String(r.version), r.enabled ? 'yes' : 'no', r.automation ?? '-', r.triggers.labels.join(', '),
-        Object.entries(r.roles).map(([role, cap]) => `${role}${role === cap ? '' : `:${cap}`} → ${r.bindings[role] ?? 'UNBOUND'}`).join(', '),
+      console.log(table(['PLAYBOOK', 'VERSION', 'REPOSITORY@COMMIT', 'ENABLED', 'AUTOMATION', 'TRIGGERS (labels)', 'ROLES (role:capability → asset)'], rows.map((r) => [
+        terminalSafe(r.id), String(r.version), terminalSafe(`${r.source.repository}@${r.source.commit?.slice(0, 12) ?? '(dir)'}`),
+        r.enabled ? 'yes' : 'no', `${r.automation}${r.unconfirmed.length > 0 ? ' (unconfirmed)' : ''}`, terminalSafe(r.triggers.labels.join(', ')),
+        terminalSafe(Object.entries(r.roles).map(([role, cap]) => `${role}${role === cap ? '' : `:${cap}`} → ${r.bindings[role] ?? 'UNBOUND'}`).join(', ')),
       ])));
+      if (rows.some((r) => r.unconfirmed.length > 0)) console.log('\nunconfirmed playbooks run supervised: see and confirm with `riposte playbooks confirm <playbook>`');
+    });
+
+  playbooks.command('confirm')
+    .description("confirm what a playbook declares about its power (automation level, roles): until then it runs supervised")
+    .argument('<playbookId>')
+    .option('--yes', 'confirm without being shown the change first')
+    .action(async (playbookId: string, opts: { yes?: boolean }, cmd: Command) => {
+      await withStore(cmd, async (store) => {
+        const p = (await installedPlaybooks(store, cmd)).find((i) => i.config.id === playbookId);
+        if (!p) throw new CliError(`no active playbook "${playbookId}"`);
+        if (p.unconfirmed.length === 0) return console.log(`${terminalSafe(playbookId)}: nothing to confirm`);
+        const where = `${p.source.repository}@${p.source.commit ?? '(directory)'}:${p.source.path}`;
+        if (!opts.yes) {
+          console.log(`${terminalSafe(playbookId)} (${terminalSafe(where)}) declares:`);
+          for (const u of p.unconfirmed) console.log(`  ${terminalSafe(u)}`);
+          throw new CliError('read the above, then repeat with --yes to confirm it');
+        }
+        await confirmPlaybook(store, playbookId, cliActor());
+        console.log(`confirmed ${terminalSafe(playbookId)} (${terminalSafe(where)}): ${p.unconfirmed.map(terminalSafe).join('; ')}`);
+      });
     });
 
   playbooks.command('bind')
@@ -58,12 +89,12 @@ export function registerPlaybooks(program: Command): void {
     .argument('<playbookId>')
     .argument('<binding...>', '<role>=<asset>')
     .action(async (playbookId: string, pairs: string[], _opts: unknown, cmd: Command) => {
-      const installed = await installedPlaybooks();
-      const playbook = installed.find((p) => p.config.id === playbookId)?.config;
-      if (!playbook) throw new CliError(`no playbook "${playbookId}" (known: ${installed.map((p) => p.config.id).join(', ')})`);
       const wanted = parseBindings(pairs);
       const catalog = firstPartyCatalog();
-      const settings = await withStore(cmd, async (store) => {
+      const { settings, playbook } = await withStore(cmd, async (store) => {
+        const installed = await installedPlaybooks(store, cmd);
+        const playbook = installed.find((p) => p.config.id === playbookId)?.config;
+        if (!playbook) throw new CliError(`no playbook "${playbookId}" (known: ${installed.map((p) => p.config.id).join(', ')})`);
         for (const [role, assetName] of Object.entries(wanted)) {
           const capability = Object.hasOwn(playbook.roles, role) ? playbook.roles[role] : undefined;
           if (capability === undefined) throw new CliError(`playbook ${playbookId} has no role "${role}" (roles: ${Object.keys(playbook.roles).join(', ')})`);
@@ -76,10 +107,11 @@ export function registerPlaybooks(program: Command): void {
           }
         }
         const current = await store.getPlaybookSettings(playbookId);
-        return store.putPlaybookSettings({
+        const settings = await store.putPlaybookSettings({
           playbookId, enabled: current?.enabled ?? true, automation: current?.automation ?? null,
           bindings: { ...(current?.bindings ?? {}), ...wanted },
         }, cliActor());
+        return { settings, playbook };
       });
       for (const [role, assetName] of Object.entries(wanted)) console.log(`bound ${playbookId} role ${role} → asset ${assetName}`);
       const unbound = Object.keys(playbook.roles).filter((r) => !Object.hasOwn(settings.bindings, r));

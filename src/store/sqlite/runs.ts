@@ -11,6 +11,7 @@ interface RunRow {
   input: string; output: string | null; error: string | null; attention_reason: string | null; wake_at: string | null;
   minutes_saved: number | null; created_at: string; started_at: string | null; updated_at: string; finished_at: string | null;
   args: string | null; waiting_on: string | null; dry_run: number; requested_by: string | null;
+  playbook_repo: string | null; playbook_commit: string | null; playbook_path: string | null;
 }
 interface DueRow extends RunRow { seq_no: number }
 interface JournalRow {
@@ -30,6 +31,7 @@ const toRun = (r: RunRow): RunRecord => ({
   error: fromJson<ErrorRecord | null>(r.error), attentionReason: r.attention_reason, wakeAt: r.wake_at,
   minutesSaved: r.minutes_saved, createdAt: r.created_at, startedAt: r.started_at, updatedAt: r.updated_at,
   finishedAt: r.finished_at, args: fromJson(r.args), waitingOn: r.waiting_on, dryRun: r.dry_run === 1, requestedBy: r.requested_by,
+  origin: r.playbook_repo === null ? null : { repository: r.playbook_repo, commit: r.playbook_commit, path: r.playbook_path ?? '' },
 });
 const fromRun = (r: RunRecord): RunRow => ({
   id: r.id, incident_id: r.incidentId, playbook_id: r.playbookId, playbook_version: r.playbookVersion,
@@ -37,6 +39,7 @@ const fromRun = (r: RunRecord): RunRow => ({
   error: toJson(r.error), attention_reason: r.attentionReason, wake_at: r.wakeAt, minutes_saved: r.minutesSaved,
   created_at: r.createdAt, started_at: r.startedAt, updated_at: r.updatedAt, finished_at: r.finishedAt,
   args: toJson(r.args), waiting_on: r.waitingOn, dry_run: r.dryRun ? 1 : 0, requested_by: r.requestedBy,
+  playbook_repo: r.origin?.repository ?? null, playbook_commit: r.origin?.commit ?? null, playbook_path: r.origin?.path ?? null,
 });
 const toJournal = (r: JournalRow): JournalEntry => ({
   runId: r.run_id, seq: r.seq, kind: r.kind as JournalKind, name: r.name, asset: r.asset, app: r.app, action: r.action,
@@ -57,7 +60,8 @@ const toActionResult = (r: ActionResultRow): ActionResultRecord => ({
 });
 
 const RUN_COLUMNS = `id, incident_id, playbook_id, playbook_version, playbook_hash, status, input, output, error,
-  attention_reason, wake_at, minutes_saved, created_at, started_at, updated_at, finished_at, args, waiting_on, dry_run, requested_by`;
+  attention_reason, wake_at, minutes_saved, created_at, started_at, updated_at, finished_at, args, waiting_on, dry_run, requested_by,
+  playbook_repo, playbook_commit, playbook_path`;
 const JOURNAL_COLUMNS = 'run_id, seq, kind, name, asset, app, action, status, input, output, error, attempts, started_at, '
   + 'finished_at, wake_at, detail, resolution';
 const params = (cols: string): string => cols.split(',').map((c) => `@${c.trim()}`).join(', ');
@@ -132,6 +136,7 @@ export class RunRepo {
       status: 'queued', input, output: null, error: null, attentionReason: null, wakeAt: null,
       minutesSaved: run.minutesSaved ?? null, createdAt: now, startedAt: null, updatedAt: now, finishedAt: null,
       args: run.args ?? null, waitingOn: null, dryRun: run.dryRun ?? false, requestedBy: run.requestedBy ?? null,
+      origin: run.origin ?? null,
     };
     try {
       this.s.insert.run(fromRun(rec));

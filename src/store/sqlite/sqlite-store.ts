@@ -19,6 +19,7 @@ import { AuditLog } from './audit.js';
 import { ConfigRepo, validateApiToken } from './assets.js';
 import { IncidentRepo } from './incidents.js';
 import { ListRepo } from './lists.js';
+import { RepoStore } from './repos.js';
 import { migrate } from './migrations.js';
 import { RunRepo } from './runs.js';
 import { SqlitePolicyStore, validateUser } from './policy.js';
@@ -28,6 +29,9 @@ import { pruneRuns } from './prune.js';
 import type { CaseCommentRecord, CaseDetail, CaseRecord, CaseStatus, NewCase } from '../records.js';
 import type { CaseQuery } from '../store.js';
 import type { UserAccount } from '../policy-records.js';
+import type {
+  ActivePlaybook, NewRepo, PlaybookBuild, PlaybookGrant, PlaybookPower, RepoRecord, RepoSyncStatus, RepoSyncTrigger, StoredBundle,
+} from '../repo-records.js';
 
 export interface SqliteStoreOptions {
   /** Database file path, or ':memory:'. */
@@ -44,6 +48,7 @@ interface Repos {
   runs: RunRepo;
   lists: ListRepo;
   config: ConfigRepo;
+  repos: RepoStore;
 }
 
 export class SqliteStore implements Store {
@@ -91,6 +96,7 @@ export class SqliteStore implements Store {
         incidents: new IncidentRepo(this.db, audit, runs),
         lists: new ListRepo(this.db, audit),
         config: new ConfigRepo(this.db, audit, this.key),
+        repos: new RepoStore(this.db, audit, this.key),
       };
     }
     return this.reposCache;
@@ -169,6 +175,27 @@ export class SqliteStore implements Store {
     return this.writes.run(this.r.runs.recordActionResultOp(result), opts?.lazy);
   }
   async listActionResults(runId: string): Promise<ActionResultRecord[]> { return this.r.runs.listActionResults(runId); }
+
+  // ── playbook repositories ──
+  async addRepo(repo: NewRepo, actor: string): Promise<RepoRecord> { return this.r.repos.add(repo, actor); }
+  async getRepo(name: string): Promise<RepoRecord | null> { return this.r.repos.get(name); }
+  async listRepos(): Promise<RepoRecord[]> { return this.r.repos.all(); }
+  async repoPlaybooks(name: string): Promise<Array<{ playbookId: string; path: string; hash: string }>> { return this.r.repos.playbooksOf(name); }
+  async removeRepo(name: string, actor: string): Promise<void> { this.r.repos.remove(name, actor); }
+  async activateRepo(name: string, commit: string | null, builds: PlaybookBuild[], actor: string, trigger: RepoSyncTrigger): Promise<void> {
+    this.r.repos.activate(name, commit, builds, actor, trigger);
+  }
+  async recordRepoSync(name: string, status: Exclude<RepoSyncStatus, 'activated'>, commit: string | null, errors: string[], actor: string, trigger: RepoSyncTrigger): Promise<void> {
+    this.r.repos.recordSync(name, status, commit, errors, actor, trigger);
+  }
+  async setRepoWebhookSecret(name: string, secret: string | null, actor: string): Promise<void> { this.r.repos.setWebhookSecret(name, secret, actor); }
+  async repoWebhookSecret(name: string): Promise<string | null> { return this.r.repos.webhookSecret(name); }
+  async repoFetchUrl(name: string): Promise<string> { return this.r.repos.fetchUrl(name); }
+  async activePlaybooks(): Promise<ActivePlaybook[]> { return this.r.repos.active(); }
+  async getBundle(hash: string): Promise<StoredBundle | null> { return this.r.repos.bundle(hash); }
+  async playbookCatalogRevision(): Promise<number> { return this.r.repos.revision(); }
+  async getPlaybookGrant(playbookId: string): Promise<PlaybookGrant | null> { return this.r.repos.getGrant(playbookId); }
+  async grantPlaybookPower(playbookId: string, power: PlaybookPower, actor: string): Promise<PlaybookGrant> { return this.r.repos.grant(playbookId, power, actor); }
 
   // ── custom lists ──
   async createList(name: string, description: string | null, actor: string): Promise<ListRecord> { return this.r.lists.create(name, description, actor); }

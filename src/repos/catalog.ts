@@ -1,0 +1,105 @@
+/**
+ * The server's view of the active playbooks: what every repository activated, loaded from the
+ * store into the sandbox and handed to the registry. The store is the truth (a sync by the CLI,
+ * another process or this server's API all end in it): the catalog polls its revision and reloads
+ * when it changes, so an activation or a confirmation takes effect within `pollMs` everywhere.
+ *
+ * Runs keep the code they started with: a run whose code hash is no longer active is executed on
+ * its own bundle, found by hash (bundles are kept), so activating a new commit never changes the
+ * code under a parked run.
+ *
+ * Failure semantics: a bundle that no longer loads (e.g. a Riposte upgrade changed the SDK's
+ * checks) is left out and reported through `onError`; the other playbooks stay active. A failed
+ * refresh keeps the previous set and is retried at the next poll.
+ */
+import type { LoadedPlaybook, PlaybookRegistry, RegisteredPlaybook } from '../engine/registry.js';
+import { declaredPower, unconfirmedPower } from '../engine/power.js';
+import type { Sandbox } from '../sandbox/sandbox.js';
+import type { ActivePlaybook, StoredBundle } from '../store/repo-records.js';
+import type { Store } from '../store/store.js';
+
+export interface CatalogOptions {
+  /** Playbooks that are not in any repository (the ad-hoc action's). */
+  fixed?: LoadedPlaybook[];
+  pollMs?: number;
+  onError?: (err: unknown) => void;
+}
+
+export class PlaybookCatalog {
+  private revision = -1;
+  /** Loaded bundles by hash: a bundle is evaluated into the sandbox once per process. */
+  private readonly loaded = new Map<string, Omit<LoadedPlaybook, 'source' | 'unconfirmed'>>();
+  private timer: NodeJS.Timeout | null = null;
+  private refreshing: Promise<void> | null = null;
+
+  constructor(
+    private readonly store: Store,
+    private readonly sandbox: Sandbox,
+    private readonly registry: PlaybookRegistry,
+    private readonly opts: CatalogOptions = {},
+  ) {
+    registry.pastCode = (id, hash) => this.pastCode(id, hash);
+  }
+
+  /** Reloads the active playbooks if anything changed since the last time (or `force`). */
+  refresh(force = false): Promise<void> {
+    this.refreshing ??= this.reload(force).finally(() => { this.refreshing = null; });
+    return this.refreshing;
+  }
+
+  start(): void {
+    const tick = () => {
+      this.refresh().catch((err: unknown) => this.opts.onError?.(err)).finally(() => {
+        if (this.timer !== null) this.timer = setTimeout(tick, this.opts.pollMs ?? 2000).unref();
+      });
+    };
+    this.timer = setTimeout(tick, this.opts.pollMs ?? 2000).unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  private async reload(force: boolean): Promise<void> {
+    const revision = await this.store.playbookCatalogRevision();
+    if (!force && revision === this.revision) return;
+    const active = await this.store.activePlaybooks();
+    const playbooks: LoadedPlaybook[] = [...(this.opts.fixed ?? [])];
+    for (const a of active) {
+      try {
+        playbooks.push(await this.withGrant(await this.load(a.hash), a));
+      } catch (err) {
+        this.opts.onError?.(new Error(`playbook ${a.playbookId} (${a.repo}:${a.path}) could not be loaded: ${(err as Error).message}`));
+      }
+    }
+    this.registry.replace(playbooks);
+    this.revision = revision;
+  }
+
+  private async load(hash: string, stored?: StoredBundle): Promise<Omit<LoadedPlaybook, 'source' | 'unconfirmed'>> {
+    const known = this.loaded.get(hash);
+    if (known) return known;
+    const bundle = stored ?? (await this.store.getBundle(hash));
+    if (!bundle) throw new Error(`bundle ${hash} is missing from the store`);
+    const playbook = this.sandbox.load({ hash: bundle.hash, code: bundle.code });
+    const loaded = { config: playbook.config, executor: playbook, hash: bundle.hash, identity: 'bundle' as const };
+    this.loaded.set(hash, loaded);
+    return loaded;
+  }
+
+  private async withGrant(p: Omit<LoadedPlaybook, 'source' | 'unconfirmed'>, a: ActivePlaybook): Promise<LoadedPlaybook> {
+    const grant = await this.store.getPlaybookGrant(p.config.id);
+    return { ...p, source: { repository: a.repo, commit: a.commit, path: a.path }, unconfirmed: unconfirmedPower(declaredPower(p.config), grant) };
+  }
+
+  /** A run's code from an earlier activation: its bundle, under today's grant for its playbook. */
+  private async pastCode(playbookId: string, hash: string): Promise<RegisteredPlaybook | null> {
+    const bundle = this.loaded.has(hash) ? null : await this.store.getBundle(hash);
+    if (!this.loaded.has(hash) && !bundle) return null;
+    const p = await this.load(hash, bundle ?? undefined);
+    if (p.config.id !== playbookId) return null;
+    const grant = await this.store.getPlaybookGrant(playbookId);
+    return { ...p, unconfirmed: unconfirmedPower(declaredPower(p.config), grant) };
+  }
+}

@@ -1,0 +1,247 @@
+/**
+ * Playbook repositories, their active commits and compiled bundles, and admins' grants of power.
+ * Activation is one transaction: the bundles, the repository's playbook set and the audit entry
+ * land together or not at all (a playbook id another repository provides fails it whole), so a
+ * refused commit never leaves a half-activated repository.
+ */
+import type Database from 'better-sqlite3';
+import type {
+  ActivePlaybook, NewRepo, PlaybookBuild, PlaybookGrant, PlaybookPower, RepoRecord, RepoSyncStatus, RepoSyncTrigger, StoredBundle,
+} from '../repo-records.js';
+import { decryptSecret, encryptSecret } from '../secrets.js';
+import type { AuditLog } from './audit.js';
+import { ConflictError, NAME_RE, NotFoundError, ValidationError, fromJson, nowIso } from './common.js';
+
+interface RepoRow {
+  name: string; kind: string; url: string; url_credentials: string | null; ref: string | null; sync_interval_s: number | null; webhook_secret: string | null;
+  active_commit: string | null; active_at: string | null; last_sync_at: string | null; last_sync_status: string | null;
+  last_sync_commit: string | null; last_sync_errors: string | null; created_by: string; created_at: string; updated_at: string;
+}
+
+const toRepo = (r: RepoRow): RepoRecord => ({
+  name: r.name, kind: r.kind as RepoRecord['kind'], url: r.url, ref: r.ref, syncIntervalS: r.sync_interval_s,
+  webhook: r.webhook_secret !== null, activeCommit: r.active_commit, activeAt: r.active_at,
+  lastSync: r.last_sync_at === null ? null : {
+    at: r.last_sync_at, status: r.last_sync_status as RepoSyncStatus, commit: r.last_sync_commit,
+    errors: fromJson<string[] | null>(r.last_sync_errors) ?? [],
+  },
+  createdBy: r.created_by, createdAt: r.created_at, updatedAt: r.updated_at,
+});
+
+/** The webhook secret is bound to its repository: a blob copied to another row does not decrypt. */
+const webhookAad = (repo: string): string => `repo-webhook:${repo}`;
+const credentialsAad = (repo: string): string => `repo-url:${repo}`;
+
+/** `https://user:token@host/x` → the URL without its credentials, and the credentials. */
+export function splitUrlCredentials(url: string): { url: string; credentials: string | null } {
+  const m = /^([a-z][a-z0-9+.-]*:\/\/)([^/@\s]+)@(.*)$/i.exec(url);
+  return m ? { url: `${m[1]}${m[3]}`, credentials: m[2]! } : { url, credentials: null };
+}
+
+export function validateRepoName(name: string): void {
+  if (typeof name !== 'string' || !NAME_RE.test(name)) {
+    throw new ValidationError(`invalid repository name "${String(name)}": use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit`);
+  }
+}
+
+export class RepoStore {
+  private readonly s;
+  private readonly activateTx;
+  private readonly removeTx;
+  private readonly grantTx;
+
+  constructor(db: Database.Database, private readonly audit: AuditLog, private readonly key: Buffer) {
+    this.s = {
+      byName: db.prepare<[string], RepoRow>('SELECT * FROM playbook_repos WHERE name = ?'),
+      all: db.prepare<[], RepoRow>('SELECT * FROM playbook_repos ORDER BY name'),
+      insert: db.prepare<[string, string, string, string | null, string | null, number | null, string, string, string]>(
+        `INSERT INTO playbook_repos (name, kind, url, url_credentials, ref, sync_interval_s, created_by, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      setWebhook: db.prepare<[string | null, string, string]>('UPDATE playbook_repos SET webhook_secret = ?, updated_at = ? WHERE name = ?'),
+      syncResult: db.prepare<[string, string, string | null, string, string]>(
+        `UPDATE playbook_repos SET last_sync_at = ?, last_sync_status = ?, last_sync_commit = ?, last_sync_errors = ?
+         WHERE name = ?`),
+      activate: db.prepare<[string | null, string, string]>('UPDATE playbook_repos SET active_commit = ?, active_at = ? WHERE name = ?'),
+      delete: db.prepare<[string]>('DELETE FROM playbook_repos WHERE name = ?'),
+      putBundle: db.prepare<[string, string, string, string]>(
+        'INSERT OR IGNORE INTO playbook_bundles (hash, code, config, created_at) VALUES (?, ?, ?, ?)'),
+      bundle: db.prepare<[string], { hash: string; code: string; config: string }>('SELECT hash, code, config FROM playbook_bundles WHERE hash = ?'),
+      playbooksOf: db.prepare<[string], { playbook_id: string; path: string; hash: string }>(
+        'SELECT playbook_id, path, hash FROM repo_playbooks WHERE repo = ? ORDER BY playbook_id'),
+      provider: db.prepare<[string], { repo: string }>('SELECT repo FROM repo_playbooks WHERE playbook_id = ?'),
+      clearPlaybooks: db.prepare<[string]>('DELETE FROM repo_playbooks WHERE repo = ?'),
+      insertPlaybook: db.prepare<[string, string, string, string]>('INSERT INTO repo_playbooks (repo, playbook_id, path, hash) VALUES (?, ?, ?, ?)'),
+      active: db.prepare<[], { repo: string; commit: string | null; playbook_id: string; path: string; hash: string }>(
+        `SELECT p.repo, r.active_commit AS "commit", p.playbook_id, p.path, p.hash
+         FROM repo_playbooks p JOIN playbook_repos r ON r.name = p.repo ORDER BY p.playbook_id`),
+      revision: db.prepare<[], { revision: number }>('SELECT revision FROM playbook_catalog_revision WHERE id = 1'),
+      bump: db.prepare('UPDATE playbook_catalog_revision SET revision = revision + 1 WHERE id = 1'),
+      grant: db.prepare<[string], { playbook_id: string; automation: string | null; roles: string; confirmed_by: string; confirmed_at: string }>(
+        'SELECT * FROM playbook_grants WHERE playbook_id = ?'),
+      putGrant: db.prepare<[string, string | null, string, string, string]>(
+        `INSERT INTO playbook_grants (playbook_id, automation, roles, confirmed_by, confirmed_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (playbook_id) DO UPDATE SET automation = excluded.automation, roles = excluded.roles,
+           confirmed_by = excluded.confirmed_by, confirmed_at = excluded.confirmed_at`),
+    };
+
+    this.activateTx = db.transaction((repo: string, commit: string | null, builds: PlaybookBuild[], actor: string, trigger: RepoSyncTrigger) => {
+      const existing = this.mustGet(repo);
+      const previous = this.s.playbooksOf.all(repo);
+      this.s.clearPlaybooks.run(repo);
+      const now = nowIso();
+      const ids = new Map<string, string>();
+      for (const b of builds) {
+        const first = ids.get(b.playbookId);
+        if (first !== undefined) throw new ConflictError(`playbook id "${b.playbookId}" is declared by both ${first} and ${b.path}`);
+        ids.set(b.playbookId, b.path);
+      }
+      for (const b of builds) {
+        const other = this.s.provider.get(b.playbookId);
+        if (other) throw new ConflictError(`playbook id "${b.playbookId}" (${b.path}) is already provided by repository "${other.repo}"`);
+        this.s.putBundle.run(b.bundle.hash, b.bundle.code, JSON.stringify(b.bundle.config), now);
+        this.s.insertPlaybook.run(repo, b.playbookId, b.path, b.bundle.hash);
+      }
+      this.s.activate.run(commit, now, repo);
+      this.s.syncResult.run(now, 'activated', commit, '[]', repo);
+      this.s.bump.run();
+      this.audit.appendInTx({
+        actor, action: 'repo.activate', target: `repo:${repo}`,
+        detail: {
+          trigger, commit, previousCommit: existing.active_commit,
+          playbooks: builds.map((b) => ({ id: b.playbookId, path: b.path, hash: b.bundle.hash })),
+          removed: previous.filter((p) => !builds.some((b) => b.playbookId === p.playbook_id)).map((p) => p.playbook_id),
+        },
+      });
+    });
+
+    this.removeTx = db.transaction((name: string, actor: string) => {
+      const existing = this.mustGet(name);
+      if (existing.kind === 'builtin') throw new ValidationError('the built-in repository cannot be removed (disable its playbooks instead)');
+      const playbooks = this.s.playbooksOf.all(name).map((p) => p.playbook_id);
+      this.s.delete.run(name);
+      this.s.bump.run();
+      this.audit.appendInTx({ actor, action: 'repo.remove', target: `repo:${name}`, detail: { activeCommit: existing.active_commit, playbooks } });
+    });
+
+    this.grantTx = db.transaction((playbookId: string, power: PlaybookPower, actor: string) => {
+      const before = this.getGrant(playbookId);
+      const now = nowIso();
+      this.s.putGrant.run(playbookId, power.automation, JSON.stringify(power.roles), actor, now);
+      this.s.bump.run();
+      this.audit.appendInTx({
+        actor, action: 'playbook.confirm', target: `playbook:${playbookId}`,
+        detail: { granted: power, previous: before ? { automation: before.automation, roles: before.roles } : null },
+      });
+      return this.getGrant(playbookId)!;
+    });
+  }
+
+  private mustGet(name: string): RepoRow {
+    const row = this.s.byName.get(name);
+    if (!row) throw new NotFoundError(`repository "${name}" not found`);
+    return row;
+  }
+
+  add(repo: NewRepo, actor: string): RepoRecord {
+    validateRepoName(repo.name);
+    if (repo.syncIntervalS !== undefined && repo.syncIntervalS !== null && (!Number.isInteger(repo.syncIntervalS) || repo.syncIntervalS < 60)) {
+      throw new ValidationError('sync interval must be a whole number of seconds, at least 60');
+    }
+    const now = nowIso();
+    // Credentials in a URL are a secret: kept encrypted, never shown or audited.
+    const { url, credentials } = repo.kind === 'git' ? splitUrlCredentials(repo.url) : { url: repo.url, credentials: null };
+    const tx = this.s.insert.database.transaction(() => {
+      if (this.s.byName.get(repo.name)) throw new ConflictError(`repository "${repo.name}" already exists`);
+      const sealed = credentials === null ? null : encryptSecret(credentials, this.key, credentialsAad(repo.name));
+      this.s.insert.run(repo.name, repo.kind, url, sealed, repo.ref ?? null, repo.syncIntervalS ?? null, actor, now, now);
+      this.audit.appendInTx({
+        actor, action: 'repo.add', target: `repo:${repo.name}`,
+        detail: { kind: repo.kind, url, credentials: credentials !== null, ref: repo.ref ?? null, syncIntervalS: repo.syncIntervalS ?? null },
+      });
+    });
+    tx();
+    return this.get(repo.name)!;
+  }
+
+  get(name: string): RepoRecord | null {
+    const row = this.s.byName.get(name);
+    return row ? toRepo(row) : null;
+  }
+
+  all(): RepoRecord[] {
+    return this.s.all.all().map(toRepo);
+  }
+
+  playbooksOf(name: string): Array<{ playbookId: string; path: string; hash: string }> {
+    return this.s.playbooksOf.all(name).map((p) => ({ playbookId: p.playbook_id, path: p.path, hash: p.hash }));
+  }
+
+  remove(name: string, actor: string): void {
+    this.removeTx(name, actor);
+  }
+
+  activate(repo: string, commit: string | null, builds: PlaybookBuild[], actor: string, trigger: RepoSyncTrigger): void {
+    this.activateTx(repo, commit, builds, actor, trigger);
+  }
+
+  /** A sync that did not activate anything: recorded on the repository and audited. */
+  recordSync(repo: string, status: Exclude<RepoSyncStatus, 'activated'>, commit: string | null, errors: string[], actor: string, trigger: RepoSyncTrigger): void {
+    const tx = this.s.syncResult.database.transaction(() => {
+      this.mustGet(repo);
+      this.s.syncResult.run(nowIso(), status, commit, JSON.stringify(errors), repo);
+      // An unchanged scheduled sync is routine: audited only when something was refused or failed.
+      if (status !== 'unchanged' || trigger !== 'schedule') {
+        this.audit.appendInTx({ actor, action: `repo.sync.${status}`, target: `repo:${repo}`, detail: { trigger, commit, errors } });
+      }
+    });
+    tx();
+  }
+
+  /** Sets (or with null, removes) the push hook's secret. */
+  setWebhookSecret(repo: string, secret: string | null, actor: string): void {
+    const tx = this.s.setWebhook.database.transaction(() => {
+      this.mustGet(repo);
+      this.s.setWebhook.run(secret === null ? null : encryptSecret(secret, this.key, webhookAad(repo)), nowIso(), repo);
+      this.audit.appendInTx({ actor, action: secret === null ? 'repo.webhook.remove' : 'repo.webhook.rotate', target: `repo:${repo}`, detail: {} });
+    });
+    tx();
+  }
+
+  /** The URL git fetches from: with its credentials, if any (never shown). */
+  fetchUrl(repo: string): string {
+    const row = this.mustGet(repo);
+    if (row.url_credentials === null) return row.url;
+    const m = /^([a-z][a-z0-9+.-]*:\/\/)(.*)$/i.exec(row.url)!;
+    return `${m[1]}${decryptSecret(row.url_credentials, this.key, credentialsAad(repo))}@${m[2]}`;
+  }
+
+  webhookSecret(repo: string): string | null {
+    const row = this.s.byName.get(repo);
+    return row?.webhook_secret ? decryptSecret(row.webhook_secret, this.key, webhookAad(repo)) : null;
+  }
+
+  bundle(hash: string): StoredBundle | null {
+    const row = this.s.bundle.get(hash);
+    return row ? { hash: row.hash, code: row.code, config: JSON.parse(row.config) as unknown } : null;
+  }
+
+  active(): ActivePlaybook[] {
+    return this.s.active.all().map((r) => ({ repo: r.repo, commit: r.commit, playbookId: r.playbook_id, path: r.path, hash: r.hash }));
+  }
+
+  revision(): number {
+    return this.s.revision.get()!.revision;
+  }
+
+  getGrant(playbookId: string): PlaybookGrant | null {
+    const row = this.s.grant.get(playbookId);
+    return row ? {
+      playbookId: row.playbook_id, automation: row.automation as PlaybookGrant['automation'],
+      roles: JSON.parse(row.roles) as Record<string, string>, confirmedBy: row.confirmed_by, confirmedAt: row.confirmed_at,
+    } : null;
+  }
+
+  grant(playbookId: string, power: PlaybookPower, actor: string): PlaybookGrant {
+    return this.grantTx(playbookId, power, actor);
+  }
+}
