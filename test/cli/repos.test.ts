@@ -1,0 +1,95 @@
+/**
+ * `riposte repos …` and `riposte playbooks confirm` as an operator runs them (the compiled CLI in a
+ * child process, a real repository served by a real `git daemon`): clear errors that write nothing,
+ * the compiler's messages printed terminal-safe, exit codes a script can test, confirmation shown
+ * before it is given.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { openSqliteStore } from '../../src/store/sqlite/index.js';
+import { GitDaemon, GitRepo, playbookSource, tempDir } from '../support/git.js';
+import { cliAsync } from './fixture.js';
+
+const tmp = tempDir('riposte-cli-repos-');
+const dataDir = join(tmp.dir, 'data');
+let daemon: GitDaemon;
+let repo: GitRepo;
+
+before(async () => {
+  mkdirSync(join(tmp.dir, 'served'));
+  daemon = await GitDaemon.start(join(tmp.dir, 'served'));
+  const store = await openSqliteStore({ dataDir, env: {} });
+  await store.close();
+  repo = GitRepo.create(join(tmp.dir, 'served'), 'pb.git');
+});
+
+after(() => {
+  daemon.stop();
+  tmp.remove();
+});
+
+const riposte = (...args: string[]) => cliAsync(dataDir, {}, ...args);
+
+test('repos add syncs and pins; a refused commit exits 1 with the compiler message; confirm shows before it grants', async () => {
+  const v1 = repo.commit({ 'playbooks/contain.ts': playbookSource({ id: 'cli-contain', automation: 'autonomous', roles: { firewall: 'firewall' }, body: "await ctx.note('x');" }) });
+  const added = await riposte('repos', 'add', 'soc', daemon.url('pb.git'));
+  assert.equal(added.code, 0, added.stderr);
+  assert.match(added.stdout, new RegExp(`soc: activated ${v1}`));
+  assert.match(added.stdout, /to confirm: automation level autonomous/);
+  assert.match(added.stdout, /to confirm: new role "firewall"/);
+
+  const list = await riposte('playbooks', 'list');
+  assert.equal(list.code, 0, list.stderr);
+  assert.match(list.stdout, new RegExp(`cli-contain\\s+1\\s+soc@${v1.slice(0, 12)}\\s+yes\\s+supervised \\(unconfirmed\\)`));
+  assert.match(list.stdout, /mobile-unauthorized-ip\s+\d+\s+builtin@riposte@/);
+
+  // A type error whose text carries a terminal escape sequence: printed inert.
+  repo.commit({ 'playbooks/contain.ts': playbookSource({ id: 'cli-contain', roles: { firewall: 'firewall' }, body: "await ctx.roles.firewall.blockIp({ ip: 1, '\\u001b]0;pwned\\u0007': 2 });" }) });
+  const refused = await riposte('repos', 'sync', 'soc');
+  assert.equal(refused.code, 1);
+  assert.match(refused.stdout, new RegExp(`soc: refused [0-9a-f]{40}: the active version \\(${v1}\\) keeps running`));
+  assert.match(refused.stdout, /playbooks\/contain\.ts:\d+:\d+: TS\d+/);
+  assert.doesNotMatch(refused.stdout, /\u001b/);
+  const shown = await riposte('repos', 'show', 'soc');
+  assert.match(shown.stdout, new RegExp(`active commit: ${v1}`));
+  assert.match(shown.stdout, /last sync: refused/);
+
+  const ask = await riposte('playbooks', 'confirm', 'cli-contain');
+  assert.equal(ask.code, 1);
+  assert.match(ask.stdout, /declares:\n {2}automation level autonomous/);
+  assert.match(ask.stderr, /repeat with --yes/);
+  const yes = await riposte('playbooks', 'confirm', 'cli-contain', '--yes');
+  assert.equal(yes.code, 0, yes.stderr);
+  const after = await riposte('playbooks', 'list', '--json');
+  const row = JSON.parse(after.stdout).playbooks.find((p: { id: string }) => p.id === 'cli-contain');
+  assert.equal(row.automation, 'autonomous');
+  assert.deepEqual(row.unconfirmed, []);
+  assert.deepEqual(row.source, { repository: 'soc', commit: v1, path: 'playbooks/contain.ts' });
+});
+
+test('bad input is refused with an error naming it, and nothing is written', async () => {
+  const cases: Array<[string[], RegExp]> = [
+    [['repos', 'add', 'x1', 'ext::sh -c id'], /must be file:\/\/, git:\/\//],
+    [['repos', 'add', 'x2', daemon.url('pb.git'), '--ref', '--upload-pack=evil'], /is not a branch or tag name/],
+    [['repos', 'add', 'bad name', daemon.url('pb.git')], /invalid repository name/],
+    [['repos', 'add', 'x3', daemon.url('pb.git'), '--sync-every', '10s'], /at least 60s/],
+    [['repos', 'add', 'x4', 'relative/dir', '--dir'], /does not exist/],
+    [['repos', 'remove', 'soc'], /repeat with --yes/],
+    [['repos', 'remove', 'builtin', '--yes'], /cannot be removed/],
+    [['repos', 'sync', 'nope'], /repository "nope" not found/],
+    [['playbooks', 'confirm', 'nope', '--yes'], /no active playbook "nope"/],
+  ];
+  const store = await openSqliteStore({ dataDir, env: {} });
+  const before = (await store.listRepos()).length;
+  await store.close();
+  for (const [args, expected] of cases) {
+    const r = await riposte(...args);
+    assert.equal(r.code, 1, `${args.join(' ')}: ${r.stdout}`);
+    assert.match(r.stderr, expected, args.join(' '));
+  }
+  const again = await openSqliteStore({ dataDir, env: {} });
+  assert.equal((await again.listRepos()).length, before);
+  await again.close();
+});
