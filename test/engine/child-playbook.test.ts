@@ -77,16 +77,22 @@ test('the parent parks on its child, the child completes, the parent resumes wit
 
 test('children that end before their parents parked still wake them (no run hangs)', async () => {
   const child = pb('quick', async (_ctx, _incident, args) => args);
+  // The slow lookup keeps the parent executing (not parked yet) while its children end.
   const parent = pb('parent', async (ctx) => {
-    const [a, b] = await Promise.all([ctx.playbook('quick', { k: 'a' }), ctx.playbook('quick', { k: 'b' })]);
+    const [a, b] = await Promise.all([
+      ctx.playbook('quick', { k: 'a' }),
+      ctx.playbook('quick', { k: 'b' }),
+      ctx.asset(APP, 'tv').echo({ value: 'slow' }),
+    ]);
     return { a, b };
   }, ['test']);
-  const { h } = await setup([parent, child]);
+  const { h, vendor } = await setup([parent, child]);
   try {
+    vendor.delayMs = 150;
     const runs = [];
-    for (let i = 0; i < 6; i++) runs.push(...(await h.fire()));
+    for (let i = 0; i < 4; i++) runs.push(...(await h.fire()));
     for (const run of runs) {
-      const done = await runIn(h.store, run.id, ENDED);
+      const done = await runIn(h.store, run.id, ENDED, 3000);
       assert.equal(done.status, 'completed', done.error?.message);
       assert.deepEqual(done.output, { a: { k: 'a' }, b: { k: 'b' } });
       assert.equal((await h.store.listChildRuns(run.id)).length, 2);
