@@ -138,8 +138,10 @@ export interface PlaybookContext<R extends Record<string, CapabilityName> = Reco
    * 'unknown'`: it may have acted before failing), which the playbook can catch; a child that
    * needs attention keeps this run waiting until an operator resolves it and it ends. An unknown
    * or disabled playbook id, or child playbooks nested more than 5 deep (a playbook calling its
-   * own ancestors), reject the same way before any child is created; an id that is not kebab-case
-   * or an input that is not a JSON object of at most 64 KiB rejects with a TypeError.
+   * own ancestors), reject with an `ActionFailedError` too, and no child is created; an id that
+   * is not kebab-case or an input that is not a JSON object of at most 64 KiB rejects with a
+   * TypeError before anything is journaled. If this run ends while the step still waits (a lost
+   * `Promise.race`), the child is not cancelled: it runs to its end on its own.
    */
   playbook(id: string, input?: Record<string, unknown>): Promise<unknown>;
   /** Durable sleep: the run holds no memory or process while it waits, and survives restarts. */
