@@ -30,7 +30,8 @@ export function checkChildCall(id: unknown, input: unknown): { id: string; args:
   const bytes = Buffer.byteLength(json);
   if (bytes > MAX_CHILD_INPUT_BYTES) {
     throw new TypeError(
-      `ctx.playbook(${JSON.stringify(id)}): input is ${bytes} bytes of JSON, more than the ${MAX_CHILD_INPUT_BYTES} allowed`,
+      `ctx.playbook(${JSON.stringify(id)}): input is ${bytes} bytes of JSON, ` +
+        `more than the ${MAX_CHILD_INPUT_BYTES} allowed`,
     );
   }
   return { id, args: JSON.parse(json) as Record<string, unknown> };

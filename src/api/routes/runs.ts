@@ -37,7 +37,9 @@ export function registerRunRoutes(app: FastifyInstance, { store }: ApiDeps): voi
       store.loadJournal(run.id), store.listActionResults(run.id), store.listChildRuns(run.id),
     ]);
     // A child run names its parent (`run.parentRunId`); a parent lists its children (`ctx.playbook`).
-    const childRuns = children.map((c) => ({ id: c.id, playbookId: c.playbookId, status: c.status, parentSeq: c.parentSeq }));
+    const childRuns = children.map((c) => ({
+      id: c.id, playbookId: c.playbookId, status: c.status, parentSeq: c.parentSeq,
+    }));
     return { run, journal, actionResults, children: childRuns };
   });
 }

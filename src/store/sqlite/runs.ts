@@ -233,7 +233,9 @@ export class RunRepo {
     });
     this.patchTxFn(update, id, waits, endedAt);
   }
-  private patchTxFn: ((update: () => void, id: string, waits: string[] | undefined, at: string | null) => void) | undefined;
+  private patchTxFn:
+    | ((update: () => void, id: string, waits: string[] | undefined, at: string | null) => void)
+    | undefined;
 
   private updateInTx(id: string, patch: RunPatch): RunRecord {
     this.patch(id, patch);

@@ -12,8 +12,8 @@ import type {
   NewAuditEntry, NewIncident, NoteRecord, PlaybookSettings, RunRecord, SourceKind, SourceRecord,
 } from '../records.js';
 import type {
-  AuditVerification, IncidentQuery, IngestResult, JournalPatch, NewActionResult, NewChildRun, NewRun, RelatedIncidentQuery,
-  RunEffect, RunPatch,
+  AuditVerification, IncidentQuery, IngestResult, JournalPatch, NewActionResult, NewChildRun, NewRun,
+  RelatedIncidentQuery, RunEffect, RunPatch,
   RunQuery, Store, WriteOptions,
 } from '../store.js';
 import { AuditLog } from './audit.js';
@@ -139,7 +139,11 @@ export class SqliteStore implements Store {
   async updateRun(id: string, patch: RunPatch): Promise<RunRecord> { const r = this.r; return this.writes.run(() => r.runs.update(id, patch)); }
   // Hot-path writes take their values when queued, not when the batch commits (see RunRepo's …Op).
   async patchRun(id: string, patch: RunPatch, opts?: WriteOptions): Promise<void> { return this.writes.run(this.r.runs.patchOp(id, patch), opts?.lazy); }
-  async createChildRun(child: NewChildRun, step: JournalEntry, actor: string): Promise<{ run: RunRecord; created: boolean }> {
+  async createChildRun(
+    child: NewChildRun,
+    step: JournalEntry,
+    actor: string,
+  ): Promise<{ run: RunRecord; created: boolean }> {
     const r = this.r;
     return this.writes.run(() => r.children.create(child, step, actor));
   }
