@@ -83,6 +83,9 @@ export interface RunDetail {
   actionResults: ActionResultRecord[];
   /** The run's incident, when known. */
   incident?: { id: number; name: string } | null;
+  /** A child run's parent (null: no longer stored), and the run's own child runs (`ctx.playbook`). */
+  parent?: RunRecord | null;
+  children?: RunRecord[];
 }
 
 function outcomeOf(e: JournalEntry): string {
@@ -132,6 +135,15 @@ export function formatRunTimeline(d: RunDetail, opts: { now?: number; width?: nu
     ['finished', run.finishedAt ? formatTime(run.finishedAt) : '-'],
     ['duration', total === null ? '-' : `${formatDuration(total)}${totalNote}`],
   ];
+  if (run.parentRunId !== null) {
+    const p = d.parent;
+    const of = p ? `${p.playbookId}@${p.playbookVersion}  ${p.status.toUpperCase()}` : '(no longer stored)';
+    head.push(['parent', `${run.parentRunId}  ${of}  (its step #${run.parentSeq ?? '?'})`]);
+  }
+  for (const [i, c] of (d.children ?? []).entries()) {
+    const what = `${c.playbookId}@${c.playbookVersion}  ${c.status.toUpperCase()}  (step #${c.parentSeq ?? '?'})`;
+    head.push([i === 0 ? 'children' : '', `${c.id}  ${what}`]);
+  }
   if (run.status === 'completed' && run.minutesSaved !== null) head.push(['saved', `${run.minutesSaved} analyst minutes`]);
   if (run.status === 'waiting') {
     // Every parked step, not only the one the run is filed under (two approvals, say).

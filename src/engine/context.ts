@@ -29,6 +29,8 @@ export interface RunEffects {
   ): Promise<void>;
   sleep(ms: number): Promise<void>;
   prompt(spec: PromptSpec): Promise<PromptResult<unknown>>;
+  /** Throws (synchronously) on bad arguments: see child-call.ts. */
+  childPlaybook(id: string, input: unknown): Promise<unknown>;
   value(kind: 'now' | 'random'): number;
   patched(id: string): boolean;
   deprecatePatch(id: string): void;
@@ -64,6 +66,14 @@ export function buildContext(
     setSeverity: (severity) => fx.incident('severity', { severity }),
     sleep: (ms) => fx.sleep(ms),
     prompt: (spec) => fx.prompt(spec) as never,
+    playbook: (id, input) => {
+      // Refused arguments reject like a failed step would, so `.catch()` sees them too.
+      try {
+        return fx.childPlaybook(id, input);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    },
     now: () => new Date(fx.value('now')),
     random: () => fx.value('random'),
     patched: (id) => fx.patched(id),

@@ -172,6 +172,7 @@ export class Engine {
     const scope = {
       run, writes, bindings: settings?.bindings ?? {}, playbookDryRun,
       automation: effectiveAutomation(settings?.automation ?? null, reg.config.automation, (reg.unconfirmed ?? []).length === 0),
+      playbooks: this.registry, wake: () => this.wake(),
     };
     const exec = new RunExecution(run, reg.config, reg.executor, reg.hash !== run.playbookHash, journal, createRunHost(this.store, this.steps, scope), {
       now: this.now, shortSleepMs: this.shortSleepMs, dryRun: run.dryRun || playbookDryRun, dedicated: this.alone.has(run.id),
@@ -195,9 +196,12 @@ export class Engine {
       case 'waiting': {
         const waits = result.on.map(formatWaitOn);
         await this.store.patchRun(run.id, { status: 'waiting', wakeAt: result.wakeAt, waitingOn: waits[0] ?? null, waits });
-        // A decision made while the run was executing would otherwise be missed.
+        // A decision made (or a child run ended) while the run was executing would otherwise be missed.
         for (const on of result.on) {
-          if (on.kind !== 'timer' && this.opts.stillWaiting && !(await this.opts.stillWaiting(on))) {
+          const over = on.kind === 'run'
+            ? await this.runEnded(on.id)
+            : on.kind !== 'timer' && this.opts.stillWaiting !== undefined && !(await this.opts.stillWaiting(on));
+          if (over) {
             await this.store.patchRun(run.id, { wakeAt: new Date(this.now()).toISOString() });
             break;
           }
@@ -216,6 +220,15 @@ export class Engine {
     }
     if (result.status !== 'interrupted') this.alone.delete(run.id);
     this.opts.onRunSettled?.(run, result);
+  }
+
+  /**
+   * A child run the parent now waits on has already ended (while the parent was executing): its
+   * end woke nothing, the parent was not parked yet. Later ends wake the parent in the store.
+   */
+  private async runEnded(id: string): Promise<boolean> {
+    const child = await this.store.getRun(id);
+    return child === null || child.status === 'completed' || child.status === 'failed' || child.status === 'cancelled';
   }
 }
 

@@ -39,6 +39,7 @@ import type { ActionTarget, RunHost, StepOutcome, StepRequest } from '../steps/p
 import { NeedsAttention, NonDeterminismError } from './errors.js';
 import { Delivery } from './delivery.js';
 import { buildContext, type RunEffects } from './context.js';
+import { checkChildCall } from './child-call.js';
 import { ExecutionInterrupted, type PlaybookExecution, type PlaybookExecutor } from './executor.js';
 import type { CapabilityName } from '../sdk/capabilities.js';
 
@@ -525,6 +526,18 @@ export class RunExecution implements RunEffects {
     return this.step('prompt', 'prompt', spec, () =>
       this.host.perform({ kind: 'prompt', seq, name: 'prompt', input: spec }),
     );
+  }
+
+  /**
+   * A child playbook: one step, performed by the host (child-playbook.ts in src/steps/), whose
+   * outcome is the child run's end. Bad arguments throw before the step takes a position.
+   */
+  childPlaybook(id: unknown, given: unknown): Promise<unknown> {
+    const call = checkChildCall(id, given);
+    const seq = this.nextSeq;
+    const name = `playbook.${call.id}`;
+    const input = { playbook: call.id, args: call.args };
+    return this.step('playbook', name, input, () => this.host.perform({ kind: 'playbook', seq, name, input }));
   }
 
   /** `now`/`random`: synchronous for the playbook; journaled (not awaited) the first time. */

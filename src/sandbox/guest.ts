@@ -80,6 +80,14 @@ export function makeGuest(definition: PlaybookDefinition): Guest {
         setSeverity: (severity) => effect('severity', { severity }),
         sleep: (ms) => effect('sleep', { ms }),
         prompt: (spec: PromptSpec) => effect('prompt', spec) as never,
+        playbook: (id, input) => {
+          // A call the host refuses (bad id or input) rejects like a failed step, in process alike.
+          try {
+            return effect('playbook', { id, input });
+          } catch (err) {
+            return Promise.reject(err);
+          }
+        },
         now: () => new Date(call('now', null) as number),
         random: () => call('random', null) as number,
         patched: (id) => call('patched', { id }) as boolean,

@@ -26,6 +26,7 @@ import type { AppDefinition } from '../sdk/app.js';
 import type { IncidentStatus, PlaybookConfig, PlaybookContext, PromptSpec, RelatedQuery, Severity } from '../sdk/playbook.js';
 import { AUTOMATION_LEVELS, INCIDENT_STATUSES, SEVERITIES } from '../common/domain.js';
 import { ExecutionInterrupted, type PlaybookExecution, type PlaybookExecutor, type StartOptions } from '../engine/executor.js';
+import { checkChildCall } from '../engine/child-call.js';
 import type { PlaybookBundle } from './bundle.js';
 import type { GuestError } from './guest.js';
 import { checkNodeFlags, Realm } from './realm.js';
@@ -327,6 +328,10 @@ class Execution {
         return ok(this.track(ctx.sleep(a.ms)));
       }
       case 'prompt': return ok(this.track(ctx.prompt(a as unknown as PromptSpec)));
+      case 'playbook': {
+        const call = checkChildCall(a.id, a.input);
+        return ok(this.track(ctx.playbook(call.id, call.args)));
+      }
       case 'now': return ok(ctx.now().getTime());
       case 'random': return ok(ctx.random());
       case 'patched': return ok(ctx.patched(str('id')));

@@ -124,6 +124,26 @@ export interface PlaybookContext<R extends Record<string, CapabilityName> = Reco
    * or — unanswered after `escalate.afterMs` — reassign the question to a second role first.
    */
   prompt<S extends PromptSpec>(spec: S): Promise<PromptResult<PromptAnswerOf<S>>>;
+  /**
+   * Run another playbook as a child of this run and wait (durably, holding no memory) for its
+   * result: the child's return value. The child is a run of its own, on this run's incident (the
+   * same incident snapshot), with `input` as its `args` (a JSON object, at most 64 KiB), this
+   * run's cause (`requestedBy`: whoever caused this run cannot approve the child's destructive
+   * actions either) and this run's dry run. `riposte runs show` links parent and children.
+   *
+   * Failure semantics: the child is created exactly once — together with this step's journal
+   * entry, in one transaction — so neither a replay nor a crash starts it twice; after a restart
+   * this run goes on waiting for the same child. A child that fails or is cancelled rejects with
+   * an `ActionFailedError` (`record.name` `ChildRunFailed` / `ChildRunCancelled`, `applied:
+   * 'unknown'`: it may have acted before failing), which the playbook can catch; a child that
+   * needs attention keeps this run waiting until an operator resolves it and it ends. An unknown
+   * or disabled playbook id, or child playbooks nested more than 5 deep (a playbook calling its
+   * own ancestors), reject with an `ActionFailedError` too, and no child is created; an id that
+   * is not kebab-case or an input that is not a JSON object of at most 64 KiB rejects with a
+   * TypeError before anything is journaled. If this run ends while the step still waits (a lost
+   * `Promise.race`), the child is not cancelled: it runs to its end on its own.
+   */
+  playbook(id: string, input?: Record<string, unknown>): Promise<unknown>;
   /** Durable sleep: the run holds no memory or process while it waits, and survives restarts. */
   sleep(ms: number): Promise<void>;
   /** Deterministic time: the same value on every replay of this point of the run. */

@@ -42,7 +42,19 @@ export type StepRequest =
       name: 'related';
       input: { label: string; match: Array<{ field: string; value: string }>; since: string; until: string };
     }
-  | { kind: 'prompt'; seq: number; name: 'prompt'; input: PromptSpec };
+  | { kind: 'prompt'; seq: number; name: 'prompt'; input: PromptSpec }
+  /**
+   * A child playbook (`ctx.playbook`): the host creates the child run once (its parent's step
+   * journaled with it), then reports it waiting on the child until the child ends; the child's
+   * output is the outcome, a failed or cancelled child fails the step.
+   */
+  | { kind: 'playbook'; seq: number; name: string; input: ChildPlaybookInput };
+
+/** What a child playbook step asks for, as journaled: the playbook and its args (a JSON object). */
+export interface ChildPlaybookInput {
+  playbook: string;
+  args: Record<string, unknown>;
+}
 
 /** What became of a step request. */
 export type StepOutcome =

@@ -2,8 +2,9 @@
  * The step service: the one place that decides whether an effect of a run happens, and makes it
  * happen. For an action step it resolves the target asset, passes the policy gate (kill switch →
  * dry run → approval), journals the intent, sends through the broker (retries, timeouts), and
- * reconciles or parks when the outcome is unknown. Prompts, list lookups and related-incident
- * queries are steps too. Input and output are plain data (src/steps/protocol.ts).
+ * reconciles or parks when the outcome is unknown. Prompts, list lookups, related-incident
+ * queries and child playbooks (child-playbook.ts) are steps too. Input and output are plain data
+ * (src/steps/protocol.ts).
  *
  * Failure semantics of an action step:
  *   - before the intent is committed, nothing has been sent: a crash leaves no trace and the
@@ -30,6 +31,7 @@ import { dryRunOutput } from '../policy/dry-run.js';
 import { ipInList } from '../store/ip-match.js';
 import type { RunWrites } from './run-writes.js';
 import type { StepOutcome, StepRequest } from './protocol.js';
+import { performChildPlaybook, type PlaybookLookup } from './child-playbook.js';
 
 /** What the host knows about the run a step belongs to. */
 export interface RunScope {
@@ -41,6 +43,10 @@ export interface RunScope {
   /** The playbook is configured to dry-run (the run's own flag is `run.dryRun`). */
   playbookDryRun: boolean;
   writes: RunWrites;
+  /** The installed playbooks, for child playbook steps (`ctx.playbook`); absent = none can start. */
+  playbooks?: PlaybookLookup;
+  /** Look for due runs soon: a child run was created. */
+  wake?: () => void;
 }
 
 export interface StepServiceOptions {
@@ -79,6 +85,8 @@ export class StepService {
           return await this.action(scope, req);
         case 'prompt':
           return await this.prompt(scope, req);
+        case 'playbook':
+          return await performChildPlaybook(this.store, scope, req, this.now);
         case 'list': {
           const items = await this.store.getListItems(req.input.list);
           if (items === null) return failed(`custom list "${req.input.list}" does not exist`);
@@ -410,6 +418,8 @@ export function waitDetail(on: WaitOn): string {
       return `waits for an answer to prompt ${on.id} (riposte prompts show ${on.id})`;
     case 'kill-switch':
       return 'waits for the kill switch to be released (riposte policy kill-switch status)';
+    case 'run':
+      return `waits for child run ${on.id} (riposte runs show ${on.id})`;
     case 'timer':
       return 'waits for its timer';
   }

@@ -89,12 +89,15 @@ export interface RunRecord {
   finishedAt: string | null;
   /** Parameters of a run started by hand (e.g. an ad-hoc action); null for alert-triggered runs. */
   args: unknown;
-  /** What a waiting run waits for: `timer`, `approval:<id>`, `prompt:<id>`, `kill-switch`. */
+  /** What a waiting run waits for: `timer`, `approval:<id>`, `prompt:<id>`, `run:<id>`, `kill-switch`. */
   waitingOn: string | null;
   /** Destructive actions are recorded, not executed. */
   dryRun: boolean;
   /** Who asked for the run (`user:<name>`, `source:<name>`); approvals are requested in their name. */
   requestedBy: string | null;
+  /** A child run (`ctx.playbook`): the run that asked for it, and the position of that step in its journal. */
+  parentRunId: string | null;
+  parentSeq: number | null;
   /** Where the playbook's code came from; null for runs of in-memory playbooks (tests) and older runs. */
   origin: PlaybookOrigin | null;
 }
@@ -111,7 +114,8 @@ export interface PlaybookOrigin {
 
 export type JournalKind =
   | 'action' | 'list' | 'related' | 'note' | 'status' | 'severity' | 'sleep' | 'now' | 'random' | 'prompt'
-  | 'patch';   // a `ctx.patched(id)` marker: this run took the patched code path
+  | 'patch'     // a `ctx.patched(id)` marker: this run took the patched code path
+  | 'playbook'; // a child playbook (`ctx.playbook`): its own run, whose end is the step's outcome
 
 export type JournalStatus =
   | 'started'    // intent recorded; outcome not yet known

@@ -36,6 +36,18 @@ export interface NewRun {
   requestedBy?: string;
   /** Where the playbook's code came from (repository, commit, path); recorded on the run. */
   origin?: PlaybookOrigin | null;
+  /** A child run: the run whose step asked for it (see `Store.createChildRun`). */
+  parentRunId?: string;
+  parentSeq?: number;
+}
+
+/** A child run (`ctx.playbook`): on its parent's incident, with the parent's incident snapshot as input. */
+export interface NewChildRun extends NewRun {
+  parentRunId: string;
+  parentSeq: number;
+  incidentId: number;
+  /** The parent's incident snapshot (`RunRecord.input`): parent and child see the same incident. */
+  input: unknown;
 }
 
 export interface IngestResult {
@@ -185,9 +197,28 @@ export interface Store {
    * Rejects an empty prefix or one that is not printable ASCII (run ids never are).
    */
   runIdsWithPrefix(prefix: string, limit: number): Promise<string[]>;
+  /**
+   * A run that ends (completed, failed, cancelled) makes the runs parked on it (`run:<id>`, a
+   * parent waiting for its child) due now, in the same transaction.
+   */
   updateRun(id: string, patch: RunPatch): Promise<RunRecord>;
   /** `updateRun` without reading the run back: the engine's state changes. Durable on resolve. */
   patchRun(id: string, patch: RunPatch, opts?: WriteOptions): Promise<void>;
+  /**
+   * Creates the child run of a parent's step (`ctx.playbook`) and journals that step of the parent
+   * (`parentStep`, its waiting marker) in one transaction, audited as `run.create` by `actor`.
+   * When (parentRunId, parentSeq) has a child already, returns it (`created: false`) and writes
+   * nothing: a replay or a crash never creates two.
+   */
+  createChildRun(
+    child: NewChildRun,
+    parentStep: JournalEntry,
+    actor: string,
+  ): Promise<{ run: RunRecord; created: boolean }>;
+  /** The child run created by step `parentSeq` of run `parentRunId`, or null. */
+  getChildRun(parentRunId: string, parentSeq: number): Promise<RunRecord | null>;
+  /** The child runs of a run, in the order of the steps that created them. */
+  listChildRuns(parentRunId: string): Promise<RunRecord[]>;
   /**
    * Runs to start: queued runs and waiting runs whose wakeAt has passed — plus, with
    * `includeRunning` (once, when an engine starts), runs left `running` by a process that died.

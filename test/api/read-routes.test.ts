@@ -155,6 +155,8 @@ describe('read and triage routes', () => {
     assert.equal(b.run.incidentId, ids[0]);
     assert.deepEqual(b.journal.map((j) => j.name), ['mdm.getDevice']);
     assert.deepEqual(b.actionResults.map((a) => a.outcome), ['succeeded']);
+    assert.deepEqual((b as unknown as { children: unknown[] }).children, [], 'a run without child playbooks');
+    assert.equal((b.run as { parentRunId?: unknown }).parentRunId, null);
     assertError(await get('/api/v1/runs/00000000-0000-0000-0000-000000000000'), 404, 'not_found');
     assertError(await get(`/api/v1/runs/${'x'.repeat(200)}`), 400, 'invalid_params');
     assertError(await get(`/api/v1/runs/${'x'.repeat(600)}`), 414, 'uri_too_long');

@@ -19,7 +19,7 @@ function run(over: Partial<RunRecord> = {}): RunRecord {
   return {
     id: 'r1', incidentId: 7, playbookId: 'pb', playbookVersion: 2, playbookHash: 'abc123', status: 'completed', input: null, output: null,
     error: null, attentionReason: null, wakeAt: null, minutesSaved: 45, createdAt: at(0), startedAt: at(0), updatedAt: at(2000), finishedAt: at(2000),
-    args: null, waitingOn: null, dryRun: false, requestedBy: null, origin: null, ...over,
+    args: null, waitingOn: null, dryRun: false, requestedBy: null, origin: null, parentRunId: null, parentSeq: null, ...over,
   };
 }
 
@@ -39,6 +39,37 @@ describe('the timeline of a parked run', () => {
     assert.match(out, /#2 firewall\.blockIp \[panos\]: waits for approval a-2/);
     assert.match(out, /#1\s+\+20 ms\s+mdm\.wipeDevice\s+\[intune\]\s+…\s+PARKED/);
     assert.doesNotMatch(out, /saved/, 'a waiting run has saved nothing yet');
+  });
+});
+
+describe('the timeline of a run with child playbooks', () => {
+  it("names a child's parent and a parent's children, with their playbook, status and step", () => {
+    const parent = run({ id: 'p-1', status: 'waiting', finishedAt: null, waitingOn: 'run:c-2' });
+    const detail = 'waits for child run c-2 of playbook enrich (riposte runs show c-2)';
+    const d: RunDetail = {
+      run: parent,
+      journal: [
+        step(0, 'playbook.lookup', 0, 10, { kind: 'playbook' }),
+        step(1, 'playbook.enrich', 20, null, { kind: 'playbook', status: 'waiting', detail }),
+      ],
+      actionResults: [], incident: null, parent: null,
+      children: [
+        run({ id: 'c-1', playbookId: 'lookup', playbookVersion: 3, parentRunId: 'p-1', parentSeq: 0 }),
+        run({ id: 'c-2', playbookId: 'enrich', status: 'needs_attention', parentRunId: 'p-1', parentSeq: 1 }),
+      ],
+    };
+    const out = formatRunTimeline(d, { now: t0 + 5000 });
+    assert.match(out, /waits for\s+#1 playbook\.enrich: waits for child run c-2 of playbook enrich/);
+    assert.match(out, /children\s+c-1  lookup@3  COMPLETED  \(step #0\)\n\s+c-2  enrich@2  NEEDS_ATTENTION  \(step #1\)/);
+    assert.doesNotMatch(out, /parent /);
+
+    const child = formatRunTimeline({
+      run: run({ id: 'c-1', parentRunId: 'p-1', parentSeq: 0 }), journal: [], actionResults: [],
+      parent: run({ id: 'p-1', playbookId: 'triage', status: 'waiting' }), children: [],
+    });
+    assert.match(child, /parent\s+p-1  triage@2  WAITING  \(its step #0\)/);
+    const orphan = formatRunTimeline({ run: run({ parentRunId: 'gone', parentSeq: 4 }), journal: [], actionResults: [], parent: null });
+    assert.match(orphan, /parent\s+gone  \(no longer stored\)  \(its step #4\)/);
   });
 });
 

@@ -33,7 +33,13 @@ export function registerRunRoutes(app: FastifyInstance, { store }: ApiDeps): voi
   app.get(`${API_PREFIX}/runs/:id`, read, async (request) => {
     const { id } = parseInput(z.strictObject({ id: runRefSchema }), request.params, 'params');
     const run = await resolveRunRef(store, id);
-    const [journal, actionResults] = await Promise.all([store.loadJournal(run.id), store.listActionResults(run.id)]);
-    return { run, journal, actionResults };
+    const [journal, actionResults, children] = await Promise.all([
+      store.loadJournal(run.id), store.listActionResults(run.id), store.listChildRuns(run.id),
+    ]);
+    // A child run names its parent (`run.parentRunId`); a parent lists its children (`ctx.playbook`).
+    const childRuns = children.map((c) => ({
+      id: c.id, playbookId: c.playbookId, status: c.status, parentSeq: c.parentSeq,
+    }));
+    return { run, journal, actionResults, children: childRuns };
   });
 }

@@ -29,8 +29,12 @@ export async function findRun(store: SqliteStore, idOrPrefix: string): Promise<R
 }
 
 export async function loadRunDetail(store: SqliteStore, run: RunRecord): Promise<RunDetail> {
-  const [journal, actionResults, incident] = await Promise.all([store.loadJournal(run.id), store.listActionResults(run.id), store.getIncident(run.incidentId)]);
-  return { run, journal, actionResults, incident: incident ? { id: incident.id, name: incident.name } : null };
+  const [journal, actionResults, incident, children, parent] = await Promise.all([
+    store.loadJournal(run.id), store.listActionResults(run.id), store.getIncident(run.incidentId),
+    store.listChildRuns(run.id), run.parentRunId === null ? null : store.getRun(run.parentRunId),
+  ]);
+  const about = incident ? { id: incident.id, name: incident.name } : null;
+  return { run, journal, actionResults, incident: about, parent, children };
 }
 
 /** The journal entry a `<step>` argument names: its seq (`5`, `#5`) or its step name. */

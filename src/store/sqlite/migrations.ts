@@ -12,6 +12,7 @@ import { MIGRATION_006_JOURNAL_RESOLUTION } from './migration-006-journal-resolu
 import { MIGRATION_007_SPLUNK_CATCH_ALL } from './migration-007-splunk-catch-all.js';
 import { MIGRATION_008_RUN_WAITS } from './migration-008-run-waits.js';
 import { MIGRATION_009_PLAYBOOK_REPOS } from './migration-009-playbook-repos.js';
+import { MIGRATION_010_CHILD_RUNS } from './migration-010-child-runs.js';
 
 export interface Migration {
   version: number;
@@ -249,6 +250,7 @@ CREATE UNIQUE INDEX case_comments_marker ON case_comments(case_id, marker) WHERE
   MIGRATION_007_SPLUNK_CATCH_ALL,
   MIGRATION_008_RUN_WAITS,
   MIGRATION_009_PLAYBOOK_REPOS,
+  MIGRATION_010_CHILD_RUNS,
 ];
 
 export const LATEST_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

@@ -1,17 +1,19 @@
 /** Runs, their journal (the replay memo) and the per-attempt action results. */
 import type Database from 'better-sqlite3';
 import type { ErrorRecord } from '../../sdk/errors.js';
+import { formatWaitOn } from '../../common/wait-on.js';
 import type { IncidentView } from '../../sdk/playbook.js';
 import type { ActionResultRecord, JournalEntry, JournalKind, JournalStatus, RunRecord, RunStatus } from '../records.js';
 import type { JournalPatch, NewActionResult, NewRun, RunPatch, RunQuery } from '../store.js';
 import { ConflictError, NotFoundError, ValidationError, clampLimit, fromJson, isConstraint, nowIso, toJson } from './common.js';
 
-interface RunRow {
+export interface RunRow {
   id: string; incident_id: number; playbook_id: string; playbook_version: number; playbook_hash: string; status: string;
   input: string; output: string | null; error: string | null; attention_reason: string | null; wake_at: string | null;
   minutes_saved: number | null; created_at: string; started_at: string | null; updated_at: string; finished_at: string | null;
   args: string | null; waiting_on: string | null; dry_run: number; requested_by: string | null;
   playbook_repo: string | null; playbook_commit: string | null; playbook_path: string | null;
+  parent_run_id: string | null; parent_seq: number | null;
 }
 interface DueRow extends RunRow { seq_no: number }
 interface JournalRow {
@@ -25,13 +27,14 @@ interface ActionResultRow {
   started_at: string; duration_ms: number;
 }
 
-const toRun = (r: RunRow): RunRecord => ({
+export const toRun = (r: RunRow): RunRecord => ({
   id: r.id, incidentId: r.incident_id, playbookId: r.playbook_id, playbookVersion: r.playbook_version,
   playbookHash: r.playbook_hash, status: r.status as RunStatus, input: fromJson(r.input), output: fromJson(r.output),
   error: fromJson<ErrorRecord | null>(r.error), attentionReason: r.attention_reason, wakeAt: r.wake_at,
   minutesSaved: r.minutes_saved, createdAt: r.created_at, startedAt: r.started_at, updatedAt: r.updated_at,
   finishedAt: r.finished_at, args: fromJson(r.args), waitingOn: r.waiting_on, dryRun: r.dry_run === 1, requestedBy: r.requested_by,
   origin: r.playbook_repo === null ? null : { repository: r.playbook_repo, commit: r.playbook_commit, path: r.playbook_path ?? '' },
+  parentRunId: r.parent_run_id ?? null, parentSeq: r.parent_seq ?? null,
 });
 const fromRun = (r: RunRecord): RunRow => ({
   id: r.id, incident_id: r.incidentId, playbook_id: r.playbookId, playbook_version: r.playbookVersion,
@@ -40,6 +43,7 @@ const fromRun = (r: RunRecord): RunRow => ({
   created_at: r.createdAt, started_at: r.startedAt, updated_at: r.updatedAt, finished_at: r.finishedAt,
   args: toJson(r.args), waiting_on: r.waitingOn, dry_run: r.dryRun ? 1 : 0, requested_by: r.requestedBy,
   playbook_repo: r.origin?.repository ?? null, playbook_commit: r.origin?.commit ?? null, playbook_path: r.origin?.path ?? null,
+  parent_run_id: r.parentRunId, parent_seq: r.parentSeq,
 });
 const toJournal = (r: JournalRow): JournalEntry => ({
   runId: r.run_id, seq: r.seq, kind: r.kind as JournalKind, name: r.name, asset: r.asset, app: r.app, action: r.action,
@@ -60,8 +64,8 @@ const toActionResult = (r: ActionResultRow): ActionResultRecord => ({
 });
 
 const RUN_COLUMNS = `id, incident_id, playbook_id, playbook_version, playbook_hash, status, input, output, error,
-  attention_reason, wake_at, minutes_saved, created_at, started_at, updated_at, finished_at, args, waiting_on, dry_run, requested_by,
-  playbook_repo, playbook_commit, playbook_path`;
+  attention_reason, wake_at, minutes_saved, created_at, started_at, updated_at, finished_at, args, waiting_on, dry_run,
+  requested_by, parent_run_id, parent_seq, playbook_repo, playbook_commit, playbook_path`;
 const JOURNAL_COLUMNS = 'run_id, seq, kind, name, asset, app, action, status, input, output, error, attempts, started_at, '
   + 'finished_at, wake_at, detail, resolution';
 const params = (cols: string): string => cols.split(',').map((c) => `@${c.trim()}`).join(', ');
@@ -101,6 +105,8 @@ export class RunRepo {
       deleteJournal: db.prepare<[string, number]>('DELETE FROM journal WHERE run_id = ? AND seq = ?'),
       deleteWaits: db.prepare<[string]>('DELETE FROM run_waits WHERE run_id = ?'),
       insertWait: db.prepare<[string, string]>('INSERT INTO run_waits (run_id, waiting_on) VALUES (?, ?)'),
+      wakeWaitingOn: db.prepare<[string, string, string]>(`UPDATE runs SET wake_at = ?, updated_at = ?
+        WHERE status = 'waiting' AND id IN (SELECT run_id FROM run_waits WHERE waiting_on = ?)`),
       updateJournal: db.prepare<[JournalRow]>(`UPDATE journal SET status = @status, output = @output, error = @error,
         attempts = @attempts, finished_at = @finished_at, wake_at = @wake_at, detail = @detail, resolution = @resolution
         WHERE run_id = @run_id AND seq = @seq`),
@@ -137,11 +143,15 @@ export class RunRepo {
       minutesSaved: run.minutesSaved ?? null, createdAt: now, startedAt: null, updatedAt: now, finishedAt: null,
       args: run.args ?? null, waitingOn: null, dryRun: run.dryRun ?? false, requestedBy: run.requestedBy ?? null,
       origin: run.origin ?? null,
+      parentRunId: run.parentRunId ?? null, parentSeq: run.parentSeq ?? null,
     };
     try {
       this.s.insert.run(fromRun(rec));
     } catch (err) {
       if (isConstraint(err, 'PRIMARYKEY')) throw new ConflictError(`run ${run.id} already exists`);
+      if (isConstraint(err, 'UNIQUE')) {
+        throw new ConflictError(`run ${run.parentRunId} already has a child run for step ${run.parentSeq}`);
+      }
       throw err;
     }
     return toRun(this.s.byId.get(run.id)!);
@@ -206,20 +216,30 @@ export class RunRepo {
     const update = () => {
       if (this.patchStatement('runs', columns).run(row).changes === 0) throw new NotFoundError(`run ${id} not found`);
     };
-    if (waits === undefined) return update;
-    return () => this.setWaitsTx(update, id, waits);
+    // A run that ends wakes the runs parked on it (a parent waiting for its child), in the same
+    // transaction: a crash can never leave a parent waiting for a child that has finished.
+    const ended = patch.status === 'completed' || patch.status === 'failed' || patch.status === 'cancelled';
+    if (waits === undefined && !ended) return update;
+    const at = row.updated_at as string;
+    return () => this.patchTx(update, id, waits, ended ? at : null);
   }
 
-  /** The run's change and its waits, together (a savepoint inside a batch). */
-  private setWaitsTx(update: () => void, id: string, waits: string[]): void {
-    this.waitsTx ??= this.db.transaction((u: () => void, runId: string, ws: string[]) => {
+  /** The run's change with its waits and the wake of the runs waiting on it, together (a savepoint inside a batch). */
+  private patchTx(update: () => void, id: string, waits: string[] | undefined, endedAt: string | null): void {
+    type Fn = (u: () => void, runId: string, ws: string[] | undefined, at: string | null) => void;
+    this.patchTxFn ??= this.db.transaction<Fn>((u, runId, ws, at) => {
       u();
-      this.s.deleteWaits.run(runId);
-      for (const w of ws) this.s.insertWait.run(runId, w);
+      if (ws !== undefined) {
+        this.s.deleteWaits.run(runId);
+        for (const w of ws) this.s.insertWait.run(runId, w);
+      }
+      if (at !== null) this.s.wakeWaitingOn.run(at, at, formatWaitOn({ kind: 'run', id: runId }));
     });
-    this.waitsTx(update, id, waits);
+    this.patchTxFn(update, id, waits, endedAt);
   }
-  private waitsTx: ((update: () => void, id: string, waits: string[]) => void) | undefined;
+  private patchTxFn:
+    | ((update: () => void, id: string, waits: string[] | undefined, at: string | null) => void)
+    | undefined;
 
   private updateInTx(id: string, patch: RunPatch): RunRecord {
     this.patch(id, patch);

@@ -12,7 +12,8 @@ import type {
   NewAuditEntry, NewIncident, NoteRecord, PlaybookSettings, RunRecord, SourceKind, SourceRecord,
 } from '../records.js';
 import type {
-  AuditVerification, IncidentQuery, IngestResult, JournalPatch, NewActionResult, NewRun, RelatedIncidentQuery, RunEffect, RunPatch,
+  AuditVerification, IncidentQuery, IngestResult, JournalPatch, NewActionResult, NewChildRun, NewRun,
+  RelatedIncidentQuery, RunEffect, RunPatch,
   RunQuery, Store, WriteOptions,
 } from '../store.js';
 import { AuditLog } from './audit.js';
@@ -22,6 +23,7 @@ import { ListRepo } from './lists.js';
 import { RepoStore } from './repos.js';
 import { migrate } from './migrations.js';
 import { RunRepo } from './runs.js';
+import { ChildRunRepo } from './child-runs.js';
 import { SqlitePolicyStore, validateUser } from './policy.js';
 import { GroupCommit } from './group-commit.js';
 import { CaseRepo } from './cases.js';
@@ -46,6 +48,7 @@ interface Repos {
   audit: AuditLog;
   incidents: IncidentRepo;
   runs: RunRepo;
+  children: ChildRunRepo;
   lists: ListRepo;
   config: ConfigRepo;
   repos: RepoStore;
@@ -93,6 +96,7 @@ export class SqliteStore implements Store {
       const runs = new RunRepo(this.db);
       this.reposCache = {
         audit, runs,
+        children: new ChildRunRepo(this.db, audit, runs),
         incidents: new IncidentRepo(this.db, audit, runs),
         lists: new ListRepo(this.db, audit),
         config: new ConfigRepo(this.db, audit, this.key),
@@ -141,6 +145,18 @@ export class SqliteStore implements Store {
   async updateRun(id: string, patch: RunPatch): Promise<RunRecord> { const r = this.r; return this.writes.run(() => r.runs.update(id, patch)); }
   // Hot-path writes take their values when queued, not when the batch commits (see RunRepo's …Op).
   async patchRun(id: string, patch: RunPatch, opts?: WriteOptions): Promise<void> { return this.writes.run(this.r.runs.patchOp(id, patch), opts?.lazy); }
+  async createChildRun(
+    child: NewChildRun,
+    step: JournalEntry,
+    actor: string,
+  ): Promise<{ run: RunRecord; created: boolean }> {
+    const r = this.r;
+    return this.writes.run(() => r.children.create(child, step, actor));
+  }
+  async getChildRun(parentRunId: string, parentSeq: number): Promise<RunRecord | null> {
+    return this.r.children.byParentStep(parentRunId, parentSeq);
+  }
+  async listChildRuns(parentRunId: string): Promise<RunRecord[]> { return this.r.children.children(parentRunId); }
   async dueRuns(now: string, limit: number, opts: { includeRunning?: boolean } = {}): Promise<RunRecord[]> { return this.r.runs.due(now, limit, opts.includeRunning ?? false); }
   async nextWakeAt(): Promise<string | null> { return this.r.runs.nextWakeAt(); }
   async loadJournal(runId: string): Promise<JournalEntry[]> { return this.r.runs.loadJournal(runId); }
