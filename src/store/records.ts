@@ -95,6 +95,8 @@ export interface RunRecord {
   dryRun: boolean;
   /** Who asked for the run (`user:<name>`, `source:<name>`); approvals are requested in their name. */
   requestedBy: string | null;
+  /** The run this one repeats (`riposte runs rerun`), or null. */
+  rerunOf: string | null;
 }
 
 export type JournalKind =

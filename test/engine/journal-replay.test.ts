@@ -70,6 +70,7 @@ for (const file of files) {
       updatedAt: rec.recordedAt,
       finishedAt: null,
       waitingOn: null,
+      rerunOf: null,
     };
     const exec = new RunExecution(run, reg.config, reg.executor, rec.playbookHash !== reg.hash, rec.journal, host, {
       now: () => Date.parse(rec.recordedAt),

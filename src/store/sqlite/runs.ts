@@ -10,7 +10,7 @@ interface RunRow {
   id: string; incident_id: number; playbook_id: string; playbook_version: number; playbook_hash: string; status: string;
   input: string; output: string | null; error: string | null; attention_reason: string | null; wake_at: string | null;
   minutes_saved: number | null; created_at: string; started_at: string | null; updated_at: string; finished_at: string | null;
-  args: string | null; waiting_on: string | null; dry_run: number; requested_by: string | null;
+  args: string | null; waiting_on: string | null; dry_run: number; requested_by: string | null; rerun_of: string | null;
 }
 interface DueRow extends RunRow { seq_no: number }
 interface JournalRow {
@@ -30,6 +30,7 @@ const toRun = (r: RunRow): RunRecord => ({
   error: fromJson<ErrorRecord | null>(r.error), attentionReason: r.attention_reason, wakeAt: r.wake_at,
   minutesSaved: r.minutes_saved, createdAt: r.created_at, startedAt: r.started_at, updatedAt: r.updated_at,
   finishedAt: r.finished_at, args: fromJson(r.args), waitingOn: r.waiting_on, dryRun: r.dry_run === 1, requestedBy: r.requested_by,
+  rerunOf: r.rerun_of,
 });
 const fromRun = (r: RunRecord): RunRow => ({
   id: r.id, incident_id: r.incidentId, playbook_id: r.playbookId, playbook_version: r.playbookVersion,
@@ -37,6 +38,7 @@ const fromRun = (r: RunRecord): RunRow => ({
   error: toJson(r.error), attention_reason: r.attentionReason, wake_at: r.wakeAt, minutes_saved: r.minutesSaved,
   created_at: r.createdAt, started_at: r.startedAt, updated_at: r.updatedAt, finished_at: r.finishedAt,
   args: toJson(r.args), waiting_on: r.waitingOn, dry_run: r.dryRun ? 1 : 0, requested_by: r.requestedBy,
+  rerun_of: r.rerunOf,
 });
 const toJournal = (r: JournalRow): JournalEntry => ({
   runId: r.run_id, seq: r.seq, kind: r.kind as JournalKind, name: r.name, asset: r.asset, app: r.app, action: r.action,
@@ -57,7 +59,7 @@ const toActionResult = (r: ActionResultRow): ActionResultRecord => ({
 });
 
 const RUN_COLUMNS = `id, incident_id, playbook_id, playbook_version, playbook_hash, status, input, output, error,
-  attention_reason, wake_at, minutes_saved, created_at, started_at, updated_at, finished_at, args, waiting_on, dry_run, requested_by`;
+  attention_reason, wake_at, minutes_saved, created_at, started_at, updated_at, finished_at, args, waiting_on, dry_run, requested_by, rerun_of`;
 const JOURNAL_COLUMNS = 'run_id, seq, kind, name, asset, app, action, status, input, output, error, attempts, started_at, '
   + 'finished_at, wake_at, detail, resolution';
 const params = (cols: string): string => cols.split(',').map((c) => `@${c.trim()}`).join(', ');
@@ -132,6 +134,7 @@ export class RunRepo {
       status: 'queued', input, output: null, error: null, attentionReason: null, wakeAt: null,
       minutesSaved: run.minutesSaved ?? null, createdAt: now, startedAt: null, updatedAt: now, finishedAt: null,
       args: run.args ?? null, waitingOn: null, dryRun: run.dryRun ?? false, requestedBy: run.requestedBy ?? null,
+      rerunOf: run.rerunOf ?? null,
     };
     try {
       this.s.insert.run(fromRun(rec));
@@ -163,6 +166,7 @@ export class RunRepo {
     if (query.incidentId !== undefined) { where.push('incident_id = ?'); args.push(query.incidentId); }
     if (query.status !== undefined) { where.push('status = ?'); args.push(query.status); }
     if (query.playbookId !== undefined) { where.push('playbook_id = ?'); args.push(query.playbookId); }
+    if (query.rerunOf !== undefined) { where.push('rerun_of = ?'); args.push(query.rerunOf); }
     const sql = `SELECT * FROM runs${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, rowid DESC LIMIT ?`;
     let stmt = this.listCache.get(sql);
     if (!stmt) { stmt = this.db.prepare(sql); this.listCache.set(sql, stmt); }
