@@ -1,4 +1,4 @@
-/** Playbook runs: list and detail (with the journal and every action attempt). */
+/** Playbook runs: list and detail (with the journal, every action attempt and the run's re-runs). */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { API_PREFIX, type ApiDeps } from '../deps.js';
@@ -33,7 +33,11 @@ export function registerRunRoutes(app: FastifyInstance, { store }: ApiDeps): voi
   app.get(`${API_PREFIX}/runs/:id`, read, async (request) => {
     const { id } = parseInput(z.strictObject({ id: runRefSchema }), request.params, 'params');
     const run = await resolveRunRef(store, id);
-    const [journal, actionResults] = await Promise.all([store.loadJournal(run.id), store.listActionResults(run.id)]);
-    return { run, journal, actionResults };
+    const [journal, actionResults, reruns] = await Promise.all([
+      store.loadJournal(run.id), store.listActionResults(run.id), store.listRuns({ rerunOf: run.id }),
+    ]);
+    // The runs that repeat this one (`rerunOf` on the run names the one it repeats).
+    const rerunBy = reruns.map((r) => ({ id: r.id, status: r.status, createdAt: r.createdAt, requestedBy: r.requestedBy }));
+    return { run, journal, actionResults, reruns: rerunBy };
   });
 }

@@ -1,0 +1,16 @@
+/**
+ * The one way a run is made from a playbook, whatever started it (an alert, a person, a re-run, a
+ * schedule): the playbook's id, version and code identity as registered now, its minutes saved,
+ * and who caused it. Runs started any of these ways are therefore indistinguishable to the engine.
+ */
+import { newRunId } from '../store/ids.js';
+import type { NewRun } from '../store/store.js';
+import type { RegisteredPlaybook } from '../engine/registry.js';
+
+export function newRunFor(p: RegisteredPlaybook, requestedBy: string, extra: { args?: unknown; dryRun?: boolean } = {}): NewRun {
+  const run: NewRun = { id: newRunId(), playbookId: p.config.id, playbookVersion: p.config.version, playbookHash: p.hash, requestedBy };
+  if (p.config.minutesSaved !== undefined) run.minutesSaved = p.config.minutesSaved;
+  if (extra.args !== undefined && extra.args !== null) run.args = extra.args;
+  if (extra.dryRun) run.dryRun = true;
+  return run;
+}
