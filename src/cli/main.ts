@@ -19,6 +19,7 @@ import { registerApps } from './commands/apps.js';
 import { registerApprovals } from './commands/approvals.js';
 import { registerPolicy } from './commands/policy.js';
 import { registerPrune } from './commands/prune.js';
+import { registerSchedules } from './commands/schedules.js';
 
 function packageVersion(): string {
   try {
@@ -50,6 +51,7 @@ export function buildProgram(): Command {
   registerApprovals(program);
   registerPolicy(program);
   registerPrune(program);
+  registerSchedules(program);
   return program;
 }
 
