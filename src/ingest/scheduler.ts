@@ -23,8 +23,6 @@ import { checkArgs, startablePlaybook, StartRefused } from './run-starter.js';
 
 /** How soon a fire that failed (the store refused the write) is tried again. */
 export const RETRY_MS = 5_000;
-/** A fire this late (ms after its tick) says so in its incident: the server was not running at the tick. */
-const LATE_MS = 60_000;
 
 export interface SchedulerTimers {
   set(fn: () => void, ms: number): unknown;
@@ -145,9 +143,12 @@ export class Scheduler {
         continue;
       }
       const due = cron.latestAtOrBefore(now);
-      if (due !== null && due > Date.parse(s.lastFireAt ?? s.createdAt)) {
+      const since = Date.parse(s.lastFireAt ?? s.createdAt);
+      if (due !== null && due > since) {
+        // An earlier tick after the last fire was missed (the server was down): this fire stands for it.
+        const first = cron.nextAfter(since);
         try {
-          await this.fire(s, due, now);
+          await this.fire(s, due, first !== null && first < due ? first : null);
         } catch (err) {
           this.opts.onError?.(err);
           soonest(now + RETRY_MS);
@@ -158,12 +159,12 @@ export class Scheduler {
     this.arm(next, now);
   }
 
-  private async fire(s: ScheduleRecord, tick: number, now: number): Promise<void> {
+  private async fire(s: ScheduleRecord, tick: number, missedFrom: number | null): Promise<void> {
     const fireAt = new Date(tick).toISOString();
     let fire: { incident: NewIncident; run: ReturnType<typeof newRunFor> } | { skipped: string };
     try {
       const p = await startablePlaybook(this.store, this.registry, s.playbookId);
-      fire = { incident: tickIncident(s, fireAt, now), run: newRunFor(p, s.createdBy, { args: s.args }) };
+      fire = { incident: tickIncident(s, fireAt, missedFrom), run: newRunFor(p, s.createdBy, { args: s.args }) };
     } catch (err) {
       if (!(err instanceof StartRefused)) throw err;
       fire = { skipped: err.message };
@@ -187,10 +188,9 @@ export class Scheduler {
 }
 
 /** The incident a tick is recorded as: the run's input, and the dedupe key of the fire. */
-function tickIncident(s: ScheduleRecord, fireAt: string, now: number): NewIncident {
-  const late = now - Date.parse(fireAt) > LATE_MS
-    ? ` It fired late, at ${new Date(now).toISOString()}: the server was not running at the tick (missed ticks fire once).`
-    : '';
+function tickIncident(s: ScheduleRecord, fireAt: string, missedFrom: number | null): NewIncident {
+  const late = missedFrom === null ? '' : ` The ticks from ${new Date(missedFrom).toISOString()} on were missed while the `
+    + 'server was not running: this one fire stands for them.';
   return {
     name: `Scheduled run of ${s.playbookId}`,
     label: 'scheduled',
