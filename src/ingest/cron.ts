@@ -6,7 +6,17 @@
  */
 import { CronExpressionParser } from 'cron-parser';
 
-export const CRON_SHORTHANDS = ['@yearly', '@annually', '@monthly', '@weekly', '@daily', '@hourly', '@minutely', '@weekdays', '@weekends'];
+export const CRON_SHORTHANDS = [
+  '@yearly',
+  '@annually',
+  '@monthly',
+  '@weekly',
+  '@daily',
+  '@hourly',
+  '@minutely',
+  '@weekdays',
+  '@weekends',
+];
 
 /** A cron expression or time zone that cannot be used; the message names the problem. */
 export class CronError extends Error {
@@ -41,13 +51,17 @@ export function parseCron(expression: string, timezone = 'UTC', now: number = Da
   const tz = checkTimezone(timezone);
   if (expr.startsWith('@')) {
     if (!CRON_SHORTHANDS.includes(expr.toLowerCase())) {
-      throw new CronError(`cron shorthand "${expr}" is not supported; use one of ${CRON_SHORTHANDS.join(', ')} or five fields`);
+      throw new CronError(
+        `cron shorthand "${expr}" is not supported; use one of ${CRON_SHORTHANDS.join(', ')} or five fields`,
+      );
     }
   } else {
     const n = expr === '' ? 0 : expr.split(' ').length;
     if (n !== 5) {
-      throw new CronError(`cron expression "${expr}" has ${n} field${n === 1 ? '' : 's'}; it needs five: `
-        + 'minute hour day-of-month month day-of-week (e.g. "0 * * * *" for every hour)');
+      throw new CronError(
+        `cron expression "${expr}" has ${n} field${n === 1 ? '' : 's'}; it needs five: ` +
+          'minute hour day-of-month month day-of-week (e.g. "0 * * * *" for every hour)',
+      );
     }
   }
   const at = (date: number) => CronExpressionParser.parse(expr, { currentDate: new Date(date), tz });

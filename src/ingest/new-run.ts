@@ -7,8 +7,18 @@ import { newRunId } from '../store/ids.js';
 import type { NewRun } from '../store/store.js';
 import type { RegisteredPlaybook } from '../engine/registry.js';
 
-export function newRunFor(p: RegisteredPlaybook, requestedBy: string, extra: { args?: unknown; dryRun?: boolean } = {}): NewRun {
-  const run: NewRun = { id: newRunId(), playbookId: p.config.id, playbookVersion: p.config.version, playbookHash: p.hash, requestedBy };
+export function newRunFor(
+  p: RegisteredPlaybook,
+  requestedBy: string,
+  extra: { args?: unknown; dryRun?: boolean } = {},
+): NewRun {
+  const run: NewRun = {
+    id: newRunId(),
+    playbookId: p.config.id,
+    playbookVersion: p.config.version,
+    playbookHash: p.hash,
+    requestedBy,
+  };
   if (p.config.minutesSaved !== undefined) run.minutesSaved = p.config.minutesSaved;
   if (extra.args !== undefined && extra.args !== null) run.args = extra.args;
   if (extra.dryRun) run.dryRun = true;

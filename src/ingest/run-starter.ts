@@ -20,11 +20,14 @@ import { newRunFor } from './new-run.js';
 export const MAX_ARGS_BYTES = 16 * 1024;
 
 export type StartRefusal =
-  | 'unknown_playbook' | 'playbook_disabled' | 'not_startable' | 'unknown_incident' | 'run_not_finished' | 'invalid_args';
+  'unknown_playbook' | 'playbook_disabled' | 'not_startable' | 'unknown_incident' | 'run_not_finished' | 'invalid_args';
 
 /** Why a start was refused; nothing was written. `code` is stable (the API answers with it). */
 export class StartRefused extends Error {
-  constructor(readonly code: StartRefusal, message: string) {
+  constructor(
+    readonly code: StartRefusal,
+    message: string,
+  ) {
     super(message);
     this.name = 'StartRefused';
   }
@@ -52,7 +55,9 @@ export function checkArgs(args: unknown): Record<string, unknown> {
     throw new StartRefused('invalid_args', `args cannot be written as JSON: ${(err as Error).message}`);
   }
   const bytes = Buffer.byteLength(text, 'utf8');
-  if (bytes > MAX_ARGS_BYTES) throw new StartRefused('invalid_args', `args are ${bytes} bytes of JSON; at most ${MAX_ARGS_BYTES} are accepted`);
+  if (bytes > MAX_ARGS_BYTES) {
+    throw new StartRefused('invalid_args', `args are ${bytes} bytes of JSON; at most ${MAX_ARGS_BYTES} are accepted`);
+  }
   return JSON.parse(text) as Record<string, unknown>;
 }
 
@@ -60,19 +65,35 @@ export function checkArgs(args: unknown): Record<string, unknown> {
  * The playbook a person may start by id: installed, enabled, and not the ad-hoc action's (started
  * only through `POST /actions`, which checks its asset and action first).
  */
-export async function startablePlaybook(store: Store, registry: PlaybookRegistry, playbookId: string): Promise<RegisteredPlaybook> {
+export async function startablePlaybook(
+  store: Store,
+  registry: PlaybookRegistry,
+  playbookId: string,
+): Promise<RegisteredPlaybook> {
   if (playbookId === ADHOC_PLAYBOOK_ID) {
-    throw new StartRefused('not_startable', `playbook ${ADHOC_PLAYBOOK_ID} runs one action a person asks for: use POST /api/v1/actions`);
+    throw new StartRefused(
+      'not_startable',
+      `playbook ${ADHOC_PLAYBOOK_ID} runs one action a person asks for: use POST /api/v1/actions`,
+    );
   }
   const p = registry.get(playbookId);
-  if (!p) throw new StartRefused('unknown_playbook', `playbook ${playbookId} is not installed (riposte playbooks list shows those that are)`);
+  if (!p) {
+    throw new StartRefused(
+      'unknown_playbook',
+      `playbook ${playbookId} is not installed (riposte playbooks list shows those that are)`,
+    );
+  }
   const settings = await store.getPlaybookSettings(playbookId);
   if (settings && !settings.enabled) throw new StartRefused('playbook_disabled', `playbook ${playbookId} is disabled`);
   return p;
 }
 
 export class RunStarter {
-  constructor(private readonly store: Store, private readonly registry: PlaybookRegistry, private readonly waker: RunWaker) {}
+  constructor(
+    private readonly store: Store,
+    private readonly registry: PlaybookRegistry,
+    private readonly waker: RunWaker,
+  ) {}
 
   /** A run of `playbookId` on an incident, on a snapshot of the incident as it is now. */
   async start(req: ManualStart, cause: string, actor: string): Promise<RunRecord> {
@@ -81,7 +102,11 @@ export class RunStarter {
     if (!(await this.store.getIncident(req.incidentId))) {
       throw new StartRefused('unknown_incident', `incident ${req.incidentId} does not exist`);
     }
-    const run = await this.store.createRun(req.incidentId, newRunFor(p, cause, { args, dryRun: req.dryRun ?? false }), actor);
+    const run = await this.store.createRun(
+      req.incidentId,
+      newRunFor(p, cause, { args, dryRun: req.dryRun ?? false }),
+      actor,
+    );
     this.waker.wake();
     return run;
   }
@@ -96,7 +121,11 @@ export class RunStarter {
     const p = await startablePlaybook(this.store, this.registry, original.playbookId);
     // The store checks the status again under its write lock (a ConflictError, 409 over the API),
     // should the run have been changed since we looked.
-    const run = await this.store.rerunRun(original.id, newRunFor(p, cause, { dryRun: opts.dryRun ?? original.dryRun }), actor);
+    const run = await this.store.rerunRun(
+      original.id,
+      newRunFor(p, cause, { dryRun: opts.dryRun ?? original.dryRun }),
+      actor,
+    );
     this.waker.wake();
     return run;
   }

@@ -111,7 +111,10 @@ export class Scheduler {
     const cron = parseCron(req.cron, req.timezone ?? 'UTC', this.now());
     const args = req.args === undefined ? null : checkArgs(req.args);
     await startablePlaybook(this.store, this.registry, req.playbookId);
-    const rec = await this.store.createSchedule({ playbookId: req.playbookId, cron: cron.expression, timezone: cron.timezone, args, createdBy }, actor);
+    const rec = await this.store.createSchedule(
+      { playbookId: req.playbookId, cron: cron.expression, timezone: cron.timezone, args, createdBy },
+      actor,
+    );
     if (this.started) void this.tick();
     return rec;
   }
@@ -189,8 +192,11 @@ export class Scheduler {
 
 /** The incident a tick is recorded as: the run's input, and the dedupe key of the fire. */
 function tickIncident(s: ScheduleRecord, fireAt: string, missedFrom: number | null): NewIncident {
-  const late = missedFrom === null ? '' : ` The ticks from ${new Date(missedFrom).toISOString()} on were missed while the `
-    + 'server was not running: this one fire stands for them.';
+  const late =
+    missedFrom === null
+      ? ''
+      : ` The ticks from ${new Date(missedFrom).toISOString()} on were missed while the ` +
+        'server was not running: this one fire stands for them.';
   return {
     name: `Scheduled run of ${s.playbookId}`,
     label: 'scheduled',

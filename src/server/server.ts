@@ -93,7 +93,8 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
   const ingest = new IngestService(store, registry, engine);
   const scheduler = new Scheduler(store, registry, engine, {
     onError: (err) => logger.error({ err }, 'schedule failed'),
-    onFire: (s, fireAt, result) => logger.info({ schedule: s.id, playbook: s.playbookId, fireAt, ...result }, 'schedule fired'),
+    onFire: (s, fireAt, result) =>
+      logger.info({ schedule: s.id, playbook: s.playbookId, fireAt, ...result }, 'schedule fired'),
   });
   const api = await buildApiServer({
     store, ingest, logger: logger.child({ component: 'api' }),

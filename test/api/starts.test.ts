@@ -17,25 +17,48 @@ import { assertError } from './harness.js';
 const vendor = new TestVendor();
 /** A parked run is settled too; these wait for the end. */
 const FINISHED = ['completed', 'failed', 'needs_attention'];
-interface Args { target?: string; fail?: boolean; n?: number }
-const echo = definePlaybook({ id: 'echo-pb', version: 1, triggers: { labels: [] }, roles: {}, automation: 'autonomous' },
+interface Args {
+  target?: string;
+  fail?: boolean;
+  n?: number;
+}
+const echo = definePlaybook(
+  { id: 'echo-pb', version: 1, triggers: { labels: [] }, roles: {}, automation: 'autonomous' },
   async (_ctx, incident, args) => {
     if ((args as Args | undefined)?.fail) throw new Error('asked to fail');
     return { severity: incident.severity, args: args ?? null };
-  });
-const contain = definePlaybook({ id: 'contain-pb', version: 1, triggers: { labels: [] }, roles: {}, automation: 'supervised' },
+  },
+);
+const contain = definePlaybook(
+  { id: 'contain-pb', version: 1, triggers: { labels: [] }, roles: {}, automation: 'supervised' },
   async (ctx, _incident, args) => {
-    const tv = ctx.asset({ id: 'test-vendor' } as never, 'tv') as unknown as { destroy(i: { target: string }): Promise<unknown> };
+    const tv = ctx.asset({ id: 'test-vendor' } as never, 'tv') as unknown as {
+      destroy(i: { target: string }): Promise<unknown>;
+    };
     return tv.destroy({ target: (args as Args | undefined)?.target ?? 'A' });
-  });
+  },
+);
 
 describe('manual start and re-run', () => {
   let api: StartsApi;
   let incidentId = 0;
   const newIncident = async (severity: 'low' | 'high' = 'high') =>
-    (await api.h.store.ingest({ name: 'by hand', label: 'manual', severity, source: 'test', artifacts: [{ name: 'a', cef: { suser: 'jdoe' } }] }, [], 'test')).incident.id;
+    (
+      await api.h.store.ingest(
+        {
+          name: 'by hand',
+          label: 'manual',
+          severity,
+          source: 'test',
+          artifacts: [{ name: 'a', cef: { suser: 'jdoe' } }],
+        },
+        [],
+        'test',
+      )
+    ).incident.id;
   const start = (who: Person | null, body: unknown) => api.call('POST', '/api/v1/runs', who, body);
-  const rerun = (who: Person | null, ref: string, body?: unknown) => api.call('POST', `/api/v1/runs/${ref}/rerun`, who, body);
+  const rerun = (who: Person | null, ref: string, body?: unknown) =>
+    api.call('POST', `/api/v1/runs/${ref}/rerun`, who, body);
   const pendingOf = async (runId: string): Promise<ApprovalRecord> =>
     until('a pending approval', async () => (await api.h.hitl!.policy.listApprovals({ runId, status: 'pending' }))[0]);
   const decide = (who: Person, id: string) => api.call('POST', `/api/v1/approvals/${id}/approve`, who, {});
@@ -62,7 +85,12 @@ describe('manual start and re-run', () => {
       [{ playbookId: 'adhoc-action', incidentId }, 400, 'not_startable', /POST \/api\/v1\/actions/],
       [{ playbookId: 'echo-pb', incidentId: 99_999 }, 404, 'unknown_incident', /incident 99999 does not exist/],
       [{ playbookId: 'echo-pb', incidentId, args: [1, 2] }, 400, 'invalid_body', /args/],
-      [{ playbookId: 'echo-pb', incidentId, args: { blob: 'x'.repeat(20_000) } }, 400, 'invalid_args', /at most 16384 are accepted/],
+      [
+        { playbookId: 'echo-pb', incidentId, args: { blob: 'x'.repeat(20_000) } },
+        400,
+        'invalid_args',
+        /at most 16384 are accepted/,
+      ],
       [{ playbookId: 'echo-pb', incidentId: '1' }, 400, 'invalid_body', /incidentId/],
       [{ playbookId: 'echo-pb', incidentId, extra: true }, 400, 'invalid_body', /extra: unknown field/],
     ];
@@ -70,12 +98,20 @@ describe('manual start and re-run', () => {
     for (const [body, status, code, message] of refusals) {
       assert.match(assertError(await start('alice', body), status, code).error.message, message);
     }
-    await api.h.store.putPlaybookSettings({ playbookId: 'echo-pb', enabled: false, automation: null, bindings: {} }, 'test');
+    await api.h.store.putPlaybookSettings(
+      { playbookId: 'echo-pb', enabled: false, automation: null, bindings: {} },
+      'test',
+    );
     const disabledAt = await api.audit();
-    assert.match(assertError(await start('alice', { playbookId: 'echo-pb', incidentId }), 409, 'playbook_disabled').error.message,
-      /playbook echo-pb is disabled/);
+    assert.match(
+      assertError(await start('alice', { playbookId: 'echo-pb', incidentId }), 409, 'playbook_disabled').error.message,
+      /playbook echo-pb is disabled/,
+    );
     assert.equal(await api.audit(), disabledAt);
-    await api.h.store.putPlaybookSettings({ playbookId: 'echo-pb', enabled: true, automation: null, bindings: {} }, 'test');
+    await api.h.store.putPlaybookSettings(
+      { playbookId: 'echo-pb', enabled: true, automation: null, bindings: {} },
+      'test',
+    );
     assert.deepEqual(await api.h.store.listRuns({ incidentId }), []);
     assert.equal(before + 2, await api.audit(), 'only the two settings changes were audited');
   });
@@ -127,7 +163,10 @@ describe('manual start and re-run', () => {
     await runIn(api.h.store, runId, ['waiting']);
     const before = await api.audit();
     const body = assertError(await rerun('bob', runId), 409, 'run_not_finished');
-    assert.match(body.error.message, new RegExp(`run ${runId} is waiting: .*only a completed, failed or cancelled run can be re-run`));
+    assert.match(
+      body.error.message,
+      new RegExp(`run ${runId} is waiting: .*only a completed, failed or cancelled run can be re-run`),
+    );
     assert.deepEqual(await api.h.store.listRuns({ rerunOf: runId }), []);
     assert.equal(await api.audit(), before);
     assertError(await rerun('bob', 'ffffffff-0000-7000-8000-000000000000'), 404, 'not_found');
@@ -135,12 +174,18 @@ describe('manual start and re-run', () => {
 
   it('re-runs a finished or failed run on its original input and args, linked both ways, as often as asked', async () => {
     const inc = await newIncident('high');
-    const first = (await start('alice', { playbookId: 'echo-pb', incidentId: inc, args: { n: 7 } }).then((r) => r.json())) as { run: RunRecord };
+    const first = (await start('alice', { playbookId: 'echo-pb', incidentId: inc, args: { n: 7 } }).then((r) =>
+      r.json(),
+    )) as { run: RunRecord };
     assert.equal((await runIn(api.h.store, first.run.id)).status, 'completed');
     await api.h.store.updateIncident(inc, { severity: 'low' }, 'test');
 
     for (const who of ['vera', 'feed', null] as const) {
-      assertError(await rerun(who, first.run.id), who === null ? 401 : 403, who === null ? 'unauthorized' : 'forbidden');
+      assertError(
+        await rerun(who, first.run.id),
+        who === null ? 401 : 403,
+        who === null ? 'unauthorized' : 'forbidden',
+      );
     }
     const res = await rerun('bob', first.run.id);
     assert.equal(res.statusCode, 202, res.body);
@@ -155,13 +200,19 @@ describe('manual start and re-run', () => {
     assert.deepEqual([audit?.action, audit?.actor], ['run.rerun', 'user:bob']);
 
     const third = ((await rerun('alice', first.run.id)).json() as { run: RunRecord }).run;
-    const shown = (await api.call('GET', `/api/v1/runs/${first.run.id}`, 'vera')).json() as { reruns: Array<{ id: string }> };
+    const shown = (await api.call('GET', `/api/v1/runs/${first.run.id}`, 'vera')).json() as {
+      reruns: Array<{ id: string }>;
+    };
     assert.deepEqual(shown.reruns.map((r) => r.id).sort(), [again.id, third.id].sort());
     const newer = (await api.call('GET', `/api/v1/runs/${again.id}`, 'vera')).json() as { run: RunRecord };
     assert.equal(newer.run.rerunOf, first.run.id);
 
-    const failing = (await start('alice', { playbookId: 'echo-pb', incidentId: inc, args: { fail: true }, dryRun: true })
-      .then((r) => r.json())) as { run: RunRecord };
+    const failing = (await start('alice', {
+      playbookId: 'echo-pb',
+      incidentId: inc,
+      args: { fail: true },
+      dryRun: true,
+    }).then((r) => r.json())) as { run: RunRecord };
     assert.equal((await runIn(api.h.store, failing.run.id)).status, 'failed');
     const retried = ((await rerun('alice', failing.run.id)).json() as { run: RunRecord }).run;
     assert.equal(retried.dryRun, true, 'a re-run of a dry run is a dry run');

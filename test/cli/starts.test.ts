@@ -20,17 +20,35 @@ describe('riposte runs start|rerun, schedules', () => {
 
   before(async () => {
     srv = await startCliServer();
-    const { incident } = await srv.server.store.ingest({
-      name: 'reported by phone', label: 'manual', severity: 'high', source: 'test', artifacts: [{ name: 'a', cef: { suser: 'jdoe' } }],
-    }, [], 'test');
+    const { incident } = await srv.server.store.ingest(
+      {
+        name: 'reported by phone',
+        label: 'manual',
+        severity: 'high',
+        source: 'test',
+        artifacts: [{ name: 'a', cef: { suser: 'jdoe' } }],
+      },
+      [],
+      'test',
+    );
     incidentId = incident.id;
   });
   after(() => srv.stop());
 
-  it('runs start prints the full run id and the follow-up; the run is caused by the token\'s user', async () => {
-    const r = await riposte('runs', 'start', PLAYBOOK, '--incident', `#${incidentId}`, '--args', '{"reason":"analyst asked"}');
+  it("runs start prints the full run id and the follow-up; the run is caused by the token's user", async () => {
+    const r = await riposte(
+      'runs',
+      'start',
+      PLAYBOOK,
+      '--incident',
+      `#${incidentId}`,
+      '--args',
+      '{"reason":"analyst asked"}',
+    );
     assert.equal(r.code, 0, r.stderr);
-    const m = new RegExp(`^Started run (${UUID}): playbook ${PLAYBOOK}@\\d+ on incident #${incidentId}\\.\\nFollow it with: riposte runs show \\1\\n$`).exec(r.stdout);
+    const m = new RegExp(
+      `^Started run (${UUID}): playbook ${PLAYBOOK}@\\d+ on incident #${incidentId}\\.\\nFollow it with: riposte runs show \\1\\n$`,
+    ).exec(r.stdout);
     assert.ok(m, r.stdout);
     firstRun = m[1]!;
     const run = await srv.server.store.getRun(firstRun);
@@ -52,7 +70,9 @@ describe('riposte runs start|rerun, schedules', () => {
     assert.equal((await runIn(srv.server.store, firstRun)).status, 'completed');
     const r = await riposte('runs', 'rerun', firstRun);
     assert.equal(r.code, 0, r.stderr);
-    const m = new RegExp(`^Started run (${UUID}): .*, repeating run ${firstRun}\\.\\nFollow it with: riposte runs show \\1\\n$`).exec(r.stdout);
+    const m = new RegExp(
+      `^Started run (${UUID}): .*, repeating run ${firstRun}\\.\\nFollow it with: riposte runs show \\1\\n$`,
+    ).exec(r.stdout);
     assert.ok(m, r.stdout);
     const again = m[1]!;
     const shownNew = await riposte('runs', 'show', again);
@@ -72,12 +92,31 @@ describe('riposte runs start|rerun, schedules', () => {
     assert.equal(analyst.code, 1);
     assert.match(analyst.stderr, /\[forbidden\]/);
 
-    const added = await riposte('schedules', 'add', PLAYBOOK, '--cron', '0 3 * * *', '--tz', 'Europe/Paris', '--args', '{"scope":"all"}');
+    const added = await riposte(
+      'schedules',
+      'add',
+      PLAYBOOK,
+      '--cron',
+      '0 3 * * *',
+      '--tz',
+      'Europe/Paris',
+      '--args',
+      '{"scope":"all"}',
+    );
     assert.equal(added.code, 0, added.stderr);
-    const id = /^Schedule (\d+): playbook mobile-unauthorized-ip at "0 3 \* \* \*" \(Europe\/Paris\), runs caused by user:admin; next fire \d{4}-/.exec(added.stdout)?.[1];
+    const id =
+      /^Schedule (\d+): playbook mobile-unauthorized-ip at "0 3 \* \* \*" \(Europe\/Paris\), runs caused by user:admin; next fire \d{4}-/.exec(
+        added.stdout,
+      )?.[1];
     assert.ok(id, added.stdout);
     const listed = await riposte('schedules', 'list');
-    assert.match(listed.stdout, new RegExp(`^${id}\\s+${PLAYBOOK}\\s+0 3 \\* \\* \\*\\s+Europe/Paris\\s+\\{"scope":"all"\\}\\s+user:admin\\s+-\\s+\\d{4}-`, 'm'));
+    assert.match(
+      listed.stdout,
+      new RegExp(
+        `^${id}\\s+${PLAYBOOK}\\s+0 3 \\* \\* \\*\\s+Europe/Paris\\s+\\{"scope":"all"\\}\\s+user:admin\\s+-\\s+\\d{4}-`,
+        'm',
+      ),
+    );
     const removed = await riposte('schedules', 'remove', id);
     assert.equal(removed.code, 0, removed.stderr);
     assert.match(removed.stdout, new RegExp(`^Removed schedule ${id} `));

@@ -18,7 +18,11 @@ test('a bad expression or time zone is refused with an error naming the problem'
     ['0 9 * * *', 'Mars/Olympus', /time zone "Mars\/Olympus" is not known/],
   ];
   for (const [expr, tz, message] of refused) {
-    assert.throws(() => parseCron(expr, tz, NOW), (err: unknown) => err instanceof CronError && message.test(err.message), `${expr} ${tz}`);
+    assert.throws(
+      () => parseCron(expr, tz, NOW),
+      (err: unknown) => err instanceof CronError && message.test(err.message),
+      `${expr} ${tz}`,
+    );
   }
 });
 
@@ -29,9 +33,15 @@ test('ticks: the latest at or before a time includes it; the next is strictly af
   assert.equal(hourly.nextAfter(NOW), NOW + 3_600_000);
   assert.equal(parseCron('@hourly', 'UTC', NOW).nextAfter(NOW), NOW + 3_600_000);
   // 09:00 in Paris is 08:00 UTC in winter.
-  assert.equal(new Date(parseCron('0 9 * * *', 'Europe/Paris', NOW).nextAfter(NOW)!).toISOString(), '2026-01-02T08:00:00.000Z');
+  assert.equal(
+    new Date(parseCron('0 9 * * *', 'Europe/Paris', NOW).nextAfter(NOW)!).toISOString(),
+    '2026-01-02T08:00:00.000Z',
+  );
   const weekdays = parseCron('30 12  * *   MON-FRI', 'UTC', NOW); // 2026-01-01 is a Thursday
   assert.equal(weekdays.expression, '30 12 * * MON-FRI', 'whitespace is normalised');
   assert.equal(new Date(weekdays.nextAfter(NOW)!).toISOString(), '2026-01-01T12:30:00.000Z');
-  assert.equal(new Date(weekdays.nextAfter(Date.parse('2026-01-02T13:00:00Z'))!).toISOString(), '2026-01-05T12:30:00.000Z');
+  assert.equal(
+    new Date(weekdays.nextAfter(Date.parse('2026-01-02T13:00:00Z'))!).toISOString(),
+    '2026-01-05T12:30:00.000Z',
+  );
 });

@@ -14,8 +14,10 @@ import { makeHarness, type Harness } from '../support/harness.js';
 import { runIn } from '../support/wait.js';
 
 const MINUTE = 60_000;
-const report = definePlaybook({ id: 'report', version: 1, triggers: { labels: [] }, roles: {}, automation: 'autonomous' },
-  async (_ctx, incident, args) => ({ source: incident.label, args: args ?? null }));
+const report = definePlaybook(
+  { id: 'report', version: 1, triggers: { labels: [] }, roles: {}, automation: 'autonomous' },
+  async (_ctx, incident, args) => ({ source: incident.label, args: args ?? null }),
+);
 
 describe('scheduler', () => {
   let h: Harness;
@@ -31,10 +33,15 @@ describe('scheduler', () => {
     onError: (err) => errors.push(err),
   };
   const scheduler = (store: Store = h.store) => new Scheduler(store, h.registry, { wake: () => h.engine.wake() }, opts);
-  const incidents = async () => (await h.store.listIncidents({ limit: 500 })).filter((i) => i.source === `schedule:${schedule.id}`);
+  const incidents = async () =>
+    (await h.store.listIncidents({ limit: 500 })).filter((i) => i.source === `schedule:${schedule.id}`);
   const runs = () => h.store.listRuns({ playbookId: 'report' });
   const nextTick = (t: number) => Math.floor(t / MINUTE) * MINUTE + MINUTE;
-  const reset = () => { armed = []; fires = []; errors = []; };
+  const reset = () => {
+    armed = [];
+    fires = [];
+    errors = [];
+  };
 
   before(async () => {
     h = await makeHarness({ apps: [], playbooks: [report] });
@@ -43,7 +50,11 @@ describe('scheduler', () => {
 
   it('arms one timer for the next tick, fires it once as the creator, and re-arms', async () => {
     const s = scheduler();
-    schedule = await s.create({ playbookId: 'report', cron: '* * * * *', args: { scope: 'all' } }, 'user:root', 'user:root');
+    schedule = await s.create(
+      { playbookId: 'report', cron: '* * * * *', args: { scope: 'all' } },
+      'user:root',
+      'user:root',
+    );
     clock = Date.parse(schedule.createdAt);
     reset();
     await s.start();
@@ -81,12 +92,18 @@ describe('scheduler', () => {
     const restarted = scheduler();
     await restarted.start();
     const latest = new Date(Math.floor(clock / MINUTE) * MINUTE).toISOString();
-    assert.deepEqual(fires.map((f) => f.fireAt), [latest]);
+    assert.deepEqual(
+      fires.map((f) => f.fireAt),
+      [latest],
+    );
     assert.equal((await runs()).length, 2);
     const late = (await incidents()).find((i) => i.sourceId === latest);
     const missedFrom = new Date(Date.parse(last) + MINUTE).toISOString();
-    assert.equal(late?.description, `Schedule ${schedule.id} (cron "* * * * *", UTC) fired for its tick of ${latest}. The ticks from `
-      + `${missedFrom} on were missed while the server was not running: this one fire stands for them.`);
+    assert.equal(
+      late?.description,
+      `Schedule ${schedule.id} (cron "* * * * *", UTC) fired for its tick of ${latest}. The ticks from ` +
+        `${missedFrom} on were missed while the server was not running: this one fire stands for them.`,
+    );
     await restarted.stop();
 
     reset();
@@ -103,7 +120,10 @@ describe('scheduler', () => {
     h.store.db.prepare('UPDATE schedules SET last_fire_at = NULL WHERE id = ?').run(schedule.id);
     const s = scheduler();
     await s.tick();
-    assert.deepEqual(fires.map((f) => f.result), [{ status: 'fired', incidentId: (await incidents())[0]!.id, runIds: [] }]);
+    assert.deepEqual(
+      fires.map((f) => f.result),
+      [{ status: 'fired', incidentId: (await incidents())[0]!.id, runIds: [] }],
+    );
     assert.equal((await runs()).length, 2, 'no second run');
     assert.equal((await h.store.getSchedule(schedule.id))?.lastFireAt, last);
     const repeated = (await incidents()).find((i) => i.sourceId === last);
@@ -117,7 +137,9 @@ describe('scheduler', () => {
       get(target, prop) {
         if (prop === 'recordScheduleFire' && failures > 0) {
           failures--;
-          return async () => { throw new Error('SQLITE_BUSY: database is locked'); };
+          return async () => {
+            throw new Error('SQLITE_BUSY: database is locked');
+          };
         }
         const v: unknown = Reflect.get(target, prop, target);
         return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
@@ -132,7 +154,10 @@ describe('scheduler', () => {
     assert.equal((await runs()).length, 2, 'nothing was recorded');
     clock += RETRY_MS;
     await s.tick();
-    assert.deepEqual(fires.map((f) => f.fireAt), [new Date(clock - RETRY_MS).toISOString()]);
+    assert.deepEqual(
+      fires.map((f) => f.fireAt),
+      [new Date(clock - RETRY_MS).toISOString()],
+    );
     assert.equal((await runs()).length, 3);
     await s.stop();
   });
@@ -143,7 +168,10 @@ describe('scheduler', () => {
     const s = scheduler();
     clock = nextTick(clock);
     await s.tick();
-    assert.deepEqual(fires.map((f) => f.result.status), ['skipped']);
+    assert.deepEqual(
+      fires.map((f) => f.result.status),
+      ['skipped'],
+    );
     assert.equal((await runs()).length, 3);
     const skip = (await h.store.listAudit({ limit: 1000 })).filter((e) => e.action === 'schedule.skip').at(-1);
     assert.equal(skip?.actor, `schedule:${schedule.id}`);

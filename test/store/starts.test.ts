@@ -19,18 +19,29 @@ test('a re-run of a run that has not finished is a ConflictError, and nothing is
     const { incident: inc } = await s.ingest(incident(), [run('r-1')], 'test');
     await s.patchRun('r-1', { status: 'waiting', waitingOn: 'approval:a1', waits: ['approval:a1'] });
     const audit = (await s.verifyAudit()).entries;
-    await assert.rejects(s.rerunRun('r-1', run('r-2'), 'user:bob'),
-      { name: 'ConflictError', message: /run r-1 is waiting: it is parked, waiting on approval:a1, and will go on; only a completed/ });
+    await assert.rejects(s.rerunRun('r-1', run('r-2'), 'user:bob'), {
+      name: 'ConflictError',
+      message: /run r-1 is waiting: it is parked, waiting on approval:a1, and will go on; only a completed/,
+    });
     await s.patchRun('r-1', { status: 'needs_attention', attentionReason: 'unknown outcome' });
-    await assert.rejects(s.rerunRun('r-1', run('r-2'), 'user:bob'), { name: 'ConflictError', message: /needs attention and may still resume/ });
+    await assert.rejects(s.rerunRun('r-1', run('r-2'), 'user:bob'), {
+      name: 'ConflictError',
+      message: /needs attention and may still resume/,
+    });
     await assert.rejects(s.rerunRun('r-0', run('r-2'), 'user:bob'), { name: 'NotFoundError' });
     await s.patchRun('r-1', { status: 'completed', finishedAt: new Date().toISOString() });
     await assert.rejects(s.rerunRun('r-1', run('r-2', 'another'), 'user:bob'), { name: 'ValidationError' });
     assert.equal((await s.verifyAudit()).entries, audit);
-    assert.deepEqual((await s.listRuns({ incidentId: inc.id })).map((r) => r.id), ['r-1']);
+    assert.deepEqual(
+      (await s.listRuns({ incidentId: inc.id })).map((r) => r.id),
+      ['r-1'],
+    );
     const again = await s.rerunRun('r-1', run('r-2'), 'user:bob');
     assert.equal(again.rerunOf, 'r-1');
-    assert.deepEqual((await s.listRuns({ rerunOf: 'r-1' })).map((r) => r.id), ['r-2']);
+    assert.deepEqual(
+      (await s.listRuns({ rerunOf: 'r-1' })).map((r) => r.id),
+      ['r-2'],
+    );
   } finally {
     await s.close();
   }
@@ -40,23 +51,48 @@ test('a schedule is checked before it is stored; a tick is recorded at most once
   const s = await openStore(join(dirs.dir(), 'db'));
   try {
     const ok = { playbookId: 'pb', cron: '0 * * * *', timezone: 'UTC', args: null, createdBy: 'user:root' };
-    await assert.rejects(s.createSchedule({ ...ok, createdBy: 'source:splunk' }, 'test'), { name: 'ValidationError', message: /created by a person/ });
-    await assert.rejects(s.createSchedule({ ...ok, args: [] as never }, 'test'), { name: 'ValidationError', message: /JSON object/ });
+    await assert.rejects(s.createSchedule({ ...ok, createdBy: 'source:splunk' }, 'test'), {
+      name: 'ValidationError',
+      message: /created by a person/,
+    });
+    await assert.rejects(s.createSchedule({ ...ok, args: [] as never }, 'test'), {
+      name: 'ValidationError',
+      message: /JSON object/,
+    });
     assert.deepEqual(await s.listSchedules(), []);
     const sch = await s.createSchedule(ok, 'user:root');
     const tick = '2026-01-01T10:00:00.000Z';
-    const fire = () => s.recordScheduleFire(sch.id, tick, {
-      incident: { name: 'tick', label: 'scheduled', severity: 'low', source: `schedule:${sch.id}`, sourceId: tick, artifacts: [] },
-      run: { ...run(`run-${Math.random()}`, 'pb'), requestedBy: 'user:root' },
-    }, `schedule:${sch.id}`);
+    const fire = () =>
+      s.recordScheduleFire(
+        sch.id,
+        tick,
+        {
+          incident: {
+            name: 'tick',
+            label: 'scheduled',
+            severity: 'low',
+            source: `schedule:${sch.id}`,
+            sourceId: tick,
+            artifacts: [],
+          },
+          run: { ...run(`run-${Math.random()}`, 'pb'), requestedBy: 'user:root' },
+        },
+        `schedule:${sch.id}`,
+      );
     const first = await fire();
     assert.equal(first.status, 'fired');
     assert.deepEqual(await fire(), { status: 'already' });
-    assert.deepEqual(await s.recordScheduleFire(sch.id, '2026-01-01T09:00:00.000Z', { skipped: 'x' }, 'test'), { status: 'already' });
-    await assert.rejects(s.recordScheduleFire(sch.id, '2026-01-01 11:00', { skipped: 'x' }, 'test'), { name: 'ValidationError' });
+    assert.deepEqual(await s.recordScheduleFire(sch.id, '2026-01-01T09:00:00.000Z', { skipped: 'x' }, 'test'), {
+      status: 'already',
+    });
+    await assert.rejects(s.recordScheduleFire(sch.id, '2026-01-01 11:00', { skipped: 'x' }, 'test'), {
+      name: 'ValidationError',
+    });
     assert.equal((await s.listRuns({ playbookId: 'pb' })).length, 1);
     await s.removeSchedule(sch.id, 'user:root');
-    assert.deepEqual(await s.recordScheduleFire(sch.id, '2026-01-01T11:00:00.000Z', { skipped: 'x' }, 'test'), { status: 'removed' });
+    assert.deepEqual(await s.recordScheduleFire(sch.id, '2026-01-01T11:00:00.000Z', { skipped: 'x' }, 'test'), {
+      status: 'removed',
+    });
   } finally {
     await s.close();
   }
@@ -69,7 +105,10 @@ test('migration 9 leaves the runs recorded before it unlinked', async () => {
   await s.close();
   // The database as version 8 left it, with that run.
   const db = new Database(path);
-  db.exec('DROP TABLE schedules; DROP INDEX runs_rerun_of; ALTER TABLE runs DROP COLUMN rerun_of; DELETE FROM schema_migrations WHERE version > 8;');
+  db.exec(
+    'DROP TABLE schedules; DROP INDEX runs_rerun_of; ALTER TABLE runs DROP COLUMN rerun_of; '
+      + 'DELETE FROM schema_migrations WHERE version > 8;',
+  );
   db.close();
   const old = await openStore(path);
   try {

@@ -29,14 +29,21 @@ export interface StartsApi {
   app: FastifyInstance;
   scheduler: Scheduler;
   /** A request as `who` (null: no token). */
-  call(method: 'GET' | 'POST' | 'DELETE', url: string, who: Person | null, body?: unknown): Promise<LightMyRequestResponse>;
+  call(
+    method: 'GET' | 'POST' | 'DELETE',
+    url: string,
+    who: Person | null,
+    body?: unknown,
+  ): Promise<LightMyRequestResponse>;
   /** Audit entries so far. */
   audit(): Promise<number>;
   close(): Promise<void>;
 }
 
 export async function makeStartsApi(opts: {
-  apps: AppDefinition[]; playbooks: PlaybookDefinition[]; scheduler?: SchedulerOptions;
+  apps: AppDefinition[];
+  playbooks: PlaybookDefinition[];
+  scheduler?: SchedulerOptions;
 }): Promise<StartsApi> {
   const h = await makeHarness({ apps: opts.apps, playbooks: opts.playbooks, hitl: {} });
   const hitl = h.hitl!;
@@ -49,7 +56,8 @@ export async function makeStartsApi(opts: {
   const waker = { wake: () => h.engine.wake() };
   const scheduler = new Scheduler(h.store, h.registry, waker, opts.scheduler);
   const app = await buildApiServer({
-    store: h.store, ingest: h.ingest,
+    store: h.store,
+    ingest: h.ingest,
     extraRoutes: (a) => {
       registerHitlRoutes(a, { store: h.store, hitl, registry: h.registry, catalog: h.catalog, wake: waker.wake });
       registerStartRoutes(a, { store: h.store, hitl, starter: new RunStarter(h.store, h.registry, waker) });
@@ -57,7 +65,9 @@ export async function makeStartsApi(opts: {
     },
   });
   return {
-    h, app, scheduler,
+    h,
+    app,
+    scheduler,
     call(method, url, who, body) {
       const headers: Record<string, string> = who === null ? {} : { authorization: `Bearer ${PEOPLE[who].token}` };
       if (body !== undefined) headers['content-type'] = 'application/json';

@@ -37,7 +37,9 @@ export function registerRunRoutes(app: FastifyInstance, { store }: ApiDeps): voi
       store.loadJournal(run.id), store.listActionResults(run.id), store.listRuns({ rerunOf: run.id }),
     ]);
     // The runs that repeat this one (`rerunOf` on the run names the one it repeats).
-    const rerunBy = reruns.map((r) => ({ id: r.id, status: r.status, createdAt: r.createdAt, requestedBy: r.requestedBy }));
+    const rerunBy = reruns.map((r) => ({
+      id: r.id, status: r.status, createdAt: r.createdAt, requestedBy: r.requestedBy,
+    }));
     return { run, journal, actionResults, reruns: rerunBy };
   });
 }

@@ -30,7 +30,12 @@ const createBody = z.strictObject({
   timezone: z.string().min(1).max(64).optional(),
   args: z.record(z.string(), z.unknown()).optional(),
 });
-const idParams = z.strictObject({ id: z.string().regex(/^\d{1,15}$/, 'must be a schedule id (a number)').transform(Number) });
+const idParams = z.strictObject({
+  id: z
+    .string()
+    .regex(/^\d{1,15}$/, 'must be a schedule id (a number)')
+    .transform(Number),
+});
 
 export function registerScheduleRoutes(app: FastifyInstance, d: ScheduleRouteDeps): void {
   const read = { onRequest: requireApiToken(d.store, READ_ROLES) };

@@ -22,7 +22,11 @@ export interface StartRouteDeps {
 }
 
 const REFUSAL_STATUS: Record<StartRefusal, number> = {
-  unknown_playbook: 404, unknown_incident: 404, playbook_disabled: 409, not_startable: 400, run_not_finished: 409,
+  unknown_playbook: 404,
+  unknown_incident: 404,
+  playbook_disabled: 409,
+  not_startable: 400,
+  run_not_finished: 409,
   invalid_args: 400,
 };
 

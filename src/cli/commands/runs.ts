@@ -31,7 +31,8 @@ export async function findRun(store: SqliteStore, idOrPrefix: string): Promise<R
 
 export async function loadRunDetail(store: SqliteStore, run: RunRecord): Promise<RunDetail> {
   const [journal, actionResults, incident, reruns] = await Promise.all([
-    store.loadJournal(run.id), store.listActionResults(run.id), store.getIncident(run.incidentId), store.listRuns({ rerunOf: run.id }),
+    store.loadJournal(run.id), store.listActionResults(run.id), store.getIncident(run.incidentId),
+    store.listRuns({ rerunOf: run.id }),
   ]);
   return {
     run, journal, actionResults, incident: incident ? { id: incident.id, name: incident.name } : null,
@@ -51,7 +52,8 @@ function pickStep(detail: RunDetail, step: string): number {
 }
 
 export function registerRuns(program: Command): void {
-  const runs = program.command('runs').description('playbook runs: list, timeline, resolve a parked step, start, re-run');
+  const runs = program.command('runs')
+    .description('playbook runs: list, timeline, resolve a parked step, start, re-run');
 
   runs.command('list')
     .description('runs, newest first')

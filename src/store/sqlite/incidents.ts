@@ -95,7 +95,8 @@ export class IncidentRepo {
       // Checked again here, under the write lock: the run may have been woken since the caller looked.
       if (!RERUNNABLE.has(original.status)) throw new ConflictError(notRerunnable(original));
       if (run.playbookId !== original.playbookId) {
-        throw new ValidationError(`a re-run of run ${originalId} runs playbook ${original.playbookId}, not ${run.playbookId}`);
+        const which = `playbook ${original.playbookId}, not ${run.playbookId}`;
+        throw new ValidationError(`a re-run of run ${originalId} runs ${which}`);
       }
       const again: NewRun = { ...run, rerunOf: original.id };
       if (original.args !== null) again.args = original.args;
@@ -103,8 +104,8 @@ export class IncidentRepo {
       // The original's input, not the incident as it is now: a re-run repeats what the run saw.
       const created = this.runs.insertInTx(original.incidentId, again, original.input as IncidentView);
       this.audit.appendInTx({ actor, action: 'run.rerun', target: `run:${run.id}`, detail: {
-        rerunOf: original.id, incidentId: original.incidentId, playbookId: run.playbookId, playbookVersion: run.playbookVersion,
-        dryRun: created.dryRun,
+        rerunOf: original.id, incidentId: original.incidentId, playbookId: run.playbookId,
+        playbookVersion: run.playbookVersion, dryRun: created.dryRun,
       } });
       return created;
     });

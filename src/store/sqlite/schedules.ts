@@ -12,13 +12,24 @@ import type { IncidentRepo } from './incidents.js';
 import { NotFoundError, ValidationError, fromJson, nowIso, toJson } from './common.js';
 
 interface ScheduleRow {
-  id: number; playbook_id: string; cron: string; timezone: string; args: string | null; created_by: string;
-  created_at: string; last_fire_at: string | null;
+  id: number;
+  playbook_id: string;
+  cron: string;
+  timezone: string;
+  args: string | null;
+  created_by: string;
+  created_at: string;
+  last_fire_at: string | null;
 }
 
 const toSchedule = (r: ScheduleRow): ScheduleRecord => ({
-  id: r.id, playbookId: r.playbook_id, cron: r.cron, timezone: r.timezone,
-  args: fromJson<Record<string, unknown> | null>(r.args), createdBy: r.created_by, createdAt: r.created_at,
+  id: r.id,
+  playbookId: r.playbook_id,
+  cron: r.cron,
+  timezone: r.timezone,
+  args: fromJson<Record<string, unknown> | null>(r.args),
+  createdBy: r.created_by,
+  createdAt: r.created_at,
   lastFireAt: r.last_fire_at,
 });
 
@@ -31,7 +42,11 @@ export class ScheduleRepo {
   private readonly removeTx;
   private readonly fireTx;
 
-  constructor(db: Database.Database, private readonly audit: AuditLog, private readonly incidents: IncidentRepo) {
+  constructor(
+    db: Database.Database,
+    private readonly audit: AuditLog,
+    private readonly incidents: IncidentRepo,
+  ) {
     this.s = {
       insert: db.prepare<[string, string, string, string | null, string, string]>(`INSERT INTO schedules
         (playbook_id, cron, timezone, args, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?)`),
@@ -43,9 +58,18 @@ export class ScheduleRepo {
     this.createTx = db.transaction((n: NewSchedule, actor: string) => {
       const info = this.s.insert.run(n.playbookId, n.cron, n.timezone, toJson(n.args), n.createdBy, nowIso());
       const rec = toSchedule(this.s.byId.get(Number(info.lastInsertRowid))!);
-      this.audit.appendInTx({ actor, action: 'schedule.create', target: `schedule:${rec.id}`, detail: {
-        playbookId: rec.playbookId, cron: rec.cron, timezone: rec.timezone, args: rec.args, createdBy: rec.createdBy,
-      } });
+      this.audit.appendInTx({
+        actor,
+        action: 'schedule.create',
+        target: `schedule:${rec.id}`,
+        detail: {
+          playbookId: rec.playbookId,
+          cron: rec.cron,
+          timezone: rec.timezone,
+          args: rec.args,
+          createdBy: rec.createdBy,
+        },
+      });
       return rec;
     });
     this.removeTx = db.transaction((id: number, actor: string) => {
@@ -53,25 +77,40 @@ export class ScheduleRepo {
       if (!row) throw new NotFoundError(`schedule ${id} does not exist`);
       this.s.remove.run(id);
       const rec = toSchedule(row);
-      this.audit.appendInTx({ actor, action: 'schedule.remove', target: `schedule:${id}`, detail: {
-        playbookId: rec.playbookId, cron: rec.cron, timezone: rec.timezone, lastFireAt: rec.lastFireAt,
-      } });
+      this.audit.appendInTx({
+        actor,
+        action: 'schedule.remove',
+        target: `schedule:${id}`,
+        detail: {
+          playbookId: rec.playbookId,
+          cron: rec.cron,
+          timezone: rec.timezone,
+          lastFireAt: rec.lastFireAt,
+        },
+      });
       return rec;
     });
-    this.fireTx = db.transaction((id: number, fireAt: string, fire: ScheduleFire, actor: string): ScheduleFireResult => {
-      const row = this.s.byId.get(id);
-      if (!row) return { status: 'removed' };
-      if (row.last_fire_at !== null && fireAt <= row.last_fire_at) return { status: 'already' };
-      this.s.fired.run(fireAt, id);
-      if ('skipped' in fire) {
-        this.audit.appendInTx({ actor, action: 'schedule.skip', target: `schedule:${id}`, detail: { fireAt, reason: fire.skipped } });
-        return { status: 'skipped' };
-      }
-      // Deduped on (source, sourceId) = (schedule:<id>, tick) like any alert: a tick recorded
-      // before never starts a second run, even if `last_fire_at` had been lost.
-      const r = this.incidents.ingestInTx(fire.incident, [fire.run], actor);
-      return { status: 'fired', incidentId: r.incident.id, runIds: r.runs.map((x) => x.id) };
-    });
+    this.fireTx = db.transaction(
+      (id: number, fireAt: string, fire: ScheduleFire, actor: string): ScheduleFireResult => {
+        const row = this.s.byId.get(id);
+        if (!row) return { status: 'removed' };
+        if (row.last_fire_at !== null && fireAt <= row.last_fire_at) return { status: 'already' };
+        this.s.fired.run(fireAt, id);
+        if ('skipped' in fire) {
+          this.audit.appendInTx({
+            actor,
+            action: 'schedule.skip',
+            target: `schedule:${id}`,
+            detail: { fireAt, reason: fire.skipped },
+          });
+          return { status: 'skipped' };
+        }
+        // Deduped on (source, sourceId) = (schedule:<id>, tick) like any alert: a tick recorded
+        // before never starts a second run, even if `last_fire_at` had been lost.
+        const r = this.incidents.ingestInTx(fire.incident, [fire.run], actor);
+        return { status: 'fired', incidentId: r.incident.id, runIds: r.runs.map((x) => x.id) };
+      },
+    );
   }
 
   create(n: NewSchedule, actor: string): ScheduleRecord {
@@ -102,8 +141,12 @@ export class ScheduleRepo {
 }
 
 function validateSchedule(n: NewSchedule): void {
-  if (typeof n.playbookId !== 'string' || n.playbookId === '') throw new ValidationError('a schedule needs a playbook id');
-  if (typeof n.cron !== 'string' || n.cron.trim() === '') throw new ValidationError('a schedule needs a cron expression');
+  if (typeof n.playbookId !== 'string' || n.playbookId === '') {
+    throw new ValidationError('a schedule needs a playbook id');
+  }
+  if (typeof n.cron !== 'string' || n.cron.trim() === '') {
+    throw new ValidationError('a schedule needs a cron expression');
+  }
   if (typeof n.timezone !== 'string' || n.timezone === '') throw new ValidationError('a schedule needs a time zone');
   if (n.args !== null && (typeof n.args !== 'object' || Array.isArray(n.args))) {
     throw new ValidationError('the args of a schedule must be a JSON object');

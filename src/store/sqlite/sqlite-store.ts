@@ -249,7 +249,9 @@ export class SqliteStore implements Store {
     this.schedulesCache ??= new ScheduleRepo(this.db, this.r.audit, this.r.incidents);
     return this.schedulesCache;
   }
-  async createSchedule(schedule: NewSchedule, actor: string): Promise<ScheduleRecord> { return this.schedules.create(schedule, actor); }
+  async createSchedule(schedule: NewSchedule, actor: string): Promise<ScheduleRecord> {
+    return this.schedules.create(schedule, actor);
+  }
   async getSchedule(id: number): Promise<ScheduleRecord | null> { return this.schedules.get(id); }
   async listSchedules(): Promise<ScheduleRecord[]> { return this.schedules.list(); }
   async removeSchedule(id: number, actor: string): Promise<ScheduleRecord> { return this.schedules.remove(id, actor); }
