@@ -86,6 +86,8 @@ export interface RunDetail {
   /** A child run's parent (null: no longer stored), and the run's own child runs (`ctx.playbook`). */
   parent?: RunRecord | null;
   children?: RunRecord[];
+  /** The runs that repeat this one (newest first). */
+  reruns?: Array<{ id: string; status: string; requestedBy: string | null; createdAt: string }>;
 }
 
 function outcomeOf(e: JournalEntry): string {
@@ -158,6 +160,11 @@ export function formatRunTimeline(d: RunDetail, opts: { now?: number; width?: nu
   }
   if (run.dryRun) head.push(['mode', 'DRY RUN: destructive actions are recorded, not executed']);
   if (run.requestedBy) head.push(['requested', run.requestedBy]);
+  if (run.rerunOf) head.push(['rerun of', terminalSafe(run.rerunOf)]);
+  for (const [i, r] of (d.reruns ?? []).entries()) {
+    const by = r.requestedBy ? `  by ${r.requestedBy}` : '';
+    head.push([i === 0 ? 're-runs' : '', terminalSafe(`${r.id}  ${r.status}${by}  ${formatTime(r.createdAt)}`)]);
+  }
   if (run.wakeAt) head.push(['wakes', formatTime(run.wakeAt)]);
   if (run.attentionReason) head.push(['ATTENTION', run.attentionReason]);
   if (run.error) head.push(['error', `${run.error.name}: ${run.error.message}`]);

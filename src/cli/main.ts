@@ -20,6 +20,7 @@ import { registerApprovals } from './commands/approvals.js';
 import { registerPolicy } from './commands/policy.js';
 import { registerPrune } from './commands/prune.js';
 import { registerRepos } from './commands/repos.js';
+import { registerSchedules } from './commands/schedules.js';
 
 function packageVersion(): string {
   try {
@@ -52,6 +53,7 @@ export function buildProgram(): Command {
   registerPolicy(program);
   registerPrune(program);
   registerRepos(program);
+  registerSchedules(program);
   return program;
 }
 

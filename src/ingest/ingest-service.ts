@@ -3,10 +3,10 @@
  * trigger matches — all in one store transaction, so an acknowledged alert never loses its runs —
  * then wakes the engine.
  */
-import { newRunId } from '../store/ids.js';
 import type { IngestResult, NewRun, Store } from '../store/store.js';
 import type { NewIncident } from '../store/records.js';
-import { PlaybookRegistry } from '../engine/registry.js';
+import type { PlaybookRegistry } from '../engine/registry.js';
+import { newRunFor } from './new-run.js';
 
 export interface RunWaker {
   /** Something changed in the run queue: look for due runs now. */
@@ -30,7 +30,7 @@ export class IngestService {
     for (const p of this.registry.matching(incident.label)) {
       const settings = await this.store.getPlaybookSettings(p.config.id);
       if (settings && !settings.enabled) continue;
-      runs.push({ id: newRunId(), ...PlaybookRegistry.runFields(p), requestedBy: cause });
+      runs.push(newRunFor(p, cause));
     }
     const result = await this.store.ingest(incident, runs, actor);
     if (result.runs.length > 0) this.waker.wake();

@@ -29,6 +29,10 @@ import { loadLab, type RunningLab } from './lab-loader.js';
 import { createHitl, type Hitl } from '../policy/hitl.js';
 import { registerHitlRoutes } from '../api/routes/hitl.js';
 import { registerRunApprovalRoutes } from '../api/routes/run-approvals.js';
+import { registerStartRoutes } from '../api/routes/starts.js';
+import { registerScheduleRoutes } from '../api/routes/schedules.js';
+import { RunStarter } from '../ingest/run-starter.js';
+import { Scheduler } from '../ingest/scheduler.js';
 
 import { startSearchIndexer } from '../store/sqlite/search-indexer.js';
 
@@ -39,6 +43,7 @@ export interface RunningServer {
   credentialsCreated: boolean;
   store: SqliteStore;
   engine: Engine;
+  scheduler: Scheduler;
   /** The lab's simulators (with `--lab`); tests get the full lab with `labOf` (test/support/lab.ts). */
   lab: RunningLab | null;
   stop(): Promise<void>;
@@ -102,12 +107,19 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
   });
   waker.wake = () => engine.wake();
   const ingest = new IngestService(store, registry, engine);
+  const scheduler = new Scheduler(store, registry, engine, {
+    onError: (err) => logger.error({ err }, 'schedule failed'),
+    onFire: (s, fireAt, result) =>
+      logger.info({ schedule: s.id, playbook: s.playbookId, fireAt, ...result }, 'schedule fired'),
+  });
   const api = await buildApiServer({
     store, ingest, logger: logger.child({ component: 'api' }),
     extraRoutes: (app) => {
       registerHitlRoutes(app, { store, hitl, registry, catalog, wake: () => engine.wake() });
       registerRunApprovalRoutes(app, { store, hitl });
       registerRepoRoutes(app, { store, ingest, repos, onError: onRepoError, onChange: reloadPlaybooks });
+      registerStartRoutes(app, { store, hitl, starter: new RunStarter(store, registry, engine) });
+      registerScheduleRoutes(app, { store, hitl, scheduler });
     },
   });
   try {
@@ -122,6 +134,8 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
   engine.start();
   playbookCatalog.start();
   repos.startSchedule();
+  // Fires, once, what was due while the server was down; then keeps one timer for the next tick.
+  await scheduler.start();
   // New incidents go into the search index in batches, off the ingest path (search finds them meanwhile).
   const searchIndexer = startSearchIndexer(store.db, { onError: (err) => logger.error({ err }, 'search indexing failed') });
   const port = (api.server.address() as AddressInfo).port;
@@ -129,12 +143,13 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
 
   let stopping: Promise<void> | null = null;
   return {
-    url, credentials, credentialsCreated: created, store, engine, lab, hitl,
+    url, credentials, credentialsCreated: created, store, engine, scheduler, lab, hitl,
     stop() {
       stopping ??= (async () => {
         await api.close();
         playbookCatalog.stop();
         repos.stopSchedule();
+        await scheduler.stop();
         await engine.stop();
         sandbox.close();
         searchIndexer.stop();

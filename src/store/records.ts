@@ -95,6 +95,8 @@ export interface RunRecord {
   dryRun: boolean;
   /** Who asked for the run (`user:<name>`, `source:<name>`); approvals are requested in their name. */
   requestedBy: string | null;
+  /** The run this one repeats (`riposte runs rerun`), or null. */
+  rerunOf: string | null;
   /** A child run (`ctx.playbook`): the run that asked for it, and the position of that step in its journal. */
   parentRunId: string | null;
   parentSeq: number | null;

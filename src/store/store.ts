@@ -17,6 +17,7 @@ import type { UserAccount } from './policy-records.js';
 import type {
   ActivePlaybook, NewRepo, PlaybookBuild, PlaybookGrant, PlaybookPower, RepoRecord, RepoSyncStatus, RepoSyncTrigger, StoredBundle,
 } from './repo-records.js';
+import type { NewSchedule, ScheduleFireResult, ScheduleRecord } from './schedule-records.js';
 
 export interface CaseQuery {
   status?: CaseStatus;
@@ -34,6 +35,8 @@ export interface NewRun {
   args?: unknown;
   dryRun?: boolean;
   requestedBy?: string;
+  /** The run this one repeats (a re-run). */
+  rerunOf?: string;
   /** Where the playbook's code came from (repository, commit, path); recorded on the run. */
   origin?: PlaybookOrigin | null;
   /** A child run: the run whose step asked for it (see `Store.createChildRun`). */
@@ -82,6 +85,8 @@ export interface RunQuery {
   incidentId?: number;
   status?: RunStatus;
   playbookId?: string;
+  /** Only the re-runs of this run. */
+  rerunOf?: string;
   limit?: number;
 }
 
@@ -189,6 +194,14 @@ export interface Store {
 
   // ── runs and journal ─────────────────────────────────────────────────────────────────────
   createRun(incidentId: number, run: NewRun, actor: string): Promise<RunRecord>;
+  /**
+   * A new run repeating a finished one (completed, failed, cancelled): on its incident, with its
+   * input snapshot and args, `rerunOf` naming it; `run` gives the id, the playbook's current code
+   * identity, the cause and dry-run flag. Audited (`run.rerun`) in the same transaction. The
+   * original's status is checked under the write lock: ConflictError when it has not finished,
+   * NotFoundError when it does not exist.
+   */
+  rerunRun(originalId: string, run: NewRun, actor: string): Promise<RunRecord>;
   getRun(id: string): Promise<RunRecord | null>;
   listRuns(query: RunQuery): Promise<RunRecord[]>;
   /**
@@ -341,6 +354,25 @@ export interface Store {
   addCaseComment(c: { caseId: number; author: string; text: string; marker?: string }): Promise<{ comment: CaseCommentRecord; created: boolean }>;
   /** Sets the status (resolvedAt follows); a no-op, not audited, when the case already has it. */
   updateCaseStatus(id: number, status: CaseStatus, actor: string): Promise<CaseRecord>;
+
+  // ── scheduled playbooks ──
+  /** Stores a schedule (fields checked; the cron expression is the caller's to parse first). Audited. */
+  createSchedule(schedule: NewSchedule, actor: string): Promise<ScheduleRecord>;
+  getSchedule(id: number): Promise<ScheduleRecord | null>;
+  /** Oldest first. */
+  listSchedules(): Promise<ScheduleRecord[]>;
+  /** Removes it (its past fires stay, as incidents); NotFoundError when unknown. Audited. */
+  removeSchedule(id: number, actor: string): Promise<ScheduleRecord>;
+  /**
+   * Records the fire of schedule `id` for tick `fireAt` (ISO, UTC) in one transaction: the
+   * schedule's `lastFireAt` becomes `fireAt`, and either the tick's incident (source
+   * `schedule:<id>`, sourceId the tick, deduped like any alert) with its run is ingested, or —
+   * `{ skipped }` — a `schedule.skip` audit entry says why nothing started. A tick not after
+   * `lastFireAt` writes nothing (`already`), nor does a removed schedule (`removed`).
+   */
+  recordScheduleFire(
+    id: number, fireAt: string, fire: { incident: NewIncident; run: NewRun } | { skipped: string }, actor: string,
+  ): Promise<ScheduleFireResult>;
 
   // ── maintenance ──
   /**

@@ -73,6 +73,7 @@ for (const file of files) {
       waitingOn: null,
       parentRunId: null,
       parentSeq: null,
+      rerunOf: null,
     };
     const exec = new RunExecution(run, reg.config, reg.executor, rec.playbookHash !== reg.hash, rec.journal, host, {
       now: () => Date.parse(rec.recordedAt),

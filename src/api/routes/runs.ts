@@ -1,4 +1,4 @@
-/** Playbook runs: list and detail (with the journal and every action attempt). */
+/** Playbook runs: list and detail (with the journal, every action attempt and the run's re-runs). */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { API_PREFIX, type ApiDeps } from '../deps.js';
@@ -33,13 +33,17 @@ export function registerRunRoutes(app: FastifyInstance, { store }: ApiDeps): voi
   app.get(`${API_PREFIX}/runs/:id`, read, async (request) => {
     const { id } = parseInput(z.strictObject({ id: runRefSchema }), request.params, 'params');
     const run = await resolveRunRef(store, id);
-    const [journal, actionResults, children] = await Promise.all([
-      store.loadJournal(run.id), store.listActionResults(run.id), store.listChildRuns(run.id),
+    const [journal, actionResults, children, reruns] = await Promise.all([
+      store.loadJournal(run.id), store.listActionResults(run.id), store.listChildRuns(run.id), store.listRuns({ rerunOf: run.id }),
     ]);
     // A child run names its parent (`run.parentRunId`); a parent lists its children (`ctx.playbook`).
     const childRuns = children.map((c) => ({
       id: c.id, playbookId: c.playbookId, status: c.status, parentSeq: c.parentSeq,
     }));
-    return { run, journal, actionResults, children: childRuns };
+    // The runs that repeat this one (`rerunOf` on the run names the one it repeats).
+    const rerunBy = reruns.map((r) => ({
+      id: r.id, status: r.status, createdAt: r.createdAt, requestedBy: r.requestedBy,
+    }));
+    return { run, journal, actionResults, children: childRuns, reruns: rerunBy };
   });
 }

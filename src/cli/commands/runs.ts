@@ -1,10 +1,11 @@
-/** `riposte runs list|show|resolve`. */
+/** `riposte runs list|show|resolve` (and `start|rerun`, in runs-start.ts). */
 import type { Command } from 'commander';
 import type { SqliteStore } from '../../store/sqlite/index.js';
 import type { RunRecord, RunStatus } from '../../store/records.js';
 import type { RunQuery } from '../../store/store.js';
 import { firstPartyCatalog } from '../../apps/catalog.js';
 import { CliError, cliActor, positiveInt, printJson, withStore } from '../open-store.js';
+import { registerRunStarts } from './runs-start.js';
 import { durationBetween, formatDuration, formatRunTimeline, formatTime, table, type RunDetail } from '../format.js';
 
 const RUN_STATUSES: RunStatus[] = ['queued', 'running', 'waiting', 'completed', 'failed', 'needs_attention', 'cancelled'];
@@ -29,12 +30,15 @@ export async function findRun(store: SqliteStore, idOrPrefix: string): Promise<R
 }
 
 export async function loadRunDetail(store: SqliteStore, run: RunRecord): Promise<RunDetail> {
-  const [journal, actionResults, incident, children, parent] = await Promise.all([
+  const [journal, actionResults, incident, children, parent, reruns] = await Promise.all([
     store.loadJournal(run.id), store.listActionResults(run.id), store.getIncident(run.incidentId),
     store.listChildRuns(run.id), run.parentRunId === null ? null : store.getRun(run.parentRunId),
+    store.listRuns({ rerunOf: run.id }),
   ]);
-  const about = incident ? { id: incident.id, name: incident.name } : null;
-  return { run, journal, actionResults, incident: about, parent, children };
+  return {
+    run, journal, actionResults, incident: incident ? { id: incident.id, name: incident.name } : null, parent, children,
+    reruns: reruns.map((r) => ({ id: r.id, status: r.status, requestedBy: r.requestedBy, createdAt: r.createdAt })),
+  };
 }
 
 /** The journal entry a `<step>` argument names: its seq (`5`, `#5`) or its step name. */
@@ -49,7 +53,8 @@ function pickStep(detail: RunDetail, step: string): number {
 }
 
 export function registerRuns(program: Command): void {
-  const runs = program.command('runs').description('playbook runs: list, timeline, resolve a parked step');
+  const runs = program.command('runs')
+    .description('playbook runs: list, timeline, resolve a parked step, start, re-run');
 
   runs.command('list')
     .description('runs, newest first')
@@ -84,6 +89,8 @@ export function registerRuns(program: Command): void {
       if (opts.json) return printJson(detail);
       console.log(formatRunTimeline(detail));
     });
+
+  registerRunStarts(runs);
 
   runs.command('resolve')
     .description('answer for a parked action whose outcome was unknown; the server resumes the run')

@@ -5,9 +5,10 @@ import type { ArtifactView, IncidentView } from '../../sdk/playbook.js';
 import type { ArtifactRecord, IncidentDetail, IncidentRecord, NewIncident, NoteRecord, RunRecord } from '../records.js';
 import type { IncidentQuery, IngestResult, NewRun, RelatedIncidentQuery } from '../store.js';
 import type { AuditLog } from './audit.js';
-import { NotFoundError, ValidationError, clampLimit, nowIso } from './common.js';
+import { ConflictError, NotFoundError, ValidationError, clampLimit, nowIso } from './common.js';
 import type { RunRepo } from './runs.js';
 import { IncidentSearch } from './search.js';
+import { RERUNNABLE, notRerunnable } from '../rerun.js';
 
 interface IncidentRow {
   id: number; name: string; label: string; severity: string; status: string; description: string | null;
@@ -49,6 +50,7 @@ export class IncidentRepo {
   private readonly addNoteTx;
   private readonly relatedTx;
   private readonly createRunTx;
+  private readonly rerunTx;
 
   constructor(private readonly db: Database.Database, private readonly audit: AuditLog, private readonly runs: RunRepo) {
     this.search = new IncidentSearch(db);
@@ -87,6 +89,35 @@ export class IncidentRepo {
         detail: { incidentId, playbookId: run.playbookId, playbookVersion: run.playbookVersion } });
       return created;
     });
+    this.rerunTx = db.transaction((originalId: string, run: NewRun, actor: string) => {
+      const original = this.runs.get(originalId);
+      if (!original) throw new NotFoundError(`run ${originalId} does not exist`);
+      // Checked again here, under the write lock: the run may have been woken since the caller looked.
+      if (!RERUNNABLE.has(original.status)) throw new ConflictError(notRerunnable(original));
+      if (run.playbookId !== original.playbookId) {
+        const which = `playbook ${original.playbookId}, not ${run.playbookId}`;
+        throw new ValidationError(`a re-run of run ${originalId} runs ${which}`);
+      }
+      const again: NewRun = { ...run, rerunOf: original.id };
+      if (original.args !== null) again.args = original.args;
+      else delete again.args;
+      // The original's input, not the incident as it is now: a re-run repeats what the run saw.
+      const created = this.runs.insertInTx(original.incidentId, again, original.input as IncidentView);
+      this.audit.appendInTx({ actor, action: 'run.rerun', target: `run:${run.id}`, detail: {
+        rerunOf: original.id, incidentId: original.incidentId, playbookId: run.playbookId,
+        playbookVersion: run.playbookVersion, dryRun: created.dryRun,
+      } });
+      return created;
+    });
+  }
+
+  /**
+   * A new run repeating `originalId` (finished: completed, failed or cancelled): same incident,
+   * same input snapshot and args, `rerunOf` set; `run` brings the id, the playbook's current code
+   * identity, the cause and dry-run flag. ConflictError when the original has not finished.
+   */
+  rerun(originalId: string, run: NewRun, actor: string): RunRecord {
+    return this.rerunTx.immediate(originalId, run, actor);
   }
 
   /** A run on an existing incident; its input is a snapshot of the incident as it is now. */
@@ -100,7 +131,8 @@ export class IncidentRepo {
     return this.ingestTx.immediate(incident, runs, actor);
   }
 
-  private ingestInTx(inc: NewIncident, runs: NewRun[], actor: string): IngestResult {
+  /** `ingest` inside the caller's transaction (a schedule's fire); the caller validated `inc`. */
+  ingestInTx(inc: NewIncident, runs: NewRun[], actor: string): IngestResult {
     const now = nowIso();
     const sourceId = inc.sourceId ?? null;
     // Looked up first rather than INSERT … ON CONFLICT DO NOTHING, which would use up an incident id

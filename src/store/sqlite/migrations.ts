@@ -13,6 +13,8 @@ import { MIGRATION_007_SPLUNK_CATCH_ALL } from './migration-007-splunk-catch-all
 import { MIGRATION_008_RUN_WAITS } from './migration-008-run-waits.js';
 import { MIGRATION_009_PLAYBOOK_REPOS } from './migration-009-playbook-repos.js';
 import { MIGRATION_010_CHILD_RUNS } from './migration-010-child-runs.js';
+import { MIGRATION_011_RERUN_OF } from './migration-011-rerun-of.js';
+import { MIGRATION_012_SCHEDULES } from './migration-012-schedules.js';
 
 export interface Migration {
   version: number;
@@ -251,6 +253,8 @@ CREATE UNIQUE INDEX case_comments_marker ON case_comments(case_id, marker) WHERE
   MIGRATION_008_RUN_WAITS,
   MIGRATION_009_PLAYBOOK_REPOS,
   MIGRATION_010_CHILD_RUNS,
+  MIGRATION_011_RERUN_OF,
+  MIGRATION_012_SCHEDULES,
 ];
 
 export const LATEST_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

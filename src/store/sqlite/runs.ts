@@ -11,7 +11,7 @@ export interface RunRow {
   id: string; incident_id: number; playbook_id: string; playbook_version: number; playbook_hash: string; status: string;
   input: string; output: string | null; error: string | null; attention_reason: string | null; wake_at: string | null;
   minutes_saved: number | null; created_at: string; started_at: string | null; updated_at: string; finished_at: string | null;
-  args: string | null; waiting_on: string | null; dry_run: number; requested_by: string | null;
+  args: string | null; waiting_on: string | null; dry_run: number; requested_by: string | null; rerun_of: string | null;
   playbook_repo: string | null; playbook_commit: string | null; playbook_path: string | null;
   parent_run_id: string | null; parent_seq: number | null;
 }
@@ -35,6 +35,7 @@ export const toRun = (r: RunRow): RunRecord => ({
   finishedAt: r.finished_at, args: fromJson(r.args), waitingOn: r.waiting_on, dryRun: r.dry_run === 1, requestedBy: r.requested_by,
   origin: r.playbook_repo === null ? null : { repository: r.playbook_repo, commit: r.playbook_commit, path: r.playbook_path ?? '' },
   parentRunId: r.parent_run_id ?? null, parentSeq: r.parent_seq ?? null,
+  rerunOf: r.rerun_of,
 });
 const fromRun = (r: RunRecord): RunRow => ({
   id: r.id, incident_id: r.incidentId, playbook_id: r.playbookId, playbook_version: r.playbookVersion,
@@ -44,6 +45,7 @@ const fromRun = (r: RunRecord): RunRow => ({
   args: toJson(r.args), waiting_on: r.waitingOn, dry_run: r.dryRun ? 1 : 0, requested_by: r.requestedBy,
   playbook_repo: r.origin?.repository ?? null, playbook_commit: r.origin?.commit ?? null, playbook_path: r.origin?.path ?? null,
   parent_run_id: r.parentRunId, parent_seq: r.parentSeq,
+  rerun_of: r.rerunOf,
 });
 const toJournal = (r: JournalRow): JournalEntry => ({
   runId: r.run_id, seq: r.seq, kind: r.kind as JournalKind, name: r.name, asset: r.asset, app: r.app, action: r.action,
@@ -65,7 +67,7 @@ const toActionResult = (r: ActionResultRow): ActionResultRecord => ({
 
 const RUN_COLUMNS = `id, incident_id, playbook_id, playbook_version, playbook_hash, status, input, output, error,
   attention_reason, wake_at, minutes_saved, created_at, started_at, updated_at, finished_at, args, waiting_on, dry_run,
-  requested_by, parent_run_id, parent_seq, playbook_repo, playbook_commit, playbook_path`;
+  requested_by, parent_run_id, parent_seq, playbook_repo, playbook_commit, playbook_path, rerun_of`;
 const JOURNAL_COLUMNS = 'run_id, seq, kind, name, asset, app, action, status, input, output, error, attempts, started_at, '
   + 'finished_at, wake_at, detail, resolution';
 const params = (cols: string): string => cols.split(',').map((c) => `@${c.trim()}`).join(', ');
@@ -144,6 +146,7 @@ export class RunRepo {
       args: run.args ?? null, waitingOn: null, dryRun: run.dryRun ?? false, requestedBy: run.requestedBy ?? null,
       origin: run.origin ?? null,
       parentRunId: run.parentRunId ?? null, parentSeq: run.parentSeq ?? null,
+      rerunOf: run.rerunOf ?? null,
     };
     try {
       this.s.insert.run(fromRun(rec));
@@ -178,6 +181,7 @@ export class RunRepo {
     if (query.incidentId !== undefined) { where.push('incident_id = ?'); args.push(query.incidentId); }
     if (query.status !== undefined) { where.push('status = ?'); args.push(query.status); }
     if (query.playbookId !== undefined) { where.push('playbook_id = ?'); args.push(query.playbookId); }
+    if (query.rerunOf !== undefined) { where.push('rerun_of = ?'); args.push(query.rerunOf); }
     const sql = `SELECT * FROM runs${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, rowid DESC LIMIT ?`;
     let stmt = this.listCache.get(sql);
     if (!stmt) { stmt = this.db.prepare(sql); this.listCache.set(sql, stmt); }

@@ -34,6 +34,8 @@ import type { UserAccount } from '../policy-records.js';
 import type {
   ActivePlaybook, NewRepo, PlaybookBuild, PlaybookGrant, PlaybookPower, RepoRecord, RepoSyncStatus, RepoSyncTrigger, StoredBundle,
 } from '../repo-records.js';
+import type { NewSchedule, ScheduleFireResult, ScheduleRecord } from '../schedule-records.js';
+import { ScheduleRepo, type ScheduleFire } from './schedules.js';
 
 export interface SqliteStoreOptions {
   /** Database file path, or ':memory:'. */
@@ -139,6 +141,10 @@ export class SqliteStore implements Store {
 
   // ── runs and journal ──
   async createRun(incidentId: number, run: NewRun, actor: string): Promise<RunRecord> { const r = this.r; return this.writes.run(() => r.incidents.createRun(incidentId, run, actor)); }
+  async rerunRun(originalId: string, run: NewRun, actor: string): Promise<RunRecord> {
+    const r = this.r;
+    return this.writes.run(() => r.incidents.rerun(originalId, run, actor));
+  }
   async getRun(id: string): Promise<RunRecord | null> { return this.r.runs.get(id); }
   async listRuns(query: RunQuery): Promise<RunRecord[]> { return this.r.runs.list(query); }
   async runIdsWithPrefix(prefix: string, limit: number): Promise<string[]> { return this.r.runs.idsWithPrefix(prefix, limit); }
@@ -279,5 +285,23 @@ export class SqliteStore implements Store {
     return this.cases.addComment(c);
   }
   async updateCaseStatus(id: number, status: CaseStatus, actor: string): Promise<CaseRecord> { return this.cases.updateStatus(id, status, actor); }
+
+  // ── scheduled playbooks ──
+  private schedulesCache: ScheduleRepo | undefined;
+  private get schedules(): ScheduleRepo {
+    this.schedulesCache ??= new ScheduleRepo(this.db, this.r.audit, this.r.incidents);
+    return this.schedulesCache;
+  }
+  async createSchedule(schedule: NewSchedule, actor: string): Promise<ScheduleRecord> {
+    return this.schedules.create(schedule, actor);
+  }
+  async getSchedule(id: number): Promise<ScheduleRecord | null> { return this.schedules.get(id); }
+  async listSchedules(): Promise<ScheduleRecord[]> { return this.schedules.list(); }
+  async removeSchedule(id: number, actor: string): Promise<ScheduleRecord> { return this.schedules.remove(id, actor); }
+  async recordScheduleFire(id: number, fireAt: string, fire: ScheduleFire, actor: string): Promise<ScheduleFireResult> {
+    const schedules = this.schedules;
+    // Through the group commit, like an alert's ingestion: it commits with the batch it joins.
+    return this.writes.run(() => schedules.fire(id, fireAt, fire, actor));
+  }
   async pruneRuns(opts: import('../store.js').PruneOptions): Promise<import('../store.js').PruneCounts> { return pruneRuns(this.db, opts); }
 }
