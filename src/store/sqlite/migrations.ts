@@ -11,6 +11,7 @@ import { MIGRATION_005_SEARCH_QUEUE } from './migration-005-search-queue.js';
 import { MIGRATION_006_JOURNAL_RESOLUTION } from './migration-006-journal-resolution.js';
 import { MIGRATION_007_SPLUNK_CATCH_ALL } from './migration-007-splunk-catch-all.js';
 import { MIGRATION_008_RUN_WAITS } from './migration-008-run-waits.js';
+import { MIGRATION_009_TRIGGER_CONDITION } from './migration-009-trigger-condition.js';
 
 export interface Migration {
   version: number;
@@ -247,6 +248,7 @@ CREATE UNIQUE INDEX case_comments_marker ON case_comments(case_id, marker) WHERE
   MIGRATION_006_JOURNAL_RESOLUTION,
   MIGRATION_007_SPLUNK_CATCH_ALL,
   MIGRATION_008_RUN_WAITS,
+  MIGRATION_009_TRIGGER_CONDITION,
 ];
 
 export const LATEST_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

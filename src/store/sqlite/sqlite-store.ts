@@ -12,7 +12,7 @@ import type {
   NewAuditEntry, NewIncident, NoteRecord, PlaybookSettings, RunRecord, SourceKind, SourceRecord,
 } from '../records.js';
 import type {
-  AuditVerification, IncidentQuery, IngestResult, JournalPatch, NewActionResult, NewRun, RelatedIncidentQuery, RunEffect, RunPatch,
+  AuditVerification, IncidentQuery, IngestResult, IngestRun, JournalPatch, NewActionResult, NewRun, RelatedIncidentQuery, RunEffect, RunPatch,
   RunQuery, Store, WriteOptions,
 } from '../store.js';
 import { AuditLog } from './audit.js';
@@ -86,10 +86,10 @@ export class SqliteStore implements Store {
       migrate(this.db);
       const audit = new AuditLog(this.db);
       const runs = new RunRepo(this.db);
+      const lists = new ListRepo(this.db, audit);
       this.reposCache = {
-        audit, runs,
-        incidents: new IncidentRepo(this.db, audit, runs),
-        lists: new ListRepo(this.db, audit),
+        audit, runs, lists,
+        incidents: new IncidentRepo(this.db, audit, runs, lists),
         config: new ConfigRepo(this.db, audit, this.key),
       };
     }
@@ -117,7 +117,7 @@ export class SqliteStore implements Store {
   }
 
   // ── incidents ──
-  async ingest(incident: NewIncident, runs: NewRun[], actor: string): Promise<IngestResult> { const r = this.r; return this.writes.run(() => r.incidents.ingest(incident, runs, actor)); }
+  async ingest(incident: NewIncident, runs: IngestRun[], actor: string): Promise<IngestResult> { const r = this.r; return this.writes.run(() => r.incidents.ingest(incident, runs, actor)); }
   async getIncident(id: number): Promise<IncidentDetail | null> { return this.r.incidents.get(id); }
   async listIncidents(query: IncidentQuery): Promise<IncidentRecord[]> { return this.r.incidents.list(query); }
   async updateIncident(id: number, patch: { status?: IncidentStatus; severity?: Severity; owner?: string | null }, actor: string): Promise<IncidentRecord> {
@@ -214,8 +214,11 @@ export class SqliteStore implements Store {
     })).immediate();
   }
   async getPlaybookSettings(playbookId: string): Promise<PlaybookSettings | null> { return this.r.config.getPlaybookSettings(playbookId); }
-  async putPlaybookSettings(settings: Omit<PlaybookSettings, 'updatedAt'>, actor: string): Promise<PlaybookSettings> {
+  async putPlaybookSettings(settings: Omit<PlaybookSettings, 'updatedAt' | 'triggerWhen'>, actor: string): Promise<PlaybookSettings> {
     return this.r.config.putPlaybookSettings(settings, actor);
+  }
+  async setPlaybookTrigger(playbookId: string, when: string | null, actor: string): Promise<PlaybookSettings> {
+    return this.r.config.setPlaybookTrigger(playbookId, when, actor);
   }
 
   // ── audit ──
