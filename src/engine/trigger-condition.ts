@@ -310,6 +310,10 @@ function render(node: jsep.Expression): string {
   switch (node.type) {
     case 'Identifier': return (node as jsep.Identifier).name;
     case 'Literal': return (node as jsep.Literal).raw;
+    case 'MemberExpression': {
+      const m = node as jsep.MemberExpression;
+      return m.computed ? `${render(m.object)}[${render(m.property)}]` : `${render(m.object)}.${render(m.property)}`;
+    }
     default: return describeType(node.type);
   }
 }

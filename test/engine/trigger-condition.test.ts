@@ -157,6 +157,7 @@ describe('trigger conditions: refused expressions', () => {
     ['severity >= 3', /severity is compared with a quoted text, not 3/, 12],
     ['artifact.destinationPort > "80"', /only severity can be compared with >, not artifact\.destinationPort/, 0],
     ['exec("rm -rf /")', /unknown function exec \(only has\(…\) and list\(…\)\)/, 0],
+    ['severity == "low" || process.mainModule.require("fs")', /unknown function process\.mainModule\.require/, 21],
     ['artifact.a.constructor("return process")()', /a field has no fields|unknown function/, 0],
     ['artifact.x + 1 == 2', /operator \+ is not allowed/, 0],
     ['artifact.x === "a"', /operator === is not allowed: use ==/, 0],
