@@ -126,8 +126,14 @@ class Checker {
       case 'MemberExpression':
         this.value(node);
         return this.fail(`${this.show(node)} is a value, not a condition: compare it (==, !=, in) or test it with has(…)`, node);
-      case 'Compound':
-        return this.fail('holds several expressions: join them with && or ||', node);
+      case 'Compound': {
+        // Two expressions side by side: a missing operator, or `in` with nothing after it.
+        const next = (node as jsep.Compound).body[1] ?? node;
+        if (next.type === 'Identifier' && (next as jsep.Identifier).name === 'in') {
+          return this.fail('nothing after in: write value in list("…") or value in ["…", …]', next);
+        }
+        return this.fail(`unexpected ${this.show(next)}: join conditions with && or ||`, next);
+      }
       default:
         return this.fail(`${describeType(node.type)} is not allowed (allowed: ${ALLOWED})`, node);
     }
@@ -357,4 +363,17 @@ function excerpt(text: string, at: number): string {
   const to = Math.min(text.length, at + 24);
   const s = `${from > 0 ? '…' : ''}${text.slice(from, at)}▸${text.slice(at, to)}${to < text.length ? '…' : ''}`;
   return s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** The condition a playbook's runs start under, and whose it is (null: the label alone). */
+export interface EffectiveTrigger {
+  when: string | null;
+  from: 'operator' | 'playbook' | null;
+}
+
+/** The operator's condition replaces the playbook's; neither means the label alone decides. */
+export function effectiveTrigger(declared: string | undefined, operator: string | null | undefined): EffectiveTrigger {
+  if (operator !== null && operator !== undefined) return { when: operator, from: 'operator' };
+  if (declared !== undefined) return { when: declared, from: 'playbook' };
+  return { when: null, from: null };
 }

@@ -25,6 +25,7 @@ import { loadLab, type RunningLab } from './lab-loader.js';
 import { createHitl, type Hitl } from '../policy/hitl.js';
 import { registerHitlRoutes } from '../api/routes/hitl.js';
 import { registerRunApprovalRoutes } from '../api/routes/run-approvals.js';
+import { registerPlaybookTriggerRoutes } from '../api/routes/playbook-triggers.js';
 
 import { startSearchIndexer } from '../store/sqlite/search-indexer.js';
 
@@ -91,6 +92,7 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
     extraRoutes: (app) => {
       registerHitlRoutes(app, { store, hitl, registry, catalog, wake: () => engine.wake() });
       registerRunApprovalRoutes(app, { store, hitl });
+      registerPlaybookTriggerRoutes(app, { store, registry });
     },
   });
   try {

@@ -1,11 +1,18 @@
-/** `riposte playbooks list|bind`: the shipped playbooks and their per-installation settings. */
+/**
+ * `riposte playbooks list|bind|trigger`: the installed playbooks and their per-installation
+ * settings. `list` and `bind` work on the store (local administration); `trigger` goes through the
+ * API as an admin, like the other policy changes.
+ */
 import type { Command } from 'commander';
 import { firstPartyCatalog } from '../../apps/catalog.js';
 import type { LoadedPlaybook } from '../../engine/registry.js';
 import { Sandbox } from '../../sandbox/sandbox.js';
 import { loadBuiltinPlaybooks } from '../../server/builtin-playbooks.js';
+import { effectiveTrigger, parseTriggerCondition, TriggerConditionError } from '../../engine/trigger-condition.js';
+import { addApiOptions, apiClient } from '../api-client.js';
 import { CliError, cliActor, printJson, withStore } from '../open-store.js';
 import { table } from '../format.js';
+import { terminalSafe } from '../terminal-text.js';
 
 /** Parses `role=asset` pairs; the same role twice is refused. */
 export function parseBindings(pairs: string[]): Record<string, string> {
@@ -43,14 +50,40 @@ export function registerPlaybooks(program: Command): void {
           id: p.id, version: p.version, hash, description: p.description ?? null, triggers: p.triggers, roles: p.roles,
           bindings: s?.bindings ?? {}, enabled: s?.enabled ?? true,
           automation: s?.automation ?? p.automation ?? null, automationSource: s?.automation ? 'settings' : 'playbook default',
+          trigger: effectiveTrigger(p.triggers.when, s?.triggerWhen),
         };
       })));
       if (opts.json) return printJson({ playbooks: rows });
       if (rows.length === 0) return console.log('no playbooks');
-      console.log(table(['PLAYBOOK', 'VERSION', 'ENABLED', 'AUTOMATION', 'TRIGGERS (labels)', 'ROLES (role:capability → asset)'], rows.map((r) => [
-        r.id, String(r.version), r.enabled ? 'yes' : 'no', r.automation ?? '-', r.triggers.labels.join(', '),
+      const headers = ['PLAYBOOK', 'VERSION', 'ENABLED', 'AUTOMATION', 'TRIGGERS (labels)', 'ROLES (role:capability → asset)', 'CONDITION (whose)'];
+      console.log(table(headers, rows.map((r) => [
+        r.id, String(r.version), r.enabled ? 'yes' : 'no', r.automation ?? '-', terminalSafe(r.triggers.labels.join(', ')),
         Object.entries(r.roles).map(([role, cap]) => `${role}${role === cap ? '' : `:${cap}`} → ${r.bindings[role] ?? 'UNBOUND'}`).join(', '),
+        r.trigger.when === null ? '-' : `${terminalSafe(r.trigger.when)} (${r.trigger.from})`,
       ])));
+    });
+
+  addApiOptions(playbooks.command('trigger')
+    .description("set the condition an incident must meet, beyond the label, to start the playbook (replaces the playbook's own)")
+    .argument('<playbookId>')
+    .option('--when <expression>', 'e.g. \'severity >= "high" && artifact.destinationAddress in list("unauthorized-ips")\'')
+    .option('--clear', "remove the operator's condition: the playbook's own (if any) applies again"))
+    .action(async (playbookId: string, o: { when?: string; clear?: boolean }, cmd: Command) => {
+      if ((o.when === undefined) === (o.clear !== true)) throw new CliError('give either --when "<expression>" or --clear');
+      // Checked here first, so a typo is named at once and the server is not even asked.
+      if (o.when !== undefined) {
+        try {
+          parseTriggerCondition(o.when);
+        } catch (err) {
+          if (err instanceof TriggerConditionError) throw new CliError(err.message);
+          throw err;
+        }
+      }
+      const { trigger } = await apiClient(cmd).send<{ trigger: { when: string | null; from: 'operator' | 'playbook' | null } }>(
+        'PUT', `/playbooks/${encodeURIComponent(playbookId)}/trigger`, { when: o.when ?? null });
+      const label = terminalSafe(playbookId);
+      if (trigger.when === null) console.log(`${label}: no condition — every incident with one of its labels starts a run`);
+      else console.log(`${label}: runs start only when ${terminalSafe(trigger.when)} (${trigger.from === 'operator' ? "the operator's condition" : "the playbook's own condition"})`);
     });
 
   playbooks.command('bind')
