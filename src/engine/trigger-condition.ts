@@ -29,7 +29,8 @@ import type { TriggerSubject } from '../store/store.js';
 /** An expression that does not parse or uses something not allowed; the message names what and where. */
 export class TriggerConditionError extends Error {
   constructor(readonly problem: string, readonly position: number | null, readonly expression: string) {
-    super(`trigger condition: ${problem}${position === null ? '' : ` at column ${position + 1}: ${excerpt(expression, position)}`}`);
+    const where = position === null ? '' : ` at column ${position + 1}: ${excerpt(expression, position)}`;
+    super(`trigger condition: ${problem}${where}`);
     this.name = 'TriggerConditionError';
   }
 }
@@ -47,6 +48,8 @@ const MAX_DEPTH = 64;
 const MAX_SET = 1000;
 const VALUE_NAMES = ['severity', 'label', 'source'] as const;
 const ALLOWED = 'severity, label, source, artifact.<field>, has(…), list("…"), true, false';
+const VALUES_ALLOWED = [...VALUE_NAMES, 'artifact.<field>'].join(', ');
+const TOO_DEEP = `is nested too deeply (at most ${MAX_DEPTH} levels)`;
 
 // ── the parser's configuration (jsep's settings are module-wide; only this module uses jsep) ──
 jsep.addBinaryOp('in', 7);
@@ -89,7 +92,7 @@ export function parseTriggerCondition(text: string): TriggerCondition {
     if (typeof e.index === 'number' && typeof e.description === 'string') {
       throw new TriggerConditionError(`does not parse: ${e.description}`, e.index, text);
     }
-    if (err instanceof RangeError) throw new TriggerConditionError(`is nested too deeply (at most ${MAX_DEPTH} levels)`, null, text);
+    if (err instanceof RangeError) throw new TriggerConditionError(TOO_DEEP, null, text);
     throw err;
   }
   spanAll(ast);
@@ -103,7 +106,7 @@ class Checker {
   constructor(private readonly text: string, private readonly lists: string[]) {}
 
   condition(node: jsep.Expression, depth: number): Pred {
-    if (depth > MAX_DEPTH) this.fail(`is nested too deeply (at most ${MAX_DEPTH} levels)`, node);
+    if (depth > MAX_DEPTH) this.fail(TOO_DEEP, node);
     const d = depth + 1;
     switch (node.type) {
       case 'Literal': {
@@ -125,7 +128,8 @@ class Checker {
       case 'Identifier':
       case 'MemberExpression':
         this.value(node);
-        return this.fail(`${this.show(node)} is a value, not a condition: compare it (==, !=, in) or test it with has(…)`, node);
+        return this.fail(
+          `${this.show(node)} is a value, not a condition: compare it (==, !=, in) or test it with has(…)`, node);
       case 'Compound': {
         // Two expressions side by side: a missing operator, or `in` with nothing after it.
         const next = (node as jsep.Compound).body[1] ?? node;
@@ -162,7 +166,7 @@ class Checker {
     }
     if (op === 'in') return this.membership(node, this.operand(node.left, node.right, op));
     if (op === '===' || op === '!==') return this.fail(`operator ${op} is not allowed: use ${op.slice(0, 2)}`, node);
-    return this.fail(`operator ${op} is not allowed (allowed: ${[...CONDITION_OPS].join(' ')})`, node);
+    return this.fail(`operator ${op} is not allowed (allowed: ${OPS_ALLOWED})`, node);
   }
 
   /** The value on the left of a comparison; a literal there (reversed operands) is named as such. */
@@ -171,7 +175,8 @@ class Checker {
       this.fail(`put the value first: ${this.show(right)} ${op} ${this.show(left)}`, left);
     }
     if (left.type === 'UnaryExpression' && (left as jsep.UnaryExpression).operator === '!') {
-      this.fail(`! applies to the value only here: write !(${this.show((left as jsep.UnaryExpression).argument)} ${op} …)`, left);
+      const value = this.show((left as jsep.UnaryExpression).argument);
+      this.fail(`! applies to the value only here: write !(${value} ${op} …)`, left);
     }
     return this.value(left);
   }
@@ -184,14 +189,14 @@ class Checker {
         case 'label': return { kind: 'label', text: name, values: (s) => [s.label] };
         case 'source': return { kind: 'source', text: name, values: (s) => [s.source] };
         case 'artifact': return this.fail('name a field of the artifacts: artifact.<field>', node);
-        default: return this.fail(`unknown name "${name}" (allowed: ${[...VALUE_NAMES, 'artifact.<field>'].join(', ')})`, node);
+        default: return this.fail(`unknown name "${name}" (allowed: ${VALUES_ALLOWED})`, node);
       }
     }
     if (node.type === 'MemberExpression') {
       const m = node as jsep.MemberExpression;
       if (m.object.type !== 'Identifier' || (m.object as jsep.Identifier).name !== 'artifact') {
         if (m.object.type === 'MemberExpression') return this.fail(`a field has no fields: ${this.show(node)}`, node);
-        return this.fail(`unknown value ${this.show(node)} (allowed: ${[...VALUE_NAMES, 'artifact.<field>'].join(', ')})`, node);
+        return this.fail(`unknown value ${this.show(node)} (allowed: ${VALUES_ALLOWED})`, node);
       }
       if (m.optional) return this.fail('?. is not allowed: a missing field simply matches nothing', node);
       let field: string;
@@ -205,10 +210,10 @@ class Checker {
     if (node.type === 'CallExpression') return this.fail(`${this.show(node)} is not a value here`, node);
     if (node.type === 'BinaryExpression') {
       const op = (node as jsep.BinaryExpression).operator;
-      if (!CONDITION_OPS.has(op)) return this.fail(`operator ${op} is not allowed (allowed: ${[...CONDITION_OPS].join(' ')})`, node);
+      if (!CONDITION_OPS.has(op)) return this.fail(`operator ${op} is not allowed (allowed: ${OPS_ALLOWED})`, node);
       return this.fail(`${this.show(node)} is a condition, not a value`, node);
     }
-    return this.fail(`${this.show(node)} is not a value (allowed: ${[...VALUE_NAMES, 'artifact.<field>'].join(', ')})`, node);
+    return this.fail(`${this.show(node)} is not a value (allowed: ${VALUES_ALLOWED})`, node);
   }
 
   /** A string (or, for a field, a number, compared as its text); a severity must be one. */
@@ -229,13 +234,19 @@ class Checker {
     const values = ref.values;
     if (right.type === 'ArrayExpression') {
       const elements = (right as jsep.ArrayExpression).elements;
-      if (elements.length === 0 || elements.length > MAX_SET) this.fail(`a list of values has 1 to ${MAX_SET} items`, right);
-      const set = new Set(elements.map((e) => (e === null ? this.fail('a list of values has no holes', right) : this.literal(e, ref))));
+      if (elements.length === 0 || elements.length > MAX_SET) {
+        this.fail(`a list of values has 1 to ${MAX_SET} items`, right);
+      }
+      const item = (e: jsep.Expression | null) =>
+        (e === null ? this.fail('a list of values has no holes', right) : this.literal(e, ref));
+      const set = new Set(elements.map(item));
       return (s) => values(s).some((v) => set.has(v));
     }
     if (right.type === 'CallExpression' && calleeName(right as jsep.CallExpression) === 'list') {
       const name = this.listName(right as jsep.CallExpression);
-      if (ref.kind === 'severity') this.fail('severity is not looked up in a custom list: use in ["high", "critical"]', node.left);
+      if (ref.kind === 'severity') {
+        this.fail('severity is not looked up in a custom list: use in ["high", "critical"]', node.left);
+      }
       this.lists.push(name);
       return (s) => values(s).some((v) => s.inList(name, v));
     }
@@ -249,7 +260,8 @@ class Checker {
     }
     const name = (arg as jsep.Literal).value as string;
     if (!LIST_NAME.test(name)) {
-      this.fail(`"${name}" is not a list name (1-64 letters, digits, '.', '_' or '-', starting with a letter or digit)`, arg);
+      this.fail(`"${name}" is not a list name (1-64 letters, digits, '.', '_' or '-', starting with a letter or digit)`,
+        arg);
     }
     return name;
   }
@@ -278,6 +290,7 @@ class Checker {
 }
 
 const CONDITION_OPS: ReadonlySet<string> = new Set(['&&', '||', '!', '==', '!=', '<', '<=', '>', '>=', 'in']);
+const OPS_ALLOWED = [...CONDITION_OPS].join(' ');
 const LIST_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 const ORDER: Record<'<' | '<=' | '>' | '>=', (a: number, b: number) => boolean> = {
@@ -308,7 +321,8 @@ function calleeName(call: jsep.CallExpression): string | null {
 }
 
 const SPAN_KEYS = [
-  'left', 'right', 'argument', 'object', 'property', 'callee', 'arguments', 'elements', 'body', 'test', 'consequent', 'alternate',
+  'left', 'right', 'argument', 'object', 'property', 'callee', 'arguments', 'elements', 'body',
+  'test', 'consequent', 'alternate',
 ];
 
 /** A node without a span of its own (a callee, a property) as text. */
@@ -362,7 +376,8 @@ function excerpt(text: string, at: number): string {
   const from = Math.max(0, at - 24);
   const to = Math.min(text.length, at + 24);
   const s = `${from > 0 ? '…' : ''}${text.slice(from, at)}▸${text.slice(at, to)}${to < text.length ? '…' : ''}`;
-  return s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  const escape = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+  return s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, escape);
 }
 
 /** The condition a playbook's runs start under, and whose it is (null: the label alone). */

@@ -24,7 +24,10 @@ const MAX_CACHED_CONDITIONS = 512;
 
 export class IngestService {
   /** Compiled conditions by text, one map per origin: an alert costs a Map lookup, never a parse. */
-  private readonly conditions = { playbook: new Map<string, RunCondition>(), operator: new Map<string, RunCondition>() };
+  private readonly conditions = {
+    playbook: new Map<string, RunCondition>(),
+    operator: new Map<string, RunCondition>(),
+  };
 
   constructor(
     private readonly store: Store,
@@ -42,7 +45,10 @@ export class IngestService {
     for (const p of this.registry.matching(incident.label)) {
       const settings = await this.store.getPlaybookSettings(p.config.id);
       if (settings && !settings.enabled) continue;
-      const run: IngestRun = { id: newRunId(), playbookId: p.config.id, playbookVersion: p.config.version, playbookHash: p.hash, requestedBy: cause };
+      const run: IngestRun = {
+        id: newRunId(), playbookId: p.config.id, playbookVersion: p.config.version, playbookHash: p.hash,
+        requestedBy: cause,
+      };
       if (p.config.minutesSaved !== undefined) run.minutesSaved = p.config.minutesSaved;
       const operator = settings?.triggerWhen ?? null;
       if (operator !== null) run.condition = this.condition(operator, 'operator');

@@ -303,7 +303,9 @@ export interface Store {
   // ── playbook settings ────────────────────────────────────────────────────────────────────
   getPlaybookSettings(playbookId: string): Promise<PlaybookSettings | null>;
   /** Everything but the trigger condition, which stays as it is (see `setPlaybookTrigger`). Audited. */
-  putPlaybookSettings(settings: Omit<PlaybookSettings, 'updatedAt' | 'triggerWhen'>, actor: string): Promise<PlaybookSettings>;
+  putPlaybookSettings(
+    settings: Omit<PlaybookSettings, 'updatedAt' | 'triggerWhen'>, actor: string,
+  ): Promise<PlaybookSettings>;
   /**
    * Sets (or, with null, clears) the operator's trigger condition of a playbook, creating its
    * settings with the defaults if it has none; audited (`playbook.trigger`, before and after). The

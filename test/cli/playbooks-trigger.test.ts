@@ -20,35 +20,42 @@ describe('riposte playbooks trigger', () => {
   });
   after(async () => { await srv.stop(); });
   const trigger = (...args: string[]) => cliAsync(srv.dataDir, env, 'playbooks', 'trigger', ...args);
-  const triggerAudit = async () => (await srv.server.store.listAudit({ limit: 10_000 })).filter((e) => e.action === 'playbook.trigger');
+  const triggerAudit = async () =>
+    (await srv.server.store.listAudit({ limit: 10_000 })).filter((e) => e.action === 'playbook.trigger');
   const listed = async () => {
     const r = await cliAsync(srv.dataDir, env, 'playbooks', 'list', '--json');
     assert.equal(r.code, 0, r.stderr);
-    return (JSON.parse(r.stdout) as { playbooks: Array<{ id: string; trigger: unknown }> }).playbooks.find((p) => p.id === PB)!;
+    const { playbooks } = JSON.parse(r.stdout) as { playbooks: Array<{ id: string; trigger: unknown }> };
+    return playbooks.find((p) => p.id === PB)!;
   };
 
   it('refuses an expression that does not parse, naming where, and writes nothing', async () => {
     const r = await trigger(PB, '--when', 'severity >= "high" && artifact.destinationAddress in');
     assert.equal(r.code, 1);
-    assert.equal(r.stderr.trim(), 'error: trigger condition: nothing after in: write value in list("…") or value in ["…", …] '
+    assert.equal(r.stderr.trim(),
+      'error: trigger condition: nothing after in: write value in list("…") or value in ["…", …] '
       + 'at column 51: …fact.destinationAddress ▸in');
     const bad = await trigger(PB, '--when', 'severity >= "hgh"');
-    assert.match(bad.stderr, /^error: trigger condition: unknown severity "hgh" \(severities: low, medium, high, critical\) at column 13/);
+    assert.match(bad.stderr,
+      /^error: trigger condition: unknown severity "hgh" \(severities: low, medium, high, critical\) at column 13/);
     assert.deepEqual(await triggerAudit(), []);
     assert.equal((await srv.server.store.getPlaybookSettings(PB))?.triggerWhen ?? null, null);
   });
 
-  it('refuses a condition naming a list that does not exist, an unknown playbook, and a wrong use of the flags', async () => {
+  it('refuses a condition naming a missing list, an unknown playbook, and a wrong use of the flags', async () => {
     const r = await trigger(PB, '--when', 'artifact.destinationAddress in list("unauthorised-ips")');
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /the trigger condition names custom lists that do not exist: "unauthorised-ips" .*\[unknown_list\]/);
-    assert.match((await trigger('no-such-playbook', '--when', 'true')).stderr, /playbook no-such-playbook is not installed \[not_found\]/);
+    assert.match(r.stderr,
+      /the trigger condition names custom lists that do not exist: "unauthorised-ips" .*\[unknown_list\]/);
+    assert.match((await trigger('no-such-playbook', '--when', 'true')).stderr,
+      /playbook no-such-playbook is not installed \[not_found\]/);
     assert.match((await trigger(PB)).stderr, /give either --when "<expression>" or --clear/);
-    assert.match((await trigger(PB, '--when', 'true', '--clear')).stderr, /give either --when "<expression>" or --clear/);
+    assert.match((await trigger(PB, '--when', 'true', '--clear')).stderr,
+      /give either --when "<expression>" or --clear/);
     assert.deepEqual(await triggerAudit(), []);
   });
 
-  it('sets the operator\'s condition, audited as the admin; list shows it and whose it is; --clear removes it', async () => {
+  it('sets the operator\'s condition, audited as the admin; list shows it and whose; --clear removes it', async () => {
     const expr = 'severity >= "high" && artifact.destinationAddress in list("unauthorized-ips")';
     const r = await trigger(PB, '--when', expr);
     assert.equal(r.code, 0, r.stderr);
@@ -68,7 +75,7 @@ describe('riposte playbooks trigger', () => {
     ]);
   });
 
-  it('is for admins only: analyst, viewer and ingest tokens and no token are refused, and nothing is written', async () => {
+  it('is for admins only: analyst, viewer, ingest tokens and no token are refused; nothing is written', async () => {
     const store = srv.server.store;
     const put = (token: string | null) => fetch(`${srv.server.url}/api/v1/playbooks/${PB}/trigger`, {
       method: 'PUT', body: JSON.stringify({ when: 'true' }),
@@ -79,7 +86,8 @@ describe('riposte playbooks trigger', () => {
       await store.createApiToken({ name: `t-${role}`, role, token }, 'test');
       const res = await put(token);
       assert.equal(res.status, 403, role);
-      const cli = await cliAsync(srv.dataDir, { ...env, RIPOSTE_TOKEN: token }, 'playbooks', 'trigger', PB, '--when', 'true');
+      const cli = await cliAsync(srv.dataDir, { ...env, RIPOSTE_TOKEN: token },
+        'playbooks', 'trigger', PB, '--when', 'true');
       assert.equal(cli.code, 1, role);
     }
     assert.equal((await put(null)).status, 401);
@@ -94,10 +102,12 @@ describe('riposte playbooks trigger', () => {
       headers: { 'content-type': 'application/json', authorization: `Bearer ${srv.server.credentials.adminToken}` },
     });
     assert.equal(res.status, 400);
-    const body = await res.json() as { error: { code: string; details: Array<{ path: string; message: string; subject: unknown }> } };
+    type Detail = { path: string; message: string; subject: unknown };
+    const body = await res.json() as { error: { code: string; details: Detail[] } };
     assert.equal(body.error.code, 'invalid_trigger');
     assert.deepEqual(body.error.details, [{
-      path: 'when', code: 'invalid_trigger', message: 'has(…) tests an artifact field, and severity is always there', subject: { position: 4 },
+      path: 'when', code: 'invalid_trigger', message: 'has(…) tests an artifact field, and severity is always there',
+      subject: { position: 4 },
     }]);
   });
 });

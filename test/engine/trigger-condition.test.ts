@@ -17,7 +17,9 @@ const LISTS: Record<string, string[]> = {
 };
 
 /** A subject as the store builds it; list lookups count, and an unknown list throws as the store's does. */
-function subject(over: { severity?: Severity; label?: string; source?: string; cef?: Array<Record<string, unknown>> } = {}) {
+interface Over { severity?: Severity; label?: string; source?: string; cef?: Array<Record<string, unknown>> }
+
+function subject(over: Over = {}) {
   const lookups: Array<[string, string]> = [];
   const s: TriggerSubject = {
     severity: over.severity ?? 'high', label: over.label ?? 'mobile-unauthorized-ip', source: over.source ?? 'splunk',
@@ -33,7 +35,7 @@ function subject(over: { severity?: Severity; label?: string; source?: string; c
   return { s, lookups };
 }
 
-const holds = (expr: string, over?: Parameters<typeof subject>[0]) => parseTriggerCondition(expr).holds(subject(over).s);
+const holds = (expr: string, over?: Over) => parseTriggerCondition(expr).holds(subject(over).s);
 
 /** The error an expression is refused with. */
 function refusal(expr: string): TriggerConditionError {
@@ -48,7 +50,8 @@ function refusal(expr: string): TriggerConditionError {
 
 describe('trigger conditions: the forms', () => {
   it('evaluates the example of the docs', () => {
-    const expr = 'severity >= "high" && artifact.destinationAddress in list("unauthorized-ips") && has(artifact.deviceExternalId)';
+    const expr = 'severity >= "high" && artifact.destinationAddress in list("unauthorized-ips")'
+      + ' && has(artifact.deviceExternalId)';
     assert.equal(holds(expr), true);
     assert.equal(holds(expr, { severity: 'medium' }), false);
     assert.equal(holds(expr, { cef: [{ destinationAddress: '192.0.2.1', deviceExternalId: 'd' }] }), false);
@@ -58,13 +61,16 @@ describe('trigger conditions: the forms', () => {
 
   it('orders severities low < medium < high < critical', () => {
     const table: Array<[string, Severity, boolean]> = [
-      ['severity >= "high"', 'high', true], ['severity >= "high"', 'critical', true], ['severity >= "high"', 'medium', false],
+      ['severity >= "high"', 'high', true], ['severity >= "high"', 'critical', true],
+      ['severity >= "high"', 'medium', false],
       ['severity > "high"', 'high', false], ['severity > "high"', 'critical', true],
       ['severity <= "medium"', 'low', true], ['severity <= "medium"', 'high', false],
       ['severity < "low"', 'low', false], ['severity == "low"', 'low', true], ['severity != "low"', 'low', false],
       ['severity in ["high", "critical"]', 'critical', true], ['severity in ["high", "critical"]', 'low', false],
     ];
-    for (const [expr, severity, want] of table) assert.equal(holds(expr, { severity }), want, `${expr} with ${severity}`);
+    for (const [expr, severity, want] of table) {
+      assert.equal(holds(expr, { severity }), want, `${expr} with ${severity}`);
+    }
   });
 
   it('compares fields, label and source with == and != (numbers as their text)', () => {
@@ -207,7 +213,8 @@ describe('trigger conditions: refused expressions', () => {
     assert.equal(err.message,
       'trigger condition: unknown name "bogus" (allowed: severity, label, source, artifact.<field>) at column 23: '
       + 'severity >= "high" && ▸bogus == "\\u001b[2J"');
-    const long = refusal(`${'severity == "low" || '.repeat(3)}bogus == "x" || ${'severity == "low" || '.repeat(3)}true`);
+    const some = 'severity == "low" || '.repeat(3);
+    const long = refusal(`${some}bogus == "x" || ${some}true`);
     assert.match(long.message, / at column 64: …\|\| severity == "low" \|\| ▸bogus == "x" \|\| severity…$/);
   });
 

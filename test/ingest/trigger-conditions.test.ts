@@ -11,15 +11,16 @@ import type { NewIncident } from '../../src/store/records.js';
 import { makeHarness, type Harness } from '../support/harness.js';
 
 function playbook(id: string, when?: string): PlaybookDefinition {
-  return definePlaybook({ id, version: 1, triggers: { labels: ['test'], ...(when !== undefined ? { when } : {}) }, roles: {} },
-    async () => ({ ok: true }));
+  const triggers = { labels: ['test'], ...(when !== undefined ? { when } : {}) };
+  return definePlaybook({ id, version: 1, triggers, roles: {} }, async () => ({ ok: true }));
 }
 
 const alert = (over: Partial<NewIncident> & { cef?: Record<string, string> } = {}): NewIncident => {
   const { cef, ...rest } = over;
   return {
     name: 'alert', label: 'test', severity: 'medium', source: 'test',
-    artifacts: [{ name: 'connection', cef: cef ?? { destinationAddress: '203.0.113.45', deviceExternalId: 'dev-1' } }], ...rest,
+    artifacts: [{ name: 'connection', cef: cef ?? { destinationAddress: '203.0.113.45', deviceExternalId: 'dev-1' } }],
+    ...rest,
   };
 };
 
@@ -30,7 +31,8 @@ describe('trigger conditions at ingestion', () => {
       apps: [],
       playbooks: [
         playbook('high-only', 'severity >= "high"'),
-        playbook('unauthorized', 'artifact.destinationAddress in list("unauthorized-ips") && has(artifact.deviceExternalId)'),
+        playbook('unauthorized',
+          'artifact.destinationAddress in list("unauthorized-ips") && has(artifact.deviceExternalId)'),
         playbook('unknown-list', 'artifact.destinationAddress in list("nope")'),
         playbook('broken', 'severity >= '),
         playbook('always'),
@@ -53,7 +55,8 @@ describe('trigger conditions at ingestion', () => {
       { playbookId: 'unknown-list', condition: 'artifact.destinationAddress in list("nope")', from: 'playbook',
         reason: 'could not be decided: custom list "nope" does not exist' },
       { playbookId: 'broken', condition: 'severity >= ', from: 'playbook',
-        reason: 'could not be decided: trigger condition: does not parse: Expected expression after >= at column 13: severity >= ▸' },
+        reason: 'could not be decided: trigger condition: does not parse: '
+          + 'Expected expression after >= at column 13: severity >= ▸' },
     ]);
     const entry = (await h.store.listAudit({ limit: 1000 })).find((e) => e.target === `incident:${r.incident.id}`)!;
     assert.equal(entry.action, 'incident.create');
@@ -80,14 +83,16 @@ describe('trigger conditions at ingestion', () => {
   it("runs the operator's condition instead of the playbook's, until it is cleared", async () => {
     await h.store.setPlaybookTrigger('high-only', 'artifact.deviceExternalId == "dev-2"', 'user:admin');
     await h.store.setPlaybookTrigger('unknown-list', 'true', 'user:admin');
-    const r = await ingest({ severity: 'critical', cef: { destinationAddress: '203.0.113.45', deviceExternalId: 'dev-2' } });
+    const device = (id: string) => ({ destinationAddress: '203.0.113.45', deviceExternalId: id });
+    const r = await ingest({ severity: 'critical', cef: device('dev-2') });
     assert.deepEqual(started(r), ['always', 'high-only', 'unauthorized', 'unknown-list']);
-    const low = await ingest({ severity: 'low', cef: { destinationAddress: '203.0.113.45', deviceExternalId: 'dev-3' } });
+    const low = await ingest({ severity: 'low', cef: device('dev-3') });
     assert.deepEqual(low.notTriggered.find((n) => n.playbookId === 'high-only'),
-      { playbookId: 'high-only', condition: 'artifact.deviceExternalId == "dev-2"', from: 'operator', reason: 'false' });
+      { playbookId: 'high-only', condition: 'artifact.deviceExternalId == "dev-2"', from: 'operator',
+        reason: 'false' });
 
     await h.store.setPlaybookTrigger('high-only', null, 'user:admin');
-    const cleared = await ingest({ severity: 'low', cef: { destinationAddress: '203.0.113.45', deviceExternalId: 'dev-2' } });
+    const cleared = await ingest({ severity: 'low', cef: device('dev-2') });
     assert.equal(cleared.notTriggered.find((n) => n.playbookId === 'high-only')?.from, 'playbook');
     await h.store.setPlaybookTrigger('unknown-list', null, 'user:admin');
   });
@@ -98,7 +103,8 @@ describe('trigger conditions at ingestion', () => {
     const again = await ingest({ sourceId: 'sid-dup', severity: 'low' });
     assert.deepEqual([again.created, again.runs, again.notTriggered], [false, [], []]);
 
-    await h.store.putPlaybookSettings({ playbookId: 'high-only', enabled: false, automation: null, bindings: {} }, 'test');
+    await h.store.putPlaybookSettings(
+      { playbookId: 'high-only', enabled: false, automation: null, bindings: {} }, 'test');
     const r = await ingest({ severity: 'low' });
     assert.ok(!r.notTriggered.some((n) => n.playbookId === 'high-only'));
   });

@@ -25,7 +25,8 @@ describe('a playbook file declaring triggers.when', () => {
   });
   const source = { repository: 'test', commit: null, path: 'playbook.mjs' };
   const load = (when: string) =>
-    loadPlaybookFile(sandbox, writePlaybookFile(dir, { id: 'conditional', triggers: { labels: ['test'], when }, body: 'return 1;' }), source);
+    loadPlaybookFile(sandbox,
+      writePlaybookFile(dir, { id: 'conditional', triggers: { labels: ['test'], when }, body: 'return 1;' }), source);
 
   it('is loaded with its condition when the condition is valid', async () => {
     const p = await load('severity >= "high" && artifact.destinationAddress in list("unauthorized-ips")');
@@ -36,7 +37,8 @@ describe('a playbook file declaring triggers.when', () => {
   it('is refused at load when the condition does not parse, with the parse error and where', async () => {
     await assert.rejects(load('severity >= "high" &&'), (err: unknown) => {
       assert.ok(err instanceof SandboxError);
-      assert.equal(err.message, "the playbook's definition is not valid: triggers.when: trigger condition: does not parse: "
+      assert.equal(err.message,
+        "the playbook's definition is not valid: triggers.when: trigger condition: does not parse: "
         + 'Expected expression after && at column 22: severity >= "high" &&▸');
       return true;
     });

@@ -22,7 +22,9 @@ export interface PlaybookTriggerRouteDeps {
 const params = z.strictObject({ playbookId: z.string().min(1).max(128) });
 const body = z.strictObject({ when: z.string().max(MAX_TRIGGER_LENGTH).nullable() });
 
-export function registerPlaybookTriggerRoutes(app: FastifyInstance, { store, registry }: PlaybookTriggerRouteDeps): void {
+export function registerPlaybookTriggerRoutes(
+  app: FastifyInstance, { store, registry }: PlaybookTriggerRouteDeps,
+): void {
   const admin = { onRequest: requireApiToken(store, ['admin']) };
 
   app.put(`${API_PREFIX}/playbooks/:playbookId/trigger`, admin, async (request) => {

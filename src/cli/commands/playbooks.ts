@@ -8,7 +8,9 @@ import { firstPartyCatalog } from '../../apps/catalog.js';
 import type { LoadedPlaybook } from '../../engine/registry.js';
 import { Sandbox } from '../../sandbox/sandbox.js';
 import { loadBuiltinPlaybooks } from '../../server/builtin-playbooks.js';
-import { effectiveTrigger, parseTriggerCondition, TriggerConditionError } from '../../engine/trigger-condition.js';
+import {
+  effectiveTrigger, parseTriggerCondition, TriggerConditionError, type EffectiveTrigger,
+} from '../../engine/trigger-condition.js';
 import { addApiOptions, apiClient } from '../api-client.js';
 import { CliError, cliActor, printJson, withStore } from '../open-store.js';
 import { table } from '../format.js';
@@ -55,21 +57,27 @@ export function registerPlaybooks(program: Command): void {
       })));
       if (opts.json) return printJson({ playbooks: rows });
       if (rows.length === 0) return console.log('no playbooks');
-      const headers = ['PLAYBOOK', 'VERSION', 'ENABLED', 'AUTOMATION', 'TRIGGERS (labels)', 'ROLES (role:capability → asset)', 'CONDITION (whose)'];
+      const headers = [
+        'PLAYBOOK', 'VERSION', 'ENABLED', 'AUTOMATION', 'TRIGGERS (labels)', 'ROLES (role:capability → asset)',
+        'CONDITION (whose)',
+      ];
       console.log(table(headers, rows.map((r) => [
-        r.id, String(r.version), r.enabled ? 'yes' : 'no', r.automation ?? '-', terminalSafe(r.triggers.labels.join(', ')),
+        r.id, String(r.version), r.enabled ? 'yes' : 'no', r.automation ?? '-',
+        terminalSafe(r.triggers.labels.join(', ')),
         Object.entries(r.roles).map(([role, cap]) => `${role}${role === cap ? '' : `:${cap}`} → ${r.bindings[role] ?? 'UNBOUND'}`).join(', '),
         r.trigger.when === null ? '-' : `${terminalSafe(r.trigger.when)} (${r.trigger.from})`,
       ])));
     });
 
   addApiOptions(playbooks.command('trigger')
-    .description("set the condition an incident must meet, beyond the label, to start the playbook (replaces the playbook's own)")
+    .description("the condition an incident must meet, beyond its label, to start the playbook (replaces its own)")
     .argument('<playbookId>')
-    .option('--when <expression>', 'e.g. \'severity >= "high" && artifact.destinationAddress in list("unauthorized-ips")\'')
+    .option('--when <expression>', 'e.g. \'severity >= "high" && artifact.destinationAddress in list("bad-ips")\'')
     .option('--clear', "remove the operator's condition: the playbook's own (if any) applies again"))
     .action(async (playbookId: string, o: { when?: string; clear?: boolean }, cmd: Command) => {
-      if ((o.when === undefined) === (o.clear !== true)) throw new CliError('give either --when "<expression>" or --clear');
+      if ((o.when === undefined) === (o.clear !== true)) {
+        throw new CliError('give either --when "<expression>" or --clear');
+      }
       // Checked here first, so a typo is named at once and the server is not even asked.
       if (o.when !== undefined) {
         try {
@@ -79,11 +87,15 @@ export function registerPlaybooks(program: Command): void {
           throw err;
         }
       }
-      const { trigger } = await apiClient(cmd).send<{ trigger: { when: string | null; from: 'operator' | 'playbook' | null } }>(
+      const { trigger } = await apiClient(cmd).send<{ trigger: EffectiveTrigger }>(
         'PUT', `/playbooks/${encodeURIComponent(playbookId)}/trigger`, { when: o.when ?? null });
       const label = terminalSafe(playbookId);
-      if (trigger.when === null) console.log(`${label}: no condition — every incident with one of its labels starts a run`);
-      else console.log(`${label}: runs start only when ${terminalSafe(trigger.when)} (${trigger.from === 'operator' ? "the operator's condition" : "the playbook's own condition"})`);
+      if (trigger.when === null) {
+        console.log(`${label}: no condition — every incident with one of its labels starts a run`);
+      } else {
+        const whose = trigger.from === 'operator' ? "the operator's condition" : "the playbook's own condition";
+        console.log(`${label}: runs start only when ${terminalSafe(trigger.when)} (${whose})`);
+      }
     });
 
   playbooks.command('bind')

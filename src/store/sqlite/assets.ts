@@ -1,7 +1,9 @@
 /** Assets (secrets encrypted at rest), ingestion sources, API tokens and playbook settings. */
 import type Database from 'better-sqlite3';
 import type { AutomationLevel } from '../../common/domain.js';
-import { MAX_TRIGGER_LENGTH, type ApiTokenRecord, type AssetRecord, type PlaybookSettings, type SourceKind, type SourceRecord } from '../records.js';
+import {
+  MAX_TRIGGER_LENGTH, type ApiTokenRecord, type AssetRecord, type PlaybookSettings, type SourceKind, type SourceRecord,
+} from '../records.js';
 import { decryptSecret, encryptSecret } from '../secrets.js';
 import type { AuditLog } from './audit.js';
 import { ConflictError, NotFoundError, ValidationError, isConstraint, nowIso, sha256Hex } from './common.js';
@@ -14,8 +16,8 @@ interface AssetRow {
 interface SourceRow { name: string; kind: string; mapping: string; token_hash: string; enabled: number; created_at: string; updated_at: string }
 interface TokenRow { id: number; name: string; role: string; token_hash: string; created_at: string }
 interface SettingsRow {
-  playbook_id: string; enabled: number; automation: string | null; bindings: string; updated_at: string; dry_run: number;
-  trigger_when: string | null;
+  playbook_id: string; enabled: number; automation: string | null; bindings: string; updated_at: string;
+  dry_run: number; trigger_when: string | null;
 }
 
 export interface AssetInput { name: string; appId: string; description?: string; config: Record<string, unknown>; secrets: Record<string, string> }
@@ -90,7 +92,8 @@ export class ConfigRepo {
           bindings = excluded.bindings, updated_at = excluded.updated_at, dry_run = excluded.dry_run`),
       // Only the trigger condition: a playbook without settings yet gets the defaults.
       upsertTrigger: db.prepare<[{ id: string; when: string | null; now: string }]>(`INSERT INTO playbook_settings
-        (playbook_id, enabled, automation, bindings, updated_at, dry_run, trigger_when) VALUES (@id, 1, NULL, '{}', @now, 0, @when)
+        (playbook_id, enabled, automation, bindings, updated_at, dry_run, trigger_when)
+        VALUES (@id, 1, NULL, '{}', @now, 0, @when)
         ON CONFLICT(playbook_id) DO UPDATE SET trigger_when = excluded.trigger_when, updated_at = excluded.updated_at`),
     };
     this.putAssetTx = db.transaction((a: AssetInput, actor: string) => {
@@ -156,7 +159,9 @@ export class ConfigRepo {
     this.setTriggerTx = db.transaction((playbookId: string, when: string | null, actor: string) => {
       const before = this.s.settings.get(playbookId)?.trigger_when ?? null;
       this.s.upsertTrigger.run({ id: playbookId, when, now: nowIso() });
-      this.audit.appendInTx({ actor, action: 'playbook.trigger', target: `playbook:${playbookId}`, detail: { when, before } });
+      this.audit.appendInTx({
+        actor, action: 'playbook.trigger', target: `playbook:${playbookId}`, detail: { when, before },
+      });
       return toSettings(this.s.settings.get(playbookId)!);
     });
   }
@@ -243,7 +248,8 @@ export class ConfigRepo {
   setPlaybookTrigger(playbookId: string, when: string | null, actor: string): PlaybookSettings {
     if (typeof playbookId !== 'string' || playbookId === '') throw new ValidationError('playbook id is required');
     if (when !== null && (typeof when !== 'string' || when.trim() === '' || when.length > MAX_TRIGGER_LENGTH)) {
-      throw new ValidationError(`a trigger condition must be a non-empty expression of at most ${MAX_TRIGGER_LENGTH} characters`);
+      throw new ValidationError(
+        `a trigger condition must be a non-empty expression of at most ${MAX_TRIGGER_LENGTH} characters`);
     }
     return this.setTriggerTx.immediate(playbookId, when, actor);
   }

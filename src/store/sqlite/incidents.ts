@@ -81,7 +81,8 @@ export class IncidentRepo {
       noteById: db.prepare<[number | bigint], NoteRow>('SELECT * FROM notes WHERE id = ?'),
       notes: db.prepare<[number], NoteRow>('SELECT * FROM notes WHERE incident_id = ? ORDER BY id'),
     };
-    this.ingestTx = db.transaction((inc: NewIncident, runs: IngestRun[], actor: string) => this.ingestInTx(inc, runs, actor));
+    this.ingestTx = db.transaction(
+      (inc: NewIncident, runs: IngestRun[], actor: string) => this.ingestInTx(inc, runs, actor));
     this.updateTx = db.transaction((id: number, patch: IncidentPatch, actor: string) => this.updateInTx(id, patch, actor));
     this.addNoteTx = db.transaction((n: NewNote) => this.addNoteInTx(n));
     this.relatedTx = db.transaction((q: RelatedIncidentQuery) => this.relatedInTx(q));

@@ -41,7 +41,8 @@ export class ListRepo {
       addItem: db.prepare<[string, string, string]>('INSERT OR IGNORE INTO list_items (list_name, item, added_at) VALUES (?, ?, ?)'),
       removeItem: db.prepare<[string, string]>('DELETE FROM list_items WHERE list_name = ? AND item = ?'),
       exists: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM lists WHERE name = ?'),
-      hasItem: db.prepare<[string, string], { one: number }>('SELECT 1 AS one FROM list_items WHERE list_name = ? AND item = ?'),
+      hasItem: db.prepare<[string, string], { one: number }>(
+        'SELECT 1 AS one FROM list_items WHERE list_name = ? AND item = ?'),
     };
     this.createTx = db.transaction((name: string, description: string | null, actor: string) => {
       if (this.s.byName.get(name)) throw new ConflictError(`list "${name}" already exists`);
