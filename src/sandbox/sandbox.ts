@@ -27,6 +27,7 @@ import type { IncidentStatus, PlaybookConfig, PlaybookContext, PromptSpec, Relat
 import { AUTOMATION_LEVELS, INCIDENT_STATUSES, SEVERITIES } from '../common/domain.js';
 import { ExecutionInterrupted, type PlaybookExecution, type PlaybookExecutor, type StartOptions } from '../engine/executor.js';
 import { checkChildCall } from '../engine/child-call.js';
+import { parseTriggerCondition } from '../engine/trigger-condition.js';
 import type { PlaybookBundle } from './bundle.js';
 import type { GuestError } from './guest.js';
 import { checkNodeFlags, Realm } from './realm.js';
@@ -53,7 +54,18 @@ const describedConfig = z.strictObject({
   id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/).max(128),
   version: z.number().int().min(1),
   description: z.string().max(2000).optional(),
-  triggers: z.strictObject({ labels: z.array(z.string().min(1).max(128)).max(100) }),
+  triggers: z.strictObject({
+    labels: z.array(z.string().min(1).max(128)).max(100),
+    // Checked here so that a bundle whose condition does not parse is refused at load, with why.
+    when: z.string().optional().superRefine((when, ctx) => {
+      if (when === undefined) return;
+      try {
+        parseTriggerCondition(when);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: err instanceof Error ? err.message : String(err) });
+      }
+    }),
+  }),
   automation: z.enum(AUTOMATION_LEVELS).optional(),
   minutesSaved: z.number().min(0).max(100_000).optional(),
   roles: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/), capabilityName),

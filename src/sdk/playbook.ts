@@ -171,7 +171,18 @@ export interface PlaybookConfig<R extends Record<string, CapabilityName>> {
   id: string;
   version: number;
   description?: string;
-  triggers: { labels: string[] };
+  triggers: {
+    /** An incident with one of these labels starts a run… */
+    labels: string[];
+    /**
+     * …if this condition holds for it too (evaluated when the alert is ingested), e.g.
+     * `severity >= "high" && artifact.destinationAddress in list("unauthorized-ips")`.
+     * The grammar is in README.md (Playbooks: trigger conditions); a playbook whose condition
+     * does not parse is refused when it is loaded. An operator's condition
+     * (`riposte playbooks trigger <id> --when …`) replaces this one.
+     */
+    when?: string;
+  };
   /** Default automation level; operators can change it at run time. */
   automation?: AutomationLevel;
   /**

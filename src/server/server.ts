@@ -33,6 +33,7 @@ import { registerStartRoutes } from '../api/routes/starts.js';
 import { registerScheduleRoutes } from '../api/routes/schedules.js';
 import { RunStarter } from '../ingest/run-starter.js';
 import { Scheduler } from '../ingest/scheduler.js';
+import { registerPlaybookTriggerRoutes } from '../api/routes/playbook-triggers.js';
 
 import { startSearchIndexer } from '../store/sqlite/search-indexer.js';
 
@@ -120,6 +121,7 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
       registerRepoRoutes(app, { store, ingest, repos, onError: onRepoError, onChange: reloadPlaybooks });
       registerStartRoutes(app, { store, hitl, starter: new RunStarter(store, registry, engine) });
       registerScheduleRoutes(app, { store, hitl, scheduler });
+      registerPlaybookTriggerRoutes(app, { store, registry });
     },
   });
   try {

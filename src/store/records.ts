@@ -240,6 +240,9 @@ export interface ApiTokenRecord {
   createdAt: string;
 }
 
+/** Longest trigger condition accepted (characters). */
+export const MAX_TRIGGER_LENGTH = 2000;
+
 export interface PlaybookSettings {
   playbookId: string;
   enabled: boolean;
@@ -248,6 +251,11 @@ export interface PlaybookSettings {
   bindings: Record<string, string>;
   /** Destructive actions of this playbook's runs are recorded, not executed. */
   dryRun?: boolean;
+  /**
+   * The operator's trigger condition (src/engine/trigger-condition.ts); it replaces the playbook's
+   * own `triggers.when`. Null: the playbook's applies. Set only through `Store.setPlaybookTrigger`.
+   */
+  triggerWhen: string | null;
   updatedAt: string;
 }
 

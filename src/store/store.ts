@@ -53,12 +53,54 @@ export interface NewChildRun extends NewRun {
   input: unknown;
 }
 
+/**
+ * What a trigger condition sees of an alert being ingested, inside the ingest transaction: the
+ * incident as written and the custom lists as they are in that transaction.
+ */
+export interface TriggerSubject {
+  readonly severity: Severity;
+  readonly label: string;
+  readonly source: string;
+  readonly artifacts: ReadonlyArray<{ readonly cef?: Readonly<Record<string, unknown>> }>;
+  /**
+   * Membership in a custom list as `ctx.lists.contains` decides it (equal to an item, or an IP
+   * inside an IP/CIDR item). Throws for a list that does not exist.
+   */
+  inList(list: string, value: string): boolean;
+}
+
+/** A condition the run of an ingested alert must meet (src/engine/trigger-condition.ts). */
+export interface RunCondition {
+  /** The expression, recorded when it does not hold. */
+  readonly text: string;
+  /** Whose it is: the playbook's declaration (`triggers.when`) or the operator's setting. */
+  readonly from: 'playbook' | 'operator';
+  /** Synchronous and without effects; throws when it cannot be decided (an unknown list). */
+  holds(subject: TriggerSubject): boolean;
+}
+
+/** A run `Store.ingest` starts only if its condition (if any) holds for the new incident. */
+export interface IngestRun extends NewRun {
+  condition?: RunCondition;
+}
+
+/** A run an ingested alert did not start because its trigger condition did not hold. */
+export interface NotTriggered {
+  playbookId: string;
+  condition: string;
+  from: RunCondition['from'];
+  /** `false`, or why the condition could not be decided (it then counts as not holding). */
+  reason: string;
+}
+
 export interface IngestResult {
   incident: IncidentRecord;
   /** False when the alert was a duplicate (same source + sourceId): repeatCount was incremented. */
   created: boolean;
   /** Runs created for a new incident (none for a duplicate). */
   runs: RunRecord[];
+  /** Runs whose trigger condition did not hold (none for a duplicate); also in the audit entry. */
+  notTriggered: NotTriggered[];
 }
 
 export interface IncidentQuery {
@@ -183,8 +225,10 @@ export interface Store {
   /**
    * Records an alert atomically: the incident, its artifacts, the runs that should start and an
    * audit entry, or — when `source`+`sourceId` is already known — only bumps `repeatCount`.
+   * A run with a `condition` is started only if it holds, evaluated in the same transaction (its
+   * list lookups see the lists as of this write); the audit entry names the runs it kept out.
    */
-  ingest(incident: NewIncident, runs: NewRun[], actor: string): Promise<IngestResult>;
+  ingest(incident: NewIncident, runs: IngestRun[], actor: string): Promise<IngestResult>;
   getIncident(id: number): Promise<IncidentDetail | null>;
   listIncidents(query: IncidentQuery): Promise<IncidentRecord[]>;
   updateIncident(id: number, patch: { status?: IncidentStatus; severity?: Severity; owner?: string | null }, actor: string): Promise<IncidentRecord>;
@@ -333,7 +377,16 @@ export interface Store {
   grantPlaybookPower(playbookId: string, power: PlaybookPower, actor: string): Promise<PlaybookGrant>;
 
   getPlaybookSettings(playbookId: string): Promise<PlaybookSettings | null>;
-  putPlaybookSettings(settings: Omit<PlaybookSettings, 'updatedAt'>, actor: string): Promise<PlaybookSettings>;
+  /** Everything but the trigger condition, which stays as it is (see `setPlaybookTrigger`). Audited. */
+  putPlaybookSettings(
+    settings: Omit<PlaybookSettings, 'updatedAt' | 'triggerWhen'>, actor: string,
+  ): Promise<PlaybookSettings>;
+  /**
+   * Sets (or, with null, clears) the operator's trigger condition of a playbook, creating its
+   * settings with the defaults if it has none; audited (`playbook.trigger`, before and after). The
+   * caller validates the expression first; the store only refuses an empty or oversized one.
+   */
+  setPlaybookTrigger(playbookId: string, when: string | null, actor: string): Promise<PlaybookSettings>;
 
   // ── audit (append-only, hash-chained) ────────────────────────────────────────────────────
   appendAudit(entry: NewAuditEntry): Promise<AuditEntry>;

@@ -132,9 +132,43 @@ test('playbook settings upsert', async () => {
   assert.equal(await s.getPlaybookSettings('pb'), null);
   await s.putPlaybookSettings({ playbookId: 'pb', enabled: true, automation: 'supervised', bindings: { edr: 'edr-prod' } }, 'alice');
   const p = await s.putPlaybookSettings({ playbookId: 'pb', enabled: false, automation: null, bindings: { edr: 'edr-test', mdm: 'mdm' } }, 'bob');
-  assert.deepEqual({ ...p, updatedAt: undefined }, { playbookId: 'pb', enabled: false, automation: null, bindings: { edr: 'edr-test', mdm: 'mdm' }, dryRun: false, updatedAt: undefined });
+  assert.deepEqual({ ...p, updatedAt: undefined }, {
+    playbookId: 'pb', enabled: false, automation: null, bindings: { edr: 'edr-test', mdm: 'mdm' }, dryRun: false,
+    triggerWhen: null, updatedAt: undefined,
+  });
   assert.deepEqual(await s.getPlaybookSettings('pb'), p);
   assert.deepEqual((await s.listAudit({})).map((e) => [e.action, e.actor]), [['playbook.settings', 'alice'], ['playbook.settings', 'bob']]);
+  await s.close();
+});
+
+test('playbook trigger condition: set alone, kept by other settings, cleared, audited; bad ones refused', async () => {
+  const s = await openStore(dbPath());
+  const set = await s.setPlaybookTrigger('fresh', 'severity >= "high"', 'alice');
+  assert.deepEqual({ ...set, updatedAt: undefined }, {
+    playbookId: 'fresh', enabled: true, automation: null, bindings: {}, dryRun: false,
+    triggerWhen: 'severity >= "high"',
+    updatedAt: undefined,
+  });
+  const other = await s.putPlaybookSettings(
+    { playbookId: 'fresh', enabled: true, automation: 'autonomous', bindings: { mdm: 'm' } }, 'bob');
+  assert.equal(other.triggerWhen, 'severity >= "high"', 'changing other settings keeps the condition');
+  const changed = await s.setPlaybookTrigger('fresh', 'true', 'carol');
+  assert.deepEqual([changed.automation, changed.bindings, changed.triggerWhen], ['autonomous', { mdm: 'm' }, 'true']);
+  assert.equal((await s.setPlaybookTrigger('fresh', null, 'dave')).triggerWhen, null);
+  const audit = (await s.listAudit({})).filter((e) => e.action === 'playbook.trigger');
+  assert.deepEqual(audit.map((e) => [e.actor, e.target, e.detail]), [
+    ['alice', 'playbook:fresh', { when: 'severity >= "high"', before: null }],
+    ['carol', 'playbook:fresh', { when: 'true', before: 'severity >= "high"' }],
+    ['dave', 'playbook:fresh', { when: null, before: 'true' }],
+  ]);
+  const before = (await s.listAudit({})).length;
+  for (const bad of ['', '  ', 'x'.repeat(2001)]) {
+    await assert.rejects(s.setPlaybookTrigger('fresh', bad, 'eve'),
+      /a trigger condition must be a non-empty expression of at most 2000 characters/);
+  }
+  await assert.rejects(s.setPlaybookTrigger('', 'true', 'eve'), /playbook id is required/);
+  assert.equal((await s.listAudit({})).length, before);
+  assert.equal((await s.getPlaybookSettings('fresh'))!.triggerWhen, null);
   await s.close();
 });
 

@@ -107,14 +107,14 @@ test('migration 11 leaves the runs recorded before it unlinked', async () => {
   const db = new Database(path);
   db.exec(
     'DROP TABLE schedules; DROP INDEX runs_rerun_of; ALTER TABLE runs DROP COLUMN rerun_of; '
-      + 'DELETE FROM schema_migrations WHERE version > 10;',
+      + 'ALTER TABLE playbook_settings DROP COLUMN trigger_when; DELETE FROM schema_migrations WHERE version > 10;',
   );
   db.close();
   const old = await openStore(path);
   try {
     assert.equal((await old.getRun('r-old'))?.rerunOf, null);
     assert.deepEqual(await old.listSchedules(), []);
-    assert.equal(MIGRATIONS.at(-1)?.version, 12);
+    assert.ok((MIGRATIONS.at(-1)?.version ?? 0) >= 12, 'migrations 11 and 12 were applied again');
   } finally {
     await old.close();
   }

@@ -20,21 +20,30 @@ export interface PlaybookSource {
   body: string;
   id?: string;
   roles?: Record<string, string>;
+  /** Default: `{ labels: ['test'] }`. */
+  triggers?: { labels: string[]; when?: string };
+}
+
+/** Writes the playbook's module as `<dir>/playbook.mjs` and returns its path. */
+export function writePlaybookFile(dir: string, src: PlaybookSource): string {
+  const file = join(dir, 'playbook.mjs');
+  writeFileSync(file, [
+    `import { definePlaybook, ActionFailedError } from ${JSON.stringify(SDK)};`,
+    src.module ?? '',
+    `export default definePlaybook({ id: ${JSON.stringify(src.id ?? 'attack')}, version: 1,`,
+    `  triggers: ${JSON.stringify(src.triggers ?? { labels: ['test'] })},`,
+    `  roles: ${JSON.stringify(src.roles ?? {})} }, async (ctx, incident, args) => {`,
+    src.body,
+    '});',
+  ].join('\n'));
+  return file;
 }
 
 /** Writes, builds and loads a playbook; its label is `test`. */
 export async function sandboxPlaybook(sandbox: Sandbox, src: PlaybookSource): Promise<LoadedPlaybook> {
   const dir = mkdtempSync(join(tmpdir(), 'riposte-sandbox-pb-'));
   try {
-    const file = join(dir, 'playbook.mjs');
-    writeFileSync(file, [
-      `import { definePlaybook, ActionFailedError } from ${JSON.stringify(SDK)};`,
-      src.module ?? '',
-      `export default definePlaybook({ id: ${JSON.stringify(src.id ?? 'attack')}, version: 1, triggers: { labels: ['test'] },`,
-      `  roles: ${JSON.stringify(src.roles ?? {})} }, async (ctx, incident, args) => {`,
-      src.body,
-      '});',
-    ].join('\n'));
+    const file = writePlaybookFile(dir, src);
     const bundle = await buildPlaybookBundle(file);
     const playbook = sandbox.load(bundle);
     return { config: playbook.config, executor: playbook, hash: bundle.hash, identity: 'bundle' };

@@ -1,4 +1,8 @@
-/** `riposte playbooks list|confirm|bind`: the active playbooks of every repository and their per-installation settings. */
+/**
+ * `riposte playbooks list|confirm|bind|trigger`: the active playbooks of every repository and their
+ * per-installation settings. `list`, `confirm` and `bind` work on the store (local administration);
+ * `trigger` goes through the API as an admin, like the other policy changes.
+ */
 import type { Command } from 'commander';
 import { firstPartyCatalog } from '../../apps/catalog.js';
 import { join } from 'node:path';
@@ -8,6 +12,10 @@ import { confirmPlaybook, installedPlaybooks as activePlaybooks, type InstalledP
 import { RepoSyncer } from '../../repos/sync.js';
 import { Sandbox } from '../../sandbox/sandbox.js';
 import type { SqliteStore } from '../../store/sqlite/index.js';
+import {
+  effectiveTrigger, parseTriggerCondition, TriggerConditionError, type EffectiveTrigger,
+} from '../../engine/trigger-condition.js';
+import { addApiOptions, apiClient } from '../api-client.js';
 import { CliError, cliActor, dataDirOf, printJson, withStore } from '../open-store.js';
 import { table, terminalSafe } from '../format.js';
 
@@ -52,14 +60,20 @@ export function registerPlaybooks(program: Command): void {
           automation: effectiveAutomation(s?.automation ?? null, p.automation, confirmed),
           automationSource: !confirmed ? 'unconfirmed: supervised until an admin confirms' : s?.automation ? 'settings' : 'playbook default',
           unconfirmed,
+          trigger: effectiveTrigger(p.triggers.when, s?.triggerWhen),
         };
       })));
       if (opts.json) return printJson({ playbooks: rows });
       if (rows.length === 0) return console.log('no playbooks');
-      console.log(table(['PLAYBOOK', 'VERSION', 'REPOSITORY@COMMIT', 'ENABLED', 'AUTOMATION', 'TRIGGERS (labels)', 'ROLES (role:capability → asset)'], rows.map((r) => [
+      const headers = [
+        'PLAYBOOK', 'VERSION', 'REPOSITORY@COMMIT', 'ENABLED', 'AUTOMATION', 'TRIGGERS (labels)',
+        'ROLES (role:capability → asset)', 'CONDITION (whose)',
+      ];
+      console.log(table(headers, rows.map((r) => [
         terminalSafe(r.id), String(r.version), terminalSafe(`${r.source.repository}@${r.source.commit?.slice(0, 12) ?? '(dir)'}`),
         r.enabled ? 'yes' : 'no', `${r.automation}${r.unconfirmed.length > 0 ? ' (unconfirmed)' : ''}`, terminalSafe(r.triggers.labels.join(', ')),
         terminalSafe(Object.entries(r.roles).map(([role, cap]) => `${role}${role === cap ? '' : `:${cap}`} → ${r.bindings[role] ?? 'UNBOUND'}`).join(', ')),
+        r.trigger.when === null ? '-' : `${terminalSafe(r.trigger.when)} (${r.trigger.from})`,
       ])));
       if (rows.some((r) => r.unconfirmed.length > 0)) console.log('\nunconfirmed playbooks run supervised: see and confirm with `riposte playbooks confirm <playbook>`');
     });
@@ -82,6 +96,35 @@ export function registerPlaybooks(program: Command): void {
         await confirmPlaybook(store, playbookId, cliActor());
         console.log(`confirmed ${terminalSafe(playbookId)} (${terminalSafe(where)}): ${p.unconfirmed.map(terminalSafe).join('; ')}`);
       });
+    });
+
+  addApiOptions(playbooks.command('trigger')
+    .description("the condition an incident must meet, beyond its label, to start the playbook (replaces its own)")
+    .argument('<playbookId>')
+    .option('--when <expression>', 'e.g. \'severity >= "high" && artifact.destinationAddress in list("bad-ips")\'')
+    .option('--clear', "remove the operator's condition: the playbook's own (if any) applies again"))
+    .action(async (playbookId: string, o: { when?: string; clear?: boolean }, cmd: Command) => {
+      if ((o.when === undefined) === (o.clear !== true)) {
+        throw new CliError('give either --when "<expression>" or --clear');
+      }
+      // Checked here first, so a typo is named at once and the server is not even asked.
+      if (o.when !== undefined) {
+        try {
+          parseTriggerCondition(o.when);
+        } catch (err) {
+          if (err instanceof TriggerConditionError) throw new CliError(err.message);
+          throw err;
+        }
+      }
+      const { trigger } = await apiClient(cmd).send<{ trigger: EffectiveTrigger }>(
+        'PUT', `/playbooks/${encodeURIComponent(playbookId)}/trigger`, { when: o.when ?? null });
+      const label = terminalSafe(playbookId);
+      if (trigger.when === null) {
+        console.log(`${label}: no condition — every incident with one of its labels starts a run`);
+      } else {
+        const whose = trigger.from === 'operator' ? "the operator's condition" : "the playbook's own condition";
+        console.log(`${label}: runs start only when ${terminalSafe(trigger.when)} (${whose})`);
+      }
     });
 
   playbooks.command('bind')
@@ -108,7 +151,7 @@ export function registerPlaybooks(program: Command): void {
         }
         const current = await store.getPlaybookSettings(playbookId);
         const settings = await store.putPlaybookSettings({
-          playbookId, enabled: current?.enabled ?? true, automation: current?.automation ?? null,
+          playbookId, enabled: current?.enabled ?? true, automation: current?.automation ?? null, dryRun: current?.dryRun ?? false,
           bindings: { ...(current?.bindings ?? {}), ...wanted },
         }, cliActor());
         return { settings, playbook };

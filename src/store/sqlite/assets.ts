@@ -1,7 +1,9 @@
 /** Assets (secrets encrypted at rest), ingestion sources, API tokens and playbook settings. */
 import type Database from 'better-sqlite3';
 import type { AutomationLevel } from '../../common/domain.js';
-import type { ApiTokenRecord, AssetRecord, PlaybookSettings, SourceKind, SourceRecord } from '../records.js';
+import {
+  MAX_TRIGGER_LENGTH, type ApiTokenRecord, type AssetRecord, type PlaybookSettings, type SourceKind, type SourceRecord,
+} from '../records.js';
 import { decryptSecret, encryptSecret } from '../secrets.js';
 import type { AuditLog } from './audit.js';
 import { ConflictError, NotFoundError, ValidationError, isConstraint, nowIso, sha256Hex } from './common.js';
@@ -13,7 +15,10 @@ interface AssetRow {
 }
 interface SourceRow { name: string; kind: string; mapping: string; token_hash: string; enabled: number; created_at: string; updated_at: string }
 interface TokenRow { id: number; name: string; role: string; token_hash: string; created_at: string }
-interface SettingsRow { playbook_id: string; enabled: number; automation: string | null; bindings: string; updated_at: string; dry_run: number }
+interface SettingsRow {
+  playbook_id: string; enabled: number; automation: string | null; bindings: string; updated_at: string;
+  dry_run: number; trigger_when: string | null;
+}
 
 export interface AssetInput { name: string; appId: string; description?: string; config: Record<string, unknown>; secrets: Record<string, string> }
 
@@ -27,7 +32,8 @@ const toSource = (r: SourceRow): SourceRecord => ({
 const toToken = (r: TokenRow): ApiTokenRecord => ({ id: r.id, name: r.name, role: r.role as ApiTokenRecord['role'], createdAt: r.created_at });
 const toSettings = (r: SettingsRow): PlaybookSettings => ({
   playbookId: r.playbook_id, enabled: r.enabled !== 0, automation: r.automation as AutomationLevel | null,
-  bindings: JSON.parse(r.bindings) as Record<string, string>, dryRun: r.dry_run === 1, updatedAt: r.updated_at,
+  bindings: JSON.parse(r.bindings) as Record<string, string>, dryRun: r.dry_run === 1, triggerWhen: r.trigger_when,
+  updatedAt: r.updated_at,
 });
 
 // Authenticated data binds each ciphertext to its asset: a blob copied to another row fails to decrypt.
@@ -55,6 +61,7 @@ export class ConfigRepo {
   private readonly setSourceMappingTx;
   private readonly createTokenTx;
   private readonly putSettingsTx;
+  private readonly setTriggerTx;
 
   constructor(db: Database.Database, private readonly audit: AuditLog, private readonly key: Buffer) {
     this.s = {
@@ -83,6 +90,11 @@ export class ConfigRepo {
         VALUES (@playbook_id, @enabled, @automation, @bindings, @updated_at, @dry_run)
         ON CONFLICT(playbook_id) DO UPDATE SET enabled = excluded.enabled, automation = excluded.automation,
           bindings = excluded.bindings, updated_at = excluded.updated_at, dry_run = excluded.dry_run`),
+      // Only the trigger condition: a playbook without settings yet gets the defaults.
+      upsertTrigger: db.prepare<[{ id: string; when: string | null; now: string }]>(`INSERT INTO playbook_settings
+        (playbook_id, enabled, automation, bindings, updated_at, dry_run, trigger_when)
+        VALUES (@id, 1, NULL, '{}', @now, 0, @when)
+        ON CONFLICT(playbook_id) DO UPDATE SET trigger_when = excluded.trigger_when, updated_at = excluded.updated_at`),
     };
     this.putAssetTx = db.transaction((a: AssetInput, actor: string) => {
       const existing = this.s.asset.get(a.name);
@@ -137,12 +149,20 @@ export class ConfigRepo {
       this.audit.appendInTx({ actor, action: 'api_token.create', target: `api_token:${rec.id}`, detail: { name: t.name, role: t.role } });
       return rec;
     });
-    this.putSettingsTx = db.transaction((p: Omit<PlaybookSettings, 'updatedAt'>, actor: string) => {
+    this.putSettingsTx = db.transaction((p: Omit<PlaybookSettings, 'updatedAt' | 'triggerWhen'>, actor: string) => {
       this.s.upsertSettings.run({ playbook_id: p.playbookId, enabled: p.enabled ? 1 : 0, automation: p.automation ?? null,
         bindings: JSON.stringify(p.bindings ?? {}), updated_at: nowIso(), dry_run: p.dryRun ? 1 : 0 });
       this.audit.appendInTx({ actor, action: 'playbook.settings', target: `playbook:${p.playbookId}`,
         detail: { enabled: p.enabled, automation: p.automation ?? null, bindings: p.bindings ?? {}, dryRun: p.dryRun ?? false } });
       return toSettings(this.s.settings.get(p.playbookId)!);
+    });
+    this.setTriggerTx = db.transaction((playbookId: string, when: string | null, actor: string) => {
+      const before = this.s.settings.get(playbookId)?.trigger_when ?? null;
+      this.s.upsertTrigger.run({ id: playbookId, when, now: nowIso() });
+      this.audit.appendInTx({
+        actor, action: 'playbook.trigger', target: `playbook:${playbookId}`, detail: { when, before },
+      });
+      return toSettings(this.s.settings.get(playbookId)!);
     });
   }
 
@@ -220,7 +240,17 @@ export class ConfigRepo {
     return row ? toSettings(row) : null;
   }
 
-  putPlaybookSettings(p: Omit<PlaybookSettings, 'updatedAt'>, actor: string): PlaybookSettings {
+  putPlaybookSettings(p: Omit<PlaybookSettings, 'updatedAt' | 'triggerWhen'>, actor: string): PlaybookSettings {
     return this.putSettingsTx.immediate(p, actor);
+  }
+
+  /** The caller has validated `when` (src/engine/trigger-condition.ts); here it is only bounded. */
+  setPlaybookTrigger(playbookId: string, when: string | null, actor: string): PlaybookSettings {
+    if (typeof playbookId !== 'string' || playbookId === '') throw new ValidationError('playbook id is required');
+    if (when !== null && (typeof when !== 'string' || when.trim() === '' || when.length > MAX_TRIGGER_LENGTH)) {
+      throw new ValidationError(
+        `a trigger condition must be a non-empty expression of at most ${MAX_TRIGGER_LENGTH} characters`);
+    }
+    return this.setTriggerTx.immediate(playbookId, when, actor);
   }
 }

@@ -3,9 +3,12 @@ import type Database from 'better-sqlite3';
 import type { IncidentStatus, Severity } from '../../common/domain.js';
 import type { ArtifactView, IncidentView } from '../../sdk/playbook.js';
 import type { ArtifactRecord, IncidentDetail, IncidentRecord, NewIncident, NoteRecord, RunRecord } from '../records.js';
-import type { IncidentQuery, IngestResult, NewRun, RelatedIncidentQuery } from '../store.js';
+import type {
+  IncidentQuery, IngestResult, IngestRun, NewRun, NotTriggered, RelatedIncidentQuery, TriggerSubject,
+} from '../store.js';
 import type { AuditLog } from './audit.js';
 import { ConflictError, NotFoundError, ValidationError, clampLimit, nowIso } from './common.js';
+import type { ListRepo } from './lists.js';
 import type { RunRepo } from './runs.js';
 import { IncidentSearch } from './search.js';
 import { RERUNNABLE, notRerunnable } from '../rerun.js';
@@ -52,7 +55,10 @@ export class IncidentRepo {
   private readonly createRunTx;
   private readonly rerunTx;
 
-  constructor(private readonly db: Database.Database, private readonly audit: AuditLog, private readonly runs: RunRepo) {
+  constructor(
+    private readonly db: Database.Database, private readonly audit: AuditLog, private readonly runs: RunRepo,
+    private readonly lists: ListRepo,
+  ) {
     this.search = new IncidentSearch(db);
     this.s = {
       byId: db.prepare<[number], IncidentRow>('SELECT * FROM incidents WHERE id = ?'),
@@ -77,7 +83,8 @@ export class IncidentRepo {
       noteById: db.prepare<[number | bigint], NoteRow>('SELECT * FROM notes WHERE id = ?'),
       notes: db.prepare<[number], NoteRow>('SELECT * FROM notes WHERE incident_id = ? ORDER BY id'),
     };
-    this.ingestTx = db.transaction((inc: NewIncident, runs: NewRun[], actor: string) => this.ingestInTx(inc, runs, actor));
+    this.ingestTx = db.transaction(
+      (inc: NewIncident, runs: IngestRun[], actor: string) => this.ingestInTx(inc, runs, actor));
     this.updateTx = db.transaction((id: number, patch: IncidentPatch, actor: string) => this.updateInTx(id, patch, actor));
     this.addNoteTx = db.transaction((n: NewNote) => this.addNoteInTx(n));
     this.relatedTx = db.transaction((q: RelatedIncidentQuery) => this.relatedInTx(q));
@@ -125,14 +132,14 @@ export class IncidentRepo {
     return this.createRunTx.immediate(incidentId, run, actor);
   }
 
-  ingest(incident: NewIncident, runs: NewRun[], actor: string): IngestResult {
+  ingest(incident: NewIncident, runs: IngestRun[], actor: string): IngestResult {
     validateNewIncident(incident);
     // IMMEDIATE: the dedupe check and the insert happen under one write lock, across processes.
     return this.ingestTx.immediate(incident, runs, actor);
   }
 
   /** `ingest` inside the caller's transaction (a schedule's fire); the caller validated `inc`. */
-  ingestInTx(inc: NewIncident, runs: NewRun[], actor: string): IngestResult {
+  ingestInTx(inc: NewIncident, candidates: IngestRun[], actor: string): IngestResult {
     const now = nowIso();
     const sourceId = inc.sourceId ?? null;
     // Looked up first rather than INSERT … ON CONFLICT DO NOTHING, which would use up an incident id
@@ -144,7 +151,7 @@ export class IncidentRepo {
         const updated = toIncident(this.s.byId.get(existing.id)!);
         this.audit.appendInTx({ actor, action: 'incident.repeat', target: `incident:${existing.id}`,
           detail: { source: inc.source, sourceId, repeatCount: updated.repeatCount } });
-        return { incident: updated, created: false, runs: [] };
+        return { incident: updated, created: false, runs: [], notTriggered: [] };
       }
     }
     const tags = JSON.stringify(inc.tags ?? []);
@@ -164,6 +171,7 @@ export class IncidentRepo {
       owner: inc.owner ?? null, source: inc.source, sourceId: inc.sourceId ?? null, repeatCount: 0,
       tags: JSON.parse(tags) as string[], createdAt: now, updatedAt: now, lastSeenAt: now, closedAt: null,
     };
+    const { runs, notTriggered } = this.triggered(inc, candidates);
     let created: RunRecord[] = [];
     if (runs.length > 0) {
       const view = this.viewOf(incident);
@@ -172,8 +180,36 @@ export class IncidentRepo {
     this.audit.appendInTx({ actor, action: 'incident.create', target: `incident:${id}`, detail: {
       name: inc.name, label: inc.label, severity: inc.severity, source: inc.source, sourceId: inc.sourceId ?? null,
       artifacts: inc.artifacts.length, runs: created.map((r) => ({ id: r.id, playbookId: r.playbookId })),
+      ...(notTriggered.length > 0 ? { notTriggered } : {}),
     } });
-    return { incident, created: true, runs: created };
+    return { incident, created: true, runs: created, notTriggered };
+  }
+
+  /**
+   * The candidate runs whose trigger condition holds for the incident being written (in this
+   * transaction: list lookups see the lists as they are now). A condition that cannot be decided
+   * (an unknown list) or fails does not hold: the run is kept out and the reason recorded.
+   */
+  private triggered(inc: NewIncident, candidates: IngestRun[]): { runs: NewRun[]; notTriggered: NotTriggered[] } {
+    const notTriggered: NotTriggered[] = [];
+    if (!candidates.some((r) => r.condition !== undefined)) return { runs: candidates, notTriggered };
+    const lists = this.lists;
+    const subject: TriggerSubject = {
+      severity: inc.severity, label: inc.label, source: inc.source, artifacts: inc.artifacts,
+      inList: (list, value) => lists.contains(list, value),
+    };
+    const runs = candidates.filter((r) => {
+      if (r.condition === undefined) return true;
+      let reason = 'false';
+      try {
+        if (r.condition.holds(subject)) return true;
+      } catch (err) {
+        reason = `could not be decided: ${err instanceof Error ? err.message : String(err)}`;
+      }
+      notTriggered.push({ playbookId: r.playbookId, condition: r.condition.text, from: r.condition.from, reason });
+      return false;
+    });
+    return { runs, notTriggered };
   }
 
   /** An artifact's `artifact_fields` rows, up to FIELDS_PER_STATEMENT per statement. */

@@ -1,7 +1,8 @@
 /** Custom lists (allow/deny lists of IPs, CIDRs, hostnames, users…). */
 import type Database from 'better-sqlite3';
 import type { ListRecord } from '../records.js';
-import { validateListItem } from '../ip-match.js';
+import { isIP } from 'node:net';
+import { ipInList, validateListItem } from '../ip-match.js';
 import type { AuditLog } from './audit.js';
 import { ConflictError, NAME_RE, NotFoundError, ValidationError, nowIso } from './common.js';
 
@@ -39,6 +40,9 @@ export class ListRepo {
       items: db.prepare<[string], { item: string }>('SELECT item FROM list_items WHERE list_name = ? ORDER BY item'),
       addItem: db.prepare<[string, string, string]>('INSERT OR IGNORE INTO list_items (list_name, item, added_at) VALUES (?, ?, ?)'),
       removeItem: db.prepare<[string, string]>('DELETE FROM list_items WHERE list_name = ? AND item = ?'),
+      exists: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM lists WHERE name = ?'),
+      hasItem: db.prepare<[string, string], { one: number }>(
+        'SELECT 1 AS one FROM list_items WHERE list_name = ? AND item = ?'),
     };
     this.createTx = db.transaction((name: string, description: string | null, actor: string) => {
       if (this.s.byName.get(name)) throw new ConflictError(`list "${name}" already exists`);
@@ -95,6 +99,17 @@ export class ListRepo {
   items(name: string): string[] | null {
     if (!this.s.byName.get(name)) return null;
     return this.s.items.all(name).map((r) => r.item);
+  }
+
+  /**
+   * Whether `value` is in the list as `ctx.lists.contains` decides it: equal to an item (one index
+   * seek), or an IP address inside an IP/CIDR item (the list's items are read only then).
+   * NotFoundError for an unknown list. Inside a caller's transaction it sees that transaction.
+   */
+  contains(name: string, value: string): boolean {
+    if (!this.s.exists.get(name)) throw new NotFoundError(`custom list "${name}" does not exist`);
+    if (this.s.hasItem.get(name, value)) return true;
+    return isIP(value) !== 0 && ipInList(value, this.s.items.all(name).map((r) => r.item));
   }
 
   /** Adds the items not yet present; returns how many were added. All-or-nothing on invalid items. */

@@ -15,6 +15,7 @@ import { MIGRATION_009_PLAYBOOK_REPOS } from './migration-009-playbook-repos.js'
 import { MIGRATION_010_CHILD_RUNS } from './migration-010-child-runs.js';
 import { MIGRATION_011_RERUN_OF } from './migration-011-rerun-of.js';
 import { MIGRATION_012_SCHEDULES } from './migration-012-schedules.js';
+import { MIGRATION_013_TRIGGER_CONDITION } from './migration-013-trigger-condition.js';
 
 export interface Migration {
   version: number;
@@ -255,6 +256,7 @@ CREATE UNIQUE INDEX case_comments_marker ON case_comments(case_id, marker) WHERE
   MIGRATION_010_CHILD_RUNS,
   MIGRATION_011_RERUN_OF,
   MIGRATION_012_SCHEDULES,
+  MIGRATION_013_TRIGGER_CONDITION,
 ];
 
 export const LATEST_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

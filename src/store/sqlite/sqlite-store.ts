@@ -12,7 +12,7 @@ import type {
   NewAuditEntry, NewIncident, NoteRecord, PlaybookSettings, RunRecord, SourceKind, SourceRecord,
 } from '../records.js';
 import type {
-  AuditVerification, IncidentQuery, IngestResult, JournalPatch, NewActionResult, NewChildRun, NewRun,
+  AuditVerification, IncidentQuery, IngestResult, IngestRun, JournalPatch, NewActionResult, NewChildRun, NewRun,
   RelatedIncidentQuery, RunEffect, RunPatch,
   RunQuery, Store, WriteOptions,
 } from '../store.js';
@@ -96,11 +96,11 @@ export class SqliteStore implements Store {
       migrate(this.db);
       const audit = new AuditLog(this.db);
       const runs = new RunRepo(this.db);
+      const lists = new ListRepo(this.db, audit);
       this.reposCache = {
-        audit, runs,
+        audit, runs, lists,
         children: new ChildRunRepo(this.db, audit, runs),
-        incidents: new IncidentRepo(this.db, audit, runs),
-        lists: new ListRepo(this.db, audit),
+        incidents: new IncidentRepo(this.db, audit, runs, lists),
         config: new ConfigRepo(this.db, audit, this.key),
         repos: new RepoStore(this.db, audit, this.key),
       };
@@ -129,7 +129,7 @@ export class SqliteStore implements Store {
   }
 
   // ── incidents ──
-  async ingest(incident: NewIncident, runs: NewRun[], actor: string): Promise<IngestResult> { const r = this.r; return this.writes.run(() => r.incidents.ingest(incident, runs, actor)); }
+  async ingest(incident: NewIncident, runs: IngestRun[], actor: string): Promise<IngestResult> { const r = this.r; return this.writes.run(() => r.incidents.ingest(incident, runs, actor)); }
   async getIncident(id: number): Promise<IncidentDetail | null> { return this.r.incidents.get(id); }
   async listIncidents(query: IncidentQuery): Promise<IncidentRecord[]> { return this.r.incidents.list(query); }
   async updateIncident(id: number, patch: { status?: IncidentStatus; severity?: Severity; owner?: string | null }, actor: string): Promise<IncidentRecord> {
@@ -263,8 +263,11 @@ export class SqliteStore implements Store {
     })).immediate();
   }
   async getPlaybookSettings(playbookId: string): Promise<PlaybookSettings | null> { return this.r.config.getPlaybookSettings(playbookId); }
-  async putPlaybookSettings(settings: Omit<PlaybookSettings, 'updatedAt'>, actor: string): Promise<PlaybookSettings> {
+  async putPlaybookSettings(settings: Omit<PlaybookSettings, 'updatedAt' | 'triggerWhen'>, actor: string): Promise<PlaybookSettings> {
     return this.r.config.putPlaybookSettings(settings, actor);
+  }
+  async setPlaybookTrigger(playbookId: string, when: string | null, actor: string): Promise<PlaybookSettings> {
+    return this.r.config.setPlaybookTrigger(playbookId, when, actor);
   }
 
   // ── audit ──
