@@ -189,10 +189,8 @@ export class RepoStore {
     const tx = this.s.syncResult.database.transaction(() => {
       this.mustGet(repo);
       this.s.syncResult.run(nowIso(), status, commit, JSON.stringify(errors), repo);
-      // An unchanged scheduled sync is routine: audited only when something was refused or failed.
-      if (status !== 'unchanged' || trigger !== 'schedule') {
-        this.audit.appendInTx({ actor, action: `repo.sync.${status}`, target: `repo:${repo}`, detail: { trigger, commit, errors } });
-      }
+      // Every sync is audited, a routine unchanged one too: who looked at the repository, and when.
+      this.audit.appendInTx({ actor, action: `repo.sync.${status}`, target: `repo:${repo}`, detail: { trigger, commit, errors } });
     });
     tx();
   }
