@@ -18,7 +18,7 @@ import { startServer } from '../../src/server/server.js';
 import { serveConfig } from '../../src/config.js';
 import { GitDaemon, GitRepo, playbookSource, tempDir } from '../support/git.js';
 import { runIn, until } from '../support/wait.js';
-import { ROOT } from '../cli/fixture.js';
+import { ROOT, cliAsync } from '../cli/fixture.js';
 
 const exec = promisify(execFile);
 const LABEL = 'soc-suspicious-login';
@@ -189,6 +189,18 @@ test('own playbooks from Git: synced, pinned, sandboxed, refused when broken, su
       const audit = await srv.store.listAudit({ limit: 1000 });
       assert.ok(audit.some((e) => e.action === 'repo.activate' && e.actor === 'webhook:soc'));
       assert.doesNotMatch(JSON.stringify(audit), new RegExp(secret));
+    });
+
+    await t.test('a sync from the CLI reaches the running server (it polls the store\'s playbook revision)', async () => {
+      const v5 = repo.commit({ 'playbooks/block-source.ts': playbook(5, { automation: 'autonomous' }) }, 'v5');
+      const r = await cliAsync(dataDir, {}, 'repos', 'sync', 'soc');
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, new RegExp(`soc: activated ${v5}`));
+      const run = await until('the server runs v5', async () => {
+        const got = await srv.store.getRun(await alert());
+        return got?.origin?.commit === v5 ? got : undefined;
+      }, 10_000);
+      assert.deepEqual((await runIn(srv.store, run.id)).output, { version: 5, blocked: true });
     });
   } finally {
     await srv.stop();
