@@ -23,7 +23,7 @@ export class RepoBuildError extends Error {
 }
 
 export const MANIFEST = 'riposte.json';
-const MAX_PLAYBOOKS = 200;
+const MAX_PLAYBOOKS = 100;
 
 const manifestSchema = z.strictObject({
   playbooks: z.array(z.string().min(1).max(500)).min(1).max(MAX_PLAYBOOKS),
@@ -87,15 +87,15 @@ export async function buildRepository(sandbox: Sandbox, root: string, opts: Buil
     if (diagnostics.length > 0) throw new RepoBuildError(diagnostics);
   }
   const builds: PlaybookBuild[] = [];
-  files.forEach((file, i) => {
+  for (const [i, file] of files.entries()) {
     const bundle = bundles[i]!;
     try {
-      const loaded = sandbox.load(bundle);
+      const loaded = await sandbox.loadAsync(bundle);
       builds.push({ playbookId: loaded.config.id, path: file, bundle: { hash: bundle.hash, code: bundle.code, config: loaded.config } });
     } catch (err) {
       errors.push(`${file}: ${(err as Error).message}`);
     }
-  });
+  }
   if (errors.length > 0) throw new RepoBuildError(errors);
   return builds;
 }

@@ -82,7 +82,7 @@ export class PlaybookCatalog {
     if (known) return known;
     const bundle = stored ?? (await this.store.getBundle(hash));
     if (!bundle) throw new Error(`bundle ${hash} is missing from the store`);
-    const playbook = this.sandbox.load({ hash: bundle.hash, code: bundle.code });
+    const playbook = await this.sandbox.loadAsync({ hash: bundle.hash, code: bundle.code });
     const loaded = { config: playbook.config, executor: playbook, hash: bundle.hash, identity: 'bundle' as const };
     this.loaded.set(hash, loaded);
     return loaded;

@@ -139,3 +139,21 @@ export function exportCommit(dir: string, commit: string, dest: string): Promise
     tar.on('error', (e) => { if (!failed) { failed = true; clearTimeout(timer); reject(new GitError(e.message)); } });
   });
 }
+
+/** One entry of a commit's tree: mode (`100644`, `120000` symlink, `160000` submodule), size, path. */
+export interface TreeEntry {
+  mode: string;
+  size: number;
+  path: string;
+}
+
+/** Every file of `commit`, with its size, without exporting anything (`git ls-tree -r -l -z`). */
+export async function listTree(dir: string, commit: string): Promise<TreeEntry[]> {
+  if (!/^[0-9a-f]{40,64}$/.test(commit)) throw new GitError(`"${commit}" is not a commit id`);
+  const out = await git(['--git-dir', dir, 'ls-tree', '-r', '-l', '-z', '--full-tree', commit]);
+  return out.split('\0').filter((l) => l !== '').map((line) => {
+    const tab = line.indexOf('\t');
+    const [mode, , , size] = line.slice(0, tab).split(/\s+/);
+    return { mode: mode!, size: size === '-' ? 0 : Number(size), path: line.slice(tab + 1) };
+  });
+}

@@ -26,7 +26,8 @@ import type { NewRepo, PlaybookBuild, RepoRecord, RepoSyncStatus, RepoSyncTrigge
 import type { Store } from '../store/store.js';
 import { declaredPower, unconfirmedPower } from '../engine/power.js';
 import { RepoBuildError, buildRepository } from './build.js';
-import { GitError, exportCommit, fetchMirror, redactUrl, resolveCommit, validateGitUrl, validateRef } from './git.js';
+import { GitError, exportCommit, fetchMirror, listTree, redactUrl, resolveCommit, validateGitUrl, validateRef } from './git.js';
+import { checkDirectory, checkTree } from './tree.js';
 
 export class RepoError extends Error {
   constructor(message: string) {
@@ -150,12 +151,14 @@ export class RepoSyncer {
         await fetchMirror(await this.store.repoFetchUrl(name), mirror);
         commit = await resolveCommit(mirror, repo.ref);
         if (commit === repo.activeCommit) return await this.finish(repo, 'unchanged', commit, [], actor, trigger);
+        checkTree(await listTree(mirror, commit));
         work = mkdtempSync(join(tmpdir(), 'riposte-sync-'));
         await exportCommit(mirror, commit, work);
         root = work;
       } else if (repo.kind === 'dir') {
         root = repo.url;
         if (!existsSync(root) || !statSync(root).isDirectory()) throw new GitError(`directory "${root}" does not exist`);
+        checkDirectory(root);
       } else {
         root = PACKAGE_ROOT;
         commit = riposteVersion();

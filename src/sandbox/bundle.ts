@@ -41,9 +41,18 @@ export class BundleError extends Error {
 }
 
 /** Redirects the SDK to its playbook side, and refuses packages outside the allow-list. */
-const sdkPlugin: Plugin = {
+const sdkPlugin = (root: string | null): Plugin => ({
   name: 'riposte-sdk',
   setup(build) {
+    if (root !== null) {
+      // Before anything is read: a file of the repository imports only files of the repository.
+      build.onResolve({ filter: /^[./]/ }, (args) => {
+        if (args.importer === '' || !inside(root, args.importer)) return undefined; // Riposte's own entry and guest
+        const target = resolve(args.resolveDir, args.path);
+        if (inside(root, target) || target === GUEST) return undefined; // the generated entry imports the guest
+        return { errors: [{ text: `"${args.path}" is outside the repository: a playbook may import only its repository's files and the SDK` }] };
+      });
+    }
     build.onResolve({ filter: /^riposte$/ }, () => ({ path: RUNTIME }));
     build.onResolve({ filter: /sdk\/index(\.js|\.ts)?$/ }, (args) => {
       const target = resolve(args.resolveDir, args.path.endsWith('.ts') ? args.path.replace(/\.ts$/, '.js') : args.path);
@@ -54,7 +63,7 @@ const sdkPlugin: Plugin = {
       return { errors: [{ text: `"${args.path}" cannot be imported by playbook code: only the SDK ("riposte") and the repository's own files` }] };
     });
   },
-};
+});
 
 /** Riposte's own compiled tree (the guest, the SDK runtime): the only files outside a repository a bundle may hold. */
 const RIPOSTE_TREE = resolve(HERE, '..');
@@ -77,13 +86,15 @@ export async function buildPlaybookBundle(entry: string, opts: { root?: string }
     out = await esbuild.build({
       stdin: { contents, resolveDir: dirname(resolve(entry)), sourcefile: 'riposte-sandbox-entry.js', loader: 'js' },
       bundle: true, write: false, format: 'iife', globalName: '__riposte_bundle', platform: 'neutral', target: 'es2022', minify: true,
-      legalComments: 'none', logLevel: 'silent', charset: 'utf8', plugins: [sdkPlugin],
+      legalComments: 'none', logLevel: 'silent', charset: 'utf8', plugins: [sdkPlugin(opts.root !== undefined ? realpathSync(opts.root) : null)],
       // Modules are strict; the IIFE they become is not unless it says so.
       banner: { js: '"use strict";' },
       mainFields: ['module', 'main'], conditions: ['import'],
       metafile: opts.root !== undefined,
       // Messages name files relative to the repository.
       absWorkingDir: opts.root !== undefined ? realpathSync(opts.root) : process.cwd(),
+      // Never the repository's tsconfig.json: its `extends` could name any file, quoted back in a parse error.
+      ...(opts.root !== undefined ? { tsconfigRaw: '{}' } : {}),
     });
   } catch (err) {
     const failure = err as { errors?: Array<{ text: string; location?: { file: string; line: number } | null }> };

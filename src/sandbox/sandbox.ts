@@ -128,19 +128,43 @@ export class Sandbox {
     try {
       const guest = realm.evaluate(bundle.hash, bundle.code, this.limits.callTimeoutMs);
       const describe = guest.getSync('describe', { reference: true }) as ivm.Reference<() => string>;
-      const text = describe.applySync(undefined, [], { timeout: this.limits.callTimeoutMs }) as unknown;
-      const parsed = describedConfig.safeParse(typeof text === 'string' ? JSON.parse(text) : null);
-      if (!parsed.success) {
-        const why = parsed.error.issues.map((i) => `${i.path.join('.') || '(definition)'}: ${i.message}`).join('; ');
-        throw new SandboxError(`the playbook's definition is not valid: ${why}`);
-      }
-      return new SandboxedPlaybook(this, bundle, parsed.data);
+      return this.described(bundle, describe.applySync(undefined, [], { timeout: this.limits.callTimeoutMs }));
     } catch (err) {
       if (err instanceof SandboxError) throw err;
       throw new SandboxError(`the playbook's code could not be loaded: ${stopped(err, this.limits)}`);
     } finally {
       realm.dispose();
     }
+  }
+
+  /**
+   * `load` without holding the server's event loop: the bundle's top-level code and `describe` run
+   * on isolated-vm's threads (a repository's commit may hold hundreds of bundles, each allowed to
+   * spin `callTimeoutMs` at top level).
+   */
+  async loadAsync(bundle: PlaybookBundle): Promise<SandboxedPlaybook> {
+    const realm = this.realm(true);
+    try {
+      const script = await realm.isolate.compileScript(bundle.code, { filename: `playbook-${bundle.hash}.js` });
+      const guest = (await script.run(realm.context, { reference: true, timeout: this.limits.callTimeoutMs })) as ivm.Reference<Record<string, unknown>>;
+      const describe = (await guest.get('describe', { reference: true })) as ivm.Reference<() => string>;
+      return this.described(bundle, await describe.apply(undefined, [], { timeout: this.limits.callTimeoutMs }));
+    } catch (err) {
+      if (err instanceof SandboxError) throw err;
+      throw new SandboxError(`the playbook's code could not be loaded: ${stopped(err, this.limits)}`);
+    } finally {
+      realm.dispose();
+    }
+  }
+
+  /** What the bundle's `describe` said, checked: a proposal, never trusted. */
+  private described(bundle: PlaybookBundle, text: unknown): SandboxedPlaybook {
+    const parsed = describedConfig.safeParse(typeof text === 'string' ? JSON.parse(text) : null);
+    if (!parsed.success) {
+      const why = parsed.error.issues.map((i) => `${i.path.join('.') || '(definition)'}: ${i.message}`).join('; ');
+      throw new SandboxError(`the playbook's definition is not valid: ${why}`);
+    }
+    return new SandboxedPlaybook(this, bundle, parsed.data);
   }
 
   close(): void {

@@ -104,14 +104,14 @@ test('imports from outside the repository, Node built-ins and npm packages are r
     assert.equal(r.status, 'refused', what);
     assert.match(r.errors.join('\n'), expected, what);
   }
-  // A symlink out of the repository: git stores it, the bundler follows it, the check refuses it.
+  // A symlink out of the repository: git stores it; the tree check refuses it before anything is exported.
   mkdirSync(join(tmp.dir, 'outside'), { recursive: true });
   writeFileSync(join(tmp.dir, 'outside', 'stolen.ts'), 'export const stolen = "secret";\n');
   symlinkSync(join(tmp.dir, 'outside', 'stolen.ts'), join(repo.dir, 'playbooks', 'link.ts'));
   repo.commit({ 'riposte.json': '{"playbooks":["playbooks/a.ts"]}', 'playbooks/a.ts': playbookSource({ id: 'esc-a', module: "import { stolen } from './link';", body: 'return { stolen };' }) }, 'symlink');
   const r = await syncer.sync('escape', 'user:admin', 'manual');
   assert.equal(r.status, 'refused');
-  assert.match(r.errors.join('\n'), /outside the repository/);
+  assert.match(r.errors.join('\n'), /playbooks\/link\.ts: symlinks are not allowed/);
   assert.equal((await store.getRepo('escape'))!.activeCommit, null, 'nothing was ever activated');
 });
 
