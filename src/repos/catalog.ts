@@ -66,7 +66,15 @@ export class PlaybookCatalog {
     if (!force && revision === this.revision) return;
     const active = await this.store.activePlaybooks();
     const playbooks: LoadedPlaybook[] = [...(this.opts.fixed ?? [])];
+    const ids = new Set(playbooks.map((p) => p.config.id));
     for (const a of active) {
+      // The store gives an id to one repository; a fixed playbook's id is reserved. Never let one
+      // bad row stop every later reload (or the server's start): report it and leave it out.
+      if (ids.has(a.playbookId)) {
+        this.opts.onError?.(new Error(`playbook ${a.playbookId} (${a.repo}:${a.path}) is left out: its id is taken`));
+        continue;
+      }
+      ids.add(a.playbookId);
       try {
         playbooks.push(await this.withGrant(await this.load(a.hash), a));
       } catch (err) {

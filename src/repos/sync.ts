@@ -25,6 +25,7 @@ import type { Sandbox } from '../sandbox/sandbox.js';
 import type { NewRepo, PlaybookBuild, RepoRecord, RepoSyncStatus, RepoSyncTrigger } from '../store/repo-records.js';
 import type { Store } from '../store/store.js';
 import { declaredPower, unconfirmedPower } from '../engine/power.js';
+import { ADHOC_PLAYBOOK_ID } from '../engine/adhoc-playbook.js';
 import { RepoBuildError, buildRepository } from './build.js';
 import { GitError, exportCommit, fetchMirror, listTree, redactUrl, resolveCommit, validateGitUrl, validateRef } from './git.js';
 import { checkDirectory, checkTree } from './tree.js';
@@ -66,6 +67,8 @@ function riposteVersion(): string {
 
 export class RepoSyncer {
   private readonly chains = new Map<string, Promise<unknown>>();
+  /** Per repository, the sync waiting for the running one to end (not started yet). */
+  private readonly queued = new Map<string, Promise<SyncResult>>();
   private timer: NodeJS.Timeout | null = null;
 
   constructor(private readonly store: Store, private readonly sandbox: Sandbox, private readonly opts: RepoSyncerOptions) {}
@@ -96,8 +99,16 @@ export class RepoSyncer {
 
   /** Syncs one repository; concurrent syncs of the same repository run one after the other. */
   sync(name: string, actor: string, trigger: RepoSyncTrigger): Promise<SyncResult> {
+    // A sync already queued behind the running one will see whatever this caller would: join it.
+    // A flood of push hooks (or a replayed one) costs at most one running and one queued sync.
+    const queued = this.queued.get(name);
+    if (queued) return queued;
     const previous = this.chains.get(name) ?? Promise.resolve();
-    const next = previous.catch(() => undefined).then(() => this.syncNow(name, actor, trigger));
+    const next = previous.catch(() => undefined).then(() => {
+      if (this.queued.get(name) === next) this.queued.delete(name);
+      return this.syncNow(name, actor, trigger);
+    });
+    this.queued.set(name, next);
     this.chains.set(name, next);
     void next.finally(() => { if (this.chains.get(name) === next) this.chains.delete(name); }).catch(() => undefined);
     return next;
@@ -151,6 +162,10 @@ export class RepoSyncer {
         await fetchMirror(await this.store.repoFetchUrl(name), mirror);
         commit = await resolveCommit(mirror, repo.ref);
         if (commit === repo.activeCommit) return await this.finish(repo, 'unchanged', commit, [], actor, trigger);
+        // A hook or the schedule does not rebuild a commit already refused (a person's sync does).
+        if (trigger !== 'manual' && repo.lastSync?.status === 'refused' && repo.lastSync.commit === commit) {
+          return await this.finish(repo, 'refused', commit, repo.lastSync.errors, actor, trigger);
+        }
         checkTree(await listTree(mirror, commit));
         work = mkdtempSync(join(tmpdir(), 'riposte-sync-'));
         await exportCommit(mirror, commit, work);
@@ -166,6 +181,10 @@ export class RepoSyncer {
       }
       const builds = await buildRepository(this.sandbox, root, { typeCheck: repo.kind !== 'builtin', ...(files ? { files } : {}) });
       if (repo.kind === 'builtin') builds.forEach((b, i) => { b.path = shippedPlaybookFiles[i]!.path; });
+      const reserved = builds.filter((b) => b.playbookId === ADHOC_PLAYBOOK_ID);
+      if (repo.kind !== 'builtin' && reserved.length > 0) {
+        throw new RepoBuildError(reserved.map((b) => `${b.path}: playbook id "${b.playbookId}" is reserved by Riposte`));
+      }
       if (await this.sameAsActive(name, builds) && commit === repo.activeCommit) {
         return await this.finish(repo, 'unchanged', commit, [], actor, trigger);
       }

@@ -80,8 +80,10 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
   try {
     playbookCatalog = new PlaybookCatalog(store, sandbox, registry, { fixed: [await loadAdhocPlaybook(sandbox)], onError: onRepoError });
     const builtin = await repos.syncBuiltin();
+    // Not fatal: a repository may already use an id a newer Riposte ships; the previous built-in
+    // activation (if any) stays, and the operator sees why in the log and in `repos show builtin`.
     if (builtin.status === 'refused' || builtin.status === 'failed') {
-      throw new Error(`the built-in playbooks do not build: ${builtin.errors.join('; ')}`);
+      logger.error({ errors: builtin.errors }, 'the built-in playbooks were not activated');
     }
     await playbookCatalog.refresh(true);
   } catch (err) {

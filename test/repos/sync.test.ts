@@ -191,3 +191,23 @@ test('a local directory is built as it is; the schedule syncs repositories whose
   const actors = (await store.listAudit({ limit: 1000 })).filter((e) => e.target === 'repo:dev').map((e) => `${e.actor} ${e.action}`);
   assert.ok(actors.includes('system:schedule repo.activate'), actors.join('\n'));
 });
+
+test('an id Riposte reserves is refused; a flood of syncs costs one running and one queued; a refused commit is not rebuilt by hooks', async () => {
+  const repo = GitRepo.create(join(tmp.dir, 'served'), 'flood.git');
+  repo.commit({ 'playbooks/a.ts': playbookSource({ id: 'adhoc-action', body: 'return {};' }) });
+  await syncer.add({ name: 'flood', kind: 'git', url: daemon.url('flood.git') }, 'user:admin');
+  const reserved = await syncer.sync('flood', 'user:admin', 'manual');
+  assert.equal(reserved.status, 'refused');
+  assert.match(reserved.errors.join('\n'), /playbook id "adhoc-action" is reserved by Riposte/);
+
+  const broken = repo.commit({ 'playbooks/a.ts': playbookSource({ id: 'flood-a', body: 'return { x: undefinedName };' }) });
+  const before = (await store.listAudit({ limit: 10_000 })).filter((e) => e.target === 'repo:flood').length;
+  const results = await Promise.all(Array.from({ length: 20 }, () => syncer.sync('flood', 'webhook:flood', 'webhook')));
+  const audits = (await store.listAudit({ limit: 10_000 })).filter((e) => e.target === 'repo:flood').slice(before);
+  assert.ok(audits.length <= 2, `20 hooks ran ${audits.length} syncs`);
+  assert.ok(results.every((r) => r.status === 'refused' && r.commit === broken));
+  // Refused already: a hook answers from the record without building it again.
+  const again = await syncer.sync('flood', 'webhook:flood', 'webhook');
+  assert.equal(again.status, 'refused');
+  assert.match(again.errors.join('\n'), /undefinedName/);
+});

@@ -3,6 +3,7 @@
  *
  * Who may call what:
  *   - GET  /api/v1/repos, /api/v1/repos/:name                  admin, analyst, viewer
+ *   (a repository added here is a Git URL; a local directory only from the CLI, on the machine)
  *   - POST /api/v1/repos, /repos/:name/sync, DELETE /repos/:name admin
  *   - POST /api/v1/playbooks/:id/confirm                         admin
  *   - POST /api/v1/repos/:name/hook                              a Git host's push hook, with the
@@ -31,7 +32,8 @@ const nameParams = z.strictObject({ name: z.string().min(1).max(64) });
 const idParams = z.strictObject({ id: z.string().min(1).max(128) });
 const addBody = z.strictObject({
   name: z.string().min(1).max(64),
-  kind: z.enum(['git', 'dir']).default('git'),
+  // A local directory only from the CLI: an API token is not a login on the server's file system.
+  kind: z.literal('git').default('git'),
   url: z.string().min(1).max(2000),
   ref: z.string().min(1).max(200).nullable().optional(),
   syncIntervalS: z.number().int().min(60).max(30 * 86_400).nullable().optional(),
