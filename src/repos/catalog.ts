@@ -30,7 +30,7 @@ export class PlaybookCatalog {
   /** Loaded bundles by hash: a bundle is evaluated into the sandbox once per process. */
   private readonly loaded = new Map<string, Omit<LoadedPlaybook, 'source' | 'unconfirmed'>>();
   private timer: NodeJS.Timeout | null = null;
-  private refreshing: Promise<void> | null = null;
+  private refreshing: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly store: Store,
@@ -43,8 +43,11 @@ export class PlaybookCatalog {
 
   /** Reloads the active playbooks if anything changed since the last time (or `force`). */
   refresh(force = false): Promise<void> {
-    this.refreshing ??= this.reload(force).finally(() => { this.refreshing = null; });
-    return this.refreshing;
+    // One reload at a time, each after the previous: a caller that just activated a commit gets a
+    // reload that reads the store after its write (a cheap revision check when nothing changed).
+    const next = this.refreshing.catch(() => undefined).then(() => this.reload(force));
+    this.refreshing = next;
+    return next;
   }
 
   start(): void {

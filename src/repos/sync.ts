@@ -53,8 +53,8 @@ export interface RepoSyncerOptions {
   /** Where Git mirrors are kept (<dataDir>/repos). */
   mirrorsDir: string;
   onError?: (err: unknown) => void;
-  /** Called after an activation or removal (the server reloads its playbooks at once). */
-  onChange?: () => void;
+  /** Called after an activation or removal; awaited (the server reloads its playbooks before the sync answers). */
+  onChange?: () => Promise<void> | void;
   now?: () => number;
 }
 
@@ -93,7 +93,7 @@ export class RepoSyncer {
 
   async remove(name: string, actor: string): Promise<void> {
     await this.store.removeRepo(name, actor);
-    this.opts.onChange?.();
+    await this.opts.onChange?.();
     rmSync(this.mirrorDir(name), { recursive: true, force: true });
   }
 
@@ -190,7 +190,7 @@ export class RepoSyncer {
       }
       await this.store.activateRepo(name, commit, builds, actor, trigger);
       if (repo.kind === 'builtin') await this.confirmBuiltin(builds);
-      this.opts.onChange?.();
+      await this.opts.onChange?.();
       return await this.result(name, 'activated', commit, []);
     } catch (err) {
       if (err instanceof RepoBuildError) return this.finish(repo, 'refused', commit, err.errors, actor, trigger);

@@ -74,7 +74,7 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
   const sandbox = new Sandbox();
   const registry = new PlaybookRegistry();
   const onRepoError = (err: unknown) => logger.error({ err }, 'playbook repositories');
-  const reloadPlaybooks = () => { playbookCatalog.refresh().catch(onRepoError); };
+  const reloadPlaybooks = () => playbookCatalog.refresh().catch(onRepoError);
   const repos = new RepoSyncer(store, sandbox, { mirrorsDir: join(config.dataDir, 'repos'), onError: onRepoError, onChange: reloadPlaybooks });
   let playbookCatalog: PlaybookCatalog;
   try {

@@ -25,7 +25,7 @@ export interface RepoRouteDeps extends ApiDeps {
   repos: RepoSyncer;
   onError?: (err: unknown) => void;
   /** A confirmation changed what runs may do: the server reloads its playbooks. */
-  onChange?: () => void;
+  onChange?: () => Promise<void> | void;
 }
 
 const nameParams = z.strictObject({ name: z.string().min(1).max(64) });
@@ -119,7 +119,7 @@ export function registerRepoRoutes(app: FastifyInstance, d: RepoRouteDeps): void
     const { id } = parseInput(idParams, request.params, 'params');
     try {
       const { playbook, grant } = await confirmPlaybook(store, id, actorOf(principalOf(request)));
-      d.onChange?.();
+      await d.onChange?.();
       return { playbook: id, source: playbook.source, confirmed: playbook.unconfirmed, grant };
     } catch (err) {
       if (err instanceof NoSuchPlaybook) throw new ApiError(404, 'not_found', err.message);
