@@ -188,7 +188,7 @@ export class RepoSyncer {
       if (await this.sameAsActive(name, builds) && commit === repo.activeCommit) {
         return await this.finish(repo, 'unchanged', commit, [], actor, trigger);
       }
-      await this.store.activateRepo(name, commit, builds, actor, trigger);
+      await this.store.activateRepo(name, commit, builds, actor, trigger, repo.activeAt);
       if (repo.kind === 'builtin') await this.confirmBuiltin(builds);
       await this.opts.onChange?.();
       return await this.result(name, 'activated', commit, []);

@@ -358,8 +358,11 @@ export interface Store {
   repoPlaybooks(name: string): Promise<Array<{ playbookId: string; path: string; hash: string }>>;
   /** Removes the repository and its playbooks (runs keep their bundles); audited. */
   removeRepo(name: string, actor: string): Promise<void>;
-  /** Activates a commit: its bundles and playbook set replace the repository's, in one transaction; audited. */
-  activateRepo(name: string, commit: string | null, builds: PlaybookBuild[], actor: string, trigger: RepoSyncTrigger): Promise<void>;
+  /**
+   * Activates a commit: its bundles and playbook set replace the repository's, in one transaction;
+   * audited. With `expectedActiveAt`, refused (ConflictError) if another activation happened since.
+   */
+  activateRepo(name: string, commit: string | null, builds: PlaybookBuild[], actor: string, trigger: RepoSyncTrigger, expectedActiveAt?: string | null): Promise<void>;
   /** Records a sync that activated nothing (unchanged, refused with the errors, failed). */
   recordRepoSync(name: string, status: Exclude<RepoSyncStatus, 'activated'>, commit: string | null, errors: string[], actor: string, trigger: RepoSyncTrigger): Promise<void>;
   setRepoWebhookSecret(name: string, secret: string | null, actor: string): Promise<void>;

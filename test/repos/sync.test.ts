@@ -211,3 +211,16 @@ test('an id Riposte reserves is refused; a flood of syncs costs one running and 
   assert.equal(again.status, 'refused');
   assert.match(again.errors.join('\n'), /undefinedName/);
 });
+
+test('an activation built on a stale view is refused: an older commit never replaces a newer one', async () => {
+  const soc = (await store.getRepo('soc'))!;
+  const stale = soc.activeAt;
+  const bundle = { hash: 'feedfeedfeedfeed', code: '(function(){})()', config: {} };
+  await store.activateRepo('soc', 'a'.repeat(40), [{ playbookId: 'hello-soc', path: 'playbooks/hello.ts', bundle }], 'user:cli', 'manual', stale);
+  const newer = (await store.getRepo('soc'))!;
+  await assert.rejects(
+    store.activateRepo('soc', 'b'.repeat(40), [{ playbookId: 'hello-soc', path: 'playbooks/hello.ts', bundle }], 'user:server', 'webhook', stale),
+    /another sync activated a{40} of repository "soc" while this one built b{40}/,
+  );
+  assert.equal((await store.getRepo('soc'))!.activeCommit, newer.activeCommit);
+});

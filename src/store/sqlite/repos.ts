@@ -84,8 +84,13 @@ export class RepoStore {
            confirmed_by = excluded.confirmed_by, confirmed_at = excluded.confirmed_at`),
     };
 
-    this.activateTx = db.transaction((repo: string, commit: string | null, builds: PlaybookBuild[], actor: string, trigger: RepoSyncTrigger) => {
+    this.activateTx = db.transaction((repo: string, commit: string | null, builds: PlaybookBuild[], actor: string, trigger: RepoSyncTrigger, expectedActiveAt?: string | null) => {
       const existing = this.mustGet(repo);
+      // Another process (the CLI beside the server) activated something while this build ran: an
+      // older commit must never replace a newer one.
+      if (expectedActiveAt !== undefined && existing.active_at !== expectedActiveAt) {
+        throw new ConflictError(`another sync activated ${existing.active_commit ?? 'a version'} of repository "${repo}" while this one built ${commit ?? 'it'}: sync again`);
+      }
       const previous = this.s.playbooksOf.all(repo);
       this.s.clearPlaybooks.run(repo);
       const now = nowIso();
@@ -180,8 +185,8 @@ export class RepoStore {
     this.removeTx(name, actor);
   }
 
-  activate(repo: string, commit: string | null, builds: PlaybookBuild[], actor: string, trigger: RepoSyncTrigger): void {
-    this.activateTx(repo, commit, builds, actor, trigger);
+  activate(repo: string, commit: string | null, builds: PlaybookBuild[], actor: string, trigger: RepoSyncTrigger, expectedActiveAt?: string | null): void {
+    this.activateTx(repo, commit, builds, actor, trigger, expectedActiveAt);
   }
 
   /** A sync that did not activate anything: recorded on the repository and audited. */

@@ -204,8 +204,8 @@ export class SqliteStore implements Store {
   async listRepos(): Promise<RepoRecord[]> { return this.r.repos.all(); }
   async repoPlaybooks(name: string): Promise<Array<{ playbookId: string; path: string; hash: string }>> { return this.r.repos.playbooksOf(name); }
   async removeRepo(name: string, actor: string): Promise<void> { this.r.repos.remove(name, actor); }
-  async activateRepo(name: string, commit: string | null, builds: PlaybookBuild[], actor: string, trigger: RepoSyncTrigger): Promise<void> {
-    this.r.repos.activate(name, commit, builds, actor, trigger);
+  async activateRepo(name: string, commit: string | null, builds: PlaybookBuild[], actor: string, trigger: RepoSyncTrigger, expectedActiveAt?: string | null): Promise<void> {
+    this.r.repos.activate(name, commit, builds, actor, trigger, expectedActiveAt);
   }
   async recordRepoSync(name: string, status: Exclude<RepoSyncStatus, 'activated'>, commit: string | null, errors: string[], actor: string, trigger: RepoSyncTrigger): Promise<void> {
     this.r.repos.recordSync(name, status, commit, errors, actor, trigger);
