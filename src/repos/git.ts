@@ -116,18 +116,25 @@ export async function fetchMirror(url: string, dir: string, credentials: string 
   }
   const creds = parsed.credentials;
   url = parsed.url;
+  // Git answers a 401 by asking for a user name, which it may not: say what really happened.
+  const explain = (err: unknown): unknown => {
+    if (!(err instanceof GitError) || !/could not read (Username|Password)/.test(err.message)) return err;
+    return new GitError(`${url}: the server asks for credentials (HTTP 401) and ${creds === null
+      ? 'none are set: give them with https://user:token@… or --credentials-env' : 'refused the ones set'}`);
+  };
   if (!existsSync(dir)) {
     mkdirSync(dir, { recursive: true });
     try {
       await git(['clone', '--bare', '--quiet', '--no-recurse-submodules', '--', url, dir], undefined, creds);
     } catch (err) {
       rmSync(dir, { recursive: true, force: true });
-      throw err;
+      throw explain(err);
     }
     return;
   }
   await git(['--git-dir', dir, 'fetch', '--quiet', '--prune', '--force', '--', url,
-    '+refs/heads/*:refs/heads/*', '+refs/tags/*:refs/tags/*', '+HEAD:refs/remotes/origin/HEAD'], undefined, creds);
+    '+refs/heads/*:refs/heads/*', '+refs/tags/*:refs/tags/*', '+HEAD:refs/remotes/origin/HEAD'], undefined, creds)
+    .catch((err: unknown) => { throw explain(err); });
 }
 
 /** The commit a ref points at in the mirror (null ref: the remote's default branch). */
