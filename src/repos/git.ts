@@ -6,14 +6,24 @@
  *
  * Safety: arguments are passed as an array (no shell); a URL or ref starting with `-` is refused
  * (option injection); transports are limited by GIT_ALLOW_PROTOCOL (no `ext::`, which runs a
- * command); git never prompts (GIT_TERMINAL_PROMPT=0) and every call has a time limit. The URL is
- * never logged with credentials: `redactUrl` strips them from messages.
+ * command); git never prompts (GIT_TERMINAL_PROMPT=0), reads no user or system configuration
+ * (GIT_CONFIG_GLOBAL=/dev/null, GIT_CONFIG_NOSYSTEM: no insteadOf, no credential helper) and every
+ * call has a time limit. Credentials (http(s) only, see git-url.ts) never go on a command line,
+ * where ps and /proc/<pid>/cmdline show them, nor into the mirror's configuration: git fetches the
+ * bare URL and gets them as an `Authorization` header through its environment (GIT_CONFIG_COUNT),
+ * which only our own user can read; with credentials, redirects are not followed (the header
+ * would go to the other host). Every message git prints has the credentials, in each form they
+ * could take, and any URL userinfo replaced by `***`.
  *
  * Failure semantics: every function throws GitError with git's own message (redacted); nothing is
  * left half-written that the next sync would trust (a failed clone removes its directory).
  */
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import {
+  ALLOWED_SCHEMES, type GitCredentials, type ParsedGitUrl,
+  formatCredentials, parseCredentials, parseGitUrl, redactSecrets,
+} from './git-url.js';
 
 export class GitError extends Error {
   constructor(message: string) {
@@ -22,25 +32,31 @@ export class GitError extends Error {
   }
 }
 
-const ALLOWED_PROTOCOLS = 'file:git:http:https:ssh';
+const ALLOWED_PROTOCOLS = ALLOWED_SCHEMES.join(':');
 const TIMEOUT_MS = 120_000;
 
-/** user:password@ or token@ in a URL never reaches a message, a log or an API answer. */
-export function redactUrl(text: string): string {
-  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s]+@/gi, '$1***@');
+/**
+ * user:password@ or token@ in a URL (up to the authority's last `@`), and the given credentials in
+ * every form, never reach a message, a log or an API answer.
+ */
+export function redactUrl(text: string, credentials: GitCredentials | null = null): string {
+  return redactSecrets(text, credentials);
 }
 
-export function validateGitUrl(url: string): void {
-  if (typeof url !== 'string' || url.length === 0 || url.length > 2000) throw new GitError('the repository URL must be 1-2000 characters');
-  if (url.startsWith('-')) throw new GitError(`repository URL "${redactUrl(url)}" may not start with "-"`);
-  if (/[\0\r\n]/.test(url)) throw new GitError('the repository URL contains a control character');
-  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1]?.toLowerCase();
-  const scpLike = /^[^/:]+@[^/:]+:/.test(url); // git@host:org/repo.git (ssh)
-  if (scheme === undefined && !scpLike) {
-    throw new GitError(`repository URL "${redactUrl(url)}" must be file://, git://, ssh://, https:// or user@host:path`);
-  }
-  if (scheme !== undefined && !ALLOWED_PROTOCOLS.split(':').includes(scheme)) {
-    throw new GitError(`repository URL scheme "${scheme}" is not allowed (allowed: ${ALLOWED_PROTOCOLS.split(':').join(', ')})`);
+/**
+ * Checks a repository URL (git-url.ts) and splits its credentials off. Credentials, given apart
+ * (`extra`) or returned, are in the form the store keeps: `user:password`.
+ */
+export function validateGitUrl(url: string, extra: string | null = null): { url: string; credentials: string | null } {
+  const parsed = parseUrl(url, extra);
+  return { url: parsed.url, credentials: parsed.credentials === null ? null : formatCredentials(parsed.credentials) };
+}
+
+function parseUrl(url: string, extra: string | null): ParsedGitUrl {
+  try {
+    return parseGitUrl(url, extra === null ? null : parseCredentials(extra));
+  } catch (err) {
+    throw new GitError((err as Error).message);
   }
 }
 
@@ -50,47 +66,75 @@ export function validateRef(ref: string): void {
   }
 }
 
-function gitEnv(): NodeJS.ProcessEnv {
-  return {
+function gitEnv(credentials: GitCredentials | null = null): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
     PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+    // HOME stays: ssh reads its keys and known_hosts there. Git's own ~/.gitconfig does not apply.
     HOME: process.env['HOME'] ?? '/tmp',
+    GIT_CONFIG_GLOBAL: '/dev/null',
+    GIT_CONFIG_NOSYSTEM: '1',
     GIT_ALLOW_PROTOCOL: ALLOWED_PROTOCOLS,
     GIT_TERMINAL_PROMPT: '0',
-    GIT_CONFIG_NOSYSTEM: '1',
     // ssh: never ask; a host key must be known already.
     GIT_SSH_COMMAND: 'ssh -o BatchMode=yes',
     LC_ALL: 'C',
   };
+  if (credentials !== null) {
+    const basic = Buffer.from(formatCredentials(credentials)).toString('base64');
+    Object.assign(env, {
+      GIT_CONFIG_COUNT: '2',
+      GIT_CONFIG_KEY_0: 'http.extraHeader',
+      GIT_CONFIG_VALUE_0: `Authorization: Basic ${basic}`,
+      GIT_CONFIG_KEY_1: 'http.followRedirects',
+      GIT_CONFIG_VALUE_1: 'false',
+    });
+  }
+  return env;
 }
 
-function git(args: string[], cwd?: string): Promise<string> {
+function git(args: string[], cwd?: string, credentials: GitCredentials | null = null): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile('git', args, { cwd, env: gitEnv(), timeout: TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+    const opts = { cwd, env: gitEnv(credentials), timeout: TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024 };
+    execFile('git', args, opts, (err, stdout, stderr) => {
       if (err) {
         const why = (stderr || err.message).trim().split('\n').filter((l) => l !== '').slice(-3).join(' / ');
-        reject(new GitError(redactUrl(why || `git ${args[0]} failed`)));
+        reject(new GitError(redactUrl(why || `git ${args[0]} failed`, credentials)));
       } else resolve(stdout);
     });
   });
 }
 
-/** Clones (first time) or fetches the repository into a bare mirror at `dir`. */
-export async function fetchMirror(url: string, dir: string): Promise<void> {
-  validateGitUrl(url);
+/**
+ * Clones (first time) or fetches the repository into a bare mirror at `dir`. `url` must hold no
+ * credentials (the store keeps them apart); `credentials` travel in git's environment only.
+ */
+export async function fetchMirror(url: string, dir: string, credentials: string | null = null): Promise<void> {
+  const parsed = parseUrl(url, credentials);
+  // A URL with credentials in it would put them on git's command line.
+  if (credentials === null && parsed.credentials !== null) {
+    throw new GitError('fetchMirror takes the URL without its credentials');
+  }
+  const creds = parsed.credentials;
+  url = parsed.url;
+  // Git answers a 401 by asking for a user name, which it may not: say what really happened.
+  const explain = (err: unknown): unknown => {
+    if (!(err instanceof GitError) || !/could not read (Username|Password)/.test(err.message)) return err;
+    return new GitError(`${url}: the server asks for credentials (HTTP 401) and ${creds === null
+      ? 'none are set: give them with https://user:token@… or --credentials-env' : 'refused the ones set'}`);
+  };
   if (!existsSync(dir)) {
     mkdirSync(dir, { recursive: true });
     try {
-      await git(['clone', '--bare', '--quiet', '--no-recurse-submodules', '--', url, dir]);
-      // The mirror's configuration would keep the URL with its credentials: every fetch names the URL instead.
-      await git(['--git-dir', dir, 'remote', 'remove', 'origin']);
+      await git(['clone', '--bare', '--quiet', '--no-recurse-submodules', '--', url, dir], undefined, creds);
     } catch (err) {
       rmSync(dir, { recursive: true, force: true });
-      throw err;
+      throw explain(err);
     }
     return;
   }
   await git(['--git-dir', dir, 'fetch', '--quiet', '--prune', '--force', '--', url,
-    '+refs/heads/*:refs/heads/*', '+refs/tags/*:refs/tags/*', '+HEAD:refs/remotes/origin/HEAD']);
+    '+refs/heads/*:refs/heads/*', '+refs/tags/*:refs/tags/*', '+HEAD:refs/remotes/origin/HEAD'], undefined, creds)
+    .catch((err: unknown) => { throw explain(err); });
 }
 
 /** The commit a ref points at in the mirror (null ref: the remote's default branch). */

@@ -78,12 +78,14 @@ export class RepoSyncer {
     if (repo.name === BUILTIN_REPOSITORY || repo.kind === 'builtin') throw new RepoError(`"${BUILTIN_REPOSITORY}" is the repository shipped with Riposte`);
     if (repo.kind === 'git') {
       try {
-        validateGitUrl(repo.url);
+        // Credentials in the URL or given apart: split off, stored encrypted, never in the shown URL.
+        repo = { ...repo, ...validateGitUrl(repo.url, repo.credentials ?? null) };
         if (repo.ref !== undefined && repo.ref !== null) validateRef(repo.ref);
       } catch (err) {
         throw new RepoError((err as Error).message);
       }
     } else {
+      if (repo.credentials != null) throw new RepoError('credentials are for Git repositories over http(s) only');
       if (!isAbsolute(repo.url)) throw new RepoError(`directory "${repo.url}" must be an absolute path`);
       if (!existsSync(repo.url) || !statSync(repo.url).isDirectory()) throw new RepoError(`directory "${repo.url}" does not exist`);
       if (repo.ref) throw new RepoError('a directory repository has no ref (it is built as it is)');
@@ -159,7 +161,7 @@ export class RepoSyncer {
       let files: string[] | undefined;
       if (repo.kind === 'git') {
         const mirror = this.mirrorDir(name);
-        await fetchMirror(await this.store.repoFetchUrl(name), mirror);
+        await fetchMirror(repo.url, mirror, await this.store.repoCredentials(name));
         commit = await resolveCommit(mirror, repo.ref);
         if (commit === repo.activeCommit) return await this.finish(repo, 'unchanged', commit, [], actor, trigger);
         // A hook or the schedule does not rebuild a commit already refused (a person's sync does).

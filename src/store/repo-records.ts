@@ -34,6 +34,8 @@ export interface NewRepo {
   name: string;
   kind: RepoKind;
   url: string;
+  /** `user:password` (or `user:token`) for an http(s) URL, given apart from it: stored encrypted, never shown. */
+  credentials?: string | null;
   ref?: string | null;
   syncIntervalS?: number | null;
 }

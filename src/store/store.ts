@@ -367,8 +367,8 @@ export interface Store {
   recordRepoSync(name: string, status: Exclude<RepoSyncStatus, 'activated'>, commit: string | null, errors: string[], actor: string, trigger: RepoSyncTrigger): Promise<void>;
   setRepoWebhookSecret(name: string, secret: string | null, actor: string): Promise<void>;
   repoWebhookSecret(name: string): Promise<string | null>;
-  /** The URL to fetch from, with the credentials kept apart from the shown URL. */
-  repoFetchUrl(name: string): Promise<string>;
+  /** The credentials (`user:password`) a Git repository is fetched with, kept apart from its URL; null: none. */
+  repoCredentials(name: string): Promise<string | null>;
   /** Every repository's active playbooks. */
   activePlaybooks(): Promise<ActivePlaybook[]>;
   /** A compiled bundle by hash (kept after newer commits, for runs that started on it). */

@@ -93,3 +93,43 @@ test('bad input is refused with an error naming it, and nothing is written', asy
   assert.equal((await again.listRepos()).length, before);
   await again.close();
 });
+
+test('repos add --credentials-env reads user:token from the environment: stored apart, never shown', async () => {
+  const env = { SOC_GIT_CREDS: 'deploy:Env-T0k3n' };
+  const url = 'https://127.0.0.1:1/team/private.git';
+  const added = await cliAsync(dataDir, env, 'repos', 'add', 'private', url, '--credentials-env', 'SOC_GIT_CREDS',
+    '--no-sync');
+  assert.equal(added.code, 0, added.stderr);
+  assert.match(added.stdout, /added repository private \(https:\/\/127\.0\.0\.1:1\/team\/private\.git\)/);
+  const list = await riposte('repos', 'list', '--json');
+  assert.doesNotMatch(list.stdout + added.stdout + added.stderr, /Env-T0k3n/);
+  const store = await openSqliteStore({ dataDir, env: {} });
+  try {
+    assert.equal(await store.repoCredentials('private'), 'deploy:Env-T0k3n');
+    assert.doesNotMatch(JSON.stringify(await store.listAudit({ limit: 1000 })), /Env-T0k3n/);
+  } finally {
+    await store.close();
+  }
+
+  const cases: Array<[Record<string, string>, string[], RegExp]> = [
+    [{}, ['--credentials-env', 'SOC_NOT_SET'], /the environment variable SOC_NOT_SET is not set or empty/],
+    [{ SOC_BAD: 'Only-T0k3n' }, ['--credentials-env', 'SOC_BAD'], /SOC_BAD must hold user:token/],
+    [{}, ['--credentials-env', 'NOT A NAME'], /is not an environment variable name/],
+  ];
+  for (const [extra, args, expected] of cases) {
+    const r = await cliAsync(dataDir, extra, 'repos', 'add', 'private2', url, ...args, '--no-sync');
+    assert.equal(r.code, 1, r.stdout);
+    assert.match(r.stderr, expected);
+    assert.doesNotMatch(r.stderr, /Only-T0k3n/);
+  }
+  const git = await cliAsync(dataDir, env, 'repos', 'add', 'private2', daemon.url('pb.git'),
+    '--credentials-env', 'SOC_GIT_CREDS');
+  assert.equal(git.code, 1);
+  assert.match(git.stderr, /credentials can only be given for http:\/\/ or https:\/\/ URLs/);
+  const again = await openSqliteStore({ dataDir, env: {} });
+  assert.equal(await again.getRepo('private2'), null);
+  await again.close();
+
+  const help = await riposte('repos', 'add', '--help');
+  assert.match(help.stdout.replace(/\s+/g, ' '), /--credentials-env <VAR>.*safer than https:\/\/user:token@… in <location>/);
+});

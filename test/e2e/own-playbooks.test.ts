@@ -93,6 +93,14 @@ test('own playbooks from Git: synced, pinned, sandboxed, refused when broken, su
       const bad = await api('POST', '/repos', 'root', { name: 'evil', url: 'ext::sh -c id', sync: false });
       assert.equal(bad.status, 400);
       assert.match(bad.json.error.message, /must be file:\/\/, git:\/\//);
+      // A token in a query string (or in a git:// URL) is refused, not stored, and not echoed.
+      for (const url of ['https://git.example/soc.git?private_token=Qu3ryT0k', 'git://u:Qu3ryT0k@127.0.0.1:1/r']) {
+        const refused = await api('POST', '/repos', 'root', { name: 'tok', url, sync: false });
+        assert.equal(refused.status, 400, url);
+        assert.match(refused.json.error.message, /query string or fragment|carries no user or password/);
+        assert.doesNotMatch(JSON.stringify(refused.json), /Qu3ryT0k/);
+      }
+      assert.equal((await api('GET', '/repos/tok', 'root')).status, 404);
     });
 
     await t.test('added through the API, pinned at its commit, runs on an alert in the sandbox', async () => {

@@ -157,7 +157,7 @@ test('URLs that cannot or must not be fetched: clear errors, credentials never e
   assert.doesNotMatch(JSON.stringify(await store.listAudit({ limit: 1000 })), /hunter2/);
   assert.doesNotMatch(JSON.stringify(await store.listRepos()), /hunter2/);
   assert.equal((await store.getRepo('gone'))!.url, 'https://127.0.0.1:1/nothing.git');
-  assert.equal(await store.repoFetchUrl('gone'), 'https://user:hunter2@127.0.0.1:1/nothing.git');
+  assert.equal(await store.repoCredentials('gone'), 'user:hunter2');
   const missing = await (async () => {
     await syncer.add({ name: 'missing', kind: 'git', url: daemon.url('no-such.git') }, 'user:admin');
     return syncer.sync('missing', 'user:admin', 'manual');

@@ -1,9 +1,11 @@
 /**
  * Real Git for repository tests: a working repository written and committed by the test, and a real
- * `git daemon` serving it on 127.0.0.1 (Debian's git), stopped by its PID.
+ * `git daemon` serving it on 127.0.0.1 (Debian's git), stopped by its PID — or `git http-backend`
+ * behind a Node HTTP server that demands credentials.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer, type Server } from 'node:http';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -106,4 +108,71 @@ export function playbookSource(o: { id: string; version?: number; label?: string
     '});',
     '',
   ].join('\n');
+}
+
+/**
+ * Git's smart HTTP protocol served by Debian's `git http-backend` (as CGI) behind a Node server
+ * that demands HTTP Basic credentials, on 127.0.0.1. Records every request it saw.
+ */
+export class GitHttpServer {
+  readonly requests: Array<{ method: string; url: string; authorization: string | undefined }> = [];
+
+  private constructor(private readonly server: Server, readonly port: number) {}
+
+  static async start(base: string, user: string, password: string): Promise<GitHttpServer> {
+    const expected = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+    let self: GitHttpServer | undefined;
+    const server = createHttpServer((req, res) => {
+      self!.requests.push({ method: req.method ?? '', url: req.url ?? '', authorization: req.headers.authorization });
+      if (req.headers.authorization !== expected) {
+        res.writeHead(401, { 'www-authenticate': 'Basic realm="git"' }).end();
+        return;
+      }
+      const [path = '/', query = ''] = (req.url ?? '/').split('?');
+      const header = (name: string): string => String(req.headers[name] ?? '');
+      const cgi = spawn('git', ['http-backend'], {
+        env: {
+          PATH: process.env['PATH'], GIT_PROJECT_ROOT: base, GIT_HTTP_EXPORT_ALL: '1',
+          PATH_INFO: path, QUERY_STRING: query, REQUEST_METHOD: req.method ?? 'GET',
+          CONTENT_TYPE: header('content-type'), REMOTE_USER: user, REMOTE_ADDR: '127.0.0.1',
+          HTTP_CONTENT_ENCODING: header('content-encoding'), GIT_PROTOCOL: header('git-protocol'),
+        },
+        stdio: ['pipe', 'pipe', 'ignore'],
+      });
+      req.pipe(cgi.stdin);
+      // CGI output: header lines, a blank line, the body.
+      let head = Buffer.alloc(0);
+      let started = false;
+      cgi.stdout.on('data', (chunk: Buffer) => {
+        if (started) { res.write(chunk); return; }
+        head = Buffer.concat([head, chunk]);
+        const end = head.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        started = true;
+        let status = 200;
+        for (const line of head.subarray(0, end).toString().split('\r\n')) {
+          const colon = line.indexOf(':');
+          const name = line.slice(0, colon).trim();
+          const value = line.slice(colon + 1).trim();
+          if (name.toLowerCase() === 'status') status = Number(value.split(' ')[0]);
+          else res.setHeader(name, value);
+        }
+        res.writeHead(status);
+        res.write(head.subarray(end + 4));
+      });
+      cgi.on('close', () => res.end());
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    self = new GitHttpServer(server, (server.address() as { port: number }).port);
+    return self;
+  }
+
+  url(path: string, userinfo = ''): string {
+    return `http://${userinfo}127.0.0.1:${this.port}/${path}`;
+  }
+
+  stop(): Promise<void> {
+    this.server.closeAllConnections();
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
 }

@@ -57,6 +57,26 @@ function location(r: RepoRecord): string {
   return r.kind === 'git' ? `${r.url}${r.ref ? `#${r.ref}` : ''}` : r.url;
 }
 
+interface AddOptions {
+  dir?: boolean; ref?: string; syncEvery?: string; sync: boolean; json?: boolean; credentialsEnv?: string;
+}
+
+/** `--credentials-env VAR`: the credentials never appear on a command line (ps, shell history). */
+export function credentialsFromEnv(variable: string): string {
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,127}$/.test(variable)) {
+    throw new CliError(`--credentials-env: "${terminalSafe(variable)}" is not an environment variable name`);
+  }
+  const value = process.env[variable];
+  if (value === undefined || value === '') {
+    throw new CliError(`--credentials-env: the environment variable ${variable} is not set or empty`);
+  }
+  // The value itself is never echoed, even in an error.
+  if (value.indexOf(':') <= 0) {
+    throw new CliError(`--credentials-env: ${variable} must hold user:token (a user name, a colon, the token)`);
+  }
+  return value;
+}
+
 export function registerRepos(program: Command): void {
   const repos = program.command('repos').description('playbook repositories: Git or a directory, activated at a pinned commit');
 
@@ -64,16 +84,20 @@ export function registerRepos(program: Command): void {
     .description('add a repository (a Git URL, or --dir for a local directory) and sync it')
     .argument('<name>', 'a short name, e.g. soc-playbooks')
     .argument('<location>', 'Git URL (file://, git://, ssh://, https://, user@host:path) or, with --dir, a directory')
+    .option('--credentials-env <VAR>', 'read https credentials "user:token" from this environment variable (safer than '
+      + 'https://user:token@… in <location>, which ps and the shell history show)')
     .option('--dir', 'a local directory (development): built as it is, no commit pinned')
     .option('--ref <branch-or-tag>', 'the branch or tag to follow (default: the remote default branch)')
     .option('--sync-every <interval>', 'also sync on a schedule, e.g. 15m')
     .option('--no-sync', 'only record it; sync later with `riposte repos sync`')
     .option('--json', 'machine-readable JSON')
-    .action(async (name: string, where: string, opts: { dir?: boolean; ref?: string; syncEvery?: string; sync: boolean; json?: boolean }, cmd: Command) => {
+    .action(async (name: string, where: string, opts: AddOptions, cmd: Command) => {
       const interval = opts.syncEvery === undefined ? null : parseInterval(opts.syncEvery);
+      const credentials = opts.credentialsEnv === undefined ? null : credentialsFromEnv(opts.credentialsEnv);
       const out = await withSyncer(cmd, async (syncer) => {
         const repo = await syncer.add({
-          name, kind: opts.dir ? 'dir' : 'git', url: opts.dir ? resolve(where) : where, ref: opts.ref ?? null, syncIntervalS: interval,
+          name, kind: opts.dir ? 'dir' : 'git', url: opts.dir ? resolve(where) : where, credentials,
+          ref: opts.ref ?? null, syncIntervalS: interval,
         }, cliActor());
         return { repo, sync: opts.sync ? await syncer.sync(name, cliActor(), 'manual') : null };
       });

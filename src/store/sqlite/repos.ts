@@ -32,10 +32,17 @@ const toRepo = (r: RepoRow): RepoRecord => ({
 const webhookAad = (repo: string): string => `repo-webhook:${repo}`;
 const credentialsAad = (repo: string): string => `repo-url:${repo}`;
 
-/** `https://user:token@host/x` → the URL without its credentials, and the credentials. */
-export function splitUrlCredentials(url: string): { url: string; credentials: string | null } {
-  const m = /^([a-z][a-z0-9+.-]*:\/\/)([^/@\s]+)@(.*)$/i.exec(url);
-  return m ? { url: `${m[1]}${m[3]}`, credentials: m[2]! } : { url, credentials: null };
+/**
+ * Credentials come apart from the URL (src/repos/git-url.ts splits and checks them): a URL that
+ * still holds a password, or a user in http(s) (a token), is refused rather than stored in clear.
+ */
+function refuseUrlCredentials(url: string): void {
+  const m = /^([a-z][a-z0-9+.-]*):\/\/([^/]*)/i.exec(url);
+  const at = m ? m[2]!.lastIndexOf('@') : -1;
+  if (at < 0) return;
+  if (m![2]!.slice(0, at).includes(':') || /^https?$/i.test(m![1]!)) {
+    throw new ValidationError('the repository URL holds credentials: give them apart (they are stored encrypted)');
+  }
 }
 
 export function validateRepoName(name: string): void {
@@ -152,9 +159,12 @@ export class RepoStore {
     if (repo.syncIntervalS !== undefined && repo.syncIntervalS !== null && (!Number.isInteger(repo.syncIntervalS) || repo.syncIntervalS < 60)) {
       throw new ValidationError('sync interval must be a whole number of seconds, at least 60');
     }
+    // Credentials are a secret: kept encrypted, never shown or audited.
+    const { url } = repo;
+    const credentials = repo.credentials ?? null;
+    if (repo.kind === 'git') refuseUrlCredentials(url);
+    else if (credentials !== null) throw new ValidationError('only a Git repository has credentials');
     const now = nowIso();
-    // Credentials in a URL are a secret: kept encrypted, never shown or audited.
-    const { url, credentials } = repo.kind === 'git' ? splitUrlCredentials(repo.url) : { url: repo.url, credentials: null };
     const tx = this.s.insert.database.transaction(() => {
       if (this.s.byName.get(repo.name)) throw new ConflictError(`repository "${repo.name}" already exists`);
       const sealed = credentials === null ? null : encryptSecret(credentials, this.key, credentialsAad(repo.name));
@@ -210,12 +220,10 @@ export class RepoStore {
     tx();
   }
 
-  /** The URL git fetches from: with its credentials, if any (never shown). */
-  fetchUrl(repo: string): string {
+  /** The credentials git fetches with (`user:password`), if any: never shown, never on a command line. */
+  credentials(repo: string): string | null {
     const row = this.mustGet(repo);
-    if (row.url_credentials === null) return row.url;
-    const m = /^([a-z][a-z0-9+.-]*:\/\/)(.*)$/i.exec(row.url)!;
-    return `${m[1]}${decryptSecret(row.url_credentials, this.key, credentialsAad(repo))}@${m[2]}`;
+    return row.url_credentials === null ? null : decryptSecret(row.url_credentials, this.key, credentialsAad(repo));
   }
 
   webhookSecret(repo: string): string | null {

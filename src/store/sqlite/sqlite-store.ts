@@ -212,7 +212,7 @@ export class SqliteStore implements Store {
   }
   async setRepoWebhookSecret(name: string, secret: string | null, actor: string): Promise<void> { this.r.repos.setWebhookSecret(name, secret, actor); }
   async repoWebhookSecret(name: string): Promise<string | null> { return this.r.repos.webhookSecret(name); }
-  async repoFetchUrl(name: string): Promise<string> { return this.r.repos.fetchUrl(name); }
+  async repoCredentials(name: string): Promise<string | null> { return this.r.repos.credentials(name); }
   async activePlaybooks(): Promise<ActivePlaybook[]> { return this.r.repos.active(); }
   async getBundle(hash: string): Promise<StoredBundle | null> { return this.r.repos.bundle(hash); }
   async playbookCatalogRevision(): Promise<number> { return this.r.repos.revision(); }
