@@ -190,8 +190,9 @@ export class RepoSyncer {
   private async confirmBuiltin(builds: PlaybookBuild[]): Promise<void> {
     for (const b of builds) {
       const power = declaredPower(b.bundle.config as Parameters<typeof declaredPower>[0]);
-      if (unconfirmedPower(power, await this.store.getPlaybookGrant(b.playbookId)).length > 0) {
-        await this.store.grantPlaybookPower(b.playbookId, power, 'system:install');
+      if (unconfirmedPower(power, await this.store.getPlaybookGrant(b.playbookId), BUILTIN_REPOSITORY).length > 0) {
+        const grant = { playbookId: b.playbookId, repo: BUILTIN_REPOSITORY, hash: b.bundle.hash, power };
+        await this.store.grantPlaybookPower(grant, 'system:install');
       }
     }
   }
@@ -207,7 +208,8 @@ export class RepoSyncer {
     const playbooks = await Promise.all((await this.store.repoPlaybooks(name)).map(async (p) => {
       const bundle = await this.store.getBundle(p.hash);
       const config = bundle?.config as Parameters<typeof declaredPower>[0] | undefined;
-      const unconfirmed = config ? unconfirmedPower(declaredPower(config), await this.store.getPlaybookGrant(p.playbookId)) : [];
+      const grant = await this.store.getPlaybookGrant(p.playbookId);
+      const unconfirmed = config ? unconfirmedPower(declaredPower(config), grant, name) : [];
       return { id: p.playbookId, path: p.path, hash: p.hash, unconfirmed };
     }));
     return { repository: name, status, commit, activeCommit: repo?.activeCommit ?? null, playbooks, errors };
