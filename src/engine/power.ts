@@ -8,6 +8,9 @@
  * confirmed, or a confirmed role now bound to another capability (new actions, destructive ones
  * among them, are reachable only through roles). A playbook never confirmed has everything to
  * confirm unless it declares nothing above supervised and no role.
+ *
+ * A grant covers the playbook only as provided by the repository it was confirmed for: the same id
+ * from another repository (or from code of unknown origin) is unconfirmed, whatever it declares.
  */
 import { AUTOMATION_LEVELS, type AutomationLevel } from '../common/domain.js';
 import { capabilities, type CapabilityName } from '../sdk/capabilities.js';
@@ -20,8 +23,17 @@ export function declaredPower(config: PlaybookConfig<Record<string, CapabilityNa
 
 const rank = (level: AutomationLevel | null): number => AUTOMATION_LEVELS.indexOf(level ?? 'supervised');
 
-/** What the declaration asks for beyond the grant, in words an admin can decide on; empty: nothing. */
-export function unconfirmedPower(declared: PlaybookPower, grant: PlaybookGrant | null): string[] {
+/**
+ * What the declaration of a playbook provided by repository `provider` asks for beyond the grant,
+ * in words an admin can decide on; empty: nothing.
+ */
+export function unconfirmedPower(
+  declared: PlaybookPower, grant: PlaybookGrant | null, provider: string | null,
+): string[] {
+  if (grant !== null && grant.repo !== provider) {
+    const foreign = `provided by repository ${provider ?? '(unknown)'}; confirmed for ${grant.repo}`;
+    return [foreign, ...unconfirmedPower(declared, null, provider)];
+  }
   const out: string[] = [];
   const grantedLevel = grant?.automation ?? null;
   if (rank(declared.automation) > rank(grantedLevel)) {

@@ -32,8 +32,13 @@ export interface LoadedPlaybook {
   unconfirmed?: string[];
 }
 
-/** Finds the code of a run that started on a playbook version no longer active, by its hash. */
-export type PastCode = (playbookId: string, hash: string) => Promise<RegisteredPlaybook | null>;
+/**
+ * Finds the code of a run that started on a playbook version no longer active, by its hash; the
+ * repository the run's code came from decides which grant covers it.
+ */
+export type PastCode = (
+  playbookId: string, hash: string, repository: string | null,
+) => Promise<RegisteredPlaybook | null>;
 
 export type RegisteredPlaybook = LoadedPlaybook;
 
@@ -70,13 +75,17 @@ export class PlaybookRegistry {
   }
 
   /**
-   * The code a run executes: the active version if the run started on it, else the version it
-   * started on (by its code hash), else the active one (the replay then reports any difference).
+   * The code a run executes: the active version if the run started on it (the same code from the
+   * same repository), else the version it started on (by its code hash), else the active one (the
+   * replay then reports any difference).
    */
-  async forRun(run: { playbookId: string; playbookHash: string }): Promise<RegisteredPlaybook | undefined> {
+  async forRun(
+    run: { playbookId: string; playbookHash: string; origin?: PlaybookOrigin | null },
+  ): Promise<RegisteredPlaybook | undefined> {
     const current = this.byId.get(run.playbookId);
-    if (current?.hash === run.playbookHash) return current;
-    const past = this.pastCode ? await this.pastCode(run.playbookId, run.playbookHash) : null;
+    const repository = run.origin?.repository ?? null;
+    if (current?.hash === run.playbookHash && (current.source?.repository ?? null) === repository) return current;
+    const past = this.pastCode ? await this.pastCode(run.playbookId, run.playbookHash, repository) : null;
     return past ?? current;
   }
 

@@ -38,7 +38,7 @@ export class PlaybookCatalog {
     private readonly registry: PlaybookRegistry,
     private readonly opts: CatalogOptions = {},
   ) {
-    registry.pastCode = (id, hash) => this.pastCode(id, hash);
+    registry.pastCode = (id, hash, repository) => this.pastCode(id, hash, repository);
   }
 
   /** Reloads the active playbooks if anything changed since the last time (or `force`). */
@@ -101,16 +101,23 @@ export class PlaybookCatalog {
 
   private async withGrant(p: Omit<LoadedPlaybook, 'source' | 'unconfirmed'>, a: ActivePlaybook): Promise<LoadedPlaybook> {
     const grant = await this.store.getPlaybookGrant(p.config.id);
-    return { ...p, source: { repository: a.repo, commit: a.commit, path: a.path }, unconfirmed: unconfirmedPower(declaredPower(p.config), grant) };
+    const unconfirmed = unconfirmedPower(declaredPower(p.config), grant, a.repo);
+    return { ...p, source: { repository: a.repo, commit: a.commit, path: a.path }, unconfirmed };
   }
 
-  /** A run's code from an earlier activation: its bundle, under today's grant for its playbook. */
-  private async pastCode(playbookId: string, hash: string): Promise<RegisteredPlaybook | null> {
+  /**
+   * A run's code from an earlier activation: its bundle, under today's grant for its playbook if
+   * that grant is for the repository the run's code came from (a removed repository's grants are
+   * gone, and another repository's do not cover it: such a run resumes supervised).
+   */
+  private async pastCode(
+    playbookId: string, hash: string, repository: string | null,
+  ): Promise<RegisteredPlaybook | null> {
     const bundle = this.loaded.has(hash) ? null : await this.store.getBundle(hash);
     if (!this.loaded.has(hash) && !bundle) return null;
     const p = await this.load(hash, bundle ?? undefined);
     if (p.config.id !== playbookId) return null;
     const grant = await this.store.getPlaybookGrant(playbookId);
-    return { ...p, unconfirmed: unconfirmedPower(declaredPower(p.config), grant) };
+    return { ...p, unconfirmed: unconfirmedPower(declaredPower(p.config), grant, repository) };
   }
 }

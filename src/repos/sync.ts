@@ -29,6 +29,7 @@ import { ADHOC_PLAYBOOK_ID } from '../engine/adhoc-playbook.js';
 import { RepoBuildError, buildRepository } from './build.js';
 import { GitError, exportCommit, fetchMirror, listTree, redactUrl, resolveCommit, validateGitUrl, validateRef } from './git.js';
 import { checkDirectory, checkTree } from './tree.js';
+import { ConflictError } from '../store/sqlite/common.js';
 
 export class RepoError extends Error {
   constructor(message: string) {
@@ -188,6 +189,8 @@ export class RepoSyncer {
         throw new RepoBuildError(reserved.map((b) => `${b.path}: playbook id "${b.playbookId}" is reserved by Riposte`));
       }
       if (await this.sameAsActive(name, builds) && commit === repo.activeCommit) {
+        // A crash between the built-in activation and its grants is repaired at the next start.
+        if (repo.kind === 'builtin') await this.confirmBuiltin(builds);
         return await this.finish(repo, 'unchanged', commit, [], actor, trigger);
       }
       await this.store.activateRepo(name, commit, builds, actor, trigger, repo.activeAt);
@@ -198,7 +201,7 @@ export class RepoSyncer {
       if (err instanceof RepoBuildError) return this.finish(repo, 'refused', commit, err.errors, actor, trigger);
       if (err instanceof GitError) return this.finish(repo, 'failed', commit, [err.message], actor, trigger);
       // An id another repository provides (the store's ConflictError) refuses the commit too.
-      if ((err as Error).name === 'ConflictError') return this.finish(repo, 'refused', commit, [(err as Error).message], actor, trigger);
+      if (err instanceof ConflictError) return this.finish(repo, 'refused', commit, [(err as Error).message], actor, trigger);
       throw err;
     } finally {
       if (work) rmSync(work, { recursive: true, force: true });
@@ -214,8 +217,9 @@ export class RepoSyncer {
   private async confirmBuiltin(builds: PlaybookBuild[]): Promise<void> {
     for (const b of builds) {
       const power = declaredPower(b.bundle.config as Parameters<typeof declaredPower>[0]);
-      if (unconfirmedPower(power, await this.store.getPlaybookGrant(b.playbookId)).length > 0) {
-        await this.store.grantPlaybookPower(b.playbookId, power, 'system:install');
+      if (unconfirmedPower(power, await this.store.getPlaybookGrant(b.playbookId), BUILTIN_REPOSITORY).length > 0) {
+        const grant = { playbookId: b.playbookId, repo: BUILTIN_REPOSITORY, hash: b.bundle.hash, power };
+        await this.store.grantPlaybookPower(grant, 'system:install');
       }
     }
   }
@@ -231,7 +235,8 @@ export class RepoSyncer {
     const playbooks = await Promise.all((await this.store.repoPlaybooks(name)).map(async (p) => {
       const bundle = await this.store.getBundle(p.hash);
       const config = bundle?.config as Parameters<typeof declaredPower>[0] | undefined;
-      const unconfirmed = config ? unconfirmedPower(declaredPower(config), await this.store.getPlaybookGrant(p.playbookId)) : [];
+      const grant = await this.store.getPlaybookGrant(p.playbookId);
+      const unconfirmed = config ? unconfirmedPower(declaredPower(config), grant, name) : [];
       return { id: p.playbookId, path: p.path, hash: p.hash, unconfirmed };
     }));
     return { repository: name, status, commit, activeCommit: repo?.activeCommit ?? null, playbooks, errors };

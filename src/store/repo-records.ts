@@ -47,10 +47,41 @@ export interface PlaybookPower {
   roles: Record<string, string>;
 }
 
+/**
+ * An admin's confirmation of a playbook's power: it covers the playbook only as provided by `repo`
+ * (another repository providing the id later runs unconfirmed), and records the bundle reviewed.
+ */
 export interface PlaybookGrant extends PlaybookPower {
   playbookId: string;
+  repo: string;
+  /** The bundle whose declaration the admin reviewed and confirmed. */
+  hash: string;
   confirmedBy: string;
   confirmedAt: string;
+}
+
+/** What an admin confirms: the power declared by one bundle, as its repository provides it now. */
+export interface NewPlaybookGrant {
+  playbookId: string;
+  repo: string;
+  hash: string;
+  power: PlaybookPower;
+}
+
+/** The playbook's active code is not the bundle the admin reviewed: nothing was granted. */
+export class PlaybookChangedError extends Error {
+  constructor(
+    readonly playbookId: string,
+    readonly expected: { repo?: string; hash: string },
+    readonly active: { repo: string; hash: string } | null,
+  ) {
+    const now = active
+      ? `the active bundle is ${active.hash} from repository ${active.repo}`
+      : 'it is no longer active';
+    super(`playbook ${playbookId} changed since it was reviewed: confirming bundle ${expected.hash}`
+      + `${expected.repo ? ` from repository ${expected.repo}` : ''}, but ${now}`);
+    this.name = 'PlaybookChangedError';
+  }
 }
 
 /** A compiled playbook bundle, by its hash (the code identity a run records). */

@@ -15,7 +15,8 @@ import type { IncidentStatus, Severity } from '../common/domain.js';
 import type { CaseCommentRecord, CaseDetail, CaseRecord, CaseStatus, NewCase, PlaybookOrigin } from './records.js';
 import type { UserAccount } from './policy-records.js';
 import type {
-  ActivePlaybook, NewRepo, PlaybookBuild, PlaybookGrant, PlaybookPower, RepoRecord, RepoSyncStatus, RepoSyncTrigger, StoredBundle,
+  ActivePlaybook, NewPlaybookGrant, NewRepo, PlaybookBuild, PlaybookGrant, RepoRecord, RepoSyncStatus, RepoSyncTrigger,
+  StoredBundle,
 } from './repo-records.js';
 import type { NewSchedule, ScheduleFireResult, ScheduleRecord } from './schedule-records.js';
 
@@ -356,11 +357,12 @@ export interface Store {
   listRepos(): Promise<RepoRecord[]>;
   /** The playbooks of a repository's active commit. */
   repoPlaybooks(name: string): Promise<Array<{ playbookId: string; path: string; hash: string }>>;
-  /** Removes the repository and its playbooks (runs keep their bundles); audited. */
+  /** Removes the repository, its playbooks and its grants (runs keep their bundles); audited. */
   removeRepo(name: string, actor: string): Promise<void>;
   /**
-   * Activates a commit: its bundles and playbook set replace the repository's, in one transaction;
-   * audited. With `expectedActiveAt`, refused (ConflictError) if another activation happened since.
+   * Activates a commit: its bundles and playbook set replace the repository's, and the repository's
+   * grants for ids the commit no longer provides are deleted, in one transaction; audited. With
+   * `expectedActiveAt`, refused (ConflictError) if another activation happened since.
    */
   activateRepo(name: string, commit: string | null, builds: PlaybookBuild[], actor: string, trigger: RepoSyncTrigger, expectedActiveAt?: string | null): Promise<void>;
   /** Records a sync that activated nothing (unchanged, refused with the errors, failed). */
@@ -376,8 +378,12 @@ export interface Store {
   /** Bumped by every activation, removal and grant. */
   playbookCatalogRevision(): Promise<number>;
   getPlaybookGrant(playbookId: string): Promise<PlaybookGrant | null>;
-  /** An admin confirms what a playbook declares about its power; audited. */
-  grantPlaybookPower(playbookId: string, power: PlaybookPower, actor: string): Promise<PlaybookGrant>;
+  /**
+   * An admin confirms what one bundle of a playbook declares about its power, for the repository
+   * providing it; audited. Rejects with PlaybookChangedError, writing nothing, when that bundle is
+   * not the id's active one from that repository (a sync landed since the review).
+   */
+  grantPlaybookPower(grant: NewPlaybookGrant, actor: string): Promise<PlaybookGrant>;
 
   getPlaybookSettings(playbookId: string): Promise<PlaybookSettings | null>;
   /** Everything but the trigger condition, which stays as it is (see `setPlaybookTrigger`). Audited. */

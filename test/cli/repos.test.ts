@@ -2,7 +2,7 @@
  * `riposte repos …` and `riposte playbooks confirm` as an operator runs them (the compiled CLI in a
  * child process, a real repository served by a real `git daemon`): clear errors that write nothing,
  * the compiler's messages printed terminal-safe, exit codes a script can test, confirmation shown
- * before it is given.
+ * with the hash of the code it applies to before it is given, and given only for that code.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -32,7 +32,7 @@ after(() => {
 
 const riposte = (...args: string[]) => cliAsync(dataDir, {}, ...args);
 
-test('repos add syncs and pins; a refused commit exits 1 with the compiler message; confirm shows before it grants', async () => {
+test('add pins; a refused commit exits 1 with the compiler message; confirm --hash grants what was shown', async () => {
   const v1 = repo.commit({ 'playbooks/contain.ts': playbookSource({ id: 'cli-contain', automation: 'autonomous', roles: { firewall: 'firewall' }, body: "await ctx.note('x');" }) });
   const added = await riposte('repos', 'add', 'soc', daemon.url('pb.git'));
   assert.equal(added.code, 0, added.stderr);
@@ -56,17 +56,39 @@ test('repos add syncs and pins; a refused commit exits 1 with the compiler messa
   assert.match(shown.stdout, new RegExp(`active commit: ${v1}`));
   assert.match(shown.stdout, /last sync: refused/);
 
+  // confirm shows the change and the hash of the code it applies to, and grants only that code.
+  const listed = JSON.parse((await riposte('playbooks', 'list', '--json')).stdout).playbooks
+    .find((p: { id: string }) => p.id === 'cli-contain') as { hash: string };
   const ask = await riposte('playbooks', 'confirm', 'cli-contain');
   assert.equal(ask.code, 1);
-  assert.match(ask.stdout, /declares:\n {2}automation level autonomous/);
-  assert.match(ask.stderr, /repeat with --yes/);
-  const yes = await riposte('playbooks', 'confirm', 'cli-contain', '--yes');
+  const change = `cli-contain \\(soc@${v1}:playbooks/contain\\.ts, bundle ${listed.hash}\\)`;
+  assert.match(ask.stdout, new RegExp(`${change} declares:\n {2}automation level autonomous`));
+  assert.match(ask.stderr, new RegExp(`repeat with --hash ${listed.hash} to confirm it`));
+  const stale = await riposte('playbooks', 'confirm', 'cli-contain', '--hash', '0123456789abcdef');
+  assert.equal(stale.code, 1);
+  assert.match(stale.stderr, new RegExp(`--hash 0123456789abcdef, but the active bundle is ${listed.hash}`));
+  const gone = await riposte('playbooks', 'confirm', 'cli-contain', '--yes');
+  assert.equal(gone.code, 1, '--yes is no longer an option');
+  assert.match(gone.stderr, /unknown option '--yes'/);
+  const still = JSON.parse((await riposte('playbooks', 'list', '--json')).stdout).playbooks
+    .find((p: { id: string }) => p.id === 'cli-contain') as { unconfirmed: string[] };
+  assert.equal(still.unconfirmed.length, 2, 'nothing was granted by the refused confirmations');
+
+  const yes = await riposte('playbooks', 'confirm', 'cli-contain', '--hash', listed.hash);
   assert.equal(yes.code, 0, yes.stderr);
+  assert.match(yes.stdout, new RegExp(`confirmed ${change}`));
   const after = await riposte('playbooks', 'list', '--json');
   const row = JSON.parse(after.stdout).playbooks.find((p: { id: string }) => p.id === 'cli-contain');
   assert.equal(row.automation, 'autonomous');
   assert.deepEqual(row.unconfirmed, []);
   assert.deepEqual(row.source, { repository: 'soc', commit: v1, path: 'playbooks/contain.ts' });
+  const again = await riposte('playbooks', 'confirm', 'cli-contain', '--hash', listed.hash);
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stdout, /nothing to confirm/);
+  const store = await openSqliteStore({ dataDir, env: {} });
+  const grant = await store.getPlaybookGrant('cli-contain');
+  await store.close();
+  assert.deepEqual([grant?.repo, grant?.hash], ['soc', listed.hash]);
 });
 
 test('bad input is refused with an error naming it, and nothing is written', async () => {
@@ -79,7 +101,7 @@ test('bad input is refused with an error naming it, and nothing is written', asy
     [['repos', 'remove', 'soc'], /repeat with --yes/],
     [['repos', 'remove', 'builtin', '--yes'], /cannot be removed/],
     [['repos', 'sync', 'nope'], /repository "nope" not found/],
-    [['playbooks', 'confirm', 'nope', '--yes'], /no active playbook "nope"/],
+    [['playbooks', 'confirm', 'nope', '--hash', '0123456789abcdef'], /no active playbook "nope"/],
   ];
   const store = await openSqliteStore({ dataDir, env: {} });
   const before = (await store.listRepos()).length;

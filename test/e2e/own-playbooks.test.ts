@@ -3,9 +3,10 @@
  * Riposte's tree) served by a real `git daemon`, added and synced through the API, activated at a
  * pinned commit and run on an alert in the sandbox; a broken commit is refused while the old one
  * keeps running; a commit that raises its own automation level runs supervised until an admin
- * confirms; a run parked on one commit resumes on that commit's code after another is activated;
- * a push hook syncs with the repository's secret and nothing else; every route refuses the roles
- * it does not name.
+ * confirms the bundle reviewed (a stale hash is refused); a run parked on one commit resumes on that
+ * commit's code after another is activated; a push hook syncs with the repository's secret and
+ * nothing else; removing the repository deletes its grants, so a run parked on its code resumes
+ * supervised; every route refuses the roles it does not name.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -23,8 +24,12 @@ import { ROOT, cliAsync } from '../cli/fixture.js';
 const exec = promisify(execFile);
 const LABEL = 'soc-suspicious-login';
 
-/** The SOC's playbook: notes which version ran, blocks the source address (a contain action). */
-const playbook = (version: number, opts: { automation?: string; broken?: boolean } = {}) => playbookSource({
+/**
+ * The SOC's playbook: notes which version ran, blocks the source address (a contain action); with
+ * `ask`, then asks an analyst (a durable prompt the run parks on) and blocks it again.
+ */
+type Variant = { automation?: string; broken?: boolean; ask?: boolean };
+const playbook = (version: number, opts: Variant = {}) => playbookSource({
   id: 'soc-block-source', version, label: LABEL, roles: { firewall: 'firewall' },
   ...(opts.automation ? { automation: opts.automation } : {}),
   module: "import { cefValue } from 'riposte';",
@@ -34,7 +39,12 @@ const playbook = (version: number, opts: { automation?: string; broken?: boolean
       `  await ctx.note('soc-block-source v${version}');`,
       "  const ip = cefValue(incident, 'sourceAddress');",
       "  if (typeof ip !== 'string') return { version: " + version + ", blocked: false };",
-      "  const r = await ctx.roles.firewall.blockIp({ ip, comment: 'soc playbook' });",
+      "  let r = await ctx.roles.firewall.blockIp({ ip, comment: 'soc playbook' });",
+      ...(opts.ask ? [
+        "  await ctx.prompt({ type: 'yesno', question: 'block again?', to: { role: 'analyst' },",
+        '    timeoutMs: 3600000, default: false });',
+        "  r = await ctx.roles.firewall.blockIp({ ip, comment: 'soc playbook, again' });",
+      ] : []),
       `  return { version: ${version}, blocked: r.blocked };`,
     ].join('\n'),
 });
@@ -68,6 +78,7 @@ test('own playbooks from Git: synced, pinned, sandboxed, refused when broken, su
     await srv.store.putPlaybookSettings({ playbookId: 'soc-block-source', enabled: true, automation: null, bindings: { firewall: 'panos-lab' } }, 'test');
     const repo = GitRepo.create(join(tmp.dir, 'served'), 'soc-playbooks.git');
     const v1 = repo.commit({ 'playbooks/block-source.ts': playbook(1) }, 'v1');
+    let v1Bundle = '';
     let n = 0;
     const alert = async () => {
       const r = await api('POST', '/incidents', 'feed', {
@@ -88,7 +99,10 @@ test('own playbooks from Git: synced, pinned, sandboxed, refused when broken, su
       assert.equal((await api('GET', '/repos', 'vic')).status, 200);
       assert.equal((await api('POST', '/repos/builtin/sync', 'bob')).status, 403);
       assert.equal((await api('DELETE', '/repos/builtin', 'bob')).status, 403);
-      assert.equal((await api('POST', '/playbooks/mobile-unauthorized-ip/confirm', 'bob')).status, 403);
+      const anyHash = { hash: '0123456789abcdef' };
+      assert.equal((await api('POST', '/playbooks/mobile-unauthorized-ip/confirm', 'bob', anyHash)).status, 403);
+      assert.equal((await api('POST', '/playbooks/mobile-unauthorized-ip/confirm', 'vic', anyHash)).status, 403);
+      assert.equal((await api('POST', '/playbooks/mobile-unauthorized-ip/confirm', null, anyHash)).status, 401);
       assert.equal((await api('DELETE', '/repos/builtin', 'root')).status, 409);
       const bad = await api('POST', '/repos', 'root', { name: 'evil', url: 'ext::sh -c id', sync: false });
       assert.equal(bad.status, 400);
@@ -109,6 +123,7 @@ test('own playbooks from Git: synced, pinned, sandboxed, refused when broken, su
       assert.equal(added.json.sync.status, 'activated');
       assert.equal(added.json.repository.activeCommit, v1);
       assert.deepEqual(added.json.sync.playbooks[0].unconfirmed, ['new role "firewall" (firewall: firewall.blockIp, firewall.unblockIp)']);
+      v1Bundle = added.json.sync.playbooks[0].hash as string;
       const runId = await alert();
       const run = await runIn(srv.store, runId);
       assert.equal(run.status, 'waiting', 'unconfirmed: its block waits for approval (supervised)');
@@ -157,10 +172,32 @@ test('own playbooks from Git: synced, pinned, sandboxed, refused when broken, su
       await until('the server loaded v3', async () => (await srv.store.getRun(await alertOnce()))?.origin?.commit === v3);
       const supervised = lastAlertRun!;
       assert.equal((await runIn(srv.store, supervised)).status, 'waiting', 'still supervised: the block waits for approval');
-      const confirmed = await api('POST', '/playbooks/soc-block-source/confirm', 'root');
+      // Confirmation names the bundle reviewed: none, a malformed one or a stale one (v1's) grants nothing.
+      const v3Hash = synced.json.sync.playbooks[0].hash as string;
+      const v1Hash = v1Bundle;
+      const missing = await api('POST', '/playbooks/soc-block-source/confirm', 'root');
+      assert.equal(missing.status, 400, JSON.stringify(missing.json));
+      const noHash = await api('POST', '/playbooks/soc-block-source/confirm', 'root', {});
+      assert.equal(noHash.status, 400);
+      assert.match(noHash.json.error.message, /hash/);
+      const malformed = await api('POST', '/playbooks/soc-block-source/confirm', 'root', { hash: 'v3; rm -rf' });
+      assert.equal(malformed.status, 400);
+      const stale = await api('POST', '/playbooks/soc-block-source/confirm', 'root', { hash: v1Hash });
+      assert.equal(stale.status, 409, JSON.stringify(stale.json));
+      assert.equal(stale.json.error.code, 'changed');
+      const both = `${v1Hash}.*the active bundle is ${v3Hash} from repository soc`;
+      assert.match(stale.json.error.message, new RegExp(both));
+      assert.equal(await srv.store.getPlaybookGrant('soc-block-source'), null, 'nothing granted');
+      assert.equal((await api('POST', '/playbooks/no-such-playbook/confirm', 'root', { hash: v3Hash })).status, 404);
+      const confirmed = await api('POST', '/playbooks/soc-block-source/confirm', 'root', { hash: v3Hash });
       assert.equal(confirmed.status, 200, JSON.stringify(confirmed.json));
+      assert.equal(confirmed.json.hash, v3Hash);
+      assert.deepEqual([confirmed.json.grant.repo, confirmed.json.grant.hash], ['soc', v3Hash]);
       const audit = await srv.store.listAudit({ limit: 1000 });
-      assert.ok(audit.some((e) => e.action === 'playbook.confirm' && e.actor === 'token:root' && e.target === 'playbook:soc-block-source'));
+      const confirms = audit.filter((e) => e.action === 'playbook.confirm' && e.target === 'playbook:soc-block-source');
+      assert.equal(confirms.length, 1, 'only the confirmation with the current hash is audited');
+      assert.equal(confirms[0]!.actor, 'token:root');
+      assert.equal((confirms[0]!.detail as { hash: string }).hash, v3Hash);
       const autonomous = await until('confirmed', async () => {
         const id = await alert();
         const r = await runIn(srv.store, id);
@@ -209,6 +246,49 @@ test('own playbooks from Git: synced, pinned, sandboxed, refused when broken, su
         return got?.origin?.commit === v5 ? got : undefined;
       }, 10_000);
       assert.deepEqual((await runIn(srv.store, run.id)).output, { version: 5, blocked: true });
+    });
+
+    await t.test('removing the repository deletes its grants: a run parked on it resumes supervised', async () => {
+      const v6 = repo.commit({ 'playbooks/block-source.ts': playbook(6, { automation: 'autonomous', ask: true }) });
+      const synced = await api('POST', '/repos/soc/sync', 'root');
+      assert.equal(synced.status, 200, JSON.stringify(synced.json));
+      assert.deepEqual(synced.json.sync.playbooks[0].unconfirmed, [], 'the same declaration: still confirmed');
+      const runId = await until('the server runs v6', async () => {
+        const id = await alert();
+        return (await srv.store.getRun(id))?.origin?.commit === v6 ? id : undefined;
+      }, 10_000);
+      // Confirmed: the first block ran without approval; the run is parked on the prompt.
+      const prompt = await until('parked on the prompt', async () =>
+        (await policy.listPrompts({ status: 'pending' })).find((p) => p.runId === runId));
+      assert.deepEqual(await policy.listApprovals({ runId }), []);
+
+      assert.equal((await api('DELETE', '/repos/soc', 'root')).status, 204);
+      assert.equal(await srv.store.getPlaybookGrant('soc-block-source'), null);
+      const removal = (await srv.store.listAudit({ limit: 1000 }))
+        .find((e) => e.action === 'repo.remove' && e.target === 'repo:soc');
+      assert.deepEqual((removal!.detail as { revokedGrants: string[] }).revokedGrants, ['soc-block-source']);
+      // Once the server dropped the playbook, an alert with its label starts nothing.
+      await until('the server dropped the playbook', async () => {
+        const r = await api('POST', '/incidents', 'feed', {
+          name: `after removal ${++n}`, label: LABEL, severity: 'high', sourceId: `gone-${n}`,
+          artifacts: [{ name: 'login', cef: {} }],
+        });
+        assert.equal(r.status, 201, JSON.stringify(r.json));
+        return r.json.runs.length === 0;
+      });
+
+      const answered = await api('POST', `/prompts/${prompt.id}/answer`, 'bob', { answer: true });
+      assert.equal(answered.status, 200, JSON.stringify(answered.json));
+      // It resumes on its own (removed) bundle, with no grant: the second block waits for approval.
+      const approval = await until('the second block waits for approval',
+        async () => (await policy.listApprovals({ runId }))[0]);
+      const parkedAgain = await runIn(srv.store, runId);
+      assert.equal(parkedAgain.status, 'waiting');
+      assert.equal(parkedAgain.origin?.commit, v6);
+      assert.equal((await api('POST', `/approvals/${approval.id}/approve`, 'bob', {})).status, 200);
+      const done = await runIn(srv.store, runId, ['completed', 'failed', 'needs_attention']);
+      assert.equal(done.status, 'completed', done.attentionReason ?? JSON.stringify(done.error));
+      assert.deepEqual(done.output, { version: 6, blocked: true });
     });
   } finally {
     await srv.stop();

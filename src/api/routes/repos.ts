@@ -5,7 +5,8 @@
  *   - GET  /api/v1/repos, /api/v1/repos/:name                  admin, analyst, viewer
  *   (a repository added here is a Git URL; a local directory only from the CLI, on the machine)
  *   - POST /api/v1/repos, /repos/:name/sync, DELETE /repos/:name admin
- *   - POST /api/v1/playbooks/:id/confirm                         admin
+ *   - POST /api/v1/playbooks/:id/confirm {hash}                  admin: grants what that bundle
+ *     declares, 409 `changed` if it is not the active bundle any more (nothing granted)
  *   - POST /api/v1/repos/:name/hook                              a Git host's push hook, with the
  *     repository's hook secret (no API token): GitHub/Gitea's X-Hub-Signature-256 (HMAC of the
  *     body), GitLab's X-Gitlab-Token, or X-Riposte-Hook-Token. An unknown repository and a wrong
@@ -17,6 +18,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { RepoError, type RepoSyncer, type SyncResult } from '../../repos/sync.js';
 import { NoSuchPlaybook, confirmPlaybook } from '../../repos/installed.js';
+import { PlaybookChangedError } from '../../store/repo-records.js';
 import { API_PREFIX, type ApiDeps } from '../deps.js';
 import { ApiError, parseInput } from '../errors.js';
 import { actorOf, principalOf, READ_ROLES, requireApiToken } from '../auth.js';
@@ -30,6 +32,10 @@ export interface RepoRouteDeps extends ApiDeps {
 
 const nameParams = z.strictObject({ name: z.string().min(1).max(64) });
 const idParams = z.strictObject({ id: z.string().min(1).max(128) });
+/** The bundle the admin reviewed (`riposte playbooks list --json`, `riposte playbooks confirm <id>` show it). */
+const confirmBody = z.strictObject({
+  hash: z.string().regex(/^[0-9a-f]{16,64}$/, 'a bundle hash: 16 to 64 hex digits'),
+});
 const addBody = z.strictObject({
   name: z.string().min(1).max(64),
   // A local directory only from the CLI: an API token is not a login on the server's file system.
@@ -117,12 +123,14 @@ export function registerRepoRoutes(app: FastifyInstance, d: RepoRouteDeps): void
 
   app.post(`${API_PREFIX}/playbooks/:id/confirm`, admin, async (request) => {
     const { id } = parseInput(idParams, request.params, 'params');
+    const { hash } = parseInput(confirmBody, request.body ?? undefined, 'body');
     try {
-      const { playbook, grant } = await confirmPlaybook(store, id, actorOf(principalOf(request)));
+      const { playbook, grant } = await confirmPlaybook(store, id, hash, actorOf(principalOf(request)));
       await d.onChange?.();
-      return { playbook: id, source: playbook.source, confirmed: playbook.unconfirmed, grant };
+      return { playbook: id, source: playbook.source, hash, confirmed: playbook.unconfirmed, grant };
     } catch (err) {
       if (err instanceof NoSuchPlaybook) throw new ApiError(404, 'not_found', err.message);
+      if (err instanceof PlaybookChangedError) throw new ApiError(409, 'changed', err.message);
       throw err;
     }
   });

@@ -10,6 +10,7 @@ import { BUILTIN_REPOSITORY } from '../../../playbooks/index.js';
 import { effectiveAutomation } from '../../engine/power.js';
 import { confirmPlaybook, installedPlaybooks as activePlaybooks, type InstalledPlaybook } from '../../repos/installed.js';
 import { RepoSyncer } from '../../repos/sync.js';
+import { PlaybookChangedError } from '../../store/repo-records.js';
 import { Sandbox } from '../../sandbox/sandbox.js';
 import type { SqliteStore } from '../../store/sqlite/index.js';
 import {
@@ -79,22 +80,35 @@ export function registerPlaybooks(program: Command): void {
     });
 
   playbooks.command('confirm')
-    .description("confirm what a playbook declares about its power (automation level, roles): until then it runs supervised")
+    .description('confirm what a playbook declares about its power (automation level, roles): until then it runs'
+      + ' supervised. Without --hash it shows the change and the hash of the code it applies to;'
+      + ' repeat with --hash to confirm that code')
     .argument('<playbookId>')
-    .option('--yes', 'confirm without being shown the change first')
-    .action(async (playbookId: string, opts: { yes?: boolean }, cmd: Command) => {
+    .option('--hash <hash>', 'the bundle hash shown with the change: only that code is confirmed')
+    .action(async (playbookId: string, opts: { hash?: string }, cmd: Command) => {
       await withStore(cmd, async (store) => {
         const p = (await installedPlaybooks(store, cmd)).find((i) => i.config.id === playbookId);
         if (!p) throw new CliError(`no active playbook "${playbookId}"`);
-        if (p.unconfirmed.length === 0) return console.log(`${terminalSafe(playbookId)}: nothing to confirm`);
-        const where = `${p.source.repository}@${p.source.commit ?? '(directory)'}:${p.source.path}`;
-        if (!opts.yes) {
-          console.log(`${terminalSafe(playbookId)} (${terminalSafe(where)}) declares:`);
-          for (const u of p.unconfirmed) console.log(`  ${terminalSafe(u)}`);
-          throw new CliError('read the above, then repeat with --yes to confirm it');
+        const id = terminalSafe(playbookId);
+        const where = terminalSafe(`${p.source.repository}@${p.source.commit ?? '(directory)'}:${p.source.path}`);
+        if (opts.hash !== undefined && opts.hash !== p.hash) {
+          throw new CliError(`${id} changed since it was reviewed: --hash ${terminalSafe(opts.hash)}, `
+            + `but the active bundle is ${p.hash} (${where}); review it again: \`riposte playbooks confirm ${id}\``);
         }
-        await confirmPlaybook(store, playbookId, cliActor());
-        console.log(`confirmed ${terminalSafe(playbookId)} (${terminalSafe(where)}): ${p.unconfirmed.map(terminalSafe).join('; ')}`);
+        if (p.unconfirmed.length === 0) return console.log(`${id} (bundle ${p.hash}): nothing to confirm`);
+        if (opts.hash === undefined) {
+          console.log(`${id} (${where}, bundle ${p.hash}) declares:`);
+          for (const u of p.unconfirmed) console.log(`  ${terminalSafe(u)}`);
+          throw new CliError(`read the above, then repeat with --hash ${p.hash} to confirm it`);
+        }
+        try {
+          await confirmPlaybook(store, playbookId, opts.hash, cliActor());
+        } catch (err) {
+          // A sync activated other code between our read and the store's transaction: nothing was granted.
+          if (err instanceof PlaybookChangedError) throw new CliError(err.message);
+          throw err;
+        }
+        console.log(`confirmed ${id} (${where}, bundle ${p.hash}): ${p.unconfirmed.map(terminalSafe).join('; ')}`);
       });
     });
 

@@ -3,7 +3,8 @@
  * built-in one shipped with Riposte), each activated at a pinned commit. Compiled bundles are kept
  * by their hash, so a run resumes on exactly the code it started with even after a newer commit
  * is activated; each run records where its code came from. What a playbook declares about its own
- * power (automation level, roles) is granted only when an admin confirms it (`playbook_grants`).
+ * power (automation level, roles) is granted only when an admin confirms it (`playbook_grants`), for
+ * the repository that provided it and the bundle reviewed.
  */
 import type { Migration } from './migrations.js';
 
@@ -43,8 +44,13 @@ CREATE TABLE repo_playbooks (
   hash         TEXT NOT NULL REFERENCES playbook_bundles(hash),
   PRIMARY KEY (repo, playbook_id)
 );
+-- An admin's confirmation of a playbook's declared power, bound to the repository that provided it
+-- and to the bundle reviewed: another repository providing the id later is not covered by it, and
+-- it is deleted (audited) when its repository stops providing the id (removal, or a commit without it).
 CREATE TABLE playbook_grants (
   playbook_id   TEXT PRIMARY KEY,
+  repo          TEXT NOT NULL REFERENCES playbook_repos(name) ON DELETE CASCADE,
+  hash          TEXT NOT NULL REFERENCES playbook_bundles(hash),  -- the bundle the admin reviewed
   automation    TEXT,
   roles         TEXT NOT NULL,
   confirmed_by  TEXT NOT NULL,

@@ -3,11 +3,18 @@
  * Activation is one transaction: the bundles, the repository's playbook set and the audit entry
  * land together or not at all (a playbook id another repository provides fails it whole), so a
  * refused commit never leaves a half-activated repository.
+ *
+ * A grant is bound to the repository that provided the playbook and to the bundle reviewed: it is
+ * written only if that bundle is still the active one from that repository (else nothing is
+ * written), and deleted in the activation or removal that stops the repository providing the id,
+ * named in that transaction's audit entry — an id a repository frees never carries its grant over.
  */
 import type Database from 'better-sqlite3';
 import type {
-  ActivePlaybook, NewRepo, PlaybookBuild, PlaybookGrant, PlaybookPower, RepoRecord, RepoSyncStatus, RepoSyncTrigger, StoredBundle,
+  ActivePlaybook, NewPlaybookGrant, NewRepo, PlaybookBuild, PlaybookGrant, RepoRecord, RepoSyncStatus, RepoSyncTrigger,
+  StoredBundle,
 } from '../repo-records.js';
+import { PlaybookChangedError } from '../repo-records.js';
 import { decryptSecret, encryptSecret } from '../secrets.js';
 import type { AuditLog } from './audit.js';
 import { ConflictError, NAME_RE, NotFoundError, ValidationError, fromJson, nowIso } from './common.js';
@@ -16,6 +23,11 @@ interface RepoRow {
   name: string; kind: string; url: string; url_credentials: string | null; ref: string | null; sync_interval_s: number | null; webhook_secret: string | null;
   active_commit: string | null; active_at: string | null; last_sync_at: string | null; last_sync_status: string | null;
   last_sync_commit: string | null; last_sync_errors: string | null; created_by: string; created_at: string; updated_at: string;
+}
+
+interface GrantRow {
+  playbook_id: string; repo: string; hash: string; automation: string | null; roles: string;
+  confirmed_by: string; confirmed_at: string;
 }
 
 const toRepo = (r: RepoRow): RepoRecord => ({
@@ -75,7 +87,8 @@ export class RepoStore {
       bundle: db.prepare<[string], { hash: string; code: string; config: string }>('SELECT hash, code, config FROM playbook_bundles WHERE hash = ?'),
       playbooksOf: db.prepare<[string], { playbook_id: string; path: string; hash: string }>(
         'SELECT playbook_id, path, hash FROM repo_playbooks WHERE repo = ? ORDER BY playbook_id'),
-      provider: db.prepare<[string], { repo: string }>('SELECT repo FROM repo_playbooks WHERE playbook_id = ?'),
+      provider: db.prepare<[string], { repo: string; hash: string }>(
+        'SELECT repo, hash FROM repo_playbooks WHERE playbook_id = ?'),
       clearPlaybooks: db.prepare<[string]>('DELETE FROM repo_playbooks WHERE repo = ?'),
       insertPlaybook: db.prepare<[string, string, string, string]>('INSERT INTO repo_playbooks (repo, playbook_id, path, hash) VALUES (?, ?, ?, ?)'),
       active: db.prepare<[], { repo: string; commit: string | null; playbook_id: string; path: string; hash: string }>(
@@ -83,11 +96,14 @@ export class RepoStore {
          FROM repo_playbooks p JOIN playbook_repos r ON r.name = p.repo ORDER BY p.playbook_id`),
       revision: db.prepare<[], { revision: number }>('SELECT revision FROM playbook_catalog_revision WHERE id = 1'),
       bump: db.prepare('UPDATE playbook_catalog_revision SET revision = revision + 1 WHERE id = 1'),
-      grant: db.prepare<[string], { playbook_id: string; automation: string | null; roles: string; confirmed_by: string; confirmed_at: string }>(
-        'SELECT * FROM playbook_grants WHERE playbook_id = ?'),
-      putGrant: db.prepare<[string, string | null, string, string, string]>(
-        `INSERT INTO playbook_grants (playbook_id, automation, roles, confirmed_by, confirmed_at) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT (playbook_id) DO UPDATE SET automation = excluded.automation, roles = excluded.roles,
+      grant: db.prepare<[string], GrantRow>('SELECT * FROM playbook_grants WHERE playbook_id = ?'),
+      grantsOf: db.prepare<[string], GrantRow>('SELECT * FROM playbook_grants WHERE repo = ? ORDER BY playbook_id'),
+      deleteGrant: db.prepare<[string]>('DELETE FROM playbook_grants WHERE playbook_id = ?'),
+      putGrant: db.prepare<[string, string, string, string | null, string, string, string]>(
+        `INSERT INTO playbook_grants (playbook_id, repo, hash, automation, roles, confirmed_by, confirmed_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (playbook_id) DO UPDATE SET repo = excluded.repo, hash = excluded.hash,
+           automation = excluded.automation, roles = excluded.roles,
            confirmed_by = excluded.confirmed_by, confirmed_at = excluded.confirmed_at`),
     };
 
@@ -113,6 +129,8 @@ export class RepoStore {
         this.s.putBundle.run(b.bundle.hash, b.bundle.code, JSON.stringify(b.bundle.config), now);
         this.s.insertPlaybook.run(repo, b.playbookId, b.path, b.bundle.hash);
       }
+      // Grants for ids this commit no longer provides go with them (a renamed id is a new playbook).
+      const revokedGrants = this.revokeGrants(repo, (id) => !ids.has(id));
       this.s.activate.run(commit, now, repo);
       this.s.syncResult.run(now, 'activated', commit, '[]', repo);
       this.s.bump.run();
@@ -122,6 +140,7 @@ export class RepoStore {
           trigger, commit, previousCommit: existing.active_commit,
           playbooks: builds.map((b) => ({ id: b.playbookId, path: b.path, hash: b.bundle.hash })),
           removed: previous.filter((p) => !builds.some((b) => b.playbookId === p.playbook_id)).map((p) => p.playbook_id),
+          revokedGrants,
         },
       });
     });
@@ -130,22 +149,43 @@ export class RepoStore {
       const existing = this.mustGet(name);
       if (existing.kind === 'builtin') throw new ValidationError('the built-in repository cannot be removed (disable its playbooks instead)');
       const playbooks = this.s.playbooksOf.all(name).map((p) => p.playbook_id);
+      const revokedGrants = this.revokeGrants(name, () => true);
       this.s.delete.run(name);
       this.s.bump.run();
-      this.audit.appendInTx({ actor, action: 'repo.remove', target: `repo:${name}`, detail: { activeCommit: existing.active_commit, playbooks } });
+      this.audit.appendInTx({
+        actor, action: 'repo.remove', target: `repo:${name}`,
+        detail: { activeCommit: existing.active_commit, playbooks, revokedGrants },
+      });
     });
 
-    this.grantTx = db.transaction((playbookId: string, power: PlaybookPower, actor: string) => {
-      const before = this.getGrant(playbookId);
-      const now = nowIso();
-      this.s.putGrant.run(playbookId, power.automation, JSON.stringify(power.roles), actor, now);
+    this.grantTx = db.transaction((g: NewPlaybookGrant, actor: string) => {
+      // Checked in the transaction: a sync that activated other code since the review wins, and nothing is granted.
+      const active = this.s.provider.get(g.playbookId) ?? null;
+      if (active?.repo !== g.repo || active.hash !== g.hash) {
+        throw new PlaybookChangedError(g.playbookId, { repo: g.repo, hash: g.hash }, active);
+      }
+      const before = this.getGrant(g.playbookId);
+      const roles = JSON.stringify(g.power.roles);
+      this.s.putGrant.run(g.playbookId, g.repo, g.hash, g.power.automation, roles, actor, nowIso());
       this.s.bump.run();
       this.audit.appendInTx({
-        actor, action: 'playbook.confirm', target: `playbook:${playbookId}`,
-        detail: { granted: power, previous: before ? { automation: before.automation, roles: before.roles } : null },
+        actor, action: 'playbook.confirm', target: `playbook:${g.playbookId}`,
+        detail: {
+          repo: g.repo, hash: g.hash, granted: g.power,
+          previous: before
+            ? { repo: before.repo, hash: before.hash, automation: before.automation, roles: before.roles }
+            : null,
+        },
       });
-      return this.getGrant(playbookId)!;
+      return this.getGrant(g.playbookId)!;
     });
+  }
+
+  /** Deletes the repository's grants whose playbook id `drop` selects (in the caller's transaction); their ids. */
+  private revokeGrants(repo: string, drop: (playbookId: string) => boolean): string[] {
+    const revoked = this.s.grantsOf.all(repo).map((g) => g.playbook_id).filter(drop);
+    for (const id of revoked) this.s.deleteGrant.run(id);
+    return revoked;
   }
 
   private mustGet(name: string): RepoRow {
@@ -247,12 +287,14 @@ export class RepoStore {
   getGrant(playbookId: string): PlaybookGrant | null {
     const row = this.s.grant.get(playbookId);
     return row ? {
-      playbookId: row.playbook_id, automation: row.automation as PlaybookGrant['automation'],
+      playbookId: row.playbook_id, repo: row.repo, hash: row.hash,
+      automation: row.automation as PlaybookGrant['automation'],
       roles: JSON.parse(row.roles) as Record<string, string>, confirmedBy: row.confirmed_by, confirmedAt: row.confirmed_at,
     } : null;
   }
 
-  grant(playbookId: string, power: PlaybookPower, actor: string): PlaybookGrant {
-    return this.grantTx(playbookId, power, actor);
+  /** Throws PlaybookChangedError, writing nothing, unless `grant.hash` is the id's active bundle from `grant.repo`. */
+  grant(grant: NewPlaybookGrant, actor: string): PlaybookGrant {
+    return this.grantTx(grant, actor);
   }
 }

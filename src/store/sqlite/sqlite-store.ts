@@ -32,7 +32,8 @@ import type { CaseCommentRecord, CaseDetail, CaseRecord, CaseStatus, NewCase } f
 import type { CaseQuery } from '../store.js';
 import type { UserAccount } from '../policy-records.js';
 import type {
-  ActivePlaybook, NewRepo, PlaybookBuild, PlaybookGrant, PlaybookPower, RepoRecord, RepoSyncStatus, RepoSyncTrigger, StoredBundle,
+  ActivePlaybook, NewPlaybookGrant, NewRepo, PlaybookBuild, PlaybookGrant, RepoRecord, RepoSyncStatus, RepoSyncTrigger,
+  StoredBundle,
 } from '../repo-records.js';
 import type { NewSchedule, ScheduleFireResult, ScheduleRecord } from '../schedule-records.js';
 import { ScheduleRepo, type ScheduleFire } from './schedules.js';
@@ -217,7 +218,9 @@ export class SqliteStore implements Store {
   async getBundle(hash: string): Promise<StoredBundle | null> { return this.r.repos.bundle(hash); }
   async playbookCatalogRevision(): Promise<number> { return this.r.repos.revision(); }
   async getPlaybookGrant(playbookId: string): Promise<PlaybookGrant | null> { return this.r.repos.getGrant(playbookId); }
-  async grantPlaybookPower(playbookId: string, power: PlaybookPower, actor: string): Promise<PlaybookGrant> { return this.r.repos.grant(playbookId, power, actor); }
+  async grantPlaybookPower(grant: NewPlaybookGrant, actor: string): Promise<PlaybookGrant> {
+    return this.r.repos.grant(grant, actor);
+  }
 
   // ── custom lists ──
   async createList(name: string, description: string | null, actor: string): Promise<ListRecord> { return this.r.lists.create(name, description, actor); }
