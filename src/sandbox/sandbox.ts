@@ -99,6 +99,14 @@ export class Sandbox {
     return this.realms.reduce((a, b) => (b.active < a.active ? b : a));
   }
 
+  /**
+   * Creates the shared realms now (an isolate and SES's lockdown cost tens of ms each): the server
+   * calls it at start, so the first alerts do not pay for them.
+   */
+  warm(): void {
+    while (this.realms.length < this.limits.realms) this.realms.push(new Realm(this.limits.memoryLimitMb, false));
+  }
+
   enter(realm: Realm, e: Execution): void {
     realm.active++;
     let set = this.running.get(realm);

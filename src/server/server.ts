@@ -86,6 +86,7 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
       logger.error({ errors: builtin.errors }, 'the built-in playbooks were not activated');
     }
     await playbookCatalog.refresh(true);
+    sandbox.warm();
   } catch (err) {
     sandbox.close();
     await lab?.stop();
