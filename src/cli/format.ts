@@ -215,3 +215,9 @@ export function formatRunTimeline(d: RunDetail, opts: { now?: number; width?: nu
   if (parallel.size > 0) lines.push('', '  ║ = ran in parallel with another step');
   return lines.join('\n');
 }
+
+/** A Git commit id shortened to 12 characters; anything else (`riposte@0.1.0`) whole. */
+export function shortCommit(commit: string | null | undefined): string | null {
+  if (commit === null || commit === undefined) return null;
+  return /^[0-9a-f]{40,64}$/.test(commit) ? commit.slice(0, 12) : commit;
+}

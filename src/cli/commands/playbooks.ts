@@ -18,7 +18,7 @@ import {
 } from '../../engine/trigger-condition.js';
 import { addApiOptions, apiClient } from '../api-client.js';
 import { CliError, cliActor, dataDirOf, printJson, withStore } from '../open-store.js';
-import { table, terminalSafe } from '../format.js';
+import { shortCommit, table, terminalSafe } from '../format.js';
 
 /** Parses `role=asset` pairs; the same role twice is refused. */
 export function parseBindings(pairs: string[]): Record<string, string> {
@@ -71,7 +71,7 @@ export function registerPlaybooks(program: Command): void {
         'ROLES (role:capability → asset)', 'CONDITION (whose)',
       ];
       console.log(table(headers, rows.map((r) => [
-        terminalSafe(r.id), String(r.version), terminalSafe(`${r.source.repository}@${r.source.commit?.slice(0, 12) ?? '(dir)'}`),
+        terminalSafe(r.id), String(r.version), terminalSafe(`${r.source.repository}@${shortCommit(r.source.commit) ?? '(dir)'}`),
         r.enabled ? 'yes' : 'no', `${r.automation}${r.unconfirmed.length > 0 ? ' (unconfirmed)' : ''}`, terminalSafe(r.triggers.labels.join(', ')),
         terminalSafe(Object.entries(r.roles).map(([role, cap]) => `${role}${role === cap ? '' : `:${cap}`} → ${r.bindings[role] ?? 'UNBOUND'}`).join(', ')),
         r.trigger.when === null ? '-' : `${terminalSafe(r.trigger.when)} (${r.trigger.from})`,

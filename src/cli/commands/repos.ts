@@ -13,7 +13,7 @@ import { Sandbox } from '../../sandbox/sandbox.js';
 import type { RepoRecord } from '../../store/repo-records.js';
 import type { SqliteStore } from '../../store/sqlite/index.js';
 import { CliError, cliActor, dataDirOf, printJson, withStore } from '../open-store.js';
-import { formatTime, table, terminalSafe, truncate } from '../format.js';
+import { formatTime, shortCommit, table, terminalSafe, truncate } from '../format.js';
 
 /** `90s`, `15m`, `2h`, `1d` → seconds. */
 export function parseInterval(text: string): number {
@@ -115,7 +115,7 @@ export function registerRepos(program: Command): void {
       if (opts.json) return printJson({ repositories: rows });
       if (rows.length === 0) return console.log('no repositories');
       console.log(table(['NAME', 'KIND', 'ACTIVE COMMIT', 'LAST SYNC', 'WHERE'], rows.map((r) => [
-        terminalSafe(r.name), r.kind, r.activeCommit?.slice(0, 12) ?? '-',
+        terminalSafe(r.name), r.kind, shortCommit(r.activeCommit) ?? '-',
         r.lastSync ? `${r.lastSync.status} ${formatTime(r.lastSync.at)}` : 'never', truncate(location(r), 80),
       ])));
     });
