@@ -30,6 +30,7 @@ import { RepoBuildError, buildRepository } from './build.js';
 import { GitError, exportCommit, fetchMirror, listTree, redactUrl, resolveCommit, validateGitUrl, validateRef } from './git.js';
 import { checkDirectory, checkTree } from './tree.js';
 import { ConflictError } from '../store/sqlite/common.js';
+import { installedPlaybooks } from './installed.js';
 
 export class RepoError extends Error {
   constructor(message: string) {
@@ -232,13 +233,9 @@ export class RepoSyncer {
 
   private async result(name: string, status: RepoSyncStatus, commit: string | null, errors: string[]): Promise<SyncResult> {
     const repo = await this.store.getRepo(name);
-    const playbooks = await Promise.all((await this.store.repoPlaybooks(name)).map(async (p) => {
-      const bundle = await this.store.getBundle(p.hash);
-      const config = bundle?.config as Parameters<typeof declaredPower>[0] | undefined;
-      const grant = await this.store.getPlaybookGrant(p.playbookId);
-      const unconfirmed = config ? unconfirmedPower(declaredPower(config), grant, name) : [];
-      return { id: p.playbookId, path: p.path, hash: p.hash, unconfirmed };
-    }));
+    const playbooks = (await installedPlaybooks(this.store))
+      .filter((p) => p.source.repository === name)
+      .map((p) => ({ id: p.config.id, path: p.source.path, hash: p.hash, unconfirmed: p.unconfirmed }));
     return { repository: name, status, commit, activeCommit: repo?.activeCommit ?? null, playbooks, errors };
   }
 }
