@@ -1,10 +1,17 @@
 /**
  * A realm for playbook code: a V8 isolate (isolated-vm: its own heap with a limit, no Node) with
  * one context whose intrinsics and global object are frozen by SES `lockdown()` + `harden()`.
- * Executions of playbooks share a realm: each evaluates its playbook's bundle afresh (a new module
- * instance, ~30 µs), and since nothing of the realm can be changed — no global can be added, no
- * prototype patched — no execution can see or affect another's. (A new V8 context per execution
- * would cost ~0.7 ms and, in a long-lived isolate, detached contexts outlive their use.)
+ * Executions of playbooks share a realm. Each gets a fresh module instance of its playbook's
+ * bundle, and since nothing of the realm can be changed — no global can be added, no prototype
+ * patched — no execution can see or affect another's. (A new V8 context per execution would cost
+ * ~0.7 ms and, in a long-lived isolate, detached contexts outlive their use.)
+ *
+ * The realm's runtime (RUNTIME below, trusted code evaluated right after lockdown, before any
+ * playbook code) keeps each bundle's factory and each execution's guest and call queue, out of
+ * playbook code's reach. Why a factory: a bundle evaluated as a new script each time would create
+ * all its functions at fresh sites, so V8 would run every execution's code cold (no inline caches,
+ * never optimized); the factory creates them at the same sites each time, so they share V8's
+ * feedback and optimized code while each execution still gets fresh module state.
  *
  * SES is the well-kept library for exactly this (Agoric/Endo's hardened JavaScript); isolated-vm
  * isolates on Node 20 carry a non-standard property on `Math` that lockdown refuses unless Node
@@ -28,6 +35,63 @@ harden(globalThis);`;
   return lockdownCode;
 }
 
+/** Longest JSON text one call of `ctx` may carry. */
+export const MAX_CALL_BYTES = 1024 * 1024;
+/** JSON text the playbook may queue for the host in one turn (between two waits), in all. */
+export const MAX_TURN_BYTES = 16 * 1024 * 1024;
+
+/**
+ * The realm's runtime. Queues are arrays the runtime alone creates and fills (with primitives):
+ * the host copies one out after each entry, once the isolate's microtasks have drained — so a
+ * copy never runs playbook code (an accessor), and holds every call made in that turn.
+ */
+const RUNTIME = `(function () {
+  "use strict";
+  const factories = new Map();
+  const executions = new Map();
+  const MAX_CALL = ${MAX_CALL_BYTES}, MAX_TURN = ${MAX_TURN_BYTES};
+  const portOf = (x, host) => harden({
+    emit(op, json) {
+      if (typeof op !== 'string' || typeof json !== 'string') throw new TypeError('malformed call');
+      if (json.length > MAX_CALL) throw new Error('a call to ctx carries at most ' + MAX_CALL + ' bytes of JSON');
+      if (x.bytes + json.length > MAX_TURN) throw new Error('the playbook handed more than ' + MAX_TURN + ' bytes of JSON to ctx without waiting once');
+      x.bytes += json.length;
+      const id = op === 'done' ? 0 : x.nextId++;
+      x.queue.push(id, op, json);
+      return id;
+    },
+    call(op, json) {
+      if (typeof op !== 'string' || typeof json !== 'string') throw new TypeError('malformed call');
+      if (json.length > MAX_CALL) throw new Error('a call to ctx carries at most ' + MAX_CALL + ' bytes of JSON');
+      // Emptied in place: the array the entry returns is this one, read after the turn.
+      const queued = x.queue.splice(0, x.queue.length);
+      return host(op, json, JSON.stringify(queued));
+    },
+  });
+  const turn = (x) => { x.queue = []; x.bytes = 0; return x; };
+  return harden({
+    register(hash, factory) { factories.set(hash, factory); },
+    start(hash, id, host, runId, incidentJson, argsJson, rolesJson) {
+      const factory = factories.get(hash);
+      const x = turn({ guest: null, queue: [], bytes: 0, nextId: 1 });
+      executions.set(id, x);
+      x.guest = factory();
+      x.guest.start(portOf(x, host), runId, incidentJson, argsJson, rolesJson);
+      return x.queue;
+    },
+    settle(id, stepId, kind, json) {
+      const x = executions.get(id);
+      if (x === undefined) return [];
+      turn(x).guest.settle(stepId, kind, json);
+      return x.queue;
+    },
+    drop(id) { executions.delete(id); },
+  });
+})()`;
+
+type Queue = unknown[];
+const COPY = { result: { copy: true } } as const;
+
 export class SandboxSetupError extends Error {
   constructor(message: string) {
     super(message);
@@ -47,8 +111,15 @@ export function checkNodeFlags(): void {
 export class Realm {
   readonly isolate: ivm.Isolate;
   readonly context: ivm.Context;
-  /** Compiled bundles by hash: compiled once per realm, evaluated once per execution. */
-  private readonly scripts = new Map<string, ivm.Script>();
+  /** The runtime's entry points (see RUNTIME). */
+  private readonly runtime: {
+    register: ivm.Reference<(hash: string, factory: unknown) => void>;
+    start: ivm.Reference<(...a: unknown[]) => Queue>;
+    settle: ivm.Reference<(id: number, stepId: number, kind: number, json: string) => Queue>;
+    drop: ivm.Reference<(id: number) => void>;
+  };
+  /** Bundles whose factory the runtime holds. */
+  private readonly registered = new Set<string>();
   /** Executions running in this realm now. */
   active = 0;
   /** The isolate died (memory limit): every execution in it is interrupted. */
@@ -59,20 +130,49 @@ export class Realm {
     try {
       this.context = this.isolate.createContextSync();
       this.isolate.compileScriptSync(lockdownScript(), { filename: 'ses-lockdown.js' }).runSync(this.context);
+      const api = this.isolate.compileScriptSync(RUNTIME, { filename: 'riposte-runtime.js' }).runSync(this.context, { reference: true }) as ivm.Reference<Record<string, unknown>>;
+      const fn = <T>(name: string) => api.getSync(name, { reference: true }) as ivm.Reference<T>;
+      this.runtime = { register: fn('register'), start: fn('start'), settle: fn('settle'), drop: fn('drop') };
+      api.release();
     } catch (err) {
       this.isolate.dispose();
       throw new SandboxSetupError(`the playbook sandbox could not be set up: ${(err as Error).message}`);
     }
   }
 
-  /** Evaluates a bundle in this realm: a reference to its guest (a fresh module instance). */
+  /** Evaluates a bundle as a script of its own: a reference to its guest (to read `describe`). */
   evaluate(hash: string, code: string, timeoutMs: number): ivm.Reference<Record<string, unknown>> {
-    let s = this.scripts.get(hash);
-    if (!s) {
-      s = this.isolate.compileScriptSync(code, { filename: `playbook-${hash}.js` });
-      this.scripts.set(hash, s);
+    const script = this.isolate.compileScriptSync(code, { filename: `playbook-${hash}.js` });
+    return script.runSync(this.context, { reference: true, timeout: timeoutMs }) as ivm.Reference<Record<string, unknown>>;
+  }
+
+  /**
+   * Starts an execution of a bundle (a fresh module instance from the bundle's factory): the
+   * calls its first turn queued. `host` answers its synchronous calls.
+   */
+  start(bundle: { hash: string; code: string }, execution: number, host: ivm.Callback, args: string[], timeoutMs: number): Queue {
+    if (!this.registered.has(bundle.hash)) {
+      // The bundle is one expression whose value is the guest; the factory evaluates it anew.
+      const script = this.isolate.compileScriptSync(`(function () {\nreturn (${bundle.code});\n})`, { filename: `playbook-${bundle.hash}.js` });
+      const factory = script.runSync(this.context, { reference: true, timeout: timeoutMs }) as ivm.Reference<() => unknown>;
+      try {
+        this.runtime.register.applySync(undefined, [bundle.hash, factory.derefInto()], { timeout: timeoutMs });
+      } finally {
+        factory.release();
+      }
+      this.registered.add(bundle.hash);
     }
-    return s.runSync(this.context, { reference: true, timeout: timeoutMs }) as ivm.Reference<Record<string, unknown>>;
+    return this.runtime.start.applySync(undefined, [bundle.hash, execution, host, ...args], { ...COPY, timeout: timeoutMs });
+  }
+
+  /** Hands a step's outcome to an execution: the calls its turn queued. */
+  settle(execution: number, stepId: number, kind: number, json: string, timeoutMs: number): Queue {
+    return this.runtime.settle.applySync(undefined, [execution, stepId, kind, json], { ...COPY, timeout: timeoutMs });
+  }
+
+  /** Forgets an execution's guest (it finished or parked). */
+  drop(execution: number): void {
+    if (this.usable) this.runtime.drop.applySync(undefined, [execution], { timeout: 50 });
   }
 
   get usable(): boolean {

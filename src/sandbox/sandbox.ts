@@ -2,9 +2,14 @@
  * The sandbox: runs playbook code outside the server's trust boundary, in V8 isolates
  * (isolated-vm) whose realm is frozen by SES (realm.ts). Playbook code reaches nothing but `ctx`:
  * the isolate has no Node (no `process`, `require`, `import`, file system, network, timers), and
- * the only thing it gets from the server is one host function taking and returning JSON text
- * (guest.ts) — no host object, function, error or promise enters the isolate, so there is no
- * prototype chain leading back to the server's realm.
+ * all that crosses between it and the server is JSON text, numbers and one host function for the
+ * calls answered at once (guest.ts) — no host object, error or promise enters the isolate, so
+ * there is no prototype chain leading back to the server's realm.
+ *
+ * Crossing into an isolate is what the sandbox costs (tens of µs each on a busy server), so there
+ * is one per turn of the playbook, not one per call: the calls of a turn come back queued as the
+ * entry's result and are made here in their order (`ctx.now` and the like, which need an answer at
+ * once, are the exception and hand over the queue first).
  *
  * Limits, per execution:
  *   - time: every entry into the isolate (start, each outcome handed over) may run `callTimeoutMs`
@@ -13,7 +18,7 @@
  *   - memory: executions share a realm's heap limit; whoever exhausts it loses the isolate, and
  *     every execution in it is interrupted (ExecutionInterrupted): the engine executes those runs
  *     again from their journals, each in a realm of its own, where the culprit fails alone.
- * The host validates every call; a malformed one is refused to the guest as an error.
+ * The host validates every call; a malformed one is refused: its promise rejects in the playbook.
  *
  * Failure semantics: the sandbox holds no state beyond executions; a run whose code was stopped
  * fails (its recorded steps stay recorded); a crash of the server loses nothing here.
@@ -29,8 +34,8 @@ import { ExecutionInterrupted, type PlaybookExecution, type PlaybookExecutor, ty
 import { checkChildCall } from '../engine/child-call.js';
 import { parseTriggerCondition } from '../engine/trigger-condition.js';
 import type { PlaybookBundle } from './bundle.js';
-import type { GuestError } from './guest.js';
-import { checkNodeFlags, Realm } from './realm.js';
+import { OUTCOME, type GuestError } from './guest.js';
+import { checkNodeFlags, MAX_CALL_BYTES, Realm } from './realm.js';
 
 export interface SandboxLimits {
   /** Heap limit of an execution's isolate, MB. */
@@ -45,8 +50,6 @@ export interface SandboxLimits {
 
 export const DEFAULT_LIMITS: SandboxLimits = { memoryLimitMb: 128, callTimeoutMs: 200, cpuBudgetMs: 2000, realms: 2 };
 
-/** A host call's payload may not exceed this (JSON text). */
-const MAX_CALL_BYTES = 1024 * 1024;
 
 const capabilityName = z.enum(Object.keys(capabilities) as [CapabilityName, ...CapabilityName[]]);
 /** What a bundle says of itself — a proposal checked here, not trusted. */
@@ -207,16 +210,25 @@ export class SandboxedPlaybook implements PlaybookExecutor {
 type Json = Record<string, unknown>;
 const ok = (value: unknown) => JSON.stringify({ ok: true, value: value === undefined ? null : value });
 const refuse = (error: string) => JSON.stringify({ ok: false, error });
+/** The calls of `ctx` answered at once (a value, not a step): the rest are queued. */
+const SYNC_CALLS = new Set(['now', 'random', 'patched', 'deprecatePatch']);
+/** Numbers executions across realms (the runtime keys them by it). */
+let executionIds = 0;
 
-/** One execution: an isolate, a context, and the calls between the playbook and its host `ctx`. */
+/**
+ * One execution: a fresh module instance of the bundle in a shared realm, and the calls between
+ * the playbook and its host `ctx`. Each entry into the isolate (start, an outcome) returns the
+ * calls the playbook queued in that turn (guest.ts); they are checked and made here, in order.
+ */
 class Execution {
   private readonly realm: Realm;
-  private guest: ivm.Reference<Record<string, unknown>> | null = null;
-  private settleRef: ivm.Reference<(id: number, ok: boolean, json: string) => void> | null = null;
+  private readonly id = ++executionIds;
   /** Stopped (failed or interrupted): nothing more enters the isolate for this execution. */
   private stopped = false;
   private released = false;
-  private nextId = 1;
+  /** Calls refused by the host: their rejection is handed in after the current entry. */
+  private readonly refusals: Array<{ id: number; message: string }> = [];
+  private lastId = 0;
   /** Time spent inside the isolate so far, ms (calls are synchronous: wall time is its time). */
   private spentMs = 0;
   private finish!: { resolve: (v: unknown) => void; reject: (e: unknown) => void };
@@ -240,35 +252,44 @@ class Execution {
     result.catch(() => { /* the engine observes it */ });
     const roleActions: Record<string, string[]> = {};
     for (const [role, cap] of Object.entries(this.config.roles)) roleActions[role] = Object.keys(capabilities[cap]);
-    const host = new ivm.Callback((op: unknown, json: unknown) => this.handle(op, json));
-    this.enter(() => {
-      const guest = this.realm.evaluate(this.bundle.hash, this.bundle.code, this.limits.callTimeoutMs);
-      this.guest = guest;
-      this.settleRef = guest.getSync('settle', { reference: true }) as ivm.Reference<(id: number, ok: boolean, json: string) => void>;
-      const startRef = guest.getSync('start', { reference: true }) as ivm.Reference<(...a: unknown[]) => void>;
-      startRef.applySync(undefined, [host, this.ctx.runId, JSON.stringify(incident), JSON.stringify(args ?? null), JSON.stringify(roleActions)],
-        { timeout: this.limits.callTimeoutMs });
-      startRef.release();
-    });
+    const host = new ivm.Callback((op: unknown, json: unknown, queued: unknown) => this.handleSync(op, json, queued));
+    const startArgs = [this.ctx.runId, JSON.stringify(incident), JSON.stringify(args ?? null), JSON.stringify(roleActions)];
+    this.turn(() => this.realm.start(this.bundle, this.id, host, startArgs, this.limits.callTimeoutMs));
     return { result, isolated: true, release: () => this.release() };
   }
 
-  /** One entry into the isolate: stopped when it runs too long, exhausts the heap or the budget. */
-  private enter(call: () => void): void {
-    if (this.stopped || this.released) return;
+  /** One entry into the isolate, then the calls it queued; then the rejections of refused calls. */
+  private turn(entry: () => unknown[]): void {
+    let next: (() => unknown[]) | null = entry;
+    while (next) {
+      const queue = this.enter(next);
+      if (queue !== undefined) this.apply(queue);
+      const refused = this.refusals.shift();
+      next = refused && !this.stopped
+        ? () => this.realm.settle(this.id, refused.id, OUTCOME.refused, JSON.stringify(refused.message), this.limits.callTimeoutMs)
+        : null;
+    }
+  }
+
+  /** Runs playbook code: stopped when it runs too long, exhausts the heap or the budget. */
+  private enter(call: () => unknown[]): unknown[] | undefined {
+    if (this.stopped || this.released) return undefined;
     const t0 = performance.now();
+    let queue: unknown[];
     try {
-      call();
+      queue = call();
     } catch (err) {
       if (this.realm.isolate.isDisposed) this.sandbox.lose(this.realm);
       else this.fail(err);
-      return;
+      return undefined;
     } finally {
       this.spentMs += performance.now() - t0;
     }
     if (this.spentMs > this.limits.cpuBudgetMs) {
       this.fail(new Error(`the playbook's code ran ${Math.round(this.spentMs)} ms in this execution, more than its budget of ${this.limits.cpuBudgetMs} ms, and was stopped`));
+      return undefined;
     }
+    return queue;
   }
 
   private fail(err: unknown): void {
@@ -294,48 +315,85 @@ class Execution {
   private release(): void {
     if (this.released) return;
     this.released = true;
-    this.settleRef?.release();
-    this.guest?.release();
+    if (!this.realm.dedicated) {
+      try {
+        this.realm.drop(this.id);
+      } catch {
+        // The realm is gone (lost or closed): so is the guest.
+      }
+    }
     this.sandbox.leave(this.realm, this);
   }
 
   /** A step's promise: its outcome is handed into the isolate when the engine delivers it. */
-  private track(p: Promise<unknown>): number {
-    const id = this.nextId++;
+  private track(id: number, p: Promise<unknown>): void {
     p.then(
-      (value) => this.settle(id, true, value),
-      (err: unknown) => this.settle(id, false, err instanceof ActionFailedError
+      (value) => this.settle(id, OUTCOME.ok, value),
+      (err: unknown) => this.settle(id, OUTCOME.failed, err instanceof ActionFailedError
         ? { action: err.action, record: err.record }
         : { action: 'step', record: toErrorRecord(err) }),
     );
-    return id;
   }
 
-  private settle(id: number, success: boolean, value: unknown): void {
-    const ref = this.settleRef;
-    if (!ref) return;
-    this.enter(() => ref.applySync(undefined, [id, success, JSON.stringify(value === undefined ? null : value)], { timeout: this.limits.callTimeoutMs }));
+  private settle(id: number, kind: number, value: unknown): void {
+    this.turn(() => this.realm.settle(this.id, id, kind, JSON.stringify(value === undefined ? null : value), this.limits.callTimeoutMs));
   }
 
-  /** A call from the playbook (guest.ts): checked, then answered through the host `ctx`. */
-  private handle(op: unknown, json: unknown): string {
-    if (typeof op !== 'string' || typeof json !== 'string') return refuse('malformed call');
-    if (json.length > MAX_CALL_BYTES) return refuse(`a call to ctx carries at most ${MAX_CALL_BYTES} bytes of JSON`);
+  /**
+   * The calls a turn queued: flat triples (id, op, JSON text) from the realm's runtime. Checked
+   * anyway — they crossed from the isolate.
+   */
+  private apply(queue: unknown[]): void {
+    if (!Array.isArray(queue) || queue.length % 3 !== 0) {
+      this.fail(new Error('the sandbox handed back malformed calls'));
+      return;
+    }
+    for (let i = 0; i < queue.length && !this.stopped; i += 3) {
+      const id = queue[i], op = queue[i + 1], json = queue[i + 2];
+      if (typeof id !== 'number' || typeof op !== 'string' || typeof json !== 'string' || (op !== 'done' && !(Number.isInteger(id) && id > this.lastId))) {
+        this.fail(new Error('the sandbox handed back malformed calls'));
+        return;
+      }
+      if (op !== 'done') this.lastId = id;
+      const answer = SYNC_CALLS.has(op) ? { refused: `${op} is answered at once, not queued` } : this.handle(op, json);
+      if (answer.refused !== undefined) this.refusals.push({ id, message: answer.refused });
+      else if (answer.step) this.track(id, answer.step);
+    }
+  }
+
+  /** A synchronous call (`ctx.now` …): the calls queued before it first, in order. */
+  private handleSync(op: unknown, json: unknown, queued: unknown): string {
+    if (typeof op !== 'string' || typeof json !== 'string' || typeof queued !== 'string') return refuse('malformed call');
+    try {
+      this.apply(JSON.parse(queued) as unknown[]);
+    } catch {
+      return refuse('malformed call');
+    }
+    if (this.stopped) return refuse('the execution is stopped');
+    if (!SYNC_CALLS.has(op)) return refuse(`${op} is queued, not answered at once`);
+    const answer = this.handle(op, json);
+    if (answer.refused !== undefined) return refuse(answer.refused);
+    return ok(answer.value);
+  }
+
+  /** One call from the playbook: checked, then made through the host `ctx`. */
+  private handle(op: string, json: string): { step?: Promise<unknown>; value?: unknown; refused?: string } {
+    if (json.length > MAX_CALL_BYTES) return { refused: `a call to ctx carries at most ${MAX_CALL_BYTES} bytes of JSON` };
     let a: Json;
     try {
       const parsed = JSON.parse(json) as unknown;
       a = (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? parsed : {}) as Json;
     } catch {
-      return refuse('malformed call');
+      return { refused: 'malformed call' };
     }
     try {
       return this.dispatch(op, a);
     } catch (err) {
-      return refuse(err instanceof Error ? err.message : String(err));
+      return { refused: err instanceof Error ? err.message : String(err) };
     }
   }
 
-  private dispatch(op: string, a: Json): string {
+  private dispatch(op: string, a: Json): { step?: Promise<unknown>; value?: unknown } {
     const ctx = this.ctx;
     const str = (k: string): string => {
       const v = a[k];
@@ -349,43 +407,43 @@ class Execution {
           const client = Object.hasOwn(this.config.roles, a.role) ? (ctx.roles as Record<string, Record<string, unknown>>)[a.role] : undefined;
           const fn = client && Object.hasOwn(capabilities[this.config.roles[a.role]!], action) ? client[action] : undefined;
           if (typeof fn !== 'function') throw new Error(`role "${a.role}" has no action "${action}"`);
-          return ok(this.track((fn as (i: unknown) => Promise<unknown>)(a.input)));
+          return { step: (fn as (i: unknown) => Promise<unknown>)(a.input) };
         }
         const client = ctx.asset({ id: str('appId') } as AppDefinition, str('asset')) as unknown as Record<string, (i: unknown) => Promise<unknown>>;
-        return ok(this.track(client[action]!(a.input)));
+        return { step: client[action]!(a.input) };
       }
-      case 'list': return ok(this.track(ctx.lists.contains(str('list'), str('value'))));
-      case 'related': return ok(this.track(ctx.related(a as unknown as RelatedQuery)));
-      case 'note': return ok(this.track(ctx.note(str('text'))));
+      case 'list': return { step: ctx.lists.contains(str('list'), str('value')) };
+      case 'related': return { step: ctx.related(a as unknown as RelatedQuery) };
+      case 'note': return { step: ctx.note(str('text')) };
       case 'status': {
         const status = str('status');
         if (!(INCIDENT_STATUSES as readonly string[]).includes(status)) throw new Error(`setStatus: unknown status "${status}"`);
-        return ok(this.track(ctx.setStatus(status as IncidentStatus)));
+        return { step: ctx.setStatus(status as IncidentStatus) };
       }
       case 'severity': {
         const severity = str('severity');
         if (!(SEVERITIES as readonly string[]).includes(severity)) throw new Error(`setSeverity: unknown severity "${severity}"`);
-        return ok(this.track(ctx.setSeverity(severity as Severity)));
+        return { step: ctx.setSeverity(severity as Severity) };
       }
       case 'sleep': {
         if (typeof a.ms !== 'number' || !Number.isFinite(a.ms)) throw new Error('sleep: "ms" must be a number');
-        return ok(this.track(ctx.sleep(a.ms)));
+        return { step: ctx.sleep(a.ms) };
       }
-      case 'prompt': return ok(this.track(ctx.prompt(a as unknown as PromptSpec)));
+      case 'prompt': return { step: ctx.prompt(a as unknown as PromptSpec) };
       case 'playbook': {
         const call = checkChildCall(a.id, a.input);
-        return ok(this.track(ctx.playbook(call.id, call.args)));
+        return { step: ctx.playbook(call.id, call.args) };
       }
-      case 'now': return ok(ctx.now().getTime());
-      case 'random': return ok(ctx.random());
-      case 'patched': return ok(ctx.patched(str('id')));
-      case 'deprecatePatch': return ok(ctx.deprecatePatch(str('id')));
+      case 'now': return { value: ctx.now().getTime() };
+      case 'random': return { value: ctx.random() };
+      case 'patched': return { value: ctx.patched(str('id')) };
+      case 'deprecatePatch': return { value: ctx.deprecatePatch(str('id')) };
       case 'done': {
-        if (this.done) return ok(null);
+        if (this.done) return {};
         this.done = true;
         if (a.ok === true) this.finish.resolve(a.output);
         else this.finish.reject(errorFrom(a.error as GuestError | undefined));
-        return ok(null);
+        return {};
       }
       default:
         throw new Error(`unknown call "${op}"`);
