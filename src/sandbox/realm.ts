@@ -45,12 +45,12 @@ export const MAX_TURN_BYTES = 16 * 1024 * 1024;
  * the host copies one out after each entry, once the isolate's microtasks have drained — so a
  * copy never runs playbook code (an accessor), and holds every call made in that turn.
  */
-const RUNTIME = `(function () {
+const RUNTIME = `(function (host) {
   "use strict";
   const factories = new Map();
   const executions = new Map();
   const MAX_CALL = ${MAX_CALL_BYTES}, MAX_TURN = ${MAX_TURN_BYTES};
-  const portOf = (x, host) => harden({
+  const portOf = (x) => harden({
     emit(op, json) {
       if (typeof op !== 'string' || typeof json !== 'string') throw new TypeError('malformed call');
       if (json.length > MAX_CALL) throw new Error('a call to ctx carries at most ' + MAX_CALL + ' bytes of JSON');
@@ -65,18 +65,18 @@ const RUNTIME = `(function () {
       if (json.length > MAX_CALL) throw new Error('a call to ctx carries at most ' + MAX_CALL + ' bytes of JSON');
       // Emptied in place: the array the entry returns is this one, read after the turn.
       const queued = x.queue.splice(0, x.queue.length);
-      return host(op, json, JSON.stringify(queued));
+      return host(x.id, op, json, JSON.stringify(queued));
     },
   });
   const turn = (x) => { x.queue = []; x.bytes = 0; return x; };
   return harden({
     register(hash, factory) { factories.set(hash, factory); },
-    start(hash, id, host, runId, incidentJson, argsJson, rolesJson) {
+    start(hash, id, runId, incidentJson, argsJson, rolesJson) {
       const factory = factories.get(hash);
-      const x = turn({ guest: null, queue: [], bytes: 0, nextId: 1 });
+      const x = turn({ id, guest: null, queue: [], bytes: 0, nextId: 1 });
       executions.set(id, x);
       x.guest = factory();
-      x.guest.start(portOf(x, host), runId, incidentJson, argsJson, rolesJson);
+      x.guest.start(portOf(x), runId, incidentJson, argsJson, rolesJson);
       return x.queue;
     },
     settle(id, stepId, kind, json) {
@@ -87,9 +87,12 @@ const RUNTIME = `(function () {
     },
     drop(id) { executions.delete(id); },
   });
-})()`;
+})`;
 
 type Queue = unknown[];
+/** Answers an execution's synchronous call: (op, JSON payload, JSON of the calls queued before it). */
+export type SyncHandler = (op: unknown, json: unknown, queued: unknown) => string;
+const UNKNOWN_EXECUTION = JSON.stringify({ ok: false, error: 'the execution is over' });
 const COPY = { result: { copy: true } } as const;
 
 export class SandboxSetupError extends Error {
@@ -120,6 +123,11 @@ export class Realm {
   };
   /** Bundles whose factory the runtime holds. */
   private readonly registered = new Set<string>();
+  /**
+   * Synchronous calls by execution: the realm has one host function, and the runtime (not
+   * playbook code) names the execution calling it.
+   */
+  private readonly handlers = new Map<number, SyncHandler>();
   /** Executions running in this realm now. */
   active = 0;
   /** The isolate died (memory limit): every execution in it is interrupted. */
@@ -130,7 +138,11 @@ export class Realm {
     try {
       this.context = this.isolate.createContextSync();
       this.isolate.compileScriptSync(lockdownScript(), { filename: 'ses-lockdown.js' }).runSync(this.context);
-      const api = this.isolate.compileScriptSync(RUNTIME, { filename: 'riposte-runtime.js' }).runSync(this.context, { reference: true }) as ivm.Reference<Record<string, unknown>>;
+      const init = this.isolate.compileScriptSync(RUNTIME, { filename: 'riposte-runtime.js' }).runSync(this.context, { reference: true }) as ivm.Reference<(host: ivm.Callback) => unknown>;
+      const host = new ivm.Callback((execution: unknown, op: unknown, json: unknown, queued: unknown) =>
+        (typeof execution === 'number' ? this.handlers.get(execution) : undefined)?.(op, json, queued) ?? UNKNOWN_EXECUTION);
+      const api = init.applySync(undefined, [host], { result: { reference: true } }) as unknown as ivm.Reference<Record<string, unknown>>;
+      init.release();
       const fn = <T>(name: string) => api.getSync(name, { reference: true }) as ivm.Reference<T>;
       this.runtime = { register: fn('register'), start: fn('start'), settle: fn('settle'), drop: fn('drop') };
       api.release();
@@ -148,9 +160,10 @@ export class Realm {
 
   /**
    * Starts an execution of a bundle (a fresh module instance from the bundle's factory): the
-   * calls its first turn queued. `host` answers its synchronous calls.
+   * calls its first turn queued. `onCall` answers its synchronous calls.
    */
-  start(bundle: { hash: string; code: string }, execution: number, host: ivm.Callback, args: string[], timeoutMs: number): Queue {
+  start(bundle: { hash: string; code: string }, execution: number, onCall: SyncHandler, args: string[], timeoutMs: number): Queue {
+    this.handlers.set(execution, onCall);
     if (!this.registered.has(bundle.hash)) {
       // The bundle is one expression whose value is the guest; the factory evaluates it anew.
       const script = this.isolate.compileScriptSync(`(function () {\nreturn (${bundle.code});\n})`, { filename: `playbook-${bundle.hash}.js` });
@@ -162,7 +175,7 @@ export class Realm {
       }
       this.registered.add(bundle.hash);
     }
-    return this.runtime.start.applySync(undefined, [bundle.hash, execution, host, ...args], { ...COPY, timeout: timeoutMs });
+    return this.runtime.start.applySync(undefined, [bundle.hash, execution, ...args], { ...COPY, timeout: timeoutMs });
   }
 
   /** Hands a step's outcome to an execution: the calls its turn queued. */
@@ -170,9 +183,10 @@ export class Realm {
     return this.runtime.settle.applySync(undefined, [execution, stepId, kind, json], { ...COPY, timeout: timeoutMs });
   }
 
-  /** Forgets an execution's guest (it finished or parked). */
+  /** Forgets an execution's guest (it finished or parked). A dedicated realm is disposed instead. */
   drop(execution: number): void {
-    if (this.usable) this.runtime.drop.applySync(undefined, [execution], { timeout: 50 });
+    this.handlers.delete(execution);
+    if (this.usable && !this.dedicated) this.runtime.drop.applySync(undefined, [execution], { timeout: 50 });
   }
 
   get usable(): boolean {

@@ -196,14 +196,21 @@ function stopped(err: unknown, limits: SandboxLimits, alone = true): string {
 
 /** A playbook loaded into the sandbox: its declared configuration and a way to run it. */
 export class SandboxedPlaybook implements PlaybookExecutor {
+  /** Each role's actions, as the guest builds `ctx.roles` from them (the same for every execution). */
+  private readonly roleActionsJson: string;
+
   constructor(
     private readonly sandbox: Sandbox,
     readonly bundle: PlaybookBundle,
     readonly config: PlaybookConfig<Record<string, CapabilityName>>,
-  ) {}
+  ) {
+    const roleActions: Record<string, string[]> = {};
+    for (const [role, cap] of Object.entries(config.roles)) roleActions[role] = Object.keys(capabilities[cap]);
+    this.roleActionsJson = JSON.stringify(roleActions);
+  }
 
   start(ctx: PlaybookContext, incident: unknown, args: unknown, opts: StartOptions = {}): PlaybookExecution {
-    return new Execution(this.sandbox, this.bundle, this.config, ctx, opts.dedicated === true).start(incident, args);
+    return new Execution(this.sandbox, this.bundle, this.config, this.roleActionsJson, ctx, opts.dedicated === true).start(incident, args);
   }
 }
 
@@ -239,6 +246,7 @@ class Execution {
     private readonly sandbox: Sandbox,
     private readonly bundle: PlaybookBundle,
     private readonly config: PlaybookConfig<Record<string, CapabilityName>>,
+    private readonly roleActionsJson: string,
     private readonly ctx: PlaybookContext,
     dedicated: boolean,
   ) {
@@ -250,11 +258,9 @@ class Execution {
   start(incident: unknown, args: unknown): PlaybookExecution {
     const result = new Promise<unknown>((resolve, reject) => { this.finish = { resolve, reject }; });
     result.catch(() => { /* the engine observes it */ });
-    const roleActions: Record<string, string[]> = {};
-    for (const [role, cap] of Object.entries(this.config.roles)) roleActions[role] = Object.keys(capabilities[cap]);
-    const host = new ivm.Callback((op: unknown, json: unknown, queued: unknown) => this.handleSync(op, json, queued));
-    const startArgs = [this.ctx.runId, JSON.stringify(incident), JSON.stringify(args ?? null), JSON.stringify(roleActions)];
-    this.turn(() => this.realm.start(this.bundle, this.id, host, startArgs, this.limits.callTimeoutMs));
+    const startArgs = [this.ctx.runId, JSON.stringify(incident), JSON.stringify(args ?? null), this.roleActionsJson];
+    const onCall = (op: unknown, json: unknown, queued: unknown) => this.handleSync(op, json, queued);
+    this.turn(() => this.realm.start(this.bundle, this.id, onCall, startArgs, this.limits.callTimeoutMs));
     return { result, isolated: true, release: () => this.release() };
   }
 
@@ -315,12 +321,10 @@ class Execution {
   private release(): void {
     if (this.released) return;
     this.released = true;
-    if (!this.realm.dedicated) {
-      try {
-        this.realm.drop(this.id);
-      } catch {
-        // The realm is gone (lost or closed): so is the guest.
-      }
+    try {
+      this.realm.drop(this.id);
+    } catch {
+      // The realm is gone (lost or closed): so is the guest.
     }
     this.sandbox.leave(this.realm, this);
   }
