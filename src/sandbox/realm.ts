@@ -39,6 +39,12 @@ harden(globalThis);`;
 export const MAX_CALL_BYTES = 1024 * 1024;
 /** JSON text the playbook may queue for the host in one turn (between two waits), in all. */
 export const MAX_TURN_BYTES = 16 * 1024 * 1024;
+/**
+ * Calls of `ctx` one turn may make: the host makes a turn's calls in one go, on its event loop
+ * (~50 µs each), so a turn is bounded like an entry into the isolate is. More is possible across
+ * turns (await between batches).
+ */
+export const MAX_TURN_CALLS = 1000;
 
 /**
  * The realm's runtime. Queues are arrays the runtime alone creates and fills (with primitives):
@@ -49,13 +55,15 @@ const RUNTIME = `(function (host) {
   "use strict";
   const factories = new Map();
   const executions = new Map();
-  const MAX_CALL = ${MAX_CALL_BYTES}, MAX_TURN = ${MAX_TURN_BYTES};
+  const MAX_CALL = ${MAX_CALL_BYTES}, MAX_TURN = ${MAX_TURN_BYTES}, MAX_CALLS = ${MAX_TURN_CALLS};
   const portOf = (x) => harden({
     emit(op, json) {
       if (typeof op !== 'string' || typeof json !== 'string') throw new TypeError('malformed call');
       if (json.length > MAX_CALL) throw new Error('a call to ctx carries at most ' + MAX_CALL + ' bytes of JSON');
       if (x.bytes + json.length > MAX_TURN) throw new Error('the playbook handed more than ' + MAX_TURN + ' bytes of JSON to ctx without waiting once');
+      if (x.calls >= MAX_CALLS && op !== 'done') throw new Error('the playbook made more than ' + MAX_CALLS + ' calls to ctx without waiting once');
       x.bytes += json.length;
+      x.calls++;
       const id = op === 'done' ? 0 : x.nextId++;
       x.queue.push(id, op, json);
       return id;
@@ -68,12 +76,12 @@ const RUNTIME = `(function (host) {
       return host(x.id, op, json, JSON.stringify(queued));
     },
   });
-  const turn = (x) => { x.queue = []; x.bytes = 0; return x; };
+  const turn = (x) => { x.queue = []; x.bytes = 0; x.calls = 0; return x; };
   return harden({
     register(hash, factory) { factories.set(hash, factory); },
     start(hash, id, runId, incidentJson, argsJson, rolesJson) {
       const factory = factories.get(hash);
-      const x = turn({ id, guest: null, queue: [], bytes: 0, nextId: 1 });
+      const x = turn({ id, guest: null, queue: [], bytes: 0, calls: 0, nextId: 1 });
       executions.set(id, x);
       x.guest = factory();
       x.guest.start(portOf(x), runId, incidentJson, argsJson, rolesJson);

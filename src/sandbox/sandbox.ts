@@ -269,7 +269,13 @@ class Execution {
     let next: (() => unknown[]) | null = entry;
     while (next) {
       const queue = this.enter(next);
-      if (queue !== undefined) this.apply(queue);
+      if (queue !== undefined) {
+        // The calls a turn makes count against the budget, as they did when made from inside it.
+        const t0 = performance.now();
+        this.apply(queue);
+        this.spentMs += performance.now() - t0;
+        this.checkBudget();
+      }
       const refused = this.refusals.shift();
       next = refused && !this.stopped
         ? () => this.realm.settle(this.id, refused.id, OUTCOME.refused, JSON.stringify(refused.message), this.limits.callTimeoutMs)
@@ -291,11 +297,14 @@ class Execution {
     } finally {
       this.spentMs += performance.now() - t0;
     }
-    if (this.spentMs > this.limits.cpuBudgetMs) {
-      this.fail(new Error(`the playbook's code ran ${Math.round(this.spentMs)} ms in this execution, more than its budget of ${this.limits.cpuBudgetMs} ms, and was stopped`));
-      return undefined;
-    }
-    return queue;
+    return this.checkBudget() ? queue : undefined;
+  }
+
+  /** False (and the execution failed) once its code and calls spent more than its budget. */
+  private checkBudget(): boolean {
+    if (this.spentMs <= this.limits.cpuBudgetMs || this.stopped) return !this.stopped;
+    this.fail(new Error(`the playbook's code ran ${Math.round(this.spentMs)} ms in this execution, more than its budget of ${this.limits.cpuBudgetMs} ms, and was stopped`));
+    return false;
   }
 
   private fail(err: unknown): void {

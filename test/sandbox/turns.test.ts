@@ -1,7 +1,7 @@
 /**
  * Turns: the calls a playbook makes between two waits leave the sandbox together, as the entry's
  * result, and are made on the host in the playbook's order — with `ctx.now()` (answered at once)
- * in its place among them, a refused call rejecting only its own promise, and a turn's total bounded.
+ * in its place among them, a refused call rejecting only its own promise, and a turn's calls bounded.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -20,6 +20,10 @@ const PLAYBOOKS: Record<string, PlaybookSource> = {
   flood: {
     // 17 calls of 1 MB in one turn: the 17th goes over the 16 MB a turn may hand to ctx.
     body: "const big = 'x'.repeat(1_000_000); const made = []; try { for (let i = 0; i < 17; i++) made.push(ctx.lists.contains('l', big).catch(() => null)); } catch (e) { await Promise.all(made); return [made.length, e.message]; } return 'all queued';",
+  },
+  fanOut: {
+    // 1,001 calls without waiting: the last is refused where it is made; those before are made.
+    body: "const made = []; try { for (let i = 0; i < 1001; i++) made.push(ctx.note('n' + i)); } catch (e) { await Promise.all(made); return [made.length, e.message]; } return 'all queued';",
   },
   rejectsLater: {
     // A refused call no longer throws where it is made: code after it in the same turn still runs.
@@ -71,6 +75,13 @@ describe('turns: one crossing per turn, calls in the playbook\'s order', () => {
     const r = await run('rejectsLater');
     assert.equal(r.status, 'completed', r.error?.message);
     assert.deepEqual(r.output, [true, 'setSeverity: unknown severity "apocalyptic"']);
+  });
+
+  it('a turn makes at most 1000 calls: the one beyond is refused at once, those before are made', async () => {
+    const r = await run('fanOut');
+    assert.equal(r.status, 'completed', r.error?.message);
+    assert.deepEqual(r.output, [1000, 'the playbook made more than 1000 calls to ctx without waiting once']);
+    assert.equal((await h.store.loadJournal(r.id)).length, 1000);
   });
 
   it('a turn hands ctx at most 16 MB: the call beyond it is refused at once, those before are made', async () => {
