@@ -56,13 +56,33 @@ const RUNTIME = `(function (host) {
   const factories = new Map();
   const executions = new Map();
   const MAX_CALL = ${MAX_CALL_BYTES}, MAX_TURN = ${MAX_TURN_BYTES}, MAX_CALLS = ${MAX_TURN_CALLS};
+  // What a thrown value says, read here — where the entry's timeout still holds — as a string:
+  // a value that crossed to the host as an exception would have its accessors run there, unbounded.
+  const reason = (e) => {
+    try {
+      const text = e instanceof Error ? e.message : String(e);
+      return typeof text === 'string' ? text.slice(0, 4000) : 'the playbook threw';
+    } catch (_) {
+      return 'the playbook threw a value that cannot be read';
+    }
+  };
+  const guarded = (x, fn) => {
+    try {
+      fn();
+    } catch (e) {
+      x.queue.push(0, 'fault', reason(e));
+    }
+    return x.queue;
+  };
   const portOf = (x) => harden({
     emit(op, json) {
       if (typeof op !== 'string' || typeof json !== 'string') throw new TypeError('malformed call');
+      if (x.done) throw new Error('the run has already ended');
       if (json.length > MAX_CALL) throw new Error('a call to ctx carries at most ' + MAX_CALL + ' bytes of JSON');
-      if (x.bytes + json.length > MAX_TURN) throw new Error('the playbook handed more than ' + MAX_TURN + ' bytes of JSON to ctx without waiting once');
+      if (x.bytes + json.length + 16 > MAX_TURN) throw new Error('the playbook handed more than ' + MAX_TURN + ' bytes of JSON to ctx without waiting once');
       if (x.calls >= MAX_CALLS && op !== 'done') throw new Error('the playbook made more than ' + MAX_CALLS + ' calls to ctx without waiting once');
-      x.bytes += json.length;
+      if (op === 'done') x.done = true;
+      x.bytes += json.length + 16;
       x.calls++;
       const id = op === 'done' ? 0 : x.nextId++;
       x.queue.push(id, op, json);
@@ -81,17 +101,28 @@ const RUNTIME = `(function (host) {
     register(hash, factory) { factories.set(hash, factory); },
     start(hash, id, runId, incidentJson, argsJson, rolesJson) {
       const factory = factories.get(hash);
-      const x = turn({ id, guest: null, queue: [], bytes: 0, calls: 0, nextId: 1 });
+      const x = turn({ id, guest: null, queue: [], bytes: 0, calls: 0, nextId: 1, done: false });
       executions.set(id, x);
-      x.guest = factory();
-      x.guest.start(portOf(x), runId, incidentJson, argsJson, rolesJson);
-      return x.queue;
+      return guarded(x, () => {
+        x.guest = factory();
+        x.guest.start(portOf(x), runId, incidentJson, argsJson, rolesJson);
+      });
     },
     settle(id, stepId, kind, json) {
       const x = executions.get(id);
       if (x === undefined) return [];
-      turn(x).guest.settle(stepId, kind, json);
-      return x.queue;
+      return guarded(turn(x), () => x.guest.settle(stepId, kind, json));
+    },
+    // Runs what a stopped entry left in the microtask queue, under a timeout of its own.
+    drain() {},
+    // A bundle's declared configuration, for loading it: its text, or why it could not be read.
+    describe(factory) {
+      try {
+        const text = factory().describe();
+        return typeof text === 'string' ? 'ok:' + text : 'error:describe() did not return text';
+      } catch (e) {
+        return 'error:' + reason(e);
+      }
     },
     drop(id) { executions.delete(id); },
   });
@@ -128,6 +159,8 @@ export class Realm {
     start: ivm.Reference<(...a: unknown[]) => Queue>;
     settle: ivm.Reference<(id: number, stepId: number, kind: number, json: string) => Queue>;
     drop: ivm.Reference<(id: number) => void>;
+    drain: ivm.Reference<() => void>;
+    describe: ivm.Reference<(factory: unknown) => string>;
   };
   /** Bundles whose factory the runtime holds. */
   private readonly registered = new Set<string>();
@@ -152,7 +185,7 @@ export class Realm {
       const api = init.applySync(undefined, [host], { result: { reference: true } }) as unknown as ivm.Reference<Record<string, unknown>>;
       init.release();
       const fn = <T>(name: string) => api.getSync(name, { reference: true }) as ivm.Reference<T>;
-      this.runtime = { register: fn('register'), start: fn('start'), settle: fn('settle'), drop: fn('drop') };
+      this.runtime = { register: fn('register'), start: fn('start'), settle: fn('settle'), drop: fn('drop'), drain: fn('drain'), describe: fn('describe') };
       api.release();
     } catch (err) {
       this.isolate.dispose();
@@ -160,10 +193,23 @@ export class Realm {
     }
   }
 
-  /** Evaluates a bundle as a script of its own: a reference to its guest (to read `describe`). */
-  evaluate(hash: string, code: string, timeoutMs: number): ivm.Reference<Record<string, unknown>> {
-    const script = this.isolate.compileScriptSync(code, { filename: `playbook-${hash}.js` });
-    return script.runSync(this.context, { reference: true, timeout: timeoutMs }) as ivm.Reference<Record<string, unknown>>;
+  /** The bundle as a factory of fresh module instances (it is one expression whose value is the guest). */
+  private factoryScript(bundle: { hash: string; code: string }): string {
+    return `(function () {\nreturn (${bundle.code});\n})`;
+  }
+
+  /** What the bundle declares (`describe`): `ok:<json>` or `error:<why>` — read inside the isolate. */
+  describe(bundle: { hash: string; code: string }, timeoutMs: number): string {
+    const script = this.isolate.compileScriptSync(this.factoryScript(bundle), { filename: `playbook-${bundle.hash}.js` });
+    const factory = script.runSync(this.context, { reference: true, timeout: timeoutMs }) as ivm.Reference<() => unknown>;
+    return this.runtime.describe.applySync(undefined, [factory.derefInto()], { timeout: timeoutMs }) as unknown as string;
+  }
+
+  /** `describe` without holding the event loop (isolated-vm's threads run the code). */
+  async describeAsync(bundle: { hash: string; code: string }, timeoutMs: number): Promise<string> {
+    const script = await this.isolate.compileScript(this.factoryScript(bundle), { filename: `playbook-${bundle.hash}.js` });
+    const factory = (await script.run(this.context, { reference: true, timeout: timeoutMs })) as ivm.Reference<() => unknown>;
+    return (await this.runtime.describe.apply(undefined, [factory.derefInto()], { timeout: timeoutMs })) as unknown as string;
   }
 
   /**
@@ -173,8 +219,7 @@ export class Realm {
   start(bundle: { hash: string; code: string }, execution: number, onCall: SyncHandler, args: string[], timeoutMs: number): Queue {
     this.handlers.set(execution, onCall);
     if (!this.registered.has(bundle.hash)) {
-      // The bundle is one expression whose value is the guest; the factory evaluates it anew.
-      const script = this.isolate.compileScriptSync(`(function () {\nreturn (${bundle.code});\n})`, { filename: `playbook-${bundle.hash}.js` });
+      const script = this.isolate.compileScriptSync(this.factoryScript(bundle), { filename: `playbook-${bundle.hash}.js` });
       const factory = script.runSync(this.context, { reference: true, timeout: timeoutMs }) as ivm.Reference<() => unknown>;
       try {
         this.runtime.register.applySync(undefined, [bundle.hash, factory.derefInto()], { timeout: timeoutMs });
@@ -184,6 +229,21 @@ export class Realm {
       this.registered.add(bundle.hash);
     }
     return this.runtime.start.applySync(undefined, [bundle.hash, execution, ...args], { ...COPY, timeout: timeoutMs });
+  }
+
+  /**
+   * After an entry was stopped (timeout), what it had queued as microtasks would run at the
+   * isolate's next use — another execution's entry, or a compilation with no timeout. Running
+   * them now, under a timeout, empties the queue (a stop during microtasks discards the rest).
+   * False when even that had to be stopped.
+   */
+  drain(timeoutMs: number): boolean {
+    try {
+      this.runtime.drain.applySync(undefined, [], { timeout: timeoutMs });
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /** Hands a step's outcome to an execution: the calls its turn queued. */

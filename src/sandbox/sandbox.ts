@@ -35,7 +35,7 @@ import { checkChildCall } from '../engine/child-call.js';
 import { parseTriggerCondition } from '../engine/trigger-condition.js';
 import type { PlaybookBundle } from './bundle.js';
 import { OUTCOME, type GuestError } from './guest.js';
-import { checkNodeFlags, MAX_CALL_BYTES, Realm } from './realm.js';
+import { checkNodeFlags, MAX_CALL_BYTES, MAX_TURN_CALLS, Realm } from './realm.js';
 
 export interface SandboxLimits {
   /** Heap limit of an execution's isolate, MB. */
@@ -137,9 +137,7 @@ export class Sandbox {
   load(bundle: PlaybookBundle): SandboxedPlaybook {
     const realm = this.realm(true);
     try {
-      const guest = realm.evaluate(bundle.hash, bundle.code, this.limits.callTimeoutMs);
-      const describe = guest.getSync('describe', { reference: true }) as ivm.Reference<() => string>;
-      return this.described(bundle, describe.applySync(undefined, [], { timeout: this.limits.callTimeoutMs }));
+      return this.described(bundle, realm.describe(bundle, this.limits.callTimeoutMs));
     } catch (err) {
       if (err instanceof SandboxError) throw err;
       throw new SandboxError(`the playbook's code could not be loaded: ${stopped(err, this.limits)}`);
@@ -156,10 +154,7 @@ export class Sandbox {
   async loadAsync(bundle: PlaybookBundle): Promise<SandboxedPlaybook> {
     const realm = this.realm(true);
     try {
-      const script = await realm.isolate.compileScript(bundle.code, { filename: `playbook-${bundle.hash}.js` });
-      const guest = (await script.run(realm.context, { reference: true, timeout: this.limits.callTimeoutMs })) as ivm.Reference<Record<string, unknown>>;
-      const describe = (await guest.get('describe', { reference: true })) as ivm.Reference<() => string>;
-      return this.described(bundle, await describe.apply(undefined, [], { timeout: this.limits.callTimeoutMs }));
+      return this.described(bundle, await realm.describeAsync(bundle, this.limits.callTimeoutMs));
     } catch (err) {
       if (err instanceof SandboxError) throw err;
       throw new SandboxError(`the playbook's code could not be loaded: ${stopped(err, this.limits)}`);
@@ -168,9 +163,28 @@ export class Sandbox {
     }
   }
 
-  /** What the bundle's `describe` said, checked: a proposal, never trusted. */
-  private described(bundle: PlaybookBundle, text: unknown): SandboxedPlaybook {
-    const parsed = describedConfig.safeParse(typeof text === 'string' ? JSON.parse(text) : null);
+  /**
+   * An entry into a shared realm was stopped: empty what it left queued, or — when even that has to
+   * be stopped — give the realm up (its executions run again elsewhere, as after a memory bomb).
+   */
+  clean(realm: Realm): void {
+    if (realm.dedicated || !realm.usable) return;
+    if (!realm.drain(this.limits.callTimeoutMs) && !realm.drain(this.limits.callTimeoutMs)) this.lose(realm);
+  }
+
+  /** What the bundle's `describe` said (`ok:<json>` or `error:<why>`, realm.ts), checked: a proposal, never trusted. */
+  private described(bundle: PlaybookBundle, answer: unknown): SandboxedPlaybook {
+    if (typeof answer !== 'string' || !answer.startsWith('ok:')) {
+      const why = typeof answer === 'string' && answer.startsWith('error:') ? answer.slice(6) : 'no answer';
+      throw new SandboxError(`the playbook's code could not be loaded: ${why}`);
+    }
+    let json: unknown = null;
+    try {
+      json = JSON.parse(answer.slice(3));
+    } catch {
+      // refused below
+    }
+    const parsed = describedConfig.safeParse(json);
     if (!parsed.success) {
       const why = parsed.error.issues.map((i) => `${i.path.join('.') || '(definition)'}: ${i.message}`).join('; ');
       throw new SandboxError(`the playbook's definition is not valid: ${why}`);
@@ -267,7 +281,13 @@ class Execution {
   /** One entry into the isolate, then the calls it queued; then the rejections of refused calls. */
   private turn(entry: () => unknown[]): void {
     let next: (() => unknown[]) | null = entry;
+    const began = performance.now();
     while (next) {
+      if (next !== entry && performance.now() - began > this.limits.callTimeoutMs) {
+        // Refusals answered and reacted to, again and again: all one stretch without waiting.
+        this.fail(new Error('timed out'));
+        return;
+      }
       const queue = this.enter(next);
       if (queue !== undefined) {
         // The calls a turn makes count against the budget, as they did when made from inside it.
@@ -292,7 +312,10 @@ class Execution {
       queue = call();
     } catch (err) {
       if (this.realm.isolate.isDisposed) this.sandbox.lose(this.realm);
-      else this.fail(err);
+      else {
+        this.fail(err);
+        this.sandbox.clean(this.realm);
+      }
       return undefined;
     } finally {
       this.spentMs += performance.now() - t0;
@@ -357,12 +380,17 @@ class Execution {
    * anyway — they crossed from the isolate.
    */
   private apply(queue: unknown[]): void {
-    if (!Array.isArray(queue) || queue.length % 3 !== 0) {
+    if (!Array.isArray(queue) || queue.length % 3 !== 0 || queue.length > 3 * (MAX_TURN_CALLS + 2)) {
       this.fail(new Error('the sandbox handed back malformed calls'));
       return;
     }
     for (let i = 0; i < queue.length && !this.stopped; i += 3) {
       const id = queue[i], op = queue[i + 1], json = queue[i + 2];
+      if (op === 'fault' && id === 0 && typeof json === 'string') {
+        // The playbook's code threw out of its module or an entry (read as text in the isolate).
+        this.fail(new Error(json));
+        return;
+      }
       if (typeof id !== 'number' || typeof op !== 'string' || typeof json !== 'string' || (op !== 'done' && !(Number.isInteger(id) && id > this.lastId))) {
         this.fail(new Error('the sandbox handed back malformed calls'));
         return;

@@ -5,6 +5,12 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { buildPlaybookBundle } from '../../src/sandbox/bundle.js';
 import { Sandbox } from '../../src/sandbox/sandbox.js';
 import type { LoadedPlaybook } from '../../src/engine/registry.js';
 import { makeHarness, type Harness } from '../support/harness.js';
@@ -30,6 +36,76 @@ const PLAYBOOKS: Record<string, PlaybookSource> = {
     body: "let reached = false; const p = ctx.setSeverity('apocalyptic'); reached = true; try { await p; } catch (e) { return [reached, e.message]; } return 'set';",
   },
 };
+
+const SDK = fileURLToPath(new URL('../../src/sdk/index.js', import.meta.url));
+const SPIN = 'const spin = (ms) => { const t = Date.now(); while (Date.now() - t < ms) {} };';
+
+/** A playbook module written whole (its run need not be an async function). */
+async function loadModule(sandbox: Sandbox, id: string, label: string, run: string, moduleCode = ''): Promise<LoadedPlaybook> {
+  const dir = mkdtempSync(join(tmpdir(), 'riposte-turns-'));
+  try {
+    const file = join(dir, 'playbook.mjs');
+    writeFileSync(file, `import { definePlaybook } from ${JSON.stringify(SDK)};\n${SPIN}\n${moduleCode}\nexport default definePlaybook({ id: ${JSON.stringify(id)}, version: 1, triggers: { labels: [${JSON.stringify(label)}] }, roles: {} }, ${run});\n`);
+    const bundle = await buildPlaybookBundle(file);
+    const p = sandbox.load(bundle);
+    return { config: p.config, executor: p, hash: bundle.hash, identity: 'bundle' };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe('hostile turns: the server\'s event loop is held at most about one entry\'s limit', () => {
+  const sandbox = new Sandbox({ memoryLimitMb: 64, callTimeoutMs: 100 });
+  let h: Harness;
+  before(async () => {
+    h = await makeHarness({ apps: [], playbooks: [
+      // A thrown value whose accessors never return, thrown out of the entry itself.
+      await loadModule(sandbox, 'throw-slow', 'throwSlow', `(ctx) => { const p = Promise.resolve(1);
+        Object.defineProperty(p, 'then', { value() { const e = new Error('x'); Object.defineProperty(e, 'message', { get() { spin(5000); return 'slow'; } }); throw e; } });
+        return p; }`),
+      // Stopped mid-loop with work left in the microtask queue, which must not run in someone else's entry.
+      await loadModule(sandbox, 'leftover', 'leftover', "async () => { Promise.resolve().then(() => spin(3000)); for (;;) {} }"),
+      await loadModule(sandbox, 'innocent', 'innocent', "async (ctx) => { await ctx.note('fine'); return 'fine'; }"),
+      // Refused calls whose rejection handlers each spin just under the limit.
+      await loadModule(sandbox, 'refusals', 'refusals', "async (ctx) => { const ps = []; for (let i = 0; i < 30; i++) ps.push(ctx.setStatus('bad').catch(() => spin(80))); await Promise.all(ps); return 'done'; }"),
+    ] });
+  });
+  after(async () => {
+    await h.close();
+    sandbox.close();
+  });
+
+  const held = async (label: string) => {
+    const delay = monitorEventLoopDelay({ resolution: 5 });
+    delay.enable();
+    const [r] = await h.fire({ label });
+    const done = await h.settle(r!.id, 20_000);
+    delay.disable();
+    return { run: done, heldMs: delay.max / 1e6 };
+  };
+
+  it('a thrown value is read inside the isolate, under the time limit', async () => {
+    const { run, heldMs } = await held('throwSlow');
+    assert.equal(run.status, 'failed');
+    assert.match(run.error?.message ?? '', /ran for more than 100 ms without waiting on ctx/);
+    assert.ok(heldMs < 1000, `the event loop was held ${Math.round(heldMs)} ms`);
+  });
+
+  it('work a stopped entry left queued does not run in the next execution\'s entry', async () => {
+    const first = await held('leftover');
+    assert.equal(first.run.status, 'failed');
+    const next = await held('innocent');
+    assert.equal(next.run.status, 'completed', next.run.error?.message);
+    assert.ok(first.heldMs < 1000 && next.heldMs < 1000, `the event loop was held ${Math.round(Math.max(first.heldMs, next.heldMs))} ms`);
+  });
+
+  it('refusals answered one after another are one stretch, stopped at the limit', async () => {
+    const { run, heldMs } = await held('refusals');
+    assert.equal(run.status, 'failed');
+    assert.match(run.error?.message ?? '', /ran for more than 100 ms without waiting on ctx/);
+    assert.ok(heldMs < 1000, `the event loop was held ${Math.round(heldMs)} ms`);
+  });
+});
 
 describe('turns: one crossing per turn, calls in the playbook\'s order', () => {
   const sandbox = new Sandbox({ memoryLimitMb: 128 });
