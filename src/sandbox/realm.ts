@@ -198,11 +198,20 @@ export class Realm {
     return `(function () {\nreturn (${bundle.code});\n})`;
   }
 
+  /** The bundle's factory in this realm (creating it runs none of the bundle's code). */
+  private factory(bundle: { hash: string; code: string }, timeoutMs: number): ivm.Reference<() => unknown> {
+    const script = this.isolate.compileScriptSync(this.factoryScript(bundle), { filename: `playbook-${bundle.hash}.js` });
+    return script.runSync(this.context, { reference: true, timeout: timeoutMs }) as ivm.Reference<() => unknown>;
+  }
+
   /** What the bundle declares (`describe`): `ok:<json>` or `error:<why>` — read inside the isolate. */
   describe(bundle: { hash: string; code: string }, timeoutMs: number): string {
-    const script = this.isolate.compileScriptSync(this.factoryScript(bundle), { filename: `playbook-${bundle.hash}.js` });
-    const factory = script.runSync(this.context, { reference: true, timeout: timeoutMs }) as ivm.Reference<() => unknown>;
-    return this.runtime.describe.applySync(undefined, [factory.derefInto()], { timeout: timeoutMs }) as unknown as string;
+    const factory = this.factory(bundle, timeoutMs);
+    try {
+      return this.runtime.describe.applySync(undefined, [factory.derefInto()], { timeout: timeoutMs }) as unknown as string;
+    } finally {
+      factory.release();
+    }
   }
 
   /** `describe` without holding the event loop (isolated-vm's threads run the code). */
@@ -219,8 +228,7 @@ export class Realm {
   start(bundle: { hash: string; code: string }, execution: number, onCall: SyncHandler, args: string[], timeoutMs: number): Queue {
     this.handlers.set(execution, onCall);
     if (!this.registered.has(bundle.hash)) {
-      const script = this.isolate.compileScriptSync(this.factoryScript(bundle), { filename: `playbook-${bundle.hash}.js` });
-      const factory = script.runSync(this.context, { reference: true, timeout: timeoutMs }) as ivm.Reference<() => unknown>;
+      const factory = this.factory(bundle, timeoutMs);
       try {
         this.runtime.register.applySync(undefined, [bundle.hash, factory.derefInto()], { timeout: timeoutMs });
       } finally {

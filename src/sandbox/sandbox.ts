@@ -250,7 +250,7 @@ class Execution {
   /** Calls refused by the host: their rejection is handed in after the current entry. */
   private readonly refusals: Array<{ id: number; message: string }> = [];
   private lastId = 0;
-  /** Time spent inside the isolate so far, ms (calls are synchronous: wall time is its time). */
+  /** Time spent in the playbook's code and in making its calls so far, ms (entries are synchronous: wall time). */
   private spentMs = 0;
   private finish!: { resolve: (v: unknown) => void; reject: (e: unknown) => void };
   private done = false;
@@ -335,7 +335,7 @@ class Execution {
     if (this.done) return;
     this.done = true;
     const dedicated = this.realm.dedicated;
-    this.finish.reject(new SandboxError(stopped(err, { ...this.limits, memoryLimitMb: this.limits.memoryLimitMb }, dedicated)));
+    this.finish.reject(new SandboxError(stopped(err, this.limits, dedicated)));
   }
 
   /** The realm was lost under this execution: the engine runs it again, alone. */
