@@ -27,6 +27,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   repos: ['common', 'sdk', 'store', 'engine', 'sandbox', 'playbooks'],
   ingest: ['common', 'sdk', 'store', 'engine'],
   api: ['common', 'sdk', 'store', 'broker', 'policy', 'engine', 'ingest', 'repos'],
+  // The authoring kit runs the engine hermetically: everything below the API, no server.
+  testing: ['common', 'sdk', 'store', 'broker', 'apps', 'policy', 'steps', 'engine', 'ingest', 'sandbox', 'repos'],
   server: [
     'sandbox',
     'repos',
@@ -59,6 +61,7 @@ const ALLOWED: Record<string, readonly string[]> = {
     'server',
     'config',
     'playbooks',
+    'testing',
   ],
   config: ['common', 'sdk', 'store', 'policy'],
 };
