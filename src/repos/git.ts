@@ -138,6 +138,16 @@ export async function fetchMirror(url: string, dir: string, credentials: string 
 }
 
 /** The commit a ref points at in the mirror (null ref: the remote's default branch). */
+/** The full id of a commit given by its (abbreviated) hexadecimal id, if the mirror has it. */
+export async function resolveSha(dir: string, sha: string): Promise<string> {
+  if (!/^[0-9a-f]{7,40}$/.test(sha)) throw new GitError(`"${sha}" is not a commit id`);
+  try {
+    return (await git(['--git-dir', dir, 'rev-parse', '--verify', '--quiet', `${sha}^{commit}`])).trim();
+  } catch {
+    throw new GitError(`no commit ${sha} in the repository`);
+  }
+}
+
 export async function resolveCommit(dir: string, ref: string | null): Promise<string> {
   if (ref !== null) validateRef(ref);
   const candidates = ref === null ? ['refs/remotes/origin/HEAD', 'HEAD'] : [`refs/heads/${ref}`, `refs/tags/${ref}`];

@@ -43,6 +43,11 @@ export interface NewRun {
   /** A child run: the run whose step asked for it (see `Store.createChildRun`). */
   parentRunId?: string;
   parentSeq?: number;
+  /**
+   * The incident as the playbook sees it (`RunRecord.input`), when it must not be the incident as
+   * it is now: the authoring kit running a recorded run's incident. Default: a snapshot taken now.
+   */
+  input?: unknown;
 }
 
 /** A child run (`ctx.playbook`): on its parent's incident, with the parent's incident snapshot as input. */

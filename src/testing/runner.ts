@@ -90,6 +90,21 @@ export async function runPlaybook(playbook: TestPlaybook, scenario: Scenario = {
   }
 }
 
+/** `ctx.related` answered from the scenario's list (a recorded run's answers) instead of the store. */
+function answerRelated(steps: StepService, given: Array<{ count: number; incidentIds: number[] }>, answers: Answers): void {
+  const perform = steps.perform.bind(steps);
+  let n = 0;
+  steps.perform = async (scope, req) => {
+    if (req.kind !== 'related') return perform(scope, req);
+    const answer = given[n++];
+    if (answer === undefined) {
+      answers.unforeseen.push(`the playbook called ctx.related a ${n}. time; the test answers it ${given.length} time(s)`);
+      return { status: 'failed', error: { name: 'TestError', message: 'the test gives no answer for this call', retryable: false, applied: 'no' } };
+    }
+    return { status: 'completed', output: answer };
+  };
+}
+
 class World {
   private clock = Date.now();
   private engine!: Engine;
@@ -162,6 +177,7 @@ class World {
     const steps = new StepService(store, broker, {
       gate: hitl.gate, prompts: hitl.prompts, release: (r, seq, why) => hitl.cancelStep(r, seq, why), now: () => this.clock,
     });
+    if (s.related) answerRelated(steps, s.related, this.answers);
     this.engine = new Engine(store, steps, new PlaybookRegistry([playbook]), {
       shortSleepMs: 0, now: () => this.clock, stillWaiting: (w) => hitl.stillWaiting(w),
     });
@@ -180,7 +196,10 @@ class World {
       const at = Date.now();
       while (Date.now() <= at + 1) await new Promise((r) => setTimeout(r, 1));
     }
-    const i = s.incident ?? {};
+    if (s.snapshot && s.incident) throw new ScenarioError('give the incident as `incident` or as a recorded `snapshot`, not both');
+    const i = s.snapshot
+      ? { ...s.snapshot, sourceId: s.snapshot.sourceId ?? undefined, artifacts: s.snapshot.artifacts.map((a) => ({ name: a.name, cef: a.cef })) }
+      : s.incident ?? {};
     const incident = {
       name: i.name ?? 'test incident', label: i.label ?? playbook.config.triggers.labels[0] ?? 'test',
       severity: i.severity ?? 'medium', source: 'test', ...(i.description ? { description: i.description } : {}),
@@ -191,10 +210,11 @@ class World {
     const registered = new PlaybookRegistry([playbook]);
     const triggered = registered.matching(incident.label).length > 0;
     const p = registered.get(playbook.config.id)!;
-    const created = await store.createRun(incidentId, newRunFor(p, CAUSE, { args: s.args, dryRun: s.dryRun ?? false }), CAUSE);
+    const run = newRunFor(p, CAUSE, { args: s.args, dryRun: s.dryRun ?? false });
+    if (s.snapshot) run.input = s.snapshot;
+    const created = await store.createRun(incidentId, run, CAUSE);
     this.engine.start();
-    const run = await this.drive(created.id, s);
-    return this.report(run, triggered);
+    return this.report(await this.drive(created.id, s), triggered);
   }
 
   /** Runs until the run ends or waits on something the scenario leaves open. */

@@ -46,6 +46,18 @@ export const Scenario = z.strictObject({
       if (!STEP_NAME.test(key)) ctx.addIssue({ code: 'custom', path: [key], message: 'must be <role>.<action>, e.g. mdm.findDevice' });
     }
   }),
+  /**
+   * The incident exactly as the playbook saw it in a recorded run (ids and times included); the
+   * incident under test is made from it. Exported fixtures carry it; written tests use `incident`.
+   */
+  snapshot: z.looseObject({
+    id: z.number().int().min(1),
+    name: z.string(), label: z.string().min(1), severity: z.enum(SEVERITIES), status: z.string(),
+    sourceId: z.string().nullable(), createdAt: z.string(),
+    artifacts: z.array(z.looseObject({ name: z.string(), cef })),
+  }).optional(),
+  /** Answers of `ctx.related`, in order (instead of counting `history`): a recorded run's. */
+  related: z.array(z.strictObject({ count: z.number().int().min(0), incidentIds: z.array(z.number().int()) })).optional(),
   /** Custom lists and their items. */
   lists: z.record(z.string().min(1), z.array(z.string())).optional(),
   /** Earlier incidents, for `ctx.related`: created just before the incident under test. */

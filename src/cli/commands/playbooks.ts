@@ -19,6 +19,7 @@ import {
 import { addApiOptions, apiClient } from '../api-client.js';
 import { CliError, cliActor, dataDirOf, printJson, withStore } from '../open-store.js';
 import { shortCommit, table, terminalSafe } from '../format.js';
+import { registerPlaybookAuthoring } from './playbooks-author.js';
 
 /** Parses `role=asset` pairs; the same role twice is refused. */
 export function parseBindings(pairs: string[]): Record<string, string> {
@@ -46,7 +47,8 @@ async function installedPlaybooks(store: SqliteStore, cmd: Command): Promise<Ins
 }
 
 export function registerPlaybooks(program: Command): void {
-  const playbooks = program.command('playbooks').description('playbooks and their role bindings');
+  const playbooks = program.command('playbooks').description('playbooks and their role bindings; new and test for authors');
+  registerPlaybookAuthoring(playbooks);
 
   playbooks.command('list')
     .description('playbooks with their repository, triggers, roles, bindings and automation level')

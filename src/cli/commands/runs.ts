@@ -6,6 +6,7 @@ import type { RunQuery } from '../../store/store.js';
 import { firstPartyCatalog } from '../../apps/catalog.js';
 import { CliError, cliActor, positiveInt, printJson, withStore } from '../open-store.js';
 import { registerRunStarts } from './runs-start.js';
+import { registerRunChecks } from './runs-check.js';
 import { durationBetween, formatDuration, formatRunTimeline, formatTime, table, type RunDetail } from '../format.js';
 
 const RUN_STATUSES: RunStatus[] = ['queued', 'running', 'waiting', 'completed', 'failed', 'needs_attention', 'cancelled'];
@@ -54,7 +55,7 @@ function pickStep(detail: RunDetail, step: string): number {
 
 export function registerRuns(program: Command): void {
   const runs = program.command('runs')
-    .description('playbook runs: list, timeline, resolve a parked step, start, re-run');
+    .description('playbook runs: list, timeline, resolve a parked step, start, re-run, export as a fixture, replay against new code');
 
   runs.command('list')
     .description('runs, newest first')
@@ -91,6 +92,7 @@ export function registerRuns(program: Command): void {
     });
 
   registerRunStarts(runs);
+  registerRunChecks(runs);
 
   runs.command('resolve')
     .description('answer for a parked action whose outcome was unknown; the server resumes the run')

@@ -91,7 +91,7 @@ export class IncidentRepo {
     this.createRunTx = db.transaction((incidentId: number, run: NewRun, actor: string) => {
       const row = this.s.byId.get(incidentId);
       if (!row) throw new NotFoundError(`incident ${incidentId} not found`);
-      const created = this.runs.insertInTx(incidentId, run, this.viewOf(toIncident(row)));
+      const created = this.runs.insertInTx(incidentId, run, (run.input as IncidentView | undefined) ?? this.viewOf(toIncident(row)));
       this.audit.appendInTx({ actor, action: 'run.create', target: `run:${run.id}`,
         detail: { incidentId, playbookId: run.playbookId, playbookVersion: run.playbookVersion } });
       return created;
@@ -127,7 +127,7 @@ export class IncidentRepo {
     return this.rerunTx.immediate(originalId, run, actor);
   }
 
-  /** A run on an existing incident; its input is a snapshot of the incident as it is now. */
+  /** A run on an existing incident; its input is a snapshot of the incident as it is now (or `run.input`). */
   createRun(incidentId: number, run: NewRun, actor: string): RunRecord {
     return this.createRunTx.immediate(incidentId, run, actor);
   }

@@ -1,0 +1,108 @@
+/**
+ * `riposte runs export <id> --fixture` and `riposte runs replay <id> --dir|--commit`: a real run
+ * checked against code. Both read the data directory (like `runs show`: whoever may read it — the
+ * server's operator; without the database and its key they are refused) and write nothing to it.
+ * Nothing is sent to any vendor: the export reads, the replay runs the new code against the
+ * recording with a host that performs nothing.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { buildRepository, RepoBuildError } from '../../repos/build.js';
+import { exportCommit, listTree, resolveSha } from '../../repos/git.js';
+import { checkDirectory, checkTree } from '../../repos/tree.js';
+import { Sandbox } from '../../sandbox/sandbox.js';
+import type { RunRecord } from '../../store/records.js';
+import { fixtureOfRun } from '../../testing/fixture.js';
+import { replayRun } from '../../testing/replay.js';
+import { ScenarioError } from '../../testing/scenario.js';
+import { CliError, dataDirOf, printJson, withStore } from '../open-store.js';
+import { terminalSafe } from '../format.js';
+import { findRun } from './runs.js';
+
+export function registerRunChecks(runs: Command): void {
+  runs.command('export')
+    .description('a finished run as a test fixture: its incident, what every vendor answered, the path it took')
+    .argument('<runId>', 'run id or a unique prefix')
+    .requiredOption('--fixture', 'write a fixture for `riposte playbooks test` / riposte/testing (the only format)')
+    .option('--out <file>', 'write it to this file instead of standard output')
+    .action(async (runId: string, opts: { out?: string }, cmd: Command) => {
+      const fixture = await withStore(cmd, async (store) => {
+        const run = await findRun(store, runId);
+        try {
+          return await fixtureOfRun(store, store.policyStore(), run);
+        } catch (err) {
+          if (err instanceof ScenarioError) throw new CliError(err.message);
+          throw err;
+        }
+      });
+      if (opts.out === undefined) return printJson(fixture);
+      writeFileSync(resolve(opts.out), `${JSON.stringify(fixture, null, 2)}\n`, { flag: 'wx' });
+      console.log(`wrote ${terminalSafe(resolve(opts.out))}`);
+    });
+
+  runs.command('replay')
+    .description("re-execute new playbook code against a run's recorded journal (nothing is sent) and report where it diverges")
+    .argument('<runId>', 'run id or a unique prefix')
+    .option('--dir <path>', 'the new code: a checkout of the playbook repository')
+    .option('--commit <sha>', "the new code: a commit of the run's repository (fetched by the server's last sync)")
+    .option('--json', 'machine-readable JSON')
+    .action(async (runId: string, opts: { dir?: string; commit?: string; json?: boolean }, cmd: Command) => {
+      if ((opts.dir === undefined) === (opts.commit === undefined)) throw new CliError('give exactly one of --dir <path> or --commit <sha>');
+      const { run, journal } = await withStore(cmd, async (store) => {
+        const r = await findRun(store, runId);
+        return { run: r, journal: await store.loadJournal(r.id) };
+      });
+      const work = opts.commit !== undefined ? await checkout(run, opts.commit, dataDirOf(cmd)) : null;
+      const root = work ?? resolve(opts.dir!);
+      const sandbox = new Sandbox();
+      try {
+        if (work === null) checkDirectory(root);
+        let builds;
+        try {
+          builds = await buildRepository(sandbox, root, { typeCheck: true });
+        } catch (err) {
+          if (err instanceof RepoBuildError) throw new CliError(`the new code does not build, nothing was replayed:\n${err.errors.map((e) => `  ${terminalSafe(e)}`).join('\n')}`);
+          throw err;
+        }
+        const build = builds.find((b) => b.playbookId === run.playbookId);
+        if (!build) throw new CliError(`the new code has no playbook "${run.playbookId}" (it has: ${builds.map((b) => b.playbookId).join(', ') || 'none'})`);
+        const loaded = sandbox.load({ hash: build.bundle.hash, code: build.bundle.code });
+        const report = await replayRun(run, journal, { config: loaded.config, executor: loaded, hash: build.bundle.hash, identity: 'bundle' });
+        if (opts.json) printJson({ runId: run.id, playbookId: run.playbookId, recordedHash: run.playbookHash, newHash: build.bundle.hash, ...report });
+        else if (report.same) {
+          console.log(`same: the new code (${build.bundle.hash}) takes the recorded path of run ${run.id} (${report.steps} steps) and ends ${report.status}, as the run did`);
+        } else {
+          console.log(`diverges: ${terminalSafe(report.divergence!)}`);
+        }
+        if (!report.same) process.exitCode = 1;
+      } finally {
+        sandbox.close();
+        if (work) rmSync(work, { recursive: true, force: true });
+      }
+    });
+}
+
+/** The commit of the run's repository, exported from the server's mirror into a fresh directory. */
+async function checkout(run: RunRecord, sha: string, dataDir: string): Promise<string> {
+  if (!/^[0-9a-f]{7,40}$/.test(sha)) throw new CliError(`--commit must be a commit's hexadecimal id (7 to 40 characters), got "${terminalSafe(sha)}"`);
+  const repo = run.origin?.repository;
+  if (!repo || run.origin?.commit === null) throw new CliError(`run ${run.id}'s code did not come from a Git repository: use --dir`);
+  const mirror = join(dataDir, 'repos', `${repo}.git`);
+  let commit: string;
+  try {
+    commit = await resolveSha(mirror, sha);
+    checkTree(await listTree(mirror, commit));
+  } catch (err) {
+    throw new CliError(`commit ${sha} is not in the mirror of repository "${repo}" (sync it first): ${terminalSafe((err as Error).message)}`);
+  }
+  const work = mkdtempSync(join(tmpdir(), 'riposte-replay-'));
+  try {
+    await exportCommit(mirror, commit, work);
+  } catch (err) {
+    rmSync(work, { recursive: true, force: true });
+    throw err;
+  }
+  return work;
+}

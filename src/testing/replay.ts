@@ -1,0 +1,76 @@
+/**
+ * Replay of a past run against new code (`riposte runs replay`): the run's recorded journal handed
+ * back to the new code exactly as the engine would after a restart — each outcome in its recorded
+ * order — with a host that performs and writes nothing. It reports the first place where the new
+ * code leaves the recorded path (a different step at a position, a step the run never asked for,
+ * recorded steps it no longer asks for, another end) or that it would behave the same.
+ *
+ * Nothing is sent and nothing is written: the replay host refuses every step it is asked to
+ * perform (the recording does not answer it, so the new code diverged), and the store is only read.
+ */
+import { isDeepStrictEqual } from 'node:util';
+import { RunExecution } from '../engine/execution.js';
+import type { LoadedPlaybook } from '../engine/registry.js';
+import type { RunHost } from '../steps/protocol.js';
+import type { JournalEntry, RunRecord } from '../store/records.js';
+
+export interface ReplayReport {
+  /** The new code takes the recorded path and ends as the run ended. */
+  same: boolean;
+  /** The first divergence, in words, with both sides; null when the same. */
+  divergence: string | null;
+  /** How the replay ended (completed, failed, waiting, needs_attention …). */
+  status: string;
+  steps: number;
+}
+
+const brief = (v: unknown): string => {
+  const s = JSON.stringify(v) ?? 'undefined';
+  return s.length > 300 ? `${s.slice(0, 300)}…` : s;
+};
+
+/** Replays `journal` (the run's) against `playbook` (the new code). */
+export async function replayRun(run: RunRecord, journal: JournalEntry[], playbook: LoadedPlaybook): Promise<ReplayReport> {
+  if (playbook.config.id !== run.playbookId) {
+    throw new Error(`the new code is playbook ${playbook.config.id}, the run is of ${run.playbookId}`);
+  }
+  const recorded = new Map(journal.map((e) => [e.seq, e]));
+  const asked: string[] = [];
+  const host: RunHost = {
+    async perform(req) {
+      asked.push(`step ${req.seq}: the new code asks for ${req.name}(${brief(req.input)}), which the run never did`);
+      return { status: 'attention', reason: `replay: step ${req.seq} ${req.name} is not in the recording` };
+    },
+    record: (e) => {
+      if (!recorded.has(e.seq)) asked.push(`step ${e.seq}: the new code does ${e.name}(${brief(e.input)}), which the run never did`);
+    },
+    recordWithEffect: (e) => {
+      if (!recorded.has(e.seq)) asked.push(`step ${e.seq}: the new code does ${e.name}(${brief(e.input)}), which the run never did`);
+    },
+    update: () => {},
+    settle: async () => {},
+    abandon: async () => {},
+  };
+  const replayed: RunRecord = { ...run, status: 'running', output: null, error: null, attentionReason: null, wakeAt: null, waitingOn: null };
+  const at = Date.parse(run.finishedAt ?? run.updatedAt);
+  const exec = new RunExecution(replayed, playbook.config, playbook.executor, playbook.hash !== run.playbookHash, journal, host, {
+    now: () => at, shortSleepMs: 0, dryRun: run.dryRun,
+  });
+  let result;
+  try {
+    result = await exec.execute();
+  } finally {
+    // The execution keeps nothing; its sandbox realm was released by the engine's own path.
+  }
+  const report = (divergence: string | null): ReplayReport => ({ same: divergence === null, divergence, status: result.status, steps: journal.length });
+  if (asked.length > 0) return report(asked[0]!);
+  if (result.status === 'needs_attention') return report(result.reason);
+  if (result.status !== run.status) {
+    const why = result.status === 'failed' ? ` (${result.error.message})` : '';
+    return report(`the run ended ${run.status}; the new code ends ${result.status}${why}`);
+  }
+  if (result.status === 'completed' && !isDeepStrictEqual(result.output, run.output)) {
+    return report(`the run's output was ${brief(run.output)}; the new code's is ${brief(result.output)}`);
+  }
+  return report(null);
+}
