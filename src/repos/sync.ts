@@ -31,6 +31,7 @@ import { GitError, exportCommit, fetchMirror, listTree, redactUrl, resolveCommit
 import { checkDirectory, checkTree } from './tree.js';
 import { ConflictError } from '../store/sqlite/common.js';
 import { installedPlaybooks } from './installed.js';
+import { discoverTests, runRepositoryTests, TESTS_DIR } from '../testing/repo-tests.js';
 
 export class RepoError extends Error {
   constructor(message: string) {
@@ -149,6 +150,15 @@ export class RepoSyncer {
     this.timer = null;
   }
 
+  /** The repository's tests, run hermetically (playbooks in the sandbox): a failure refuses the commit. */
+  private async requireTests(root: string, builds: PlaybookBuild[]): Promise<void> {
+    if (discoverTests(root).length === 0) {
+      throw new RepoBuildError([`the repository requires tests and this commit has none (${TESTS_DIR}/*.test.json)`]);
+    }
+    const failed = (await runRepositoryTests(this.sandbox, root, builds)).filter((r) => !r.ok);
+    if (failed.length > 0) throw new RepoBuildError(failed.map((r) => `${r.file}: test failed: ${r.problems.join('; ')}`));
+  }
+
   private mirrorDir(name: string): string {
     return join(this.opts.mirrorsDir, `${name}.git`);
   }
@@ -189,6 +199,7 @@ export class RepoSyncer {
       if (repo.kind !== 'builtin' && reserved.length > 0) {
         throw new RepoBuildError(reserved.map((b) => `${b.path}: playbook id "${b.playbookId}" is reserved by Riposte`));
       }
+      if (repo.requireTests) await this.requireTests(root, builds);
       if (await this.sameAsActive(name, builds) && commit === repo.activeCommit) {
         // A crash between the built-in activation and its grants is repaired at the next start.
         if (repo.kind === 'builtin') await this.confirmBuiltin(builds);

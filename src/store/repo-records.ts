@@ -22,6 +22,8 @@ export interface RepoRecord {
   syncIntervalS: number | null;
   /** A push hook is configured (its secret is never returned). */
   webhook: boolean;
+  /** A commit is activated only when the repository's tests (`tests/*.test.json`) pass. */
+  requireTests: boolean;
   activeCommit: string | null;
   activeAt: string | null;
   lastSync: { at: string; status: RepoSyncStatus; commit: string | null; errors: string[] } | null;
@@ -38,6 +40,7 @@ export interface NewRepo {
   credentials?: string | null;
   ref?: string | null;
   syncIntervalS?: number | null;
+  requireTests?: boolean;
 }
 
 /** What a playbook declares about its power: granted only once an admin confirms it. */

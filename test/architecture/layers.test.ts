@@ -24,11 +24,11 @@ const ALLOWED: Record<string, readonly string[]> = {
   steps: ['common', 'sdk', 'store', 'broker', 'policy'],
   engine: ['common', 'sdk', 'store', 'steps'],
   sandbox: ['common', 'sdk', 'engine'],
-  repos: ['common', 'sdk', 'store', 'engine', 'sandbox', 'playbooks'],
+  repos: ['common', 'sdk', 'store', 'engine', 'sandbox', 'playbooks', 'testing'],
   ingest: ['common', 'sdk', 'store', 'engine'],
   api: ['common', 'sdk', 'store', 'broker', 'policy', 'engine', 'ingest', 'repos'],
   // The authoring kit runs the engine hermetically: everything below the API, no server.
-  testing: ['common', 'sdk', 'store', 'broker', 'apps', 'policy', 'steps', 'engine', 'ingest', 'sandbox', 'repos'],
+  testing: ['common', 'sdk', 'store', 'broker', 'apps', 'policy', 'steps', 'engine', 'ingest', 'sandbox'],
   server: [
     'sandbox',
     'repos',

@@ -43,6 +43,7 @@ const addBody = z.strictObject({
   url: z.string().min(1).max(2000),
   ref: z.string().min(1).max(200).nullable().optional(),
   syncIntervalS: z.number().int().min(60).max(30 * 86_400).nullable().optional(),
+  requireTests: z.boolean().default(false),
   sync: z.boolean().default(true),
 });
 
@@ -96,7 +97,7 @@ export function registerRepoRoutes(app: FastifyInstance, d: RepoRouteDeps): void
     const actor = actorOf(principalOf(request));
     let repository;
     try {
-      repository = await repos.add({ name: body.name, kind: body.kind, url: body.url, ref: body.ref ?? null, syncIntervalS: body.syncIntervalS ?? null }, actor);
+      repository = await repos.add({ name: body.name, kind: body.kind, url: body.url, ref: body.ref ?? null, syncIntervalS: body.syncIntervalS ?? null, requireTests: body.requireTests }, actor);
     } catch (err) {
       if (err instanceof RepoError || (err as Error).name === 'ValidationError') throw new ApiError(400, 'invalid_body', (err as Error).message);
       throw err;

@@ -58,7 +58,7 @@ function location(r: RepoRecord): string {
 }
 
 interface AddOptions {
-  dir?: boolean; ref?: string; syncEvery?: string; sync: boolean; json?: boolean; credentialsEnv?: string;
+  dir?: boolean; ref?: string; syncEvery?: string; sync: boolean; json?: boolean; credentialsEnv?: string; requireTests?: boolean;
 }
 
 /** `--credentials-env VAR`: the credentials never appear on a command line (ps, shell history). */
@@ -89,6 +89,7 @@ export function registerRepos(program: Command): void {
     .option('--dir', 'a local directory (development): built as it is, no commit pinned')
     .option('--ref <branch-or-tag>', 'the branch or tag to follow (default: the remote default branch)')
     .option('--sync-every <interval>', 'also sync on a schedule, e.g. 15m')
+    .option('--require-tests', "activate a commit only when its tests (tests/*.test.json) pass, run hermetically at sync")
     .option('--no-sync', 'only record it; sync later with `riposte repos sync`')
     .option('--json', 'machine-readable JSON')
     .action(async (name: string, where: string, opts: AddOptions, cmd: Command) => {
@@ -97,7 +98,7 @@ export function registerRepos(program: Command): void {
       const out = await withSyncer(cmd, async (syncer) => {
         const repo = await syncer.add({
           name, kind: opts.dir ? 'dir' : 'git', url: opts.dir ? resolve(where) : where, credentials,
-          ref: opts.ref ?? null, syncIntervalS: interval,
+          ref: opts.ref ?? null, syncIntervalS: interval, requireTests: opts.requireTests === true,
         }, cliActor());
         return { repo, sync: opts.sync ? await syncer.sync(name, cliActor(), 'manual') : null };
       });
@@ -134,7 +135,8 @@ export function registerRepos(program: Command): void {
       const { repo } = detail;
       console.log(`repository ${terminalSafe(repo.name)} (${repo.kind}) ${terminalSafe(location(repo))}`);
       console.log(`active commit: ${repo.activeCommit ?? 'none'}${repo.activeAt ? ` since ${formatTime(repo.activeAt)}` : ''}`);
-      console.log(`sync: on demand${repo.webhook ? ', push hook' : ''}${repo.syncIntervalS ? `, every ${repo.syncIntervalS}s` : ''}`);
+      console.log(`sync: on demand${repo.webhook ? ', push hook' : ''}${repo.syncIntervalS ? `, every ${repo.syncIntervalS}s` : ''}`
+        + `${repo.requireTests ? '; a commit is activated only when its tests pass' : ''}`);
       if (repo.lastSync) {
         console.log(`last sync: ${repo.lastSync.status} ${repo.lastSync.commit ?? ''} at ${formatTime(repo.lastSync.at)}`);
         for (const e of repo.lastSync.errors) console.log(`  ${terminalSafe(e)}`);

@@ -20,7 +20,7 @@ import type { AuditLog } from './audit.js';
 import { ConflictError, NAME_RE, NotFoundError, ValidationError, fromJson, nowIso } from './common.js';
 
 interface RepoRow {
-  name: string; kind: string; url: string; url_credentials: string | null; ref: string | null; sync_interval_s: number | null; webhook_secret: string | null;
+  name: string; kind: string; url: string; url_credentials: string | null; ref: string | null; sync_interval_s: number | null; webhook_secret: string | null; require_tests: number;
   active_commit: string | null; active_at: string | null; last_sync_at: string | null; last_sync_status: string | null;
   last_sync_commit: string | null; last_sync_errors: string | null; created_by: string; created_at: string; updated_at: string;
 }
@@ -32,7 +32,7 @@ interface GrantRow {
 
 const toRepo = (r: RepoRow): RepoRecord => ({
   name: r.name, kind: r.kind as RepoRecord['kind'], url: r.url, ref: r.ref, syncIntervalS: r.sync_interval_s,
-  webhook: r.webhook_secret !== null, activeCommit: r.active_commit, activeAt: r.active_at,
+  webhook: r.webhook_secret !== null, requireTests: r.require_tests === 1, activeCommit: r.active_commit, activeAt: r.active_at,
   lastSync: r.last_sync_at === null ? null : {
     at: r.last_sync_at, status: r.last_sync_status as RepoSyncStatus, commit: r.last_sync_commit,
     errors: fromJson<string[] | null>(r.last_sync_errors) ?? [],
@@ -73,9 +73,9 @@ export class RepoStore {
     this.s = {
       byName: db.prepare<[string], RepoRow>('SELECT * FROM playbook_repos WHERE name = ?'),
       all: db.prepare<[], RepoRow>('SELECT * FROM playbook_repos ORDER BY name'),
-      insert: db.prepare<[string, string, string, string | null, string | null, number | null, string, string, string]>(
-        `INSERT INTO playbook_repos (name, kind, url, url_credentials, ref, sync_interval_s, created_by, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      insert: db.prepare<[string, string, string, string | null, string | null, number | null, number, string, string, string]>(
+        `INSERT INTO playbook_repos (name, kind, url, url_credentials, ref, sync_interval_s, require_tests, created_by, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       setWebhook: db.prepare<[string | null, string, string]>('UPDATE playbook_repos SET webhook_secret = ?, updated_at = ? WHERE name = ?'),
       syncResult: db.prepare<[string, string, string | null, string, string]>(
         `UPDATE playbook_repos SET last_sync_at = ?, last_sync_status = ?, last_sync_commit = ?, last_sync_errors = ?
@@ -208,10 +208,10 @@ export class RepoStore {
     const tx = this.s.insert.database.transaction(() => {
       if (this.s.byName.get(repo.name)) throw new ConflictError(`repository "${repo.name}" already exists`);
       const sealed = credentials === null ? null : encryptSecret(credentials, this.key, credentialsAad(repo.name));
-      this.s.insert.run(repo.name, repo.kind, url, sealed, repo.ref ?? null, repo.syncIntervalS ?? null, actor, now, now);
+      this.s.insert.run(repo.name, repo.kind, url, sealed, repo.ref ?? null, repo.syncIntervalS ?? null, repo.requireTests ? 1 : 0, actor, now, now);
       this.audit.appendInTx({
         actor, action: 'repo.add', target: `repo:${repo.name}`,
-        detail: { kind: repo.kind, url, credentials: credentials !== null, ref: repo.ref ?? null, syncIntervalS: repo.syncIntervalS ?? null },
+        detail: { kind: repo.kind, url, credentials: credentials !== null, ref: repo.ref ?? null, syncIntervalS: repo.syncIntervalS ?? null, requireTests: repo.requireTests === true },
       });
     });
     tx();
