@@ -19,6 +19,8 @@ import { IngestService } from '../../src/ingest/ingest-service.js';
 import { PlaybookRegistry } from '../../src/engine/registry.js';
 import { capabilities } from '../../src/sdk/capabilities.js';
 import { RetryableError, TerminalError } from '../../src/sdk/errors.js';
+import { rejects } from '../support/assert-errors.js';
+import { actionContext } from '../support/action-context.js';
 
 const { createTicket, addComment, resolveCase, reopenCase, getCase } = riposteCasesApp.actions;
 type Cfg = Parameters<typeof createTicket.handler>[1]['config'];
@@ -26,23 +28,11 @@ type Cfg = Parameters<typeof createTicket.handler>[1]['config'];
 const ANALYST = 'rp-analyst-token-7c1e0b9d2f4a6e8c';
 const VIEWER = 'rp-viewer-token-3a5c7e9b1d2f4a6c';
 
-function ctx(config: Cfg, idempotencyKey = 'run-1:3') {
-  return { config, idempotencyKey, signal: AbortSignal.timeout(10_000), attempt: 1, log() {} };
-}
+const ctx = (config: Cfg, key?: string) => actionContext(config, key, { timeoutMs: 10_000 });
 
 const ticket = (over: Record<string, unknown> = {}) => createTicket.input.parse({
   summary: 'Phone of alice reached 203.0.113.66', description: 'Wiped and blocked.', dedupeKey: 'incident-1', priority: 'high', labels: ['mobile'], ...over,
 });
-
-async function rejects<E extends Error>(p: Promise<unknown>, cls: new (...a: any[]) => E): Promise<E> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof cls, `expected ${cls.name}, got ${String(err)}`);
-    return err;
-  }
-  assert.fail(`expected ${cls.name}, but it resolved`);
-}
 
 interface Riposte { url: string; store: SqliteStore; app: FastifyInstance; close(): Promise<void> }
 
