@@ -17,7 +17,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startServer } from '../../src/server/server.js';
 import { serveConfig } from '../../src/config.js';
-import { GitDaemon, GitRepo, playbookSource, tempDir } from '../support/git.js';
+import { GitDaemon, GitRepo, playbookSource } from '../support/git.js';
+import { tempDir } from '../support/temp-store.js';
 import { runIn, until } from '../support/wait.js';
 import { ROOT, cliAsync } from '../cli/fixture.js';
 
