@@ -6,11 +6,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startServer } from '../../src/server/server.js';
-import { serveConfig } from '../../src/config.js';
+import { startTempServer } from '../support/temp-server.js';
 import { JamfSimulator } from '../../lab/jamf-sim.js';
 import { FOUNDING_SPLUNK_MAPPING } from '../../lab/founding-mapping.js';
 import { requirePrograms, requireRoot } from '../support/real-server.js';
@@ -27,11 +25,10 @@ test('founding playbook on Jamf + LDAP + nftables + Request Tracker, by configur
   })();
   spawnSync('ip', ['netns', 'del', NS], { stdio: 'ignore' });
   execFileSync('ip', ['netns', 'add', NS]);
-  const dir = mkdtempSync(join(tmpdir(), 'riposte-alt-'));
   const jamfSeed = JamfSimulator.demoSeed();
   const jamf = new JamfSimulator(jamfSeed);
   await jamf.start();
-  const srv = await startServer(serveConfig({ dataDir: dir, port: 0, logLevel: 'warn' }, {}));
+  const srv = await startTempServer('riposte-alt-');
   try {
     const s = srv.store;
     await s.putAsset({ name: 'jamf', appId: 'jamf-pro', config: { url: jamf.url, clientId: jamfSeed.clientId }, secrets: { clientSecret: jamfSeed.clientSecret } }, 'test');
@@ -86,6 +83,5 @@ test('founding playbook on Jamf + LDAP + nftables + Request Tracker, by configur
     await srv.stop();
     await jamf.stop();
     spawnSync('ip', ['netns', 'del', NS], { stdio: 'ignore' });
-    rmSync(dir, { recursive: true, force: true });
   }
 });

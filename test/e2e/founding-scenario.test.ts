@@ -5,12 +5,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { labOf } from '../support/lab.js';
-import { startServer, type RunningServer } from '../../src/server/server.js';
-import { serveConfig } from '../../src/config.js';
+import type { RunningServer } from '../../src/server/server.js';
+import { startTempServer } from '../support/temp-server.js';
 import type { RunRecord } from '../../src/store/records.js';
 import { runIn } from '../support/wait.js';
 
@@ -41,8 +39,7 @@ async function api(srv: RunningServer, path: string): Promise<any> {
 const settled = (srv: RunningServer, runId: string): Promise<RunRecord> => runIn(srv.store, runId);
 
 test('founding scenario: first offence, duplicate delivery, repeat offender, allowed destination', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'riposte-e2e-'));
-  const srv = await startServer(serveConfig({ dataDir: dir, port: 0, lab: true, labPort: 0, logLevel: 'warn' }, {}));
+  const srv = await startTempServer('riposte-e2e-', { lab: true });
   try {
     const lab = labOf(srv);
     // This test is about the scenario itself; approvals are covered in human-in-the-loop.test.ts.
@@ -114,6 +111,5 @@ test('founding scenario: first offence, duplicate delivery, repeat offender, all
     assert.equal((await srv.store.verifyAudit()).ok, true);
   } finally {
     await srv.stop();
-    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -8,12 +8,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { startServer } from '../../src/server/server.js';
-import { serveConfig } from '../../src/config.js';
+import { startTempServer } from '../support/temp-server.js';
 import { labOf } from '../support/lab.js';
 import type { ApprovalRecord } from '../../src/store/policy-records.js';
 import { until } from '../support/wait.js';
@@ -22,8 +18,7 @@ const exec = promisify(execFile);
 const JDOE_IPHONE = '9f1c2d3e-4a5b-4c6d-8e7f-0a1b2c3d4e5f';
 
 test('four-eyes: whoever caused a run never approves its destructive actions', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'riposte-four-eyes-'));
-  const srv = await startServer(serveConfig({ dataDir: dir, port: 0, lab: true, labPort: 0, logLevel: 'warn' }, {}));
+  const srv = await startTempServer('riposte-four-eyes-', { lab: true });
   const api = async (method: string, path: string, token: string, body?: unknown) => {
     const res = await fetch(`${srv.url}/api/v1${path}`, {
       method,
@@ -91,7 +86,7 @@ test('four-eyes: whoever caused a run never approves its destructive actions', a
         process.execPath,
         ['bin/riposte.js', 'approvals', 'approve', pending[0]!.id, '--url', srv.url, '--token', tokens.alice!],
         {
-          env: { ...process.env, RIPOSTE_DATA_DIR: dir },
+          env: { ...process.env, RIPOSTE_DATA_DIR: srv.dataDir },
         },
       ).then(
         () => null,
@@ -177,6 +172,5 @@ test('four-eyes: whoever caused a run never approves its destructive actions', a
     });
   } finally {
     await srv.stop();
-    rmSync(dir, { recursive: true, force: true });
   }
 });

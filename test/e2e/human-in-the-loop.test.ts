@@ -7,13 +7,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { labOf } from '../support/lab.js';
-import { startServer, type RunningServer } from '../../src/server/server.js';
-import { serveConfig } from '../../src/config.js';
+import type { RunningServer } from '../../src/server/server.js';
+import { startTempServer } from '../support/temp-server.js';
 import type { RunRecord } from '../../src/store/records.js';
 import type { ApprovalRecord } from '../../src/store/policy-records.js';
 import { startMaildirSmtp } from '../support/maildir-smtp.js';
@@ -38,9 +35,10 @@ async function http(srv: RunningServer, method: string, path: string, token: str
 }
 
 test('human in the loop end to end', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'riposte-hitl-'));
   const smtp = await startMaildirSmtp();
-  const srv = await startServer(serveConfig({ dataDir: dir, port: 0, lab: true, labPort: 0, logLevel: 'warn', mail: { smtpUrl: `smtp://127.0.0.1:${smtp.port}`, from: 'riposte@contoso.example', publicUrl: '' } }, {}));
+  const srv = await startTempServer('riposte-hitl-', {
+    lab: true, mail: { smtpUrl: `smtp://127.0.0.1:${smtp.port}`, from: 'riposte@contoso.example', publicUrl: '' },
+  });
   try {
     const lab = labOf(srv);
     const admin = srv.credentials.adminToken;
@@ -94,7 +92,7 @@ test('human in the loop end to end', async (t) => {
       assert.equal(self.json.error.code, 'four_eyes');
       assert.equal(lab.graph.wipeCount(ASMITH_PIXEL), 0);
       // The CLI approves as its token's user.
-      const cli = await run(process.execPath, ['bin/riposte.js', 'approvals', 'approve', '--run', runId, '--url', srv.url, '--token', bob], { env: { ...process.env, RIPOSTE_DATA_DIR: dir } });
+      const cli = await run(process.execPath, ['bin/riposte.js', 'approvals', 'approve', '--run', runId, '--url', srv.url, '--token', bob], { env: { ...process.env, RIPOSTE_DATA_DIR: srv.dataDir } });
       assert.match(cli.stdout, /wipeDevice on intune-lab is now approved/);
       await until('ad-hoc run completes', async () => (await srv.store.getRun(runId))?.status === 'completed');
       assert.equal(lab.graph.wipeCount(ASMITH_PIXEL), 1);
@@ -146,6 +144,5 @@ test('human in the loop end to end', async (t) => {
   } finally {
     await srv.stop();
     await smtp.stop();
-    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -7,12 +7,11 @@
  *
  *   npx tsc -p tsconfig.json && node dist/test/journals/record.js
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startServer, type RunningServer } from '../../src/server/server.js';
-import { serveConfig } from '../../src/config.js';
+import type { RunningServer } from '../../src/server/server.js';
+import { startTempServer } from '../support/temp-server.js';
 import type { RunRecord } from '../../src/store/records.js';
 import type { Store } from '../../src/store/store.js';
 import { makeHarness } from '../support/harness.js';
@@ -90,8 +89,7 @@ async function decideAll(
 }
 
 async function founding(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'riposte-journals-'));
-  const srv = await startServer(serveConfig({ dataDir: dir, port: 0, lab: true, labPort: 0, logLevel: 'warn' }, {}));
+  const srv = await startTempServer('riposte-journals-', { lab: true });
   try {
     await srv.store.policyStore().putUser({ name: 'bob', email: null, roles: ['soc-lead'], disabled: false }, 'record');
     const bob = 'rpa_record_bob_0123456789abcdef';
@@ -177,7 +175,6 @@ async function founding(): Promise<void> {
     );
   } finally {
     await srv.stop();
-    rmSync(dir, { recursive: true, force: true });
   }
 }
 
