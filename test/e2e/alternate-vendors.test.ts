@@ -9,6 +9,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startTempServer } from '../support/temp-server.js';
+import { foundingSearchAlert, postSplunkAlert } from '../support/server-http.js';
 import { JamfSimulator } from '../../lab/jamf-sim.js';
 import { FOUNDING_SPLUNK_MAPPING } from '../../lab/founding-mapping.js';
 import { requirePrograms, requireRoot } from '../support/real-server.js';
@@ -44,11 +45,9 @@ test('founding playbook on Jamf + LDAP + nftables + Request Tracker, by configur
     const src = '10.66.0.7';
     const fire = async (n: number) => {
       const sid = `scheduler__admin__search__RMD5alt_at_${Date.now()}_${n}`;
-      const res = await fetch(`${srv.url}/api/v1/ingest/splunk?token=${srv.credentials.splunkToken}`, {
-        method: 'POST', headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ sid, search_name: 'Mobile device reached unauthorized IP', app: 'search', owner: 'admin', results_link: 'http://splunk/x', result: { dest_ip: '203.0.113.9', src_ip: src, user: 'jdoe@contoso.example', device_name: 'JDOE-IPHONE' } }),
-      });
-      const json = (await res.json()) as { runs: string[] };
+      const result = { dest_ip: '203.0.113.9', src_ip: src, user: 'jdoe@contoso.example', device_name: 'JDOE-IPHONE' };
+      const res = await postSplunkAlert(srv, foundingSearchAlert(sid, result, 'http://splunk/x'));
+      const json = res.json as { runs: string[] };
       const end = Date.now() + 20_000;
       for (;;) {
         const r = (await s.getRun(json.runs[0]!))!;

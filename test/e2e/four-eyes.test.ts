@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { startTempServer } from '../support/temp-server.js';
+import { callApi, foundingSearchAlert, postSplunkAlert } from '../support/server-http.js';
 import { labOf } from '../support/lab.js';
 import type { ApprovalRecord } from '../../src/store/policy-records.js';
 import { until } from '../support/wait.js';
@@ -19,18 +20,7 @@ const JDOE_IPHONE = '9f1c2d3e-4a5b-4c6d-8e7f-0a1b2c3d4e5f';
 
 test('four-eyes: whoever caused a run never approves its destructive actions', async (t) => {
   const srv = await startTempServer('riposte-four-eyes-', { lab: true });
-  const api = async (method: string, path: string, token: string, body?: unknown) => {
-    const res = await fetch(`${srv.url}/api/v1${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${token}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await res.text();
-    return { status: res.status, json: text ? JSON.parse(text) : null };
-  };
+  const api = (method: string, path: string, token: string, body?: unknown) => callApi(srv, method, path, token, body);
   try {
     const policy = srv.store.policyStore();
     const tokens: Record<string, string> = {};
@@ -132,24 +122,13 @@ test('four-eyes: whoever caused a run never approves its destructive actions', a
 
     await t.test('a run caused by a source (Splunk) may be approved by any eligible person', async () => {
       const post = (sid: string) =>
-        fetch(`${srv.url}/api/v1/ingest/splunk?token=${srv.credentials.splunkToken}`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({
-            sid,
-            search_name: 'Mobile device reached unauthorized IP',
-            app: 'search',
-            owner: 'admin',
-            results_link: '',
-            result: {
-              dest_ip: '203.0.113.46',
-              src_ip: '10.20.30.42',
-              user: 'asmith@contoso.example',
-              device_name: 'ASMITH-PIXEL',
-              severity: 'high',
-            },
-          }),
-        }).then((res) => res.json() as Promise<{ runs: string[] }>);
+        postSplunkAlert(srv, foundingSearchAlert(sid, {
+          dest_ip: '203.0.113.46',
+          src_ip: '10.20.30.42',
+          user: 'asmith@contoso.example',
+          device_name: 'ASMITH-PIXEL',
+          severity: 'high',
+        })).then((res) => res.json as { runs: string[] });
       const a = await post('fe-1');
       await until('first', async () => (await srv.store.getRun(a.runs[0]!))?.status === 'completed');
       const b = await post('fe-2');

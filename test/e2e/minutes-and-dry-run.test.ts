@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RunningServer } from '../../src/server/server.js';
 import { startTempServer } from '../support/temp-server.js';
+import { foundingSearchAlert, postSplunkAlert } from '../support/server-http.js';
 import { labOf } from '../support/lab.js';
 import type { RunRecord } from '../../src/store/records.js';
 import { runIn } from '../support/wait.js';
@@ -15,19 +16,8 @@ import { runIn } from '../support/wait.js';
 let n = 0;
 async function fire(srv: RunningServer, result: Record<string, string>): Promise<string> {
   const sid = `minutes_${Date.now()}_${++n}`;
-  const res = await fetch(`${srv.url}/api/v1/ingest/splunk?token=${srv.credentials.splunkToken}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      sid,
-      search_name: 'Mobile device reached unauthorized IP',
-      app: 'search',
-      owner: 'admin',
-      results_link: '',
-      result,
-    }),
-  });
-  const body = (await res.json()) as { runs: string[] };
+  const res = await postSplunkAlert(srv, foundingSearchAlert(sid, result));
+  const body = res.json as { runs: string[] };
   assert.equal(res.status, 201, JSON.stringify(body));
   return body.runs[0]!;
 }

@@ -13,6 +13,7 @@ import { loadBuiltinPlaybooks } from '../../src/server/builtin-playbooks.js';
 import { UNMAPPED_LABEL } from '../../src/ingest/mapping.js';
 import { FOUNDING_SPLUNK_MAPPING } from '../../lab/founding-mapping.js';
 import { tempDir } from '../support/temp-store.js';
+import { postSplunkAlert } from '../support/server-http.js';
 
 let n = 0;
 function alert(searchName: string | null) {
@@ -27,12 +28,7 @@ function alert(searchName: string | null) {
 
 interface Posted { status: number; json: { incidentId: number; runs: string[] } }
 
-async function post(srv: RunningServer, body: unknown): Promise<Posted> {
-  const res = await fetch(`${srv.url}/api/v1/ingest/splunk?token=${srv.credentials.splunkToken}`, {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
-  });
-  return { status: res.status, json: (await res.json()) as { incidentId: number; runs: string[] } };
-}
+const post = (srv: RunningServer, body: unknown): Promise<Posted> => postSplunkAlert(srv, body);
 
 async function withServer(lab: boolean, dir: string, fn: (srv: RunningServer) => Promise<void>): Promise<void> {
   const srv = await startServer(serveConfig({ dataDir: dir, port: 0, lab, labPort: 0, logLevel: 'warn' }, {}));

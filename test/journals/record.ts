@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RunningServer } from '../../src/server/server.js';
 import { startTempServer } from '../support/temp-server.js';
+import { foundingSearchAlert, postSplunkAlert } from '../support/server-http.js';
 import type { RunRecord } from '../../src/store/records.js';
 import type { Store } from '../../src/store/store.js';
 import { makeHarness } from '../support/harness.js';
@@ -52,19 +53,8 @@ async function save(name: string, description: string, store: Store, run: RunRec
 
 let sid = 0;
 async function alert(srv: RunningServer, result: Record<string, string>): Promise<string> {
-  const res = await fetch(`${srv.url}/api/v1/ingest/splunk?token=${srv.credentials.splunkToken}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      sid: `journal_${Date.now()}_${++sid}`,
-      search_name: 'Mobile device reached unauthorized IP',
-      app: 'search',
-      owner: 'admin',
-      results_link: '',
-      result,
-    }),
-  });
-  return ((await res.json()) as { runs: string[] }).runs[0]!;
+  const res = await postSplunkAlert(srv, foundingSearchAlert(`journal_${Date.now()}_${++sid}`, result));
+  return (res.json as { runs: string[] }).runs[0]!;
 }
 
 async function decideAll(
