@@ -1,23 +1,18 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { SqliteStore } from '../../src/store/sqlite/index.js';
 import { PlaybookRegistry } from '../../src/engine/registry.js';
 import { IngestService } from '../../src/ingest/ingest-service.js';
 import { buildApiServer } from '../../src/api/server.js';
 import { DEFAULT_SPLUNK_MAPPING } from '../../src/ingest/mapping.js';
+import { openTempStore } from '../support/temp-store.js';
 
 const GENERIC = 'gen-src-access-log-0123456789abcdef0123';
 const SPLUNK = 'splk-src-access-log-0123456789abcdef012';
 const ADMIN = 'api-admin-access-log-0123456789abcdef01';
 
 async function server(level: string) {
-  const dir = mkdtempSync(join(tmpdir(), 'riposte-access-'));
-  const store = new SqliteStore({ path: join(dir, 'riposte.db'), secretKey: randomBytes(32) });
-  await store.migrate();
+  const temp = await openTempStore('riposte-access-');
+  const { store } = temp;
   await store.putSource({ name: 'webhook', kind: 'generic', mapping: null, token: GENERIC }, 'test');
   await store.putSource({ name: 'splunk', kind: 'splunk-webhook', mapping: DEFAULT_SPLUNK_MAPPING, token: SPLUNK }, 'test');
   await store.createApiToken({ name: 'admin', role: 'admin', token: ADMIN }, 'test');
@@ -39,8 +34,7 @@ async function server(level: string) {
     }),
     async close() {
       await app.close();
-      await store.close();
-      rmSync(dir, { recursive: true, force: true });
+      await temp.close();
     },
   };
 }

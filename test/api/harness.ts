@@ -1,11 +1,7 @@
 /** Shared set-up of the API tests: a real SqliteStore in a temp dir, credentials, captured logs. */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import assert from 'node:assert/strict';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
-import { SqliteStore } from '../../src/store/sqlite/index.js';
+import type { SqliteStore } from '../../src/store/sqlite/index.js';
 import type { Store } from '../../src/store/store.js';
 import { PlaybookRegistry } from '../../src/engine/registry.js';
 import { IngestService, type RunWaker } from '../../src/ingest/ingest-service.js';
@@ -13,6 +9,7 @@ import { definePlaybook } from '../../src/sdk/playbook.js';
 import { buildApiServer } from '../../src/api/server.js';
 import { DEFAULT_SPLUNK_MAPPING } from '../../src/ingest/mapping.js';
 import { FOUNDING_LABEL, FOUNDING_SPLUNK_MAPPING } from '../../lab/founding-mapping.js';
+import { openTempStore } from '../support/temp-store.js';
 
 export const TOKENS = {
   splunk: 'splk-src-7f3a9c2e51d04b8aa1f6e0c9d2b7e4f1',
@@ -61,9 +58,8 @@ export interface HarnessOptions {
 }
 
 export async function makeHarness(opts: HarnessOptions = {}): Promise<Harness> {
-  const dir = mkdtempSync(join(tmpdir(), 'riposte-api-'));
-  const store = new SqliteStore({ path: join(dir, 'riposte.db'), secretKey: randomBytes(32) });
-  await store.migrate();
+  const temp = await openTempStore('riposte-api-');
+  const { store } = temp;
   // The demo's mapping (founding searches → the founding label), and the product's (no search mapped).
   const splunk = (name: string, mapping: unknown, token: string) =>
     store.putSource({ name, kind: 'splunk-webhook', mapping, token }, 'test');
@@ -100,8 +96,7 @@ export async function makeHarness(opts: HarnessOptions = {}): Promise<Harness> {
     app, store, waker, logs, baselineAudit,
     async close() {
       await app.close();
-      await store.close();
-      rmSync(dir, { recursive: true, force: true });
+      await temp.close();
     },
   };
 }

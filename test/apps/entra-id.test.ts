@@ -5,6 +5,8 @@ import { clearGraphTokenCache, getToken } from '../../src/apps/graph/graph-clien
 import { GraphSimulator } from '../../lab/graph-sim.js';
 import { capabilities } from '../../src/sdk/capabilities.js';
 import { RetryableError, TerminalError } from '../../src/sdk/errors.js';
+import { rejects } from '../support/assert-errors.js';
+import { actionContext } from '../support/action-context.js';
 
 const seed = GraphSimulator.demoSeed();
 const jdoe = seed.users.find((u) => u.userPrincipalName === 'jdoe@contoso.example')!;
@@ -16,22 +18,10 @@ const sim = new GraphSimulator({ ...seed, users: [...seed.users, ...extra] });
 let config: ReturnType<typeof entraIdApp.config.parse>;
 const a = entraIdApp.actions;
 
-function ctx() {
-  return { config, idempotencyKey: 'run-7:step-2', signal: AbortSignal.timeout(5000), attempt: 1, log() {} };
-}
+const ctx = () => actionContext(config, 'run-7:step-2', { timeoutMs: 5000 });
 
 async function getUser(user: string) {
   return capabilities.directory.getUser.output.parse(await a.getUser.handler({ user }, ctx()));
-}
-
-async function rejects<E>(p: Promise<unknown>, type: new (...args: never[]) => E): Promise<E> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof type, `expected ${type.name}, got ${String(err)}`);
-    return err;
-  }
-  assert.fail(`expected ${type.name}, but it resolved`);
 }
 
 before(async () => {

@@ -5,6 +5,8 @@ import { clearGraphTokenCache } from '../../src/apps/graph/graph-client.js';
 import { GraphSimulator, type SimDevice } from '../../lab/graph-sim.js';
 import { capabilities } from '../../src/sdk/capabilities.js';
 import { RetryableError, TerminalError } from '../../src/sdk/errors.js';
+import { rejects } from '../support/assert-errors.js';
+import { actionContext } from '../support/action-context.js';
 
 const seed = GraphSimulator.demoSeed();
 const JDOE_IPHONE = '9f1c2d3e-4a5b-4c6d-8e7f-0a1b2c3d4e5f';
@@ -28,9 +30,7 @@ const sim = new GraphSimulator({ ...seed, devices: [...seed.devices, ...kiosk, q
 let config: ReturnType<typeof intuneApp.config.parse>;
 const a = intuneApp.actions;
 
-function ctx() {
-  return { config, idempotencyKey: 'run-1:step-1', signal: AbortSignal.timeout(5000), attempt: 1, log() {} };
-}
+const ctx = () => actionContext(config, 'run-1:step-1', { timeoutMs: 5000 });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function find(input: Parameters<typeof a.findDevice.input.parse>[0]) {
@@ -46,16 +46,6 @@ async function wipe(deviceId: string) {
 
 function reconcile(deviceId: string, intentAt: Date) {
   return a.wipeDevice.reconcile!(a.wipeDevice.input.parse({ deviceId }), { ...ctx(), intentAt });
-}
-
-async function rejects<E>(p: Promise<unknown>, type: new (...args: never[]) => E): Promise<E> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof type, `expected ${type.name}, got ${String(err)}`);
-    return err;
-  }
-  assert.fail(`expected ${type.name}, but it resolved`);
 }
 
 before(async () => {

@@ -5,6 +5,8 @@ import { clearJamfTokenCache } from '../../src/apps/jamf/client.js';
 import { JamfSimulator, JAMF_PRIVILEGES, type JamfSimMobileDevice } from '../../lab/jamf-sim.js';
 import { capabilities } from '../../src/sdk/capabilities.js';
 import { RetryableError, TerminalError } from '../../src/sdk/errors.js';
+import { rejects } from '../support/assert-errors.js';
+import { actionContext } from '../support/action-context.js';
 
 const seed = JamfSimulator.demoSeed();
 const [JDOE_IPHONE, ASMITH_IPAD] = seed.mobileDevices;
@@ -21,9 +23,8 @@ const sim = new JamfSimulator({ ...seed, mobileDevices: [...seed.mobileDevices, 
 const a = jamfApp.actions;
 let config: ReturnType<typeof jamfApp.config.parse>;
 
-function ctx(over: Partial<typeof config> = {}) {
-  return { config: { ...config, ...over }, idempotencyKey: 'run-1:step-1', signal: AbortSignal.timeout(5000), attempt: 1, log() {} };
-}
+const ctx = (over: Partial<typeof config> = {}) =>
+  actionContext({ ...config, ...over }, 'run-1:step-1', { timeoutMs: 5000 });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function find(input: Parameters<typeof a.findDevice.input.parse>[0]) {
@@ -39,16 +40,6 @@ async function wipe(deviceId: string, extra: { pin?: string } = {}) {
 
 function reconcile(deviceId: string, intentAt: Date) {
   return a.wipeDevice.reconcile!(a.wipeDevice.input.parse({ deviceId }), { ...ctx(), intentAt });
-}
-
-async function rejects<E>(p: Promise<unknown>, type: new (...args: never[]) => E): Promise<E> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof type, `expected ${type.name}, got ${String(err)}`);
-    return err;
-  }
-  assert.fail(`expected ${type.name}, but it resolved`);
 }
 
 before(async () => {

@@ -4,13 +4,11 @@ import { jiraApp } from '../../src/apps/jira/index.js';
 import { JiraSimulator } from '../../lab/jira-sim.js';
 import { capabilities } from '../../src/sdk/capabilities.js';
 import { RetryableError, TerminalError } from '../../src/sdk/errors.js';
+import { rejects } from '../support/assert-errors.js';
+import { actionContext as ctx, reconcileContext } from '../support/action-context.js';
 
 const { createTicket, addComment, getTicket, transitionTicket } = jiraApp.actions;
 type Cfg = Parameters<typeof createTicket.handler>[1]['config'];
-
-function ctx(config: Cfg, idempotencyKey = 'run-1:3') {
-  return { config, idempotencyKey, signal: new AbortController().signal, attempt: 1, log() {} };
-}
 
 function cfgFor(sim: JiraSimulator, over: Partial<Cfg> = {}): Cfg {
   return { url: `${sim.url}/`, email: sim.email, apiToken: sim.apiToken, projectKey: 'SEC', issueType: 'Task', ...over };
@@ -28,16 +26,6 @@ async function raw(sim: JiraSimulator, method: string, path: string, body?: unkn
   const res = await fetch(`${sim.url}/rest/api/3${path}`, init);
   const text = await res.text();
   return { status: res.status, json: text === '' ? undefined : JSON.parse(text) };
-}
-
-async function rejects<E extends Error>(p: Promise<unknown>, cls: new (...a: any[]) => E): Promise<E> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof cls, `expected ${cls.name}, got ${String(err)}`);
-    return err;
-  }
-  assert.fail(`expected ${cls.name}, but it resolved`);
 }
 
 describe('Jira app against the lab simulator', () => {
@@ -156,7 +144,7 @@ describe('Jira app against the lab simulator', () => {
 
   it('adds a comment whose marker lets reconcile find it, even past the first page', async () => {
     const cfg = cfgFor(sim);
-    const rctx = (key: string) => ({ ...ctx(cfg, key), intentAt: new Date() });
+    const rctx = (key: string) => reconcileContext(cfg, key);
     assert.deepEqual(await addComment.reconcile!({ ticket: 'SEC-1', body: 'hello' }, rctx('run-1:3')), { applied: false });
     // The reply is lost: the outcome is unknown to the caller, but the comment exists.
     sim.injectFault({ method: 'POST', pathPrefix: '/rest/api/3/issue/SEC-1/comment', dropReply: true });

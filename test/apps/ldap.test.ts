@@ -18,6 +18,8 @@ import { adUnicodePwd, passwordChangedAt, passwordModifyValue } from '../../src/
 import { capabilities } from '../../src/sdk/capabilities.js';
 import { RetryableError, TerminalError } from '../../src/sdk/errors.js';
 import { requirePrograms } from '../support/real-server.js';
+import { rejects } from '../support/assert-errors.js';
+import { actionContext, reconcileContext } from '../support/action-context.js';
 
 const a = ldapApp.actions;
 type Cfg = Parameters<typeof a.getUser.handler>[1]['config'];
@@ -35,19 +37,10 @@ const CAROL = `cn=Carol Carter,ou=people,${BASE}`;
 
 const cfg = (over: Partial<Cfg> = {}): Cfg => ldapApp.config.parse({ url: URL, bindDN: SVC.dn, bindPassword: SVC.pw, baseDN: BASE, timeoutMs: 5000, ...over });
 let adCfg: Cfg;
-const ctx = (config: Cfg = cfg()) => ({ config, idempotencyKey: 'run-1:step-1', signal: AbortSignal.timeout(20_000), attempt: 1, log() {} });
-const rctx = (intentAt: Date, config: Cfg = cfg()) => ({ ...ctx(config), intentAt });
+const ctx = (config: Cfg = cfg()) => actionContext(config, 'run-1:step-1', { timeoutMs: 20_000 });
+const rctx = (intentAt: Date, config: Cfg = cfg()) =>
+  reconcileContext(config, 'run-1:step-1', { timeoutMs: 20_000, intentAt });
 const getUser = async (user: string, config?: Cfg) => capabilities.directory.getUser.output.parse(await a.getUser.handler({ user }, ctx(config)));
-
-async function rejects<E extends Error>(p: Promise<unknown>, cls: new (...args: any[]) => E): Promise<E> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof cls, `expected ${cls.name}, got ${String(err)}`);
-    return err;
-  }
-  assert.fail(`expected ${cls.name}, but it resolved`);
-}
 
 /** Runs fn with a fresh client bound as dn (admin by default), always unbinding. */
 async function asDn<T>(fn: (c: Client) => Promise<T>, who: { dn: string; pw: string } = ADMIN, url = URL): Promise<T> {

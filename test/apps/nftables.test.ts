@@ -15,6 +15,8 @@ import { nftablesApp } from '../../src/apps/nftables/index.js';
 import { capabilities } from '../../src/sdk/capabilities.js';
 import { RetryableError, TerminalError } from '../../src/sdk/errors.js';
 import { requirePrograms, requireRoot } from '../support/real-server.js';
+import { rejects } from '../support/assert-errors.js';
+import { actionContext } from '../support/action-context.js';
 
 const SUITE = 'nftables app tests';
 requireRoot(SUITE);
@@ -38,9 +40,7 @@ const B6 = 'fd99:2::2';
 
 const cfg = (over: Partial<Cfg> = {}): Cfg => nftablesApp.config.parse({ netns: FW, ...over });
 
-function ctx(config: Cfg, opts: { signal?: AbortSignal; key?: string } = {}) {
-  return { config, idempotencyKey: opts.key ?? 'run-42:3', signal: opts.signal ?? new AbortController().signal, attempt: 1, log() {} };
-}
+const ctx = (config: Cfg, signal?: AbortSignal) => actionContext(config, 'run-42:3', { signal });
 
 function ip(...args: string[]): void {
   execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -67,16 +67,6 @@ function dropCounter(set: string, dir: 'from' | 'to' = 'from'): number {
 function setElements(set: string): any[] {
   const j = JSON.parse(nftIn(FW, '-j', 'list', 'set', 'inet', 'riposte', set)) as { nftables: any[] };
   return j.nftables.find((x) => x.set !== undefined).set.elem ?? [];
-}
-
-async function rejects<E extends Error>(p: Promise<unknown>, cls: new (...a: any[]) => E): Promise<E> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof cls, `expected ${cls.name}, got ${String(err)}`);
-    return err;
-  }
-  assert.fail(`expected ${cls.name}, but it resolved`);
 }
 
 function removeTopology(): void {
@@ -304,7 +294,7 @@ describe('nftables app in network namespaces (real kernel)', () => {
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 150);
     const t0 = Date.now();
-    const err = await rejects(blockIp.handler({ ip: A4 }, ctx(cfg({ netns: undefined, nftPath: hung }), { signal: ac.signal })), RetryableError);
+    const err = await rejects(blockIp.handler({ ip: A4 }, ctx(cfg({ netns: undefined, nftPath: hung }), ac.signal)), RetryableError);
     assert.equal(err.applied, 'unknown');
     assert.ok(Date.now() - t0 < 2000, 'the child was killed, not waited for');
   });

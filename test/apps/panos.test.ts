@@ -4,13 +4,11 @@ import { panosApp } from '../../src/apps/panos/index.js';
 import { PanosSimulator } from '../../lab/panos-sim.js';
 import { capabilities } from '../../src/sdk/capabilities.js';
 import { RetryableError, TerminalError } from '../../src/sdk/errors.js';
+import { rejects } from '../support/assert-errors.js';
+import { actionContext as ctx } from '../support/action-context.js';
 
 const { blockIp, unblockIp, listBlocked, tagIp, untagIp } = panosApp.actions;
 type Cfg = Parameters<typeof blockIp.handler>[1]['config'];
-
-function ctx(config: Cfg) {
-  return { config, idempotencyKey: 'run-1:3', signal: new AbortController().signal, attempt: 1, log() {} };
-}
 
 function cfgFor(sim: PanosSimulator, over: Partial<Cfg> = {}): Cfg {
   return {
@@ -29,16 +27,6 @@ async function raw(sim: PanosSimulator, params: Record<string, string>): Promise
 }
 
 const VSYS = "/config/devices/entry[@name='localhost.localdomain']/vsys/entry[@name='vsys1']";
-
-async function rejects<E extends Error>(p: Promise<unknown>, cls: new (...a: any[]) => E): Promise<E> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof cls, `expected ${cls.name}, got ${String(err)}`);
-    return err;
-  }
-  assert.fail(`expected ${cls.name}, but it resolved`);
-}
 
 describe('PAN-OS app against the lab simulator', () => {
   let sim: PanosSimulator;

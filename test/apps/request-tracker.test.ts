@@ -12,6 +12,8 @@ import { join } from 'node:path';
 import { requestTrackerApp } from '../../src/apps/request-tracker/index.js';
 import { capabilities } from '../../src/sdk/capabilities.js';
 import { RetryableError, TerminalError } from '../../src/sdk/errors.js';
+import { rejects } from '../support/assert-errors.js';
+import { actionContext, reconcileContext } from '../support/action-context.js';
 
 const { createTicket, addComment, getTicket, resolveTicket, reopenTicket, searchTickets } = requestTrackerApp.actions;
 type Cfg = Parameters<typeof createTicket.handler>[1]['config'];
@@ -23,10 +25,8 @@ const PASSWORD = 'password';
 const run = randomUUID().slice(0, 8);
 let token = '';
 
-function ctx(config: Cfg, idempotencyKey = `${run}:comment`) {
-  return { config, idempotencyKey, signal: new AbortController().signal, attempt: 1, log() {} };
-}
-const rctx = (config: Cfg, idempotencyKey: string, intentAt = new Date()) => ({ ...ctx(config, idempotencyKey), intentAt });
+const ctx = (config: Cfg, key = `${run}:comment`) => actionContext(config, key);
+const rctx = (config: Cfg, key: string, intentAt?: Date) => reconcileContext(config, key, { intentAt });
 
 const tokenCfg = (over: Partial<Cfg> = {}): Cfg => ({ url: `${RT_URL}/`, token, queue: 'Incidents', dedupeField: 'subject-tag', ...over });
 const basicCfg = (over: Partial<Cfg> = {}): Cfg => ({ url: RT_URL, username: 'root', password: PASSWORD, queue: 'Incidents', dedupeField: 'subject-tag', ...over });
@@ -39,16 +39,6 @@ async function rest(path: string): Promise<any> {
   const res = await fetch(`${RT_URL}/REST/2.0${path}`, { headers: { authorization: `token ${token}` } });
   assert.equal(res.status, 200, `GET ${path}`);
   return res.json();
-}
-
-async function rejects<E extends Error>(p: Promise<unknown>, cls: new (...a: any[]) => E): Promise<E> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof cls, `expected ${cls.name}, got ${String(err)}`);
-    return err;
-  }
-  assert.fail(`expected ${cls.name}, but it resolved`);
 }
 
 describe('Request Tracker app against a real RT 5 on 127.0.0.1:38902', () => {

@@ -6,19 +6,18 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { riposteCasesApp } from '../../src/apps/riposte-cases/index.js';
 import { buildApiServer } from '../../src/api/server.js';
-import { SqliteStore } from '../../src/store/sqlite/index.js';
+import type { SqliteStore } from '../../src/store/sqlite/index.js';
 import type { Store } from '../../src/store/store.js';
 import { IngestService } from '../../src/ingest/ingest-service.js';
 import { PlaybookRegistry } from '../../src/engine/registry.js';
 import { capabilities } from '../../src/sdk/capabilities.js';
 import { RetryableError, TerminalError } from '../../src/sdk/errors.js';
+import { rejects } from '../support/assert-errors.js';
+import { actionContext } from '../support/action-context.js';
+import { openTempStore } from '../support/temp-store.js';
 
 const { createTicket, addComment, resolveCase, reopenCase, getCase } = riposteCasesApp.actions;
 type Cfg = Parameters<typeof createTicket.handler>[1]['config'];
@@ -26,30 +25,17 @@ type Cfg = Parameters<typeof createTicket.handler>[1]['config'];
 const ANALYST = 'rp-analyst-token-7c1e0b9d2f4a6e8c';
 const VIEWER = 'rp-viewer-token-3a5c7e9b1d2f4a6c';
 
-function ctx(config: Cfg, idempotencyKey = 'run-1:3') {
-  return { config, idempotencyKey, signal: AbortSignal.timeout(10_000), attempt: 1, log() {} };
-}
+const ctx = (config: Cfg, key?: string) => actionContext(config, key, { timeoutMs: 10_000 });
 
 const ticket = (over: Record<string, unknown> = {}) => createTicket.input.parse({
   summary: 'Phone of alice reached 203.0.113.66', description: 'Wiped and blocked.', dedupeKey: 'incident-1', priority: 'high', labels: ['mobile'], ...over,
 });
 
-async function rejects<E extends Error>(p: Promise<unknown>, cls: new (...a: any[]) => E): Promise<E> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof cls, `expected ${cls.name}, got ${String(err)}`);
-    return err;
-  }
-  assert.fail(`expected ${cls.name}, but it resolved`);
-}
-
 interface Riposte { url: string; store: SqliteStore; app: FastifyInstance; close(): Promise<void> }
 
 async function startRiposte(wrap?: (s: SqliteStore) => Store): Promise<Riposte> {
-  const dir = mkdtempSync(join(tmpdir(), 'riposte-cases-app-'));
-  const store = new SqliteStore({ path: join(dir, 'riposte.db'), secretKey: randomBytes(32) });
-  await store.migrate();
+  const temp = await openTempStore('riposte-cases-app-');
+  const { store } = temp;
   await store.createApiToken({ name: 'soc-bot', role: 'analyst', token: ANALYST }, 'test');
   await store.createApiToken({ name: 'auditor', role: 'viewer', token: VIEWER }, 'test');
   const apiStore = wrap ? wrap(store) : store;
@@ -60,8 +46,7 @@ async function startRiposte(wrap?: (s: SqliteStore) => Store): Promise<Riposte> 
     url: `http://127.0.0.1:${port}`, store, app,
     async close() {
       await app.close();
-      await store.close();
-      rmSync(dir, { recursive: true, force: true });
+      await temp.close();
     },
   };
 }

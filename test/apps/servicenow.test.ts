@@ -5,6 +5,8 @@ import { clearServiceNowTokenCache } from '../../src/apps/servicenow/client.js';
 import { ServiceNowSimulator } from '../../lab/servicenow-sim.js';
 import { capabilities } from '../../src/sdk/capabilities.js';
 import { RetryableError, TerminalError } from '../../src/sdk/errors.js';
+import { rejects } from '../support/assert-errors.js';
+import { actionContext as ctx, reconcileContext as rctx } from '../support/action-context.js';
 
 const { createTicket, addWorkNote, resolveIncident, getIncident, searchIncidents } = serviceNowApp.actions;
 type Cfg = Parameters<typeof createTicket.handler>[1]['config'];
@@ -13,10 +15,6 @@ const USER = 'riposte.integration';
 const PASSWORD = 'sn-password-Zq81';
 const CLIENT = { id: 'riposte-client', secret: 'sn-client-secret-77' };
 
-function ctx(config: Cfg, idempotencyKey = 'run-1:3') {
-  return { config, idempotencyKey, signal: new AbortController().signal, attempt: 1, log() {} };
-}
-const rctx = (config: Cfg, key: string) => ({ ...ctx(config, key), intentAt: new Date() });
 
 function basic(sim: ServiceNowSimulator, over: Partial<Cfg> = {}): Cfg {
   return serviceNowApp.config.parse({ url: `${sim.url}/`, username: USER, password: PASSWORD, ...over });
@@ -35,16 +33,6 @@ async function raw(sim: ServiceNowSimulator, method: string, path: string, body?
   const res = await fetch(`${sim.url}${path}`, init);
   const text = await res.text();
   return { status: res.status, json: text === '' ? undefined : JSON.parse(text), headers: res.headers };
-}
-
-async function rejects<E extends Error>(p: Promise<unknown>, cls: new (...a: any[]) => E): Promise<E> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof cls, `expected ${cls.name}, got ${String(err)}`);
-    return err;
-  }
-  assert.fail(`expected ${cls.name}, but it resolved`);
 }
 
 describe('ServiceNow app against the lab simulator', () => {

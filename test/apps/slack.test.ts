@@ -2,30 +2,20 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { slackApp } from '../../src/apps/slack/index.js';
 import { SlackWebhookSimulator } from '../../lab/chat-sim.js';
-import { ActionError, RetryableError, TerminalError } from '../../src/sdk/errors.js';
+import { RetryableError, TerminalError } from '../../src/sdk/errors.js';
+import { rejects, type RejectsChecks } from '../support/assert-errors.js';
+import { actionContext } from '../support/action-context.js';
 
 const { postMessage } = slackApp.actions;
 type Cfg = Parameters<typeof postMessage.handler>[1]['config'];
 
-function ctx(webhookUrl: string) {
-  const config: Cfg = slackApp.config.parse({ webhookUrl });
-  return { config, idempotencyKey: 'run-3:1', signal: new AbortController().signal, attempt: 1, log() {} };
-}
+const ctx = (webhookUrl: string) => actionContext(slackApp.config.parse({ webhookUrl }), 'run-3:1');
 
-async function rejects<E extends ActionError>(p: Promise<unknown>, cls: new (...a: any[]) => E, url: string): Promise<E> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof cls, `expected ${cls.name}, got ${String(err)}`);
-    // The URL is the credential: neither its secret nor its path may appear in the error.
-    const secret = new URL(url).pathname.split('/').pop()!;
-    assert.ok(!err.message.includes(secret), `secret leaked: ${err.message}`);
-    assert.ok(!err.message.includes('/services/'), `path leaked: ${err.message}`);
-    assert.equal(err.cause, undefined);
-    return err;
-  }
-  assert.fail(`expected ${cls.name}, but it resolved`);
-}
+/** The URL is the credential: neither its secret nor its path may appear in an error (nor in a cause). */
+const hides = (url: string): RejectsChecks => ({
+  notInMessage: [new URL(url).pathname.split('/').pop()!, '/services/'],
+  noCause: true,
+});
 
 const blocks = [
   { type: 'header', text: { type: 'plain_text', text: 'INC-1: device wiped' } },
@@ -64,20 +54,20 @@ describe('Slack webhook app against the lab simulator', () => {
   it('maps no_service (unknown or revoked secret) to TerminalError without the URL', async () => {
     const { url, hook } = sim.addWebhook();
     const wrong = url.replace(hook.secret, 'WrongSecret000000000000');
-    const err = await rejects(postMessage.handler({ text: 'x' }, ctx(wrong)), TerminalError, wrong);
+    const err = await rejects(postMessage.handler({ text: 'x' }, ctx(wrong)), TerminalError, hides(wrong));
     assert.equal(err.status, 404);
     assert.equal(err.vendorCode, 'no_service');
     assert.equal(err.applied, 'no');
     assert.match(err.message, /^Slack POST \[webhook URL redacted\]: HTTP 404: no_service$/);
     sim.revoke(hook);
-    const revoked = await rejects(postMessage.handler({ text: 'x' }, ctx(url)), TerminalError, url);
+    const revoked = await rejects(postMessage.handler({ text: 'x' }, ctx(url)), TerminalError, hides(url));
     assert.equal(revoked.vendorCode, 'no_service');
   });
 
   it('maps channel_is_archived (410) to TerminalError', async () => {
     const { url, hook } = sim.addWebhook();
     sim.archiveChannel(hook);
-    const err = await rejects(postMessage.handler({ text: 'x' }, ctx(url)), TerminalError, url);
+    const err = await rejects(postMessage.handler({ text: 'x' }, ctx(url)), TerminalError, hides(url));
     assert.equal(err.status, 410);
     assert.equal(err.vendorCode, 'channel_is_archived');
   });
@@ -94,7 +84,7 @@ describe('Slack webhook app against the lab simulator', () => {
     assert.equal((await raw(`payload=${encodeURIComponent('{"text":"form"}')}`, 'application/x-www-form-urlencoded')).body, 'ok');
 
     sim.injectFault({ method: 'POST', pathPrefix: '/services/', status: 400, body: 'invalid_payload', headers: { 'content-type': 'text/plain' } });
-    const err = await rejects(postMessage.handler({ text: 'x' }, ctx(url)), TerminalError, url);
+    const err = await rejects(postMessage.handler({ text: 'x' }, ctx(url)), TerminalError, hides(url));
     assert.equal(err.vendorCode, 'invalid_payload');
     assert.match(err.message, /HTTP 400: invalid_payload$/);
   });
@@ -102,7 +92,7 @@ describe('Slack webhook app against the lab simulator', () => {
   it('maps 429 to RetryableError with Retry-After, not applied', async () => {
     const { url, hook } = sim.addWebhook();
     for (let i = 0; i < 3; i++) await postMessage.handler({ text: `burst ${i}` }, ctx(url));
-    const err = await rejects(postMessage.handler({ text: 'one too many' }, ctx(url)), RetryableError, url);
+    const err = await rejects(postMessage.handler({ text: 'one too many' }, ctx(url)), RetryableError, hides(url));
     assert.equal(err.status, 429);
     assert.equal(err.applied, 'no');
     assert.equal(err.retryAfterMs, 1000);
@@ -112,11 +102,12 @@ describe('Slack webhook app against the lab simulator', () => {
   it('maps 5xx and a lost reply to RetryableError with an unknown outcome', async () => {
     const { url } = sim.addWebhook();
     sim.injectFault({ pathPrefix: '/services/', status: 500, body: 'rollup_error', headers: { 'content-type': 'text/plain' } });
-    const e500 = await rejects(postMessage.handler({ text: 'x' }, ctx(url)), RetryableError, url);
+    const e500 = await rejects(postMessage.handler({ text: 'x' }, ctx(url)), RetryableError, hides(url));
     assert.equal(e500.applied, 'unknown');
     assert.equal(e500.vendorCode, 'rollup_error');
     sim.injectFault({ pathPrefix: '/services/', dropReply: true });
-    const lost = await rejects(postMessage.handler({ text: 'posted, reply lost' }, ctx(url)), RetryableError, url);
+    const lost = await rejects(
+      postMessage.handler({ text: 'posted, reply lost' }, ctx(url)), RetryableError, hides(url));
     assert.equal(lost.applied, 'unknown');
     assert.ok(sim.messages.some((m) => m.payload.text === 'posted, reply lost'));
   });
@@ -126,7 +117,7 @@ describe('Slack webhook app against the lab simulator', () => {
     await other.start(0);
     const { url } = other.addWebhook();
     await other.stop();
-    const err = await rejects(postMessage.handler({ text: 'x' }, ctx(url)), RetryableError, url);
+    const err = await rejects(postMessage.handler({ text: 'x' }, ctx(url)), RetryableError, hides(url));
     assert.equal(err.applied, 'no');
     assert.match(err.message, /ECONNREFUSED/);
   });

@@ -13,8 +13,10 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { messageIdFor, smtpApp } from '../../src/apps/smtp/index.js';
-import { ActionError, RetryableError, TerminalError } from '../../src/sdk/errors.js';
+import { RetryableError, TerminalError } from '../../src/sdk/errors.js';
 import { requirePrograms } from '../support/real-server.js';
+import { rejects } from '../support/assert-errors.js';
+import { actionContext } from '../support/action-context.js';
 
 const SMTP_SINK = '/usr/sbin/smtp-sink';
 const PYTHON = '/usr/bin/python3';
@@ -89,23 +91,11 @@ function cfg(port: number, over: Record<string, unknown> = {}): Cfg {
   return smtpApp.config.parse({ host: '127.0.0.1', port, from: 'Riposte SOC <soc@riposte.example>', timeoutMs: 3000, ...over });
 }
 
-function ctx(config: Cfg, idempotencyKey = 'run-7:2', signal = new AbortController().signal) {
-  return { config, idempotencyKey, signal, attempt: 1, log() {} };
-}
+const ctx = (config: Cfg, key = 'run-7:2', signal?: AbortSignal) => actionContext(config, key, { signal });
 
 const mail = (over: Record<string, unknown> = {}) => sendEmail.input.parse({
   to: ['secops@example.test'], subject: '[INC-1] Device DEV-42 wiped', text: 'Device DEV-42 contacted 203.0.113.9.', ...over,
 });
-
-async function rejects<E extends ActionError>(p: Promise<unknown>, cls: new (...a: any[]) => E): Promise<E> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof cls, `expected ${cls.name}, got ${String(err)}`);
-    return err;
-  }
-  assert.fail(`expected ${cls.name}, but it resolved`);
-}
 
 /** Headers of an RFC 5322 message (unfolded, lower-cased names) and its body. */
 function parseMessage(raw: string): { headers: Map<string, string>; body: string } {

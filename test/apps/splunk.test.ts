@@ -4,6 +4,8 @@ import { splunkApp, statusId } from '../../src/apps/splunk/index.js';
 import { readExportStream } from '../../src/apps/splunk/client.js';
 import { SplunkSimulator } from '../../lab/splunk-sim.js';
 import { RetryableError, TerminalError } from '../../src/sdk/errors.js';
+import { rejects } from '../support/assert-errors.js';
+import { actionContext as ctx, reconcileContext as rctx } from '../support/action-context.js';
 
 const { runSearch, updateNotable, sendEvent } = splunkApp.actions;
 type Cfg = Parameters<typeof runSearch.handler>[1]['config'];
@@ -13,9 +15,6 @@ const HEC = '6f1c2d3e-0000-4000-8000-00000000a001';
 const HEC_ACK = '6f1c2d3e-0000-4000-8000-00000000a002';
 const now = Math.floor(Date.now() / 1000);
 
-function ctx(config: Cfg, idempotencyKey = 'run-1:3') {
-  return { config, idempotencyKey, signal: new AbortController().signal, attempt: 1, log() {} };
-}
 function cfgFor(sim: SplunkSimulator, over: Record<string, unknown> = {}): Cfg {
   return splunkApp.config.parse({ managementUrl: `${sim.url}/`, hecUrl: sim.url, authToken: AUTH, hecToken: HEC, ...over });
 }
@@ -23,16 +22,6 @@ function cfgFor(sim: SplunkSimulator, over: Record<string, unknown> = {}): Cfg {
 async function hecRaw(sim: SplunkSimulator, body: string, headers: Record<string, string> = { authorization: `Splunk ${HEC}` }, path = '/services/collector/event'): Promise<{ status: number; json: any }> {
   const res = await fetch(`${sim.url}${path}`, { method: 'POST', headers, body });
   return { status: res.status, json: await res.json() };
-}
-
-async function rejects<E extends Error>(p: Promise<unknown>, cls: new (...a: any[]) => E): Promise<E> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof cls, `expected ${cls.name}, got ${String(err)}`);
-    return err;
-  }
-  assert.fail(`expected ${cls.name}, but it resolved`);
 }
 
 describe('Splunk app against the lab simulator', () => {
@@ -185,11 +174,11 @@ describe('Splunk app against the lab simulator', () => {
     const [ev] = sim.events('soar');
     assert.deepEqual([ev!.riposte_id, ev!.playbook, ev!.action, ev!.sourcetype], ['run-42:5', 'mobile', 'wipe', 'riposte:audit']);
     const input = sendEvent.input.parse({ event: 'x', index: 'soar' });
-    assert.deepEqual(await sendEvent.reconcile!(input, { ...ctx(cfg, 'run-42:5'), intentAt: new Date() }), { applied: true, output: { ok: true } });
+    assert.deepEqual(await sendEvent.reconcile!(input, rctx(cfg, 'run-42:5')), { applied: true, output: { ok: true } });
     assert.deepEqual(await sendEvent.reconcile!(input, { ...ctx(cfg, 'run-43:5'), intentAt: new Date() }), { applied: false });
-    assert.deepEqual(await sendEvent.reconcile!(sendEvent.input.parse({ event: 'x' }), { ...ctx(cfg, 'run-42:5'), intentAt: new Date() }), { applied: true, output: { ok: true } });
+    assert.deepEqual(await sendEvent.reconcile!(sendEvent.input.parse({ event: 'x' }), rctx(cfg, 'run-42:5')), { applied: true, output: { ok: true } });
     sim.injectFault({ pathPrefix: '/services/search', status: 503 });
-    assert.equal((await sendEvent.reconcile!(input, { ...ctx(cfg, 'run-42:5'), intentAt: new Date() })).applied, 'unknown');
+    assert.equal((await sendEvent.reconcile!(input, rctx(cfg, 'run-42:5'))).applied, 'unknown');
     const acked = await sendEvent.handler(sendEvent.input.parse({ event: 'hello' }), ctx(cfgFor(sim, { hecToken: HEC_ACK })));
     assert.equal(acked.ackId, 0);
   });

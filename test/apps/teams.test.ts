@@ -2,14 +2,16 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { MAX_MESSAGE_BYTES, teamsApp } from '../../src/apps/teams/index.js';
 import { TeamsWebhookSimulator } from '../../lab/chat-sim.js';
-import { ActionError, RetryableError, TerminalError } from '../../src/sdk/errors.js';
+import { RetryableError, TerminalError } from '../../src/sdk/errors.js';
+import { rejects, type RejectsChecks } from '../support/assert-errors.js';
+import { actionContext } from '../support/action-context.js';
 
 const { postMessage } = teamsApp.actions;
 type Cfg = Parameters<typeof postMessage.handler>[1]['config'];
 
 function ctx(webhookUrl: string, format?: 'workflows-adaptive-card' | 'messagecard') {
   const config: Cfg = teamsApp.config.parse(format === undefined ? { webhookUrl } : { webhookUrl, format });
-  return { config, idempotencyKey: 'run-4:2', signal: new AbortController().signal, attempt: 1, log() {} };
+  return actionContext(config, 'run-4:2');
 }
 
 /** Parts of a webhook URL that are secret (signature, ids), each of which must stay out of errors. */
@@ -18,17 +20,8 @@ function secretsOf(url: string): string[] {
   return [...u.pathname.split('/').filter((s) => s.length >= 16), ...(u.searchParams.get('sig') ? [u.searchParams.get('sig')!] : [])];
 }
 
-async function rejects<E extends ActionError>(p: Promise<unknown>, cls: new (...a: any[]) => E, url: string): Promise<E> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof cls, `expected ${cls.name}, got ${String(err)}`);
-    for (const s of secretsOf(url)) assert.ok(!err.message.includes(s), `secret leaked: ${err.message}`);
-    assert.ok(!/webhookb2|\/workflows\//.test(err.message), `path leaked: ${err.message}`);
-    return err;
-  }
-  assert.fail(`expected ${cls.name}, but it resolved`);
-}
+/** What an error about a webhook must not contain: its secrets, or its path. */
+const hides = (url: string): RejectsChecks => ({ notInMessage: [...secretsOf(url), /webhookb2|\/workflows\//] });
 
 const note = {
   title: 'INC-1: DEV-42 wiped and blocked',
@@ -87,7 +80,8 @@ describe('Microsoft Teams webhook app against the lab simulator', () => {
     const { url, id } = sim.addWorkflow();
     const facts = Array.from({ length: 20 }, (_, i) => ({ name: `fact ${i}`, value: 'x'.repeat(1500) }));
     const before = sim.calls.length;
-    const err = await rejects(postMessage.handler({ title: 'big', text: 'y', facts }, ctx(url)), TerminalError, url);
+    const err = await rejects(
+      postMessage.handler({ title: 'big', text: 'y', facts }, ctx(url)), TerminalError, hides(url));
     assert.equal(err.applied, 'no');
     assert.match(err.message, /at most 28 KB \(28672 bytes\)/);
     assert.equal(sim.calls.length, before);
@@ -102,7 +96,7 @@ describe('Microsoft Teams webhook app against the lab simulator', () => {
     const { url, sig } = sim.addWorkflow();
     const wrong = url.replace(`sig=${encodeURIComponent(sig)}`, 'sig=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA');
     assert.notEqual(wrong, url);
-    const err = await rejects(postMessage.handler(note, ctx(wrong)), TerminalError, wrong);
+    const err = await rejects(postMessage.handler(note, ctx(wrong)), TerminalError, hides(wrong));
     assert.equal(err.status, 401);
     assert.equal(err.vendorCode, 'DirectApiInvalidAuthorizationSignature');
     for (const s of secretsOf(url)) assert.ok(!err.message.includes(s));
@@ -122,7 +116,7 @@ describe('Microsoft Teams webhook app against the lab simulator', () => {
   it('maps a connector\'s HTTP 200 "delivery failed" bodies by the embedded status', async () => {
     const { url, id } = sim.addConnector();
     sim.removeChannel(id);
-    const gone = await rejects(postMessage.handler(note, ctx(url, 'messagecard')), TerminalError, url);
+    const gone = await rejects(postMessage.handler(note, ctx(url, 'messagecard')), TerminalError, hides(url));
     assert.equal(gone.vendorCode, 'DeliveryFailed404');
     assert.equal(gone.applied, 'no');
     assert.match(gone.message, /HTTP 200 but Webhook message delivery failed .* HTTP error 404/);
@@ -130,17 +124,18 @@ describe('Microsoft Teams webhook app against the lab simulator', () => {
     const { url: url2 } = sim.addConnector();
     const throttled = 'Webhook message delivery failed with error: Microsoft Teams endpoint returned HTTP error 429 with ContextId tcid=0,server=msgapi-lab,cv=abc.0..';
     sim.injectFault({ pathPrefix: '/webhookb2/', status: 200, body: throttled });
-    const t = await rejects(postMessage.handler(note, ctx(url2, 'messagecard')), RetryableError, url2);
+    const t = await rejects(postMessage.handler(note, ctx(url2, 'messagecard')), RetryableError, hides(url2));
     assert.equal(t.applied, 'no');
     sim.injectFault({ pathPrefix: '/webhookb2/', status: 200, body: 'Webhook message delivery failed with error: Error contacting Microsoft Teams endpoint' });
-    const u = await rejects(postMessage.handler(note, ctx(url2, 'messagecard')), RetryableError, url2);
+    const u = await rejects(postMessage.handler(note, ctx(url2, 'messagecard')), RetryableError, hides(url2));
     assert.equal(u.applied, 'unknown');
   });
 
   it('maps 429 to RetryableError with Retry-After, not applied', async () => {
     const { url, id } = sim.addWorkflow();
     for (let i = 0; i < 4; i++) await postMessage.handler({ title: `t${i}`, text: 'x' }, ctx(url));
-    const err = await rejects(postMessage.handler({ title: 'too many', text: 'x' }, ctx(url)), RetryableError, url);
+    const err = await rejects(
+      postMessage.handler({ title: 'too many', text: 'x' }, ctx(url)), RetryableError, hides(url));
     assert.equal(err.status, 429);
     assert.equal(err.applied, 'no');
     assert.equal(err.retryAfterMs, 1000);
@@ -150,7 +145,7 @@ describe('Microsoft Teams webhook app against the lab simulator', () => {
   it('maps 5xx to RetryableError with an unknown outcome', async () => {
     const { url } = sim.addWorkflow();
     sim.injectFault({ pathPrefix: '/workflows/', status: 500, body: '{"error":{"code":"InternalServerError","message":"Encountered internal server error."}}' });
-    const err = await rejects(postMessage.handler(note, ctx(url)), RetryableError, url);
+    const err = await rejects(postMessage.handler(note, ctx(url)), RetryableError, hides(url));
     assert.equal(err.applied, 'unknown');
     assert.equal(err.vendorCode, 'InternalServerError');
   });

@@ -4,6 +4,8 @@ import { theHiveApp } from '../../src/apps/thehive/index.js';
 import { TheHiveSimulator } from '../../lab/thehive-sim.js';
 import { capabilities } from '../../src/sdk/capabilities.js';
 import { RetryableError, TerminalError } from '../../src/sdk/errors.js';
+import { rejects } from '../support/assert-errors.js';
+import { actionContext as ctx, reconcileContext as rctx } from '../support/action-context.js';
 
 const { createTicket, createCase, addObservable, promoteAlert, getAlert, findAlerts } = theHiveApp.actions;
 type Cfg = Parameters<typeof createTicket.handler>[1]['config'];
@@ -11,10 +13,6 @@ type Cfg = Parameters<typeof createTicket.handler>[1]['config'];
 const API_KEY = 'thehive-key-5f2a9c';
 const OTHER_KEY = 'thehive-key-other-org';
 
-function ctx(config: Cfg, idempotencyKey = 'run-1:3') {
-  return { config, idempotencyKey, signal: new AbortController().signal, attempt: 1, log() {} };
-}
-const rctx = (config: Cfg, key: string) => ({ ...ctx(config, key), intentAt: new Date() });
 
 function cfgFor(sim: TheHiveSimulator, over: Partial<Cfg> = {}): Cfg {
   return theHiveApp.config.parse({ url: `${sim.url}/`, apiKey: API_KEY, ...over });
@@ -32,16 +30,6 @@ async function raw(sim: TheHiveSimulator, method: string, path: string, body?: u
   const res = await fetch(`${sim.url}${path}`, init);
   const text = await res.text();
   return { status: res.status, json: text === '' ? undefined : JSON.parse(text) };
-}
-
-async function rejects<E extends Error>(p: Promise<unknown>, cls: new (...a: any[]) => E): Promise<E> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof cls, `expected ${cls.name}, got ${String(err)}`);
-    return err;
-  }
-  assert.fail(`expected ${cls.name}, but it resolved`);
 }
 
 describe('TheHive app against the lab simulator', () => {

@@ -5,6 +5,8 @@ import { clearWs1TokenCache } from '../../src/apps/workspace-one/client.js';
 import { WorkspaceOneSimulator, type Ws1SimDevice } from '../../lab/workspace-one-sim.js';
 import { capabilities } from '../../src/sdk/capabilities.js';
 import { RetryableError, TerminalError } from '../../src/sdk/errors.js';
+import { rejects } from '../support/assert-errors.js';
+import { actionContext } from '../support/action-context.js';
 
 const seed = WorkspaceOneSimulator.demoSeed();
 const PASSWORD = seed.accounts['soc-api']!;
@@ -18,9 +20,8 @@ const sim = new WorkspaceOneSimulator({ ...seed, devices: [...seed.devices, ...k
 const a = workspaceOneApp.actions;
 let config: ReturnType<typeof workspaceOneApp.config.parse>;
 
-function ctx(over: Partial<typeof config> = {}) {
-  return { config: { ...config, ...over }, idempotencyKey: 'run-1:step-1', signal: AbortSignal.timeout(5000), attempt: 1, log() {} };
-}
+const ctx = (over: Partial<typeof config> = {}) =>
+  actionContext({ ...config, ...over }, 'run-1:step-1', { timeoutMs: 5000 });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function find(input: Parameters<typeof a.findDevice.input.parse>[0], over: Partial<typeof config> = {}) {
@@ -40,16 +41,6 @@ function reconcile(deviceId: string, intentAt: Date, mode?: 'device' | 'enterpri
 
 async function getDevice(deviceId: string) {
   return a.getDevice.output.parse(await a.getDevice.handler({ deviceId }, ctx()));
-}
-
-async function rejects<E>(p: Promise<unknown>, type: new (...args: never[]) => E): Promise<E> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof type, `expected ${type.name}, got ${String(err)}`);
-    return err;
-  }
-  assert.fail(`expected ${type.name}, but it resolved`);
 }
 
 const searches = () => sim.callsTo('GET', '/API/mdm/devices/search');

@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { openSqliteStore } from '../../src/store/sqlite/index.js';
-import { GitDaemon, GitRepo, playbookSource, tempDir } from '../support/git.js';
+import { GitDaemon, GitRepo, playbookSource } from '../support/git.js';
+import { tempDir } from '../support/temp-store.js';
 import { cliAsync } from './fixture.js';
 
 const tmp = tempDir('riposte-cli-repos-');

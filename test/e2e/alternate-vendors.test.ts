@@ -6,11 +6,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startServer } from '../../src/server/server.js';
-import { serveConfig } from '../../src/config.js';
+import { startTempServer } from '../support/temp-server.js';
+import { foundingSearchAlert, postSplunkAlert } from '../support/server-http.js';
 import { JamfSimulator } from '../../lab/jamf-sim.js';
 import { FOUNDING_SPLUNK_MAPPING } from '../../lab/founding-mapping.js';
 import { requirePrograms, requireRoot } from '../support/real-server.js';
@@ -27,11 +26,10 @@ test('founding playbook on Jamf + LDAP + nftables + Request Tracker, by configur
   })();
   spawnSync('ip', ['netns', 'del', NS], { stdio: 'ignore' });
   execFileSync('ip', ['netns', 'add', NS]);
-  const dir = mkdtempSync(join(tmpdir(), 'riposte-alt-'));
   const jamfSeed = JamfSimulator.demoSeed();
   const jamf = new JamfSimulator(jamfSeed);
   await jamf.start();
-  const srv = await startServer(serveConfig({ dataDir: dir, port: 0, logLevel: 'warn' }, {}));
+  const srv = await startTempServer('riposte-alt-');
   try {
     const s = srv.store;
     await s.putAsset({ name: 'jamf', appId: 'jamf-pro', config: { url: jamf.url, clientId: jamfSeed.clientId }, secrets: { clientSecret: jamfSeed.clientSecret } }, 'test');
@@ -47,11 +45,9 @@ test('founding playbook on Jamf + LDAP + nftables + Request Tracker, by configur
     const src = '10.66.0.7';
     const fire = async (n: number) => {
       const sid = `scheduler__admin__search__RMD5alt_at_${Date.now()}_${n}`;
-      const res = await fetch(`${srv.url}/api/v1/ingest/splunk?token=${srv.credentials.splunkToken}`, {
-        method: 'POST', headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ sid, search_name: 'Mobile device reached unauthorized IP', app: 'search', owner: 'admin', results_link: 'http://splunk/x', result: { dest_ip: '203.0.113.9', src_ip: src, user: 'jdoe@contoso.example', device_name: 'JDOE-IPHONE' } }),
-      });
-      const json = (await res.json()) as { runs: string[] };
+      const result = { dest_ip: '203.0.113.9', src_ip: src, user: 'jdoe@contoso.example', device_name: 'JDOE-IPHONE' };
+      const res = await postSplunkAlert(srv, foundingSearchAlert(sid, result, 'http://splunk/x'));
+      const json = res.json as { runs: string[] };
       const end = Date.now() + 20_000;
       for (;;) {
         const r = (await s.getRun(json.runs[0]!))!;
@@ -86,6 +82,5 @@ test('founding playbook on Jamf + LDAP + nftables + Request Tracker, by configur
     await srv.stop();
     await jamf.stop();
     spawnSync('ip', ['netns', 'del', NS], { stdio: 'ignore' });
-    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -5,12 +5,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { labOf } from '../support/lab.js';
-import { startServer, type RunningServer } from '../../src/server/server.js';
-import { serveConfig } from '../../src/config.js';
+import type { RunningServer } from '../../src/server/server.js';
+import { startTempServer } from '../support/temp-server.js';
+import { foundingSearchAlert, postSplunkAlert } from '../support/server-http.js';
 import type { RunRecord } from '../../src/store/records.js';
 import { runIn } from '../support/wait.js';
 
@@ -18,19 +17,13 @@ const JDOE_IPHONE = '9f1c2d3e-4a5b-4c6d-8e7f-0a1b2c3d4e5f';
 let sidCounter = 0;
 
 function alert(over: Record<string, string> = {}, sid = `scheduler__admin__search__RMD5e2e_at_${Date.now()}_${++sidCounter}`) {
-  return {
-    sid, search_name: 'Mobile device reached unauthorized IP', app: 'search', owner: 'admin',
-    results_link: `http://splunk.example.local:8000/app/search/@go?sid=${sid}`,
-    result: { dest_ip: '203.0.113.45', src_ip: '10.20.30.41', user: 'jdoe@contoso.example', device_name: 'JDOE-IPHONE', src_mac: '3c:22:fb:12:34:56', dest_port: '443', severity: 'high', ...over },
-  };
+  return foundingSearchAlert(sid, {
+    dest_ip: '203.0.113.45', src_ip: '10.20.30.41', user: 'jdoe@contoso.example', device_name: 'JDOE-IPHONE',
+    src_mac: '3c:22:fb:12:34:56', dest_port: '443', severity: 'high', ...over,
+  }, `http://splunk.example.local:8000/app/search/@go?sid=${sid}`);
 }
 
-async function post(srv: RunningServer, body: unknown): Promise<{ status: number; json: any }> {
-  const res = await fetch(`${srv.url}/api/v1/ingest/splunk?token=${srv.credentials.splunkToken}`, {
-    method: 'POST', headers: { 'content-type': 'application/json', 'user-agent': 'Splunk' }, body: JSON.stringify(body),
-  });
-  return { status: res.status, json: await res.json() };
-}
+const post = (srv: RunningServer, body: unknown) => postSplunkAlert(srv, body, { 'user-agent': 'Splunk' });
 
 async function api(srv: RunningServer, path: string): Promise<any> {
   const res = await fetch(`${srv.url}/api/v1${path}`, { headers: { authorization: `Bearer ${srv.credentials.adminToken}` } });
@@ -41,8 +34,7 @@ async function api(srv: RunningServer, path: string): Promise<any> {
 const settled = (srv: RunningServer, runId: string): Promise<RunRecord> => runIn(srv.store, runId);
 
 test('founding scenario: first offence, duplicate delivery, repeat offender, allowed destination', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'riposte-e2e-'));
-  const srv = await startServer(serveConfig({ dataDir: dir, port: 0, lab: true, labPort: 0, logLevel: 'warn' }, {}));
+  const srv = await startTempServer('riposte-e2e-', { lab: true });
   try {
     const lab = labOf(srv);
     // This test is about the scenario itself; approvals are covered in human-in-the-loop.test.ts.
@@ -114,6 +106,5 @@ test('founding scenario: first offence, duplicate delivery, repeat offender, all
     assert.equal((await srv.store.verifyAudit()).ok, true);
   } finally {
     await srv.stop();
-    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -8,12 +8,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { startServer } from '../../src/server/server.js';
-import { serveConfig } from '../../src/config.js';
+import { startTempServer } from '../support/temp-server.js';
+import { callApi, foundingSearchAlert, postSplunkAlert } from '../support/server-http.js';
 import { labOf } from '../support/lab.js';
 import type { ApprovalRecord } from '../../src/store/policy-records.js';
 import { until } from '../support/wait.js';
@@ -22,20 +19,8 @@ const exec = promisify(execFile);
 const JDOE_IPHONE = '9f1c2d3e-4a5b-4c6d-8e7f-0a1b2c3d4e5f';
 
 test('four-eyes: whoever caused a run never approves its destructive actions', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'riposte-four-eyes-'));
-  const srv = await startServer(serveConfig({ dataDir: dir, port: 0, lab: true, labPort: 0, logLevel: 'warn' }, {}));
-  const api = async (method: string, path: string, token: string, body?: unknown) => {
-    const res = await fetch(`${srv.url}/api/v1${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${token}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await res.text();
-    return { status: res.status, json: text ? JSON.parse(text) : null };
-  };
+  const srv = await startTempServer('riposte-four-eyes-', { lab: true });
+  const api = (method: string, path: string, token: string, body?: unknown) => callApi(srv, method, path, token, body);
   try {
     const policy = srv.store.policyStore();
     const tokens: Record<string, string> = {};
@@ -91,7 +76,7 @@ test('four-eyes: whoever caused a run never approves its destructive actions', a
         process.execPath,
         ['bin/riposte.js', 'approvals', 'approve', pending[0]!.id, '--url', srv.url, '--token', tokens.alice!],
         {
-          env: { ...process.env, RIPOSTE_DATA_DIR: dir },
+          env: { ...process.env, RIPOSTE_DATA_DIR: srv.dataDir },
         },
       ).then(
         () => null,
@@ -137,24 +122,13 @@ test('four-eyes: whoever caused a run never approves its destructive actions', a
 
     await t.test('a run caused by a source (Splunk) may be approved by any eligible person', async () => {
       const post = (sid: string) =>
-        fetch(`${srv.url}/api/v1/ingest/splunk?token=${srv.credentials.splunkToken}`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({
-            sid,
-            search_name: 'Mobile device reached unauthorized IP',
-            app: 'search',
-            owner: 'admin',
-            results_link: '',
-            result: {
-              dest_ip: '203.0.113.46',
-              src_ip: '10.20.30.42',
-              user: 'asmith@contoso.example',
-              device_name: 'ASMITH-PIXEL',
-              severity: 'high',
-            },
-          }),
-        }).then((res) => res.json() as Promise<{ runs: string[] }>);
+        postSplunkAlert(srv, foundingSearchAlert(sid, {
+          dest_ip: '203.0.113.46',
+          src_ip: '10.20.30.42',
+          user: 'asmith@contoso.example',
+          device_name: 'ASMITH-PIXEL',
+          severity: 'high',
+        })).then((res) => res.json as { runs: string[] });
       const a = await post('fe-1');
       await until('first', async () => (await srv.store.getRun(a.runs[0]!))?.status === 'completed');
       const b = await post('fe-2');
@@ -177,6 +151,5 @@ test('four-eyes: whoever caused a run never approves its destructive actions', a
     });
   } finally {
     await srv.stop();
-    rmSync(dir, { recursive: true, force: true });
   }
 });

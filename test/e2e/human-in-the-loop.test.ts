@@ -7,13 +7,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { labOf } from '../support/lab.js';
-import { startServer, type RunningServer } from '../../src/server/server.js';
-import { serveConfig } from '../../src/config.js';
+import { startTempServer } from '../support/temp-server.js';
+import { callApi as http, foundingSearchAlert, postSplunkAlert } from '../support/server-http.js';
 import type { RunRecord } from '../../src/store/records.js';
 import type { ApprovalRecord } from '../../src/store/policy-records.js';
 import { startMaildirSmtp } from '../support/maildir-smtp.js';
@@ -27,20 +24,15 @@ let n = 0;
 
 function alert(user = 'jdoe@contoso.example', device = 'JDOE-IPHONE') {
   const sid = `scheduler__admin__search__RMD5hitl_at_${Date.now()}_${++n}`;
-  return { sid, search_name: 'Mobile device reached unauthorized IP', app: 'search', owner: 'admin', results_link: `http://splunk.example.local:8000/app/search/@go?sid=${sid}`,
-    result: { dest_ip: '203.0.113.45', src_ip: '10.20.30.41', user, device_name: device, severity: 'high' } };
-}
-
-async function http(srv: RunningServer, method: string, path: string, token: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const res = await fetch(`${srv.url}/api/v1${path}`, { method, headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
-  const text = await res.text();
-  return { status: res.status, json: text ? JSON.parse(text) : null };
+  const result = { dest_ip: '203.0.113.45', src_ip: '10.20.30.41', user, device_name: device, severity: 'high' };
+  return foundingSearchAlert(sid, result, `http://splunk.example.local:8000/app/search/@go?sid=${sid}`);
 }
 
 test('human in the loop end to end', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'riposte-hitl-'));
   const smtp = await startMaildirSmtp();
-  const srv = await startServer(serveConfig({ dataDir: dir, port: 0, lab: true, labPort: 0, logLevel: 'warn', mail: { smtpUrl: `smtp://127.0.0.1:${smtp.port}`, from: 'riposte@contoso.example', publicUrl: '' } }, {}));
+  const srv = await startTempServer('riposte-hitl-', {
+    lab: true, mail: { smtpUrl: `smtp://127.0.0.1:${smtp.port}`, from: 'riposte@contoso.example', publicUrl: '' },
+  });
   try {
     const lab = labOf(srv);
     const admin = srv.credentials.adminToken;
@@ -53,7 +45,7 @@ test('human in the loop end to end', async (t) => {
     await srv.store.createApiToken({ name: 'vera', role: 'viewer', token: viewer }, 'test');
 
     await t.test('supervised founding playbook parks before the wipe and completes after approval', async () => {
-      const post = (body: unknown) => fetch(`${srv.url}/api/v1/ingest/splunk?token=${srv.credentials.splunkToken}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => r.json() as Promise<any>);
+      const post = (body: unknown) => postSplunkAlert(srv, body).then((r) => r.json);
       const first = await post(alert());
       await until('first run', async () => (await srv.store.getRun(first.runs[0]))?.status === 'completed');
       const second = await post(alert());
@@ -94,7 +86,7 @@ test('human in the loop end to end', async (t) => {
       assert.equal(self.json.error.code, 'four_eyes');
       assert.equal(lab.graph.wipeCount(ASMITH_PIXEL), 0);
       // The CLI approves as its token's user.
-      const cli = await run(process.execPath, ['bin/riposte.js', 'approvals', 'approve', '--run', runId, '--url', srv.url, '--token', bob], { env: { ...process.env, RIPOSTE_DATA_DIR: dir } });
+      const cli = await run(process.execPath, ['bin/riposte.js', 'approvals', 'approve', '--run', runId, '--url', srv.url, '--token', bob], { env: { ...process.env, RIPOSTE_DATA_DIR: srv.dataDir } });
       assert.match(cli.stdout, /wipeDevice on intune-lab is now approved/);
       await until('ad-hoc run completes', async () => (await srv.store.getRun(runId))?.status === 'completed');
       assert.equal(lab.graph.wipeCount(ASMITH_PIXEL), 1);
@@ -146,6 +138,5 @@ test('human in the loop end to end', async (t) => {
   } finally {
     await srv.stop();
     await smtp.stop();
-    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -6,11 +6,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startServer, type RunningServer } from '../../src/server/server.js';
-import { serveConfig } from '../../src/config.js';
+import type { RunningServer } from '../../src/server/server.js';
+import { startTempServer } from '../support/temp-server.js';
+import { foundingSearchAlert, postSplunkAlert } from '../support/server-http.js';
 import { labOf } from '../support/lab.js';
 import type { RunRecord } from '../../src/store/records.js';
 import { runIn } from '../support/wait.js';
@@ -18,19 +16,8 @@ import { runIn } from '../support/wait.js';
 let n = 0;
 async function fire(srv: RunningServer, result: Record<string, string>): Promise<string> {
   const sid = `minutes_${Date.now()}_${++n}`;
-  const res = await fetch(`${srv.url}/api/v1/ingest/splunk?token=${srv.credentials.splunkToken}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      sid,
-      search_name: 'Mobile device reached unauthorized IP',
-      app: 'search',
-      owner: 'admin',
-      results_link: '',
-      result,
-    }),
-  });
-  const body = (await res.json()) as { runs: string[] };
+  const res = await postSplunkAlert(srv, foundingSearchAlert(sid, result));
+  const body = res.json as { runs: string[] };
   assert.equal(res.status, 201, JSON.stringify(body));
   return body.runs[0]!;
 }
@@ -38,8 +25,7 @@ async function fire(srv: RunningServer, result: Record<string, string>): Promise
 const settled = (srv: RunningServer, runId: string): Promise<RunRecord> => runIn(srv.store, runId);
 
 test('minutes saved are credited only for real work; a dry run changes no incident state', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'riposte-minutes-'));
-  const srv = await startServer(serveConfig({ dataDir: dir, port: 0, lab: true, labPort: 0, logLevel: 'warn' }, {}));
+  const srv = await startTempServer('riposte-minutes-', { lab: true });
   try {
     const settings = (await srv.store.getPlaybookSettings('mobile-unauthorized-ip'))!;
     await srv.store.putPlaybookSettings({ ...settings, automation: 'autonomous' }, 'test');
@@ -74,6 +60,5 @@ test('minutes saved are credited only for real work; a dry run changes no incide
     assert.equal(labOf(srv).graph.wipeCount('9f1c2d3e-4a5b-4c6d-8e7f-0a1b2c3d4e5f'), 0, 'the dry run wiped nothing');
   } finally {
     await srv.stop();
-    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -17,7 +17,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startServer } from '../../src/server/server.js';
 import { serveConfig } from '../../src/config.js';
-import { GitDaemon, GitRepo, playbookSource, tempDir } from '../support/git.js';
+import { GitDaemon, GitRepo, playbookSource } from '../support/git.js';
+import { tempDir } from '../support/temp-store.js';
+import { callApi } from '../support/server-http.js';
 import { runIn, until } from '../support/wait.js';
 import { ROOT, cliAsync } from '../cli/fixture.js';
 
@@ -56,18 +58,8 @@ test('own playbooks from Git: synced, pinned, sandboxed, refused when broken, su
   const dataDir = join(tmp.dir, 'data');
   const srv = await startServer(serveConfig({ dataDir, port: 0, lab: true, labPort: 0, logLevel: 'warn' }, {}));
   const tokens: Record<string, string> = {};
-  const api = async (method: string, path: string, who: string | null, body?: unknown) => {
-    const res = await fetch(`${srv.url}/api/v1${path}`, {
-      method,
-      headers: {
-        ...(who ? { authorization: `Bearer ${tokens[who]}` } : {}),
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await res.text();
-    return { status: res.status, json: text ? JSON.parse(text) : null };
-  };
+  const api = (method: string, path: string, who: string | null, body?: unknown) =>
+    callApi(srv, method, path, who ? String(tokens[who]) : null, body);
   try {
     const policy = srv.store.policyStore();
     for (const [name, role] of [['root', 'admin'], ['bob', 'analyst'], ['vic', 'viewer'], ['feed', 'ingest']] as const) {

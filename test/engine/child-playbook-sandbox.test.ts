@@ -6,11 +6,11 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Sandbox } from '../../src/sandbox/sandbox.js';
+import { tempDir } from '../support/temp-store.js';
 import { loadPlaybookFile } from '../../src/sandbox/load.js';
 import { makeHarness } from '../support/harness.js';
 import { makeTestApp, TestVendor } from '../support/test-app.js';
@@ -48,37 +48,33 @@ export default definePlaybook({ id: 'sb-child', version: 1, triggers: { labels: 
 `;
 
 test('sandboxed parent and child: output, failure and a refused call cross the isolate boundary', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'riposte-child-sb-'));
+  using tmp = tempDir('riposte-child-sb-');
+  writeFileSync(join(tmp.dir, 'parent.mjs'), PARENT);
+  writeFileSync(join(tmp.dir, 'child.mjs'), CHILD);
+  const source = { repository: 'test', commit: null };
+  const parent = await loadPlaybookFile(sandbox, join(tmp.dir, 'parent.mjs'), { ...source, path: 'parent.mjs' });
+  const child = await loadPlaybookFile(sandbox, join(tmp.dir, 'child.mjs'), { ...source, path: 'child.mjs' });
+  const h = await makeHarness({ apps: [makeTestApp(new TestVendor())], playbooks: [parent, child] });
   try {
-    writeFileSync(join(dir, 'parent.mjs'), PARENT);
-    writeFileSync(join(dir, 'child.mjs'), CHILD);
-    const source = { repository: 'test', commit: null };
-    const parent = await loadPlaybookFile(sandbox, join(dir, 'parent.mjs'), { ...source, path: 'parent.mjs' });
-    const child = await loadPlaybookFile(sandbox, join(dir, 'child.mjs'), { ...source, path: 'child.mjs' });
-    const h = await makeHarness({ apps: [makeTestApp(new TestVendor())], playbooks: [parent, child] });
-    try {
-      const [run] = await h.fire();
-      const done = await runIn(h.store, run!.id, ['completed', 'failed', 'needs_attention']);
-      assert.equal(done.status, 'completed', done.error?.message ?? done.attentionReason ?? '');
-      const out = done.output as {
-        ok: unknown; failed: { isActionFailed: boolean; name: string; message: string }; refused: string;
-      };
-      assert.deepEqual(out.ok, { user: 'jdoe', incident: run!.incidentId });
-      assert.equal(out.failed.isActionFailed, true);
-      assert.equal(out.failed.name, 'ChildRunFailed');
-      assert.match(out.failed.message, /\(playbook sb-child\) failed: Error: asked to fail/);
-      assert.match(out.refused, /ctx\.playbook\("sb-child"\): input must be a JSON object, got an array/);
-      const children = await h.store.listChildRuns(run!.id);
-      assert.deepEqual(children.map((c) => [c.parentSeq, c.playbookId, c.status, c.playbookHash]), [
-        [0, 'sb-child', 'completed', child.hash],
-        [1, 'sb-child', 'failed', child.hash],
-      ]);
-      const journal = await h.store.loadJournal(run!.id);
-      assert.deepEqual(journal.map((e) => [e.kind, e.status]), [['playbook', 'completed'], ['playbook', 'failed']]);
-    } finally {
-      await h.close();
-    }
+    const [run] = await h.fire();
+    const done = await runIn(h.store, run!.id, ['completed', 'failed', 'needs_attention']);
+    assert.equal(done.status, 'completed', done.error?.message ?? done.attentionReason ?? '');
+    const out = done.output as {
+      ok: unknown; failed: { isActionFailed: boolean; name: string; message: string }; refused: string;
+    };
+    assert.deepEqual(out.ok, { user: 'jdoe', incident: run!.incidentId });
+    assert.equal(out.failed.isActionFailed, true);
+    assert.equal(out.failed.name, 'ChildRunFailed');
+    assert.match(out.failed.message, /\(playbook sb-child\) failed: Error: asked to fail/);
+    assert.match(out.refused, /ctx\.playbook\("sb-child"\): input must be a JSON object, got an array/);
+    const children = await h.store.listChildRuns(run!.id);
+    assert.deepEqual(children.map((c) => [c.parentSeq, c.playbookId, c.status, c.playbookHash]), [
+      [0, 'sb-child', 'completed', child.hash],
+      [1, 'sb-child', 'failed', child.hash],
+    ]);
+    const journal = await h.store.loadJournal(run!.id);
+    assert.deepEqual(journal.map((e) => [e.kind, e.status]), [['playbook', 'completed'], ['playbook', 'failed']]);
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    await h.close();
   }
 });

@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PlaybookRegistry, inMemoryPlaybook } from '../../src/engine/registry.js';
@@ -9,6 +8,7 @@ import { buildPlaybookBundle } from '../../src/sandbox/bundle.js';
 import { Sandbox } from '../../src/sandbox/sandbox.js';
 import { loadBuiltinPlaybooks } from '../../src/server/builtin-playbooks.js';
 import { definePlaybook } from '../../src/sdk/index.js';
+import { tempDir } from '../support/temp-store.js';
 
 const SDK = fileURLToPath(new URL('../../src/sdk/index.js', import.meta.url));
 
@@ -20,20 +20,16 @@ function repo(base: string, name: string, entry: string, helper: string): string
 }
 
 test("a playbook's code identity covers the helpers it imports, not its comments or formatting", async () => {
-  const base = mkdtempSync(join(tmpdir(), 'riposte-bundle-'));
-  try {
-    const entry = `import { definePlaybook } from ${JSON.stringify(SDK)};\nimport { pick } from './helper.mjs';\n`
-      + `export default definePlaybook({ id: 'p', version: 1, triggers: { labels: [] }, roles: {} }, async (ctx) => pick(await ctx.lists.contains('l', 'v')));\n`;
-    const helper = 'export function pick(x) { return x ? "wipe" : "ticket"; }\n';
-    const h1 = (await buildPlaybookBundle(repo(base, 'a', entry, helper))).hash;
-    const commented = (await buildPlaybookBundle(repo(base, 'b', `// a comment\n${entry.replace('=>', '=>  ')}`, `/** doc */\n${helper}`))).hash;
-    const changedHelper = (await buildPlaybookBundle(repo(base, 'c', entry, helper.replace('"wipe"', '"block"')))).hash;
-    assert.match(h1, /^[0-9a-f]{16}$/);
-    assert.equal(commented, h1, 'comments and whitespace do not change the identity');
-    assert.notEqual(changedHelper, h1, 'a changed helper changes the identity');
-  } finally {
-    rmSync(base, { recursive: true, force: true });
-  }
+  using tmp = tempDir('riposte-bundle-');
+  const entry = `import { definePlaybook } from ${JSON.stringify(SDK)};\nimport { pick } from './helper.mjs';\n`
+    + `export default definePlaybook({ id: 'p', version: 1, triggers: { labels: [] }, roles: {} }, async (ctx) => pick(await ctx.lists.contains('l', 'v')));\n`;
+  const helper = 'export function pick(x) { return x ? "wipe" : "ticket"; }\n';
+  const h1 = (await buildPlaybookBundle(repo(tmp.dir, 'a', entry, helper))).hash;
+  const commented = (await buildPlaybookBundle(repo(tmp.dir, 'b', `// a comment\n${entry.replace('=>', '=>  ')}`, `/** doc */\n${helper}`))).hash;
+  const changedHelper = (await buildPlaybookBundle(repo(tmp.dir, 'c', entry, helper.replace('"wipe"', '"block"')))).hash;
+  assert.match(h1, /^[0-9a-f]{16}$/);
+  assert.equal(commented, h1, 'comments and whitespace do not change the identity');
+  assert.notEqual(changedHelper, h1, 'a changed helper changes the identity');
 });
 
 test('built-in playbooks are loaded from their bundles; in-memory definitions are identified by their function', async () => {

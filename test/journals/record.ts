@@ -7,12 +7,12 @@
  *
  *   npx tsc -p tsconfig.json && node dist/test/journals/record.js
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startServer, type RunningServer } from '../../src/server/server.js';
-import { serveConfig } from '../../src/config.js';
+import type { RunningServer } from '../../src/server/server.js';
+import { startTempServer } from '../support/temp-server.js';
+import { foundingSearchAlert, postSplunkAlert } from '../support/server-http.js';
 import type { RunRecord } from '../../src/store/records.js';
 import type { Store } from '../../src/store/store.js';
 import { makeHarness } from '../support/harness.js';
@@ -53,19 +53,8 @@ async function save(name: string, description: string, store: Store, run: RunRec
 
 let sid = 0;
 async function alert(srv: RunningServer, result: Record<string, string>): Promise<string> {
-  const res = await fetch(`${srv.url}/api/v1/ingest/splunk?token=${srv.credentials.splunkToken}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      sid: `journal_${Date.now()}_${++sid}`,
-      search_name: 'Mobile device reached unauthorized IP',
-      app: 'search',
-      owner: 'admin',
-      results_link: '',
-      result,
-    }),
-  });
-  return ((await res.json()) as { runs: string[] }).runs[0]!;
+  const res = await postSplunkAlert(srv, foundingSearchAlert(`journal_${Date.now()}_${++sid}`, result));
+  return (res.json as { runs: string[] }).runs[0]!;
 }
 
 async function decideAll(
@@ -90,8 +79,7 @@ async function decideAll(
 }
 
 async function founding(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'riposte-journals-'));
-  const srv = await startServer(serveConfig({ dataDir: dir, port: 0, lab: true, labPort: 0, logLevel: 'warn' }, {}));
+  const srv = await startTempServer('riposte-journals-', { lab: true });
   try {
     await srv.store.policyStore().putUser({ name: 'bob', email: null, roles: ['soc-lead'], disabled: false }, 'record');
     const bob = 'rpa_record_bob_0123456789abcdef';
@@ -177,7 +165,6 @@ async function founding(): Promise<void> {
     );
   } finally {
     await srv.stop();
-    rmSync(dir, { recursive: true, force: true });
   }
 }
 

@@ -9,22 +9,22 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
-import { Sandbox } from '../../src/sandbox/sandbox.js';
-import { RepoSyncer } from '../../src/repos/sync.js';
-import { GitRepo, playbookSource, tempDir } from '../support/git.js';
+import type { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import type { RepoSyncer } from '../../src/repos/sync.js';
+import { GitRepo, playbookSource } from '../support/git.js';
+import { tempDir } from '../support/temp-store.js';
+import { openRepoSyncer, type RepoSyncerFixture } from '../support/repo-syncer.js';
 
 const tmp = tempDir('riposte-confine-');
 const SECRET = `c0ffee${'ab12'.repeat(14)}d00d`;
 let store: SqliteStore;
-let sandbox: Sandbox;
 let syncer: RepoSyncer;
+let fx: RepoSyncerFixture;
 let n = 0;
 
 before(async () => {
-  store = new SqliteStore({ path: join(tmp.dir, 'riposte.db'), secretKey: Buffer.alloc(32, 7) });
-  sandbox = new Sandbox();
-  syncer = new RepoSyncer(store, sandbox, { mirrorsDir: join(tmp.dir, 'mirrors') });
+  fx = await openRepoSyncer(tmp.dir, { secretKey: Buffer.alloc(32, 7) });
+  ({ store, syncer } = fx);
   mkdirSync(join(tmp.dir, 'outside'));
   writeFileSync(join(tmp.dir, 'outside', 'secret.key'), `${SECRET}\n`);
   writeFileSync(join(tmp.dir, 'outside', 'plain.ts'), `export const password = ${SECRET}x;\n`);
@@ -32,8 +32,7 @@ before(async () => {
 });
 
 after(async () => {
-  sandbox.close();
-  await store.close();
+  await fx.close();
   tmp.remove();
 });
 

@@ -11,11 +11,12 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
-import { Sandbox } from '../../src/sandbox/sandbox.js';
-import { RepoSyncer } from '../../src/repos/sync.js';
+import type { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import type { RepoSyncer } from '../../src/repos/sync.js';
 import { redactUrl, validateGitUrl } from '../../src/repos/git.js';
-import { GitHttpServer, GitRepo, playbookSource, tempDir } from '../support/git.js';
+import { GitHttpServer, GitRepo, playbookSource } from '../support/git.js';
+import { tempDir } from '../support/temp-store.js';
+import { openRepoSyncer, type RepoSyncerFixture } from '../support/repo-syncer.js';
 import { until } from '../support/wait.js';
 
 const tmp = tempDir('riposte-creds-');
@@ -26,23 +27,21 @@ const USER = 'alice';
 const PASSWORD = 'S3cr@t-pw!';
 let http: GitHttpServer;
 let store: SqliteStore;
-let sandbox: Sandbox;
 let syncer: RepoSyncer;
+let fx: RepoSyncerFixture;
 let repo: GitRepo;
 
 before(async () => {
   mkdirSync(join(served, 'team'), { recursive: true });
   repo = GitRepo.create(join(served, 'team'), 'soc.git');
   http = await GitHttpServer.start(served, USER, PASSWORD);
-  store = new SqliteStore({ path: join(tmp.dir, 'riposte.db'), secretKey: Buffer.alloc(32, 9) });
-  sandbox = new Sandbox();
-  syncer = new RepoSyncer(store, sandbox, { mirrorsDir: mirrors });
+  fx = await openRepoSyncer(tmp.dir, { secretKey: Buffer.alloc(32, 9) });
+  ({ store, syncer } = fx);
 });
 
 after(async () => {
   await http.stop();
-  sandbox.close();
-  await store.close();
+  await fx.close();
   tmp.remove();
 });
 

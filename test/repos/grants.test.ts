@@ -8,32 +8,32 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
-import { Sandbox } from '../../src/sandbox/sandbox.js';
-import { RepoSyncer } from '../../src/repos/sync.js';
+import type { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import type { Sandbox } from '../../src/sandbox/sandbox.js';
+import type { RepoSyncer } from '../../src/repos/sync.js';
 import { PlaybookCatalog } from '../../src/repos/catalog.js';
 import { PlaybookRegistry } from '../../src/engine/registry.js';
 import { effectiveAutomation, unconfirmedPower } from '../../src/engine/power.js';
 import { confirmPlaybook, installedPlaybooks, type InstalledPlaybook } from '../../src/repos/installed.js';
 import { PlaybookChangedError } from '../../src/store/repo-records.js';
 import { BUILTIN_REPOSITORY } from '../../playbooks/index.js';
-import { GitRepo, playbookSource, tempDir } from '../support/git.js';
+import { GitRepo, playbookSource } from '../support/git.js';
+import { tempDir } from '../support/temp-store.js';
+import { openRepoSyncer, type RepoSyncerFixture } from '../support/repo-syncer.js';
 
 const tmp = tempDir('riposte-grants-');
 let store: SqliteStore;
 let sandbox: Sandbox;
 let syncer: RepoSyncer;
+let fx: RepoSyncerFixture;
 
 before(async () => {
-  store = new SqliteStore({ path: join(tmp.dir, 'riposte.db'), secretKey: Buffer.alloc(32, 7) });
-  sandbox = new Sandbox();
-  syncer = new RepoSyncer(store, sandbox, { mirrorsDir: join(tmp.dir, 'mirrors') });
-  await syncer.syncBuiltin();
+  fx = await openRepoSyncer(tmp.dir, { secretKey: Buffer.alloc(32, 7), syncBuiltin: true });
+  ({ store, sandbox, syncer } = fx);
 });
 
 after(async () => {
-  sandbox.close();
-  await store.close();
+  await fx.close();
   tmp.remove();
 });
 

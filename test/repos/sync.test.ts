@@ -9,30 +9,30 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { symlinkSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
-import { Sandbox } from '../../src/sandbox/sandbox.js';
+import type { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import type { Sandbox } from '../../src/sandbox/sandbox.js';
 import { RepoSyncer } from '../../src/repos/sync.js';
-import { GitDaemon, GitRepo, playbookSource, tempDir } from '../support/git.js';
+import { GitDaemon, GitRepo, playbookSource } from '../support/git.js';
+import { tempDir } from '../support/temp-store.js';
+import { openRepoSyncer, type RepoSyncerFixture } from '../support/repo-syncer.js';
 
 const tmp = tempDir('riposte-repos-');
 let daemon: GitDaemon;
 let store: SqliteStore;
 let sandbox: Sandbox;
 let syncer: RepoSyncer;
+let fx: RepoSyncerFixture;
 
 before(async () => {
   mkdirSync(join(tmp.dir, 'served'));
   daemon = await GitDaemon.start(join(tmp.dir, 'served'));
-  store = new SqliteStore({ path: join(tmp.dir, 'riposte.db'), secretKey: Buffer.alloc(32, 7) });
-  sandbox = new Sandbox();
-  syncer = new RepoSyncer(store, sandbox, { mirrorsDir: join(tmp.dir, 'mirrors') });
-  await syncer.syncBuiltin();
+  fx = await openRepoSyncer(tmp.dir, { secretKey: Buffer.alloc(32, 7), syncBuiltin: true });
+  ({ store, sandbox, syncer } = fx);
 });
 
 after(async () => {
   daemon.stop();
-  sandbox.close();
-  await store.close();
+  await fx.close();
   tmp.remove();
 });
 

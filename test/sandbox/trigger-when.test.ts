@@ -5,28 +5,26 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { loadPlaybookFile } from '../../src/sandbox/load.js';
 import { Sandbox, SandboxError } from '../../src/sandbox/sandbox.js';
 import { writePlaybookFile } from '../support/sandbox-playbook.js';
+import { tempDir, type TempDir } from '../support/temp-store.js';
 
 describe('a playbook file declaring triggers.when', () => {
   let sandbox: Sandbox;
-  let dir: string;
+  let tmp: TempDir;
   before(() => {
     sandbox = new Sandbox();
-    dir = mkdtempSync(join(tmpdir(), 'riposte-trigger-when-'));
+    tmp = tempDir('riposte-trigger-when-');
   });
   after(() => {
     sandbox.close();
-    rmSync(dir, { recursive: true, force: true });
+    tmp.remove();
   });
   const source = { repository: 'test', commit: null, path: 'playbook.mjs' };
   const load = (when: string) =>
     loadPlaybookFile(sandbox,
-      writePlaybookFile(dir, { id: 'conditional', triggers: { labels: ['test'], when }, body: 'return 1;' }), source);
+      writePlaybookFile(tmp.dir, { id: 'conditional', triggers: { labels: ['test'], when }, body: 'return 1;' }), source);
 
   it('is loaded with its condition when the condition is valid', async () => {
     const p = await load('severity >= "high" && artifact.destinationAddress in list("unauthorized-ips")');
@@ -51,7 +49,7 @@ describe('a playbook file declaring triggers.when', () => {
   });
 
   it('is refused when the condition is not a string', async () => {
-    const file = writePlaybookFile(dir, { id: 'conditional', triggers: { labels: ['test'] }, body: 'return 1;' });
+    const file = writePlaybookFile(tmp.dir, { id: 'conditional', triggers: { labels: ['test'] }, body: 'return 1;' });
     const { readFileSync, writeFileSync } = await import('node:fs');
     writeFileSync(file, readFileSync(file, 'utf8').replace('"labels":["test"]', '"labels":["test"],"when":42'));
     await assert.rejects(loadPlaybookFile(sandbox, file, source), /triggers\.when: .*expected string/i);

@@ -5,16 +5,14 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { buildPlaybookBundle } from '../../src/sandbox/bundle.js';
 import { Sandbox } from '../../src/sandbox/sandbox.js';
 import type { LoadedPlaybook } from '../../src/engine/registry.js';
 import { makeHarness, type Harness } from '../support/harness.js';
-import { sandboxPlaybook, type PlaybookSource } from '../support/sandbox-playbook.js';
+import { loadPlaybookModule, sandboxPlaybook, type PlaybookSource } from '../support/sandbox-playbook.js';
 
 const PLAYBOOKS: Record<string, PlaybookSource> = {
   order: {
@@ -42,16 +40,11 @@ const SPIN = 'const spin = (ms) => { const t = Date.now(); while (Date.now() - t
 
 /** A playbook module written whole (its run need not be an async function). */
 async function loadModule(sandbox: Sandbox, id: string, label: string, run: string, moduleCode = ''): Promise<LoadedPlaybook> {
-  const dir = mkdtempSync(join(tmpdir(), 'riposte-turns-'));
-  try {
+  return loadPlaybookModule(sandbox, (dir) => {
     const file = join(dir, 'playbook.mjs');
     writeFileSync(file, `import { definePlaybook } from ${JSON.stringify(SDK)};\n${SPIN}\n${moduleCode}\nexport default definePlaybook({ id: ${JSON.stringify(id)}, version: 1, triggers: { labels: [${JSON.stringify(label)}] }, roles: {} }, ${run});\n`);
-    const bundle = await buildPlaybookBundle(file);
-    const p = sandbox.load(bundle);
-    return { config: p.config, executor: p, hash: bundle.hash, identity: 'bundle' };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+    return file;
+  });
 }
 
 describe('hostile turns: the server\'s event loop is held at most about one entry\'s limit', () => {

@@ -1,15 +1,15 @@
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { MIGRATIONS, migrate } from '../../src/store/sqlite/migrations.js';
 import type { NewCase } from '../../src/store/records.js';
-import { TempDirs, incident, openStore } from './helpers.js';
+import { incident } from './helpers.js';
+import { openStore, suiteTempDir } from '../support/temp-store.js';
 
-const dirs = new TempDirs();
-after(() => dirs.cleanup());
-const dbPath = () => join(dirs.dir(), 'riposte.db');
+const dirs = suiteTempDir('riposte-store-');
+const dbPath = () => join(dirs.sub(), 'riposte.db');
 
 const newCase = (over: Partial<NewCase> = {}): NewCase => ({
   dedupeKey: 'splunk:sid-1', title: 'Phone of alice reached 203.0.113.66', description: 'Wiped and blocked.',

@@ -3,16 +3,16 @@
  * (parent, step) has at most one child, and a run's end wakes the runs parked on it in the same
  * transaction as its final state.
  */
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import type { JournalEntry } from '../../src/store/records.js';
 import type { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { ConflictError, NotFoundError } from '../../src/store/sqlite/common.js';
-import { incident, openStore, run, TempDirs } from './helpers.js';
+import { incident, run } from './helpers.js';
+import { openStore, suiteTempDir } from '../support/temp-store.js';
 
-const dirs = new TempDirs();
-after(() => dirs.cleanup());
+const dirs = suiteTempDir('riposte-store-');
 
 function step(runId: string, seq: number): JournalEntry {
   return {
@@ -23,7 +23,7 @@ function step(runId: string, seq: number): JournalEntry {
 }
 
 async function withParent(): Promise<{ store: SqliteStore; parentId: string; incidentId: number; input: unknown }> {
-  const store = await openStore(join(dirs.dir(), 'r.db'));
+  const store = await openStore(join(dirs.sub(), 'r.db'));
   const { incident: inc, runs } = await store.ingest(incident(), [run('parent-1', 'parent')], 'test');
   return { store, parentId: runs[0]!.id, incidentId: inc.id, input: runs[0]!.input };
 }

@@ -1,23 +1,5 @@
-/** Shared fixtures of the SQLite store tests. */
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+/** Shared fixtures of the SQLite store tests (the temporary stores: test/support/temp-store.ts). */
 import type { NewIncident } from '../../src/store/records.js';
-import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
-
-export class TempDirs {
-  private readonly root = mkdtempSync(join(tmpdir(), 'riposte-store-'));
-  private n = 0;
-  dir(): string { return join(this.root, `t${this.n++}`); }
-  cleanup(): void { rmSync(this.root, { recursive: true, force: true }); }
-}
-
-export async function openStore(path: string, key: Buffer = randomBytes(32), synchronous?: 'full' | 'normal'): Promise<SqliteStore> {
-  const s = new SqliteStore({ path, secretKey: key, synchronous });
-  await s.migrate();
-  return s;
-}
 
 export function incident(over: Partial<NewIncident> = {}): NewIncident {
   return {

@@ -3,14 +3,14 @@
  * results, approvals with decisions and e-mail links, prompts); recent, waiting and parked runs,
  * incidents, notes and the audit log stay; batches are bounded; foreign keys hold.
  */
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import type { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
-import { TempDirs, incident, openStore, run } from './helpers.js';
+import { incident, run } from './helpers.js';
+import { openStore, suiteTempDir } from '../support/temp-store.js';
 
-const tmp = new TempDirs();
-after(() => tmp.cleanup());
+const tmp = suiteTempDir('riposte-store-');
 
 const OLD = '2024-01-10T00:00:00.000Z';
 const CUTOFF = '2024-02-01T00:00:00.000Z';
@@ -39,7 +39,7 @@ async function history(s: SqliteStore, incidentId: number, id: string, status: s
 const count = (s: SqliteStore, table: string, where = '1 = 1') => (s.db.prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE ${where}`).get() as { n: number }).n;
 
 test('pruneRuns deletes old finished runs with their history, keeps everything else', async () => {
-  const s = await openStore(join(tmp.dir(), 'riposte.db'));
+  const s = await openStore(join(tmp.sub(), 'riposte.db'));
   const { incident: inc } = await s.ingest(incident(), [], 'test');
   await s.addNote({ incidentId: inc.id, author: 'alice', text: 'kept' });
   for (const [id, status] of [['c1', 'completed'], ['c2', 'completed'], ['c3', 'completed'], ['f1', 'failed'], ['x1', 'cancelled']] as const) {
@@ -73,7 +73,7 @@ test('pruneRuns deletes old finished runs with their history, keeps everything e
 });
 
 test('pruneRuns refuses a bad cutoff or batch size', async () => {
-  const s = await openStore(join(tmp.dir(), 'riposte.db'));
+  const s = await openStore(join(tmp.sub(), 'riposte.db'));
   await assert.rejects(s.pruneRuns({ finishedBefore: 'last tuesday', batchSize: 10 }), /finishedBefore must be an ISO date-time/);
   await assert.rejects(s.pruneRuns({ finishedBefore: CUTOFF, batchSize: 0 }), /batchSize must be an integer between 1 and 10000/);
   await assert.rejects(s.pruneRuns({ finishedBefore: CUTOFF, batchSize: 1.5 }), /batchSize/);
@@ -82,7 +82,7 @@ test('pruneRuns refuses a bad cutoff or batch size', async () => {
 });
 
 test('pruneRuns sizes its batches to hold the write lock about targetBatchMs', async () => {
-  const s = await openStore(join(tmp.dir(), 'riposte.db'));
+  const s = await openStore(join(tmp.sub(), 'riposte.db'));
   const { incident: inc } = await s.ingest(incident(), [], 'test');
   for (let i = 0; i < 40; i++) await history(s, inc.id, `r${String(i).padStart(2, '0')}`, 'completed', OLD);
   // A clock under which each of the first five batches takes 50 ms, every later one 5 ms.

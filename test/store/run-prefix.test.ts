@@ -1,12 +1,12 @@
 /** Store.runIdsWithPrefix: exact prefix semantics (no LIKE wildcards), order, limit, and the index it uses. */
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { RUN_ID_RANGE_SQL } from '../../src/store/sqlite/runs.js';
-import { TempDirs, incident, openStore, run } from './helpers.js';
+import { incident, run } from './helpers.js';
+import { openStore, suiteTempDir } from '../support/temp-store.js';
 
-const tmp = new TempDirs();
-after(() => tmp.cleanup());
+const tmp = suiteTempDir('riposte-store-');
 
 const IDS = [
   '0196a1b2-0000-7000-8000-000000000001',
@@ -21,7 +21,7 @@ const IDS = [
 ];
 
 test('runIdsWithPrefix: exact prefixes, `_` and `%` literal, id order, limit, index-backed', async () => {
-  const s = await openStore(join(tmp.dir(), 'riposte.db'));
+  const s = await openStore(join(tmp.sub(), 'riposte.db'));
   try {
     await s.ingest(incident(), IDS.map((id) => run(id)), 'test');
 

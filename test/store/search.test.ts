@@ -4,7 +4,7 @@
  * artifacts, incidents without artifacts, filters, keyset pages, short terms, and data that
  * existed before the migrations.
  */
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,10 +13,10 @@ import { MIGRATIONS, migrate } from '../../src/store/sqlite/migrations.js';
 import { IncidentSearch } from '../../src/store/sqlite/search.js';
 import { indexPendingIncidents, startSearchIndexer } from '../../src/store/sqlite/search-indexer.js';
 import type { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
-import { TempDirs, incident, openStore } from './helpers.js';
+import { incident } from './helpers.js';
+import { openStore, suiteTempDir } from '../support/temp-store.js';
 
-const tmp = new TempDirs();
-after(() => tmp.cleanup());
+const tmp = suiteTempDir('riposte-store-');
 
 const ids = (xs: Array<{ id: number }>) => xs.map((x) => x.id);
 
@@ -39,7 +39,7 @@ const pendingCount = (s: SqliteStore) => (s.db.prepare('SELECT COUNT(*) AS n FRO
 const indexedCount = (s: SqliteStore) => (s.db.prepare('SELECT COUNT(*) AS n FROM incident_search').get() as { n: number }).n;
 
 test('search finds names and every artifact, newest first, with filters and keyset pages, indexed or not', async () => {
-  const s = await openStore(join(tmp.dir(), 'riposte.db'));
+  const s = await openStore(join(tmp.sub(), 'riposte.db'));
   for (let i = 1; i <= 30; i++) {
     await s.ingest(incident({ name: `Phone ${i} of Ünal`, label: i % 3 === 0 ? 'three' : 'other',
       artifacts: [
@@ -82,7 +82,7 @@ test('search finds names and every artifact, newest first, with filters and keys
 });
 
 test('the background indexer empties the pending list and stops', async () => {
-  const s = await openStore(join(tmp.dir(), 'riposte.db'));
+  const s = await openStore(join(tmp.sub(), 'riposte.db'));
   for (let i = 0; i < 450; i++) await s.ingest(incident({ name: `bulk ${i}` }), [], 'test');
   const indexer = startSearchIndexer(s.db, { intervalMs: 10, onError: (err) => assert.fail(String(err)) });
   for (let t = 0; t < 100 && pendingCount(s) > 0; t++) await new Promise((r) => setTimeout(r, 20));
@@ -96,7 +96,7 @@ test('the background indexer empties the pending list and stops', async () => {
 });
 
 test('migrations 4 and 5 index incidents that existed before them', async () => {
-  const dir = tmp.dir();
+  const dir = tmp.sub();
   mkdirSync(dir, { recursive: true });
   const path = join(dir, 'riposte.db');
   const db = new Database(path);

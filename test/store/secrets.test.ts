@@ -1,15 +1,12 @@
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SecretDecryptError, SecretKeyError, decryptSecret, encryptSecret, loadSecretKey } from '../../src/store/secrets.js';
+import { suiteTempDir } from '../support/temp-store.js';
 
-const root = mkdtempSync(join(tmpdir(), 'riposte-secrets-'));
-after(() => rmSync(root, { recursive: true, force: true }));
-let n = 0;
-const freshDir = (): string => join(root, `d${n++}`);
+const tmp = suiteTempDir('riposte-secrets-');
 const posix = process.platform !== 'win32';
 
 test('encrypt/decrypt round trip with versioned format and a fresh IV each time', () => {
@@ -44,7 +41,7 @@ test('wrong key, wrong associated data and tampering fail with a clear error', (
 
 test('loadSecretKey reads RIPOSTE_SECRET_KEY as hex or base64', () => {
   const key = randomBytes(32);
-  const dir = freshDir();
+  const dir = tmp.sub();
   assert.deepEqual(loadSecretKey({ dataDir: dir, env: { RIPOSTE_SECRET_KEY: key.toString('hex') } }), key);
   assert.deepEqual(loadSecretKey({ dataDir: dir, env: { RIPOSTE_SECRET_KEY: key.toString('base64') } }), key);
   assert.deepEqual(loadSecretKey({ dataDir: dir, env: { RIPOSTE_SECRET_KEY: key.toString('base64url') } }), key);
@@ -52,7 +49,7 @@ test('loadSecretKey reads RIPOSTE_SECRET_KEY as hex or base64', () => {
 });
 
 test('loadSecretKey rejects keys of the wrong length without echoing them', () => {
-  const dir = freshDir();
+  const dir = tmp.sub();
   for (const bad of [randomBytes(16).toString('hex'), randomBytes(31).toString('base64'), randomBytes(33).toString('base64'), 'not a key!']) {
     assert.throws(() => loadSecretKey({ dataDir: dir, env: { RIPOSTE_SECRET_KEY: bad } }), (e: unknown) => {
       assert.ok(e instanceof SecretKeyError);
@@ -64,7 +61,7 @@ test('loadSecretKey rejects keys of the wrong length without echoing them', () =
 });
 
 test('loadSecretKey creates <dataDir>/secret.key with mode 0600 once and reuses it', () => {
-  const dir = freshDir();
+  const dir = tmp.sub();
   const k1 = loadSecretKey({ dataDir: dir, env: {} });
   assert.equal(k1.length, 32);
   const file = join(dir, 'secret.key');
@@ -76,7 +73,7 @@ test('loadSecretKey creates <dataDir>/secret.key with mode 0600 once and reuses 
 });
 
 test('loadSecretKey refuses a key file readable by group or other', { skip: !posix }, () => {
-  const dir = freshDir();
+  const dir = tmp.sub();
   loadSecretKey({ dataDir: dir, env: {} });
   const file = join(dir, 'secret.key');
   for (const mode of [0o644, 0o640, 0o604]) {
@@ -89,7 +86,7 @@ test('loadSecretKey refuses a key file readable by group or other', { skip: !pos
 });
 
 test('loadSecretKey rejects a corrupt key file', () => {
-  const dir = freshDir();
+  const dir = tmp.sub();
   loadSecretKey({ dataDir: dir, env: {} });
   writeFileSync(join(dir, 'secret.key'), 'abcd\n', { mode: 0o600 });
   assert.throws(() => loadSecretKey({ dataDir: dir, env: {} }), /secret key file .*32 bytes/);

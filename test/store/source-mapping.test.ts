@@ -3,7 +3,7 @@
  * migration 7, which takes the founding label's catch-all out of Splunk mappings stored by earlier
  * versions — tested on a database at schema version 5 as those versions left it.
  */
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,13 +13,12 @@ import { AuditLog } from '../../src/store/sqlite/audit.js';
 import { NotFoundError, ValidationError } from '../../src/store/sqlite/common.js';
 import { DEFAULT_SPLUNK_MAPPING, UNMAPPED_LABEL, applyMapping, sourceMappingSchema } from '../../src/ingest/mapping.js';
 import { FOUNDING_SPLUNK_MAPPING } from '../../lab/founding-mapping.js';
-import { TempDirs, openStore } from './helpers.js';
+import { openStore, suiteTempDir } from '../support/temp-store.js';
 
-const tmp = new TempDirs();
-after(() => tmp.cleanup());
+const tmp = suiteTempDir('riposte-store-');
 
 test('setSourceMapping replaces a Splunk source\'s mapping and audits it in the same transaction', async () => {
-  const s = await openStore(join(tmp.dir(), 'riposte.db'));
+  const s = await openStore(join(tmp.sub(), 'riposte.db'));
   await s.putSource({ name: 'splunk', kind: 'splunk-webhook', mapping: DEFAULT_SPLUNK_MAPPING, token: 'tok-1' },
     'system');
   const audit = (await s.listAudit({})).length;
@@ -36,7 +35,7 @@ test('setSourceMapping replaces a Splunk source\'s mapping and audits it in the 
 });
 
 test('setSourceMapping refuses a bad mapping, an unknown or a generic source, saying why; writes nothing', async () => {
-  const s = await openStore(join(tmp.dir(), 'riposte.db'));
+  const s = await openStore(join(tmp.sub(), 'riposte.db'));
   await s.putSource({ name: 'splunk', kind: 'splunk-webhook', mapping: DEFAULT_SPLUNK_MAPPING, token: 'tok-1' },
     'system');
   await s.putSource({ name: 'generic', kind: 'generic', mapping: null, token: 'tok-2' }, 'system');
@@ -86,7 +85,7 @@ const OLD_DEFAULT = {
 };
 
 test('migration 7 removes the founding catch-all from stored Splunk mappings, and only that', async () => {
-  const dir = tmp.dir();
+  const dir = tmp.sub();
   mkdirSync(dir, { recursive: true });
   const path = join(dir, 'riposte.db');
   const db = new Database(path);

@@ -1,13 +1,12 @@
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { TempDirs, openStore } from './helpers.js';
+import { openStore, suiteTempDir } from '../support/temp-store.js';
 
-const tmp = new TempDirs();
-after(() => tmp.cleanup());
-const dbPath = (): string => join(tmp.dir(), 'riposte.db');
+const tmp = suiteTempDir('riposte-store-');
+const dbPath = (): string => join(tmp.sub(), 'riposte.db');
 
 test('lists: names, items, counts, unknown lists, audit with actor', async () => {
   const s = await openStore(dbPath());

@@ -1,4 +1,4 @@
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -8,11 +8,11 @@ import { LATEST_VERSION, MIGRATIONS, SchemaTooNewError, migrate } from '../../sr
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { openSqliteStore } from '../../src/store/sqlite/index.js';
 import type { JournalEntry } from '../../src/store/records.js';
-import { TempDirs, incident, openStore, run } from './helpers.js';
+import { incident, run } from './helpers.js';
+import { openStore, suiteTempDir } from '../support/temp-store.js';
 
-const tmp = new TempDirs();
-after(() => tmp.cleanup());
-const dbPath = (): string => join(tmp.dir(), 'riposte.db');
+const tmp = suiteTempDir('riposte-store-');
+const dbPath = (): string => join(tmp.sub(), 'riposte.db');
 
 test('pragmas: WAL, synchronous FULL by default (NORMAL on request), foreign keys, busy timeout', async () => {
   const s = await openStore(dbPath());
@@ -325,7 +325,7 @@ test('journal: ordered, duplicates rejected, partial updates; action results app
 });
 
 test('data persists across close and reopen (same file, same key)', async () => {
-  const dataDir = tmp.dir();
+  const dataDir = tmp.sub();
   const s = await openSqliteStore({ dataDir, env: {} });
   const { incident: inc } = await s.ingest(incident({ sourceId: 'p1' }), [run('r1')], 'i');
   await s.appendJournal(entry('r1', 0));

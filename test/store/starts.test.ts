@@ -3,18 +3,18 @@
  * original has not finished; a schedule is validated before anything is written; a fire records
  * its tick at most once; migration 11 leaves runs recorded before it unlinked.
  */
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { MIGRATIONS, migrate } from '../../src/store/sqlite/migrations.js';
-import { TempDirs, incident, openStore, run } from './helpers.js';
+import { incident, run } from './helpers.js';
+import { openStore, suiteTempDir } from '../support/temp-store.js';
 
-const dirs = new TempDirs();
-after(() => dirs.cleanup());
+const dirs = suiteTempDir('riposte-store-');
 
 test('a re-run of a run that has not finished is a ConflictError, and nothing is written', async () => {
-  const s = await openStore(join(dirs.dir(), 'db'));
+  const s = await openStore(join(dirs.sub(), 'db'));
   try {
     const { incident: inc } = await s.ingest(incident(), [run('r-1')], 'test');
     await s.patchRun('r-1', { status: 'waiting', waitingOn: 'approval:a1', waits: ['approval:a1'] });
@@ -48,7 +48,7 @@ test('a re-run of a run that has not finished is a ConflictError, and nothing is
 });
 
 test('a schedule is checked before it is stored; a tick is recorded at most once', async () => {
-  const s = await openStore(join(dirs.dir(), 'db'));
+  const s = await openStore(join(dirs.sub(), 'db'));
   try {
     const ok = { playbookId: 'pb', cron: '0 * * * *', timezone: 'UTC', args: null, createdBy: 'user:root' };
     await assert.rejects(s.createSchedule({ ...ok, createdBy: 'source:splunk' }, 'test'), {
@@ -99,7 +99,7 @@ test('a schedule is checked before it is stored; a tick is recorded at most once
 });
 
 test('migration 11 leaves the runs recorded before it unlinked', async () => {
-  const path = join(dirs.dir(), 'db');
+  const path = join(dirs.sub(), 'db');
   const s = await openStore(path);
   await s.ingest(incident(), [run('r-old')], 'test');
   await s.close();

@@ -3,15 +3,14 @@
  * before anything is written, and a failure inside the transaction (a token that already exists)
  * undoes the user and its audit entry too.
  */
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { ConflictError, ValidationError } from '../../src/store/sqlite/index.js';
 import type { SqliteStore } from '../../src/store/sqlite/index.js';
-import { TempDirs, openStore } from './helpers.js';
+import { openStore, suiteTempDir } from '../support/temp-store.js';
 
-const tmp = new TempDirs();
-after(() => tmp.cleanup());
+const tmp = suiteTempDir('riposte-store-');
 
 const user = (over: Record<string, unknown> = {}) =>
   ({ name: 'carol', email: 'carol@contoso.example', roles: ['soc-lead'], disabled: false, ...over });
@@ -25,7 +24,7 @@ async function state(s: SqliteStore) {
 }
 
 test('putUserWithToken writes the user and the token, each audited, in one go', async () => {
-  const s = await openStore(join(tmp.dir(), 'riposte.db'));
+  const s = await openStore(join(tmp.sub(), 'riposte.db'));
   try {
     const carol = { role: 'analyst' as const, token: 'rpa_carol_0123456789' };
     const { user: u, token } = await s.putUserWithToken(user(), carol, 'cli:root');
@@ -42,7 +41,7 @@ test('putUserWithToken writes the user and the token, each audited, in one go', 
 });
 
 test('putUserWithToken validates every field before writing anything', async () => {
-  const s = await openStore(join(tmp.dir(), 'riposte.db'));
+  const s = await openStore(join(tmp.sub(), 'riposte.db'));
   try {
     const token = { role: 'analyst' as const, token: 'rpa_x_0123456789' };
     type Case = [Parameters<SqliteStore['putUserWithToken']>[0], typeof token | { role: never; token: string }, RegExp];
@@ -63,7 +62,7 @@ test('putUserWithToken validates every field before writing anything', async () 
 });
 
 test('a token that fails inside the transaction takes the user back out', async () => {
-  const s = await openStore(join(tmp.dir(), 'riposte.db'));
+  const s = await openStore(join(tmp.sub(), 'riposte.db'));
   try {
     await s.createApiToken({ name: 'admin', role: 'admin', token: 'rpa_taken_0123456789' }, 'system');
     const before = await state(s);

@@ -4,11 +4,13 @@
  * behind a Node HTTP server that demands credentials.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { connect, createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+
+/** Moved to temp-store.ts; re-exported for tests written meanwhile against this path (import it from there). */
+export { tempDir } from './temp-store.js';
 
 export class GitRepo {
   constructor(readonly dir: string) {}
@@ -87,11 +89,6 @@ export class GitDaemon {
   stop(): void {
     if (this.child.pid !== undefined && this.child.exitCode === null) process.kill(this.child.pid, 'SIGTERM');
   }
-}
-
-export function tempDir(prefix: string): { dir: string; remove: () => void } {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 /** A playbook module as a repository holds it (it imports the SDK as `riposte`). */

@@ -1,9 +1,6 @@
 /** Builds a real engine on a temporary SQLite store for tests. */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { SqliteStore } from '../../src/store/sqlite/index.js';
+import type { SqliteStore } from '../../src/store/sqlite/index.js';
 import { AppCatalog } from '../../src/broker/catalog.js';
 import { Broker } from '../../src/broker/broker.js';
 import { Engine, type EngineOptions } from '../../src/engine/engine.js';
@@ -16,6 +13,7 @@ import type { AppDefinition } from '../../src/sdk/app.js';
 import type { PlaybookDefinition } from '../../src/sdk/playbook.js';
 import type { LoadedPlaybook } from '../../src/engine/registry.js';
 import type { NewIncident, RunRecord } from '../../src/store/records.js';
+import { openTempStore } from './temp-store.js';
 
 export interface Harness {
   dir: string;
@@ -37,9 +35,8 @@ export interface Harness {
 }
 
 export async function makeHarness(opts: { apps: AppDefinition[]; playbooks: Array<PlaybookDefinition | LoadedPlaybook>; engine?: EngineOptions; hitl?: { approvalTtlMs?: number } }): Promise<Harness> {
-  const dir = mkdtempSync(join(tmpdir(), 'riposte-test-'));
-  const store = new SqliteStore({ path: join(dir, 'riposte.db'), secretKey: randomBytes(32) });
-  await store.migrate();
+  const temp = await openTempStore('riposte-test-');
+  const { dir, store } = temp;
   const catalog = new AppCatalog(opts.apps);
   const broker = new Broker(store, catalog, { retryBaseMs: 5, retryMaxMs: 50, sleep: (ms) => new Promise((r) => setTimeout(r, ms)) });
   const h: Harness = {
@@ -70,8 +67,7 @@ export async function makeHarness(opts: { apps: AppDefinition[]; playbooks: Arra
     },
     async close() {
       await h.engine.stop();
-      await store.close();
-      rmSync(dir, { recursive: true, force: true });
+      await temp.close();
     },
   };
   if (opts.hitl) {

@@ -3,13 +3,13 @@
  * code can and cannot do (test/sandbox/). The module imports the SDK by path, as a repository's
  * playbook would import `riposte`.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LoadedPlaybook } from '../../src/engine/registry.js';
 import { buildPlaybookBundle } from '../../src/sandbox/bundle.js';
 import type { Sandbox } from '../../src/sandbox/sandbox.js';
+import { tempDir } from './temp-store.js';
 
 const SDK = fileURLToPath(new URL('../../src/sdk/index.js', import.meta.url));
 
@@ -41,13 +41,13 @@ export function writePlaybookFile(dir: string, src: PlaybookSource): string {
 
 /** Writes, builds and loads a playbook; its label is `test`. */
 export async function sandboxPlaybook(sandbox: Sandbox, src: PlaybookSource): Promise<LoadedPlaybook> {
-  const dir = mkdtempSync(join(tmpdir(), 'riposte-sandbox-pb-'));
-  try {
-    const file = writePlaybookFile(dir, src);
-    const bundle = await buildPlaybookBundle(file);
-    const playbook = sandbox.load(bundle);
-    return { config: playbook.config, executor: playbook, hash: bundle.hash, identity: 'bundle' };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  return loadPlaybookModule(sandbox, (dir) => writePlaybookFile(dir, src));
+}
+
+/** Builds and loads the module `write` puts in a temporary folder (it returns the file's path). */
+export async function loadPlaybookModule(sandbox: Sandbox, write: (dir: string) => string): Promise<LoadedPlaybook> {
+  using tmp = tempDir('riposte-sandbox-pb-');
+  const bundle = await buildPlaybookBundle(write(tmp.dir));
+  const playbook = sandbox.load(bundle);
+  return { config: playbook.config, executor: playbook, hash: bundle.hash, identity: 'bundle' };
 }
