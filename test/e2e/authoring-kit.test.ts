@@ -7,13 +7,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startServer } from '../../src/server/server.js';
-import { serveConfig } from '../../src/config.js';
 import { labOf } from '../support/lab.js';
+import { startTempServer } from '../support/temp-server.js';
+import { foundingSearchAlert, postSplunkAlert } from '../support/server-http.js';
+import { tempDir } from '../support/temp-store.js';
 import { runIn } from '../support/wait.js';
 import { cliAsync } from '../cli/fixture.js';
 
@@ -22,102 +22,86 @@ const FOUNDING = fileURLToPath(new URL('../../../playbooks/mobile-unauthorized-i
 const foundingSource = (): string => readFileSync(FOUNDING, 'utf8').replace(/'\.\.\/src\/sdk\/index\.js'/g, "'riposte'");
 
 let sid = 0;
-const alert = () => ({
-  sid: `kit_${Date.now()}_${++sid}`, search_name: 'Mobile device reached unauthorized IP', app: 'search', owner: 'admin',
-  results_link: 'http://splunk.example.local:8000/app/search/@go?sid=x',
-  result: { dest_ip: '203.0.113.45', src_ip: '10.20.30.41', user: 'jdoe@contoso.example', device_name: 'JDOE-IPHONE', severity: 'high' },
-});
+const alert = () => foundingSearchAlert(`kit_${Date.now()}_${++sid}`,
+  { dest_ip: '203.0.113.45', src_ip: '10.20.30.41', user: 'jdoe@contoso.example', device_name: 'JDOE-IPHONE', severity: 'high' });
 
 test('a real run exported as a fixture drives a repository test; replay reports the same path, then the first divergence', async () => {
-  const tmp = mkdtempSync(join(tmpdir(), 'riposte-kit-e2e-'));
-  const dataDir = join(tmp, 'data');
-  const repo = join(tmp, 'repo');
+  using tmp = tempDir('riposte-kit-repo-');
+  const repo = tmp.dir;
   mkdirSync(join(repo, 'playbooks'), { recursive: true });
   writeFileSync(join(repo, 'playbooks', 'mobile-unauthorized-ip.ts'), foundingSource());
-  const srv = await startServer(serveConfig({ dataDir, port: 0, lab: true, labPort: 0, logLevel: 'warn' }, {}));
-  const riposte = (...args: string[]) => cliAsync(dataDir, {}, ...args);
-  try {
-    const settings = (await srv.store.getPlaybookSettings('mobile-unauthorized-ip'))!;
-    await srv.store.putPlaybookSettings({ ...settings, automation: 'autonomous' }, 'test');
-    const send = async () => {
-      const res = await fetch(`${srv.url}/api/v1/ingest/splunk?token=${srv.credentials.splunkToken}`, {
-        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(alert()),
-      });
-      assert.equal(res.status, 201, await res.clone().text());
-      const body = await res.json() as { runs: string[] };
-      return runIn(srv.store, body.runs[0]!);
-    };
-    await send();
-    const run = await send(); // the repeat offender: wipe and block
-    assert.equal(run.status, 'completed', JSON.stringify(run.error));
-    assert.equal((run.output as { outcome: string }).outcome, 'contained');
-    const lab = labOf(srv);
-    const ticketsBefore = lab.jira.issues().length;
+  await using srv = await startTempServer('riposte-kit-e2e-', { lab: true });
+  const riposte = (...args: string[]) => cliAsync(srv.dataDir, {}, ...args);
+  const settings = (await srv.store.getPlaybookSettings('mobile-unauthorized-ip'))!;
+  await srv.store.putPlaybookSettings({ ...settings, automation: 'autonomous' }, 'test');
+  const send = async () => {
+    const res = await postSplunkAlert(srv, alert());
+    assert.equal(res.status, 201, JSON.stringify(res.json));
+    return runIn(srv.store, (res.json as { runs: string[] }).runs[0]!);
+  };
+  await send();
+  const run = await send(); // the repeat offender: wipe and block
+  assert.equal(run.status, 'completed', JSON.stringify(run.error));
+  assert.equal((run.output as { outcome: string }).outcome, 'contained');
+  const lab = labOf(srv);
+  const ticketsBefore = lab.jira.issues().length;
 
-    const exported = await riposte('runs', 'export', run.id, '--fixture', '--out', join(repo, 'tests', 'repeat-offender.test.json'));
-    assert.equal(exported.code, 1, 'the tests/ directory does not exist yet: refused');
-    mkdirSync(join(repo, 'tests'));
-    const ok = await riposte('runs', 'export', run.id, '--fixture', '--out', join(repo, 'tests', 'repeat-offender.test.json'));
-    assert.equal(ok.code, 0, ok.stderr);
-    const fixture = JSON.parse(readFileSync(join(repo, 'tests', 'repeat-offender.test.json'), 'utf8'));
-    assert.equal(fixture.playbook, 'mobile-unauthorized-ip');
-    assert.deepEqual(fixture.expect.actions.map((a: { name: string }) => a.name).sort(),
-      ['directory.getUser', 'firewall.blockIp', 'mdm.findDevice', 'mdm.wipeDevice', 'ticketing.createTicket']);
-    assert.equal(fixture.scenario.snapshot.id, run.incidentId);
+  const exported = await riposte('runs', 'export', run.id, '--fixture', '--out', join(repo, 'tests', 'repeat-offender.test.json'));
+  assert.equal(exported.code, 1, 'the tests/ directory does not exist yet: refused');
+  mkdirSync(join(repo, 'tests'));
+  const ok = await riposte('runs', 'export', run.id, '--fixture', '--out', join(repo, 'tests', 'repeat-offender.test.json'));
+  assert.equal(ok.code, 0, ok.stderr);
+  const fixture = JSON.parse(readFileSync(join(repo, 'tests', 'repeat-offender.test.json'), 'utf8'));
+  assert.equal(fixture.playbook, 'mobile-unauthorized-ip');
+  assert.deepEqual(fixture.expect.actions.map((a: { name: string }) => a.name).sort(),
+    ['directory.getUser', 'firewall.blockIp', 'mdm.findDevice', 'mdm.wipeDevice', 'ticketing.createTicket']);
+  assert.equal(fixture.scenario.snapshot.id, run.incidentId);
 
-    const tested = await riposte('playbooks', 'test', repo);
-    assert.equal(tested.code, 0, tested.stdout + tested.stderr);
-    assert.match(tested.stdout, /^ok 1 - tests\/repeat-offender\.test\.json/m);
+  const tested = await riposte('playbooks', 'test', repo);
+  assert.equal(tested.code, 0, tested.stdout + tested.stderr);
+  assert.match(tested.stdout, /^ok 1 - tests\/repeat-offender\.test\.json/m);
 
-    const same = await riposte('runs', 'replay', run.id, '--dir', repo);
-    assert.equal(same.code, 0, same.stdout + same.stderr);
-    assert.match(same.stdout, /^same: the new code \([0-9a-f]{16}\) takes the recorded path/);
+  const same = await riposte('runs', 'replay', run.id, '--dir', repo);
+  assert.equal(same.code, 0, same.stdout + same.stderr);
+  assert.match(same.stdout, /^same: the new code \([0-9a-f]{16}\) takes the recorded path/);
 
-    // The code changes the note it writes after containment: both checks name the difference.
-    writeFileSync(join(repo, 'playbooks', 'mobile-unauthorized-ip.ts'), foundingSource().replace('`Repeat offender (', '`Repeat offender! ('));
-    const diverged = await riposte('runs', 'replay', run.id, '--dir', repo);
-    assert.equal(diverged.code, 1, diverged.stderr);
-    assert.match(diverged.stdout, /^diverges: .*note/m);
-    const failing = await riposte('playbooks', 'test', repo);
-    assert.equal(failing.code, 1);
-    assert.match(failing.stdout, /^not ok 1 .*\n\s+note 1: expected "Repeat offender \(1 earlier/m);
+  // The code changes the note it writes after containment: both checks name the difference.
+  writeFileSync(join(repo, 'playbooks', 'mobile-unauthorized-ip.ts'), foundingSource().replace('`Repeat offender (', '`Repeat offender! ('));
+  const diverged = await riposte('runs', 'replay', run.id, '--dir', repo);
+  assert.equal(diverged.code, 1, diverged.stderr);
+  assert.match(diverged.stdout, /^diverges: .*note/m);
+  const failing = await riposte('playbooks', 'test', repo);
+  assert.equal(failing.code, 1);
+  assert.match(failing.stdout, /^not ok 1 .*\n\s+note 1: expected "Repeat offender \(1 earlier/m);
 
-    // New code that asks for a step the run never did: named, with its input.
-    writeFileSync(join(repo, 'playbooks', 'mobile-unauthorized-ip.ts'), foundingSource().replace(
-      'const contained = wiped || blocked;', "await ctx.roles.firewall.blockIp({ ip: '192.0.2.1' });\n    const contained = wiped || blocked;"));
-    const extra = await riposte('runs', 'replay', run.id, '--dir', repo);
-    assert.equal(extra.code, 1);
-    assert.match(extra.stdout, /diverges: .*firewall\.blockIp/);
+  // New code that asks for a step the run never did: named, with its input.
+  writeFileSync(join(repo, 'playbooks', 'mobile-unauthorized-ip.ts'), foundingSource().replace(
+    'const contained = wiped || blocked;', "await ctx.roles.firewall.blockIp({ ip: '192.0.2.1' });\n    const contained = wiped || blocked;"));
+  const extra = await riposte('runs', 'replay', run.id, '--dir', repo);
+  assert.equal(extra.code, 1);
+  assert.match(extra.stdout, /diverges: .*firewall\.blockIp/);
 
-    // A commit that does not compile: the compiler's message, nothing replayed.
-    writeFileSync(join(repo, 'playbooks', 'mobile-unauthorized-ip.ts'), foundingSource().replace('await ctx.note(', 'await ctx.notes('));
-    const broken = await riposte('runs', 'replay', run.id, '--dir', repo);
-    assert.equal(broken.code, 1);
-    assert.match(broken.stderr, /the new code does not build, nothing was replayed:[\s\S]*notes/);
+  // A commit that does not compile: the compiler's message, nothing replayed.
+  writeFileSync(join(repo, 'playbooks', 'mobile-unauthorized-ip.ts'), foundingSource().replace('await ctx.note(', 'await ctx.notes('));
+  const broken = await riposte('runs', 'replay', run.id, '--dir', repo);
+  assert.equal(broken.code, 1);
+  assert.match(broken.stderr, /the new code does not build, nothing was replayed:[\s\S]*notes/);
 
-    // Bad input, named.
-    const both = await riposte('runs', 'replay', run.id);
-    assert.match(both.stderr, /exactly one of --dir <path> or --commit <sha>/);
-    const builtin = await riposte('runs', 'replay', run.id, '--commit', 'abcdef1');
-    assert.match(builtin.stderr, /did not come from a Git repository|not in the mirror/);
-    const missing = await riposte('runs', 'export', 'no-such-run-id', '--fixture');
-    assert.equal(missing.code, 1);
+  // Bad input, named.
+  const both = await riposte('runs', 'replay', run.id);
+  assert.match(both.stderr, /exactly one of --dir <path> or --commit <sha>/);
+  const builtin = await riposte('runs', 'replay', run.id, '--commit', 'abcdef1');
+  assert.match(builtin.stderr, /did not come from a Git repository|not in the mirror/);
+  const missing = await riposte('runs', 'export', 'no-such-run-id', '--fixture');
+  assert.equal(missing.code, 1);
 
-    // Nothing of the above reached a vendor.
-    assert.equal(lab.jira.issues().length, ticketsBefore);
-  } finally {
-    await srv.stop();
-    rmSync(tmp, { recursive: true, force: true });
-  }
+  // Nothing of the above reached a vendor.
+  assert.equal(lab.jira.issues().length, ticketsBefore);
 });
 
 test('the export and replay commands need the data directory and its key', async () => {
-  const empty = mkdtempSync(join(tmpdir(), 'riposte-kit-nodata-'));
-  try {
-    const r = await cliAsync(empty, {}, 'runs', 'export', 'abcdef123', '--fixture');
-    assert.equal(r.code, 1);
-    assert.match(r.stderr, /no Riposte data/);
-  } finally {
-    rmSync(empty, { recursive: true, force: true });
-  }
+  using empty = tempDir('riposte-kit-nodata-');
+  const r = await cliAsync(empty.dir, {}, 'runs', 'export', 'abcdef123', '--fixture');
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /no Riposte data/);
 });

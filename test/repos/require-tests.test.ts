@@ -8,29 +8,28 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
-import { Sandbox } from '../../src/sandbox/sandbox.js';
-import { RepoSyncer } from '../../src/repos/sync.js';
-import { GitDaemon, GitRepo, playbookSource, tempDir } from '../support/git.js';
+import type { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import type { RepoSyncer } from '../../src/repos/sync.js';
+import { GitDaemon, GitRepo, playbookSource } from '../support/git.js';
+import { openRepoSyncer, type RepoSyncerFixture } from '../support/repo-syncer.js';
+import { tempDir } from '../support/temp-store.js';
 
 const tmp = tempDir('riposte-repos-tests-');
 let daemon: GitDaemon;
+let fixture: RepoSyncerFixture;
 let store: SqliteStore;
-let sandbox: Sandbox;
 let syncer: RepoSyncer;
 
 before(async () => {
   mkdirSync(join(tmp.dir, 'served'));
   daemon = await GitDaemon.start(join(tmp.dir, 'served'));
-  store = new SqliteStore({ path: join(tmp.dir, 'riposte.db'), secretKey: Buffer.alloc(32, 7) });
-  sandbox = new Sandbox();
-  syncer = new RepoSyncer(store, sandbox, { mirrorsDir: join(tmp.dir, 'mirrors') });
+  fixture = await openRepoSyncer(tmp.dir);
+  ({ store, syncer } = fixture);
 });
 
 after(async () => {
   daemon.stop();
-  sandbox.close();
-  await store.close();
+  await fixture.close();
   tmp.remove();
 });
 
