@@ -9,10 +9,43 @@
  * perform (the recording does not answer it, so the new code diverged), and the store is only read.
  */
 import { isDeepStrictEqual } from 'node:util';
+import { z } from 'zod';
 import { RunExecution } from '../engine/execution.js';
 import type { LoadedPlaybook } from '../engine/registry.js';
 import type { RunHost } from '../steps/protocol.js';
 import type { JournalEntry, RunRecord } from '../store/records.js';
+
+export const RECORDED_RUN_FORMAT = 'riposte-run/1';
+
+/**
+ * A run and its journal as a file (`riposte runs export <run> --journal`), so a playbook
+ * repository's CI can replay it without the server's data: checked when read, as it came from a file.
+ */
+const RecordedRun = z.strictObject({
+  format: z.literal(RECORDED_RUN_FORMAT),
+  run: z.looseObject({
+    id: z.string().min(1), playbookId: z.string().min(1), playbookHash: z.string(), status: z.string(),
+    input: z.looseObject({ id: z.number(), artifacts: z.array(z.unknown()) }), output: z.unknown(), args: z.unknown(),
+    dryRun: z.boolean(), updatedAt: z.string(), finishedAt: z.string().nullable(),
+  }),
+  journal: z.array(z.looseObject({
+    seq: z.number().int().min(0), kind: z.string(), name: z.string(), status: z.string(), input: z.unknown(),
+    output: z.unknown(), error: z.unknown(), resolution: z.number().int().nullable().optional(),
+  })).max(100_000),
+});
+export interface RecordedRun { format: typeof RECORDED_RUN_FORMAT; run: RunRecord; journal: JournalEntry[] }
+
+export function recordedRun(run: RunRecord, journal: JournalEntry[]): RecordedRun {
+  return { format: RECORDED_RUN_FORMAT, run, journal };
+}
+
+/** A recorded run read from a file, checked: an Error naming every bad part. */
+export function parseRecordedRun(raw: unknown): RecordedRun {
+  const parsed = RecordedRun.safeParse(raw);
+  if (parsed.success) return parsed.data as unknown as RecordedRun;
+  const why = parsed.error.issues.slice(0, 10).map((i) => `${i.path.join('.') || '(top)'}: ${i.message}`).join('; ');
+  throw new Error(`not a recorded run (riposte runs export <run> --journal): ${why}`);
+}
 
 export interface ReplayReport {
   /** The new code takes the recorded path and ends as the run ended. */
@@ -56,12 +89,7 @@ export async function replayRun(run: RunRecord, journal: JournalEntry[], playboo
   const exec = new RunExecution(replayed, playbook.config, playbook.executor, playbook.hash !== run.playbookHash, journal, host, {
     now: () => at, shortSleepMs: 0, dryRun: run.dryRun,
   });
-  let result;
-  try {
-    result = await exec.execute();
-  } finally {
-    // The execution keeps nothing; its sandbox realm was released by the engine's own path.
-  }
+  const result = await exec.execute();
   const report = (divergence: string | null): ReplayReport => ({ same: divergence === null, divergence, status: result.status, steps: journal.length });
   if (asked.length > 0) return report(asked[0]!);
   if (result.status === 'needs_attention') return report(result.reason);

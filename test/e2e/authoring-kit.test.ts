@@ -65,6 +65,19 @@ test('a real run exported as a fixture drives a repository test; replay reports 
   assert.equal(same.code, 0, same.stdout + same.stderr);
   assert.match(same.stdout, /^same: the new code \([0-9a-f]{16}\) takes the recorded path/);
 
+  // The run exported with its journal replays where there is no data directory (a repository's CI).
+  const recorded = join(repo, 'recorded-run.json');
+  const journal = await riposte('runs', 'export', run.id, '--journal', '--out', recorded);
+  assert.equal(journal.code, 0, journal.stderr);
+  using nowhere = tempDir('riposte-kit-ci-');
+  const inCi = await cliAsync(nowhere.dir, {}, 'runs', 'replay', '--file', recorded, '--dir', repo);
+  assert.equal(inCi.code, 0, inCi.stdout + inCi.stderr);
+  assert.match(inCi.stdout, /^same: /);
+  writeFileSync(join(nowhere.dir, 'bad.json'), JSON.stringify({ format: 'riposte-run/1', run: { id: 'x' }, journal: [] }));
+  const badFile = await cliAsync(nowhere.dir, {}, 'runs', 'replay', '--file', join(nowhere.dir, 'bad.json'), '--dir', repo);
+  assert.equal(badFile.code, 1);
+  assert.match(badFile.stderr, /not a recorded run .*run\.playbookId/);
+
   // The code changes the note it writes after containment: both checks name the difference.
   writeFileSync(join(repo, 'playbooks', 'mobile-unauthorized-ip.ts'), foundingSource().replace('`Repeat offender (', '`Repeat offender! ('));
   const diverged = await riposte('runs', 'replay', run.id, '--dir', repo);
@@ -88,6 +101,8 @@ test('a real run exported as a fixture drives a repository test; replay reports 
   assert.match(broken.stderr, /the new code does not build, nothing was replayed:[\s\S]*notes/);
 
   // Bad input, named.
+  const neither = await riposte('runs', 'export', run.id);
+  assert.match(neither.stderr, /exactly one of --fixture or --journal/);
   const both = await riposte('runs', 'replay', run.id);
   assert.match(both.stderr, /exactly one of --dir <path> or --commit <sha>/);
   const builtin = await riposte('runs', 'replay', run.id, '--commit', 'abcdef1');

@@ -65,4 +65,5 @@ test('docs/playbooks.md: every command works, and does what the guide says', asy
   assert.match(out.output, /^same: the new code/m);
   assert.match(out.output, /^diverges: .*note/m);
   assert.match(out.output, /the change diverges from run/);
+  assert.match(out.output, /the change diverges from the recorded run/);
 });

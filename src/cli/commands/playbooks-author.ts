@@ -11,6 +11,7 @@ import type { Command } from 'commander';
 import { buildRepository, RepoBuildError } from '../../repos/build.js';
 import { Sandbox } from '../../sandbox/sandbox.js';
 import { runRepositoryTests } from '../../testing/repo-tests.js';
+import { checkDirectory } from '../../repos/tree.js';
 import { CliError, printJson } from '../open-store.js';
 import { terminalSafe } from '../format.js';
 import { playbookTemplate, testTemplate } from './playbook-template.js';
@@ -49,6 +50,8 @@ export function registerPlaybookAuthoring(playbooks: Command): void {
       try {
         let builds;
         try {
+          // As a sync checks a directory: no link out of it (the bundler would read what it points to).
+          checkDirectory(root);
           builds = await buildRepository(sandbox, root, { typeCheck: true });
         } catch (err) {
           if (err instanceof RepoBuildError) throw new CliError(`the playbooks do not build:\n${err.errors.map((e) => `  ${terminalSafe(e)}`).join('\n')}`);

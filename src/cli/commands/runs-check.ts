@@ -1,11 +1,12 @@
 /**
- * `riposte runs export <id> --fixture` and `riposte runs replay <id> --dir|--commit`: a real run
- * checked against code. Both read the data directory (like `runs show`: whoever may read it — the
- * server's operator; without the database and its key they are refused) and write nothing to it.
+ * `riposte runs export <id> --fixture|--journal` and `riposte runs replay <id>|--file … --dir|--commit`:
+ * a real run checked against code. With a run id both read the data directory (like `runs show`:
+ * whoever may read it — the server's operator; without the database and its key they are refused)
+ * and write nothing to it; `replay --file` reads an exported run instead (a repository's CI).
  * Nothing is sent to any vendor: the export reads, the replay runs the new code against the
  * recording with a host that performs nothing.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -15,7 +16,7 @@ import { checkDirectory, checkTree } from '../../repos/tree.js';
 import { Sandbox } from '../../sandbox/sandbox.js';
 import type { RunRecord } from '../../store/records.js';
 import { fixtureOfRun } from '../../testing/fixture.js';
-import { replayRun } from '../../testing/replay.js';
+import { parseRecordedRun, recordedRun, replayRun, type RecordedRun } from '../../testing/replay.js';
 import { ScenarioError } from '../../testing/scenario.js';
 import { CliError, dataDirOf, printJson, withStore } from '../open-store.js';
 import { terminalSafe } from '../format.js';
@@ -23,13 +24,16 @@ import { findRun } from './runs.js';
 
 export function registerRunChecks(runs: Command): void {
   runs.command('export')
-    .description('a finished run as a test fixture: its incident, what every vendor answered, the path it took')
+    .description('a finished run as a test fixture (--fixture), or with its journal for `runs replay --file` (--journal)')
     .argument('<runId>', 'run id or a unique prefix')
-    .requiredOption('--fixture', 'write a fixture for `riposte playbooks test` / riposte/testing (the only format)')
-    .option('--out <file>', 'write it to this file instead of standard output')
-    .action(async (runId: string, opts: { out?: string }, cmd: Command) => {
-      const fixture = await withStore(cmd, async (store) => {
+    .option('--fixture', 'a fixture: its incident, what every vendor answered, the path it took (a test for `playbooks test`)')
+    .option('--journal', "the run and its journal: replayed against new code anywhere, e.g. in a playbook repository's CI")
+    .option('--out <file>', 'write it to this file (never over an existing one) instead of standard output')
+    .action(async (runId: string, opts: { fixture?: boolean; journal?: boolean; out?: string }, cmd: Command) => {
+      if (Boolean(opts.fixture) === Boolean(opts.journal)) throw new CliError('give exactly one of --fixture or --journal');
+      const exported = await withStore(cmd, async (store) => {
         const run = await findRun(store, runId);
+        if (opts.journal) return recordedRun(run, await store.loadJournal(run.id));
         try {
           return await fixtureOfRun(store, store.policyStore(), run);
         } catch (err) {
@@ -37,30 +41,37 @@ export function registerRunChecks(runs: Command): void {
           throw err;
         }
       });
-      if (opts.out === undefined) return printJson(fixture);
-      writeFileSync(resolve(opts.out), `${JSON.stringify(fixture, null, 2)}\n`, { flag: 'wx' });
+      if (opts.out === undefined) return printJson(exported);
+      try {
+        writeFileSync(resolve(opts.out), `${JSON.stringify(exported, null, 2)}\n`, { flag: 'wx' });
+      } catch (err) {
+        throw new CliError(`cannot write ${terminalSafe(resolve(opts.out))}: ${terminalSafe((err as Error).message)}`);
+      }
       console.log(`wrote ${terminalSafe(resolve(opts.out))}`);
     });
 
   runs.command('replay')
     .description("re-execute new playbook code against a run's recorded journal (nothing is sent) and report where it diverges")
-    .argument('<runId>', 'run id or a unique prefix')
+    .argument('[runId]', 'run id or a unique prefix (from the data directory)')
+    .option('--file <path>', 'instead of a run id: a run exported with `riposte runs export <run> --journal` (no data directory needed)')
     .option('--dir <path>', 'the new code: a checkout of the playbook repository')
     .option('--commit <sha>', "the new code: a commit of the run's repository (fetched by the server's last sync)")
     .option('--json', 'machine-readable JSON')
-    .action(async (runId: string, opts: { dir?: string; commit?: string; json?: boolean }, cmd: Command) => {
+    .action(async (runId: string | undefined, opts: { file?: string; dir?: string; commit?: string; json?: boolean }, cmd: Command) => {
       if ((opts.dir === undefined) === (opts.commit === undefined)) throw new CliError('give exactly one of --dir <path> or --commit <sha>');
-      const { run, journal } = await withStore(cmd, async (store) => {
-        const r = await findRun(store, runId);
+      if ((runId === undefined) === (opts.file === undefined)) throw new CliError('give a run id or --file <recorded run>, not both');
+      if (opts.file !== undefined && opts.commit !== undefined) throw new CliError('--commit needs the server\'s mirror: with --file, replay a checkout (--dir)');
+      const { run, journal } = opts.file !== undefined ? readRecorded(opts.file) : await withStore(cmd, async (store) => {
+        const r = await findRun(store, runId!);
         return { run: r, journal: await store.loadJournal(r.id) };
       });
       const work = opts.commit !== undefined ? await checkout(run, opts.commit, dataDirOf(cmd)) : null;
       const root = work ?? resolve(opts.dir!);
       const sandbox = new Sandbox();
       try {
-        if (work === null) checkDirectory(root);
         let builds;
         try {
+          if (work === null) checkDirectory(root);
           builds = await buildRepository(sandbox, root, { typeCheck: true });
         } catch (err) {
           if (err instanceof RepoBuildError) throw new CliError(`the new code does not build, nothing was replayed:\n${err.errors.map((e) => `  ${terminalSafe(e)}`).join('\n')}`);
@@ -82,6 +93,21 @@ export function registerRunChecks(runs: Command): void {
         if (work) rmSync(work, { recursive: true, force: true });
       }
     });
+}
+
+/** A run exported with `--journal`, read and checked. */
+function readRecorded(file: string): RecordedRun {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(resolve(file), 'utf8'));
+  } catch (err) {
+    throw new CliError(`cannot read ${terminalSafe(file)} as JSON: ${terminalSafe((err as Error).message)}`);
+  }
+  try {
+    return parseRecordedRun(raw);
+  } catch (err) {
+    throw new CliError(`${terminalSafe(file)}: ${terminalSafe((err as Error).message)}`);
+  }
 }
 
 /** The commit of the run's repository, exported from the server's mirror into a fresh directory. */
