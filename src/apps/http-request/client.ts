@@ -64,8 +64,10 @@ export function targetUrl(c: HttpConfig, call: Pick<HttpCall, 'url' | 'query'>):
     if (u.protocol !== 'http:' && u.protocol !== 'https:') throw refuse(`url has the scheme ${u.protocol.slice(0, 20)}; only http and https are allowed`);
   } else {
     const base = new URL(c.baseUrl);
+    const root = base.origin + base.pathname;
     try {
-      u = new URL(`${baseUrl(base.origin + base.pathname)}/${call.url.replace(/^\/+/, '')}`);
+      // '' is the base URL itself (the connectivity test); a path goes under it, never to another host.
+      u = new URL(call.url === '' ? root : `${baseUrl(root)}/${call.url.replace(/^\/+/, '')}`);
     } catch {
       throw refuse('url is not a valid path');
     }
