@@ -14,6 +14,7 @@ import { closeHttpAppConnections } from '../../src/apps/http-request/client.js';
 import { HARD_MAX_RESPONSE_BYTES } from '../../src/apps/http-request/config.js';
 import { closeVendorConnections } from '../../src/apps/http.js';
 import { ActionError, RetryableError, TerminalError } from '../../src/sdk/errors.js';
+import { assetInput } from '../../src/cli/asset-input.js';
 import { json, LocalServer, type SeenRequest } from '../support/local-http.js';
 
 const PASSWORD = 'pw-SECRET-51f0c2';
@@ -308,6 +309,25 @@ describe('generic HTTP app', () => {
     for (const i of [issues({ auth: 'basic', password: PASSWORD }), issues({ clientKeyPem: `-----BEGIN PRIVATE KEY-----\n${PASSWORD}` })]) {
       assertNoSecret(i.join(), 'a configuration issue');
     }
+  });
+
+  it('riposte assets add: lists as JSON, secrets only as secrets, problems named without values', async () => {
+    const io = { readStdin: async () => '', env: { HR_TOKEN: TOKEN } };
+    const flags = (config: string[], secret: string[] = []) => ({ config, secret });
+    const ok = await assetInput(httpApp, flags(['baseUrl=https://hr.example.test/api', 'auth=bearer', 'readOnlyMethods=["GET","POST"]',
+      'allowedHosts=["hr.example.test","*.cdn.example.test"]', 'maxResponseBytes=2048'], ['token=env:HR_TOKEN']), io);
+    assert.deepEqual(ok.config.readOnlyMethods, ['GET', 'POST']);
+    assert.equal(ok.config.maxResponseBytes, 2048);
+    assert.deepEqual(ok.secrets, { token: TOKEN });
+    const bad = async (config: string[], secret: string[], why: RegExp) => {
+      const e = await assetInput(httpApp, flags(config, secret), io).then(() => assert.fail('accepted'), (err: Error) => err);
+      assert.match(e.message, why);
+      assertNoSecret(e.message, 'a CLI message');
+    };
+    await bad(['baseUrl=https://x.test', 'auth=basic', 'username=svc'], [], /password: required with auth basic/);
+    await bad(['baseUrl=https://x.test', `token=${TOKEN}`], [], /"token" is a secret of app http/);
+    await bad(['baseUrl=https://x.test', `maxResponseBytes=${HARD_MAX_RESPONSE_BYTES + 1}`], [], /maxResponseBytes/);
+    await bad(['baseUrl=https://x.test', 'readOnlyMethods=["HEAD"]'], [], /readOnlyMethods/);
   });
 
   it('credentials never go over plain http to a non-loopback host, and testConnectivity checks the credentials', async () => {
