@@ -51,7 +51,8 @@ export async function decodeBuffer(body: Buffer, list: string[], maxBytes?: numb
     }
   } catch (err) {
     // zlib stops at maxOutputLength with ERR_BUFFER_TOO_LARGE.
-    if (maxBytes !== undefined && (err as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE') throw new BodyTooLarge(maxBytes);
+    const code = (err as { code?: unknown }).code;
+    if (maxBytes !== undefined && code === 'ERR_BUFFER_TOO_LARGE') throw new BodyTooLarge(maxBytes);
     throw err;
   }
   return out;

@@ -119,7 +119,9 @@ const IDLE_MS = 4_000;
 const MAX_REDIRECTS = 10;
 
 /** The shared agents' connection settings, for callers that build their own HTTPS agent. */
-export const vendorAgentOptions = { keepAlive: true, maxSockets: MAX_SOCKETS, maxFreeSockets: MAX_SOCKETS, timeout: IDLE_MS, scheduling: 'lifo' as const };
+export const vendorAgentOptions = {
+  keepAlive: true, maxSockets: MAX_SOCKETS, maxFreeSockets: MAX_SOCKETS, timeout: IDLE_MS, scheduling: 'lifo' as const,
+};
 const httpAgent = new http.Agent(vendorAgentOptions);
 const httpsAgent = new https.Agent(vendorAgentOptions);
 
@@ -253,8 +255,11 @@ function dropIdleSockets(agent: http.Agent, host: string, port: number): void {
 }
 
 /** One request/response exchange on one socket. */
-function attempt(u: URL, method: string, headers: Record<string, string | number>, body: string | Buffer | undefined, signal: AbortSignal | undefined, stream: boolean,
-  ownHttpsAgent: https.Agent | undefined, maxBodyBytes: number | undefined): Promise<Attempt> {
+function attempt(
+  u: URL, method: string, headers: Record<string, string | number>, body: string | Buffer | undefined,
+  signal: AbortSignal | undefined, stream: boolean,
+  ownHttpsAgent: https.Agent | undefined, maxBodyBytes: number | undefined,
+): Promise<Attempt> {
   return new Promise<Attempt>((resolve, reject) => {
     if (signal?.aborted) {
       reject(new TransportError(signal.reason, false, true, false));
@@ -395,7 +400,8 @@ export async function vendorFetch(url: string, req: VendorRequest, opts: VendorC
   for (;;) {
     let a: Attempt;
     try {
-      a = await attempt(u, method, headers, body, req.signal, stream, req.httpsAgent, stream ? undefined : req.maxBodyBytes);
+      const maxBodyBytes = stream ? undefined : req.maxBodyBytes;
+      a = await attempt(u, method, headers, body, req.signal, stream, req.httpsAgent, maxBodyBytes);
     } catch (err) {
       if (!(err instanceof TransportError)) throw err;
       if (err.staleReuse && !staleRetried && SAFE_METHODS.has(method)) {
@@ -411,7 +417,9 @@ export async function vendorFetch(url: string, req: VendorRequest, opts: VendorC
       if (cause instanceof BodyTooLarge) {
         // The request was answered: whatever it asked for has been done (or refused) by now.
         const applied = SAFE_METHODS.has(method) ? 'no' : 'unknown';
-        throw new TerminalError(`${where}: HTTP ${err.status ?? '?'}: ${cause.message}; not read`, { ...(err.status === undefined ? {} : { status: err.status }), applied });
+        const status = err.status === undefined ? {} : { status: err.status };
+        const msg = `${where}: HTTP ${err.status ?? '?'}: ${cause.message}; not read`;
+        throw new TerminalError(msg, { ...status, applied });
       }
       if (err.aborted) {
         throw new RetryableError(`${where}: timed out`, { applied: err.sent ? 'unknown' : 'no', cause });
@@ -437,8 +445,12 @@ export async function vendorFetch(url: string, req: VendorRequest, opts: VendorC
         const where2 = next === undefined ? 'an invalid location' : 'a URL with credentials';
         throw new TerminalError(`${where}: HTTP ${a.status}: redirected to ${where2}; not followed`, { status: a.status, applied });
       }
-      const refused = req.redirect !== undefined ? req.redirect(next, u) : next.origin !== u.origin ? `another origin (${next.origin})` : null;
-      if (refused !== null) throw new TerminalError(`${where}: HTTP ${a.status}: redirected to ${refused}; not followed`, { status: a.status, applied });
+      const refused = req.redirect !== undefined ? req.redirect(next, u)
+        : next.origin !== u.origin ? `another origin (${next.origin})` : null;
+      if (refused !== null) {
+        const msg = `${where}: HTTP ${a.status}: redirected to ${refused}; not followed`;
+        throw new TerminalError(msg, { status: a.status, applied });
+      }
       if (++redirects > MAX_REDIRECTS) throw new TerminalError(`${where}: more than ${MAX_REDIRECTS} redirects`, { status: a.status, applied });
       if (toGet) {
         method = 'GET';
@@ -451,7 +463,9 @@ export async function vendorFetch(url: string, req: VendorRequest, opts: VendorC
     }
 
     const h = new ResponseHeaders(a.headers);
-    if (a.status < 400 || req.passStatus?.(a.status) === true) return new Res(a.status, a.headers, u.href, redirects > 0, a.body, a.stream);
+    if (a.status < 400 || req.passStatus?.(a.status) === true) {
+      return new Res(a.status, a.headers, u.href, redirects > 0, a.body, a.stream);
+    }
     let text = '';
     if (a.body !== undefined) text = a.body.toString('utf8');
     else text = await new Res(a.status, a.headers, u.href, redirects > 0, undefined, a.stream).text().catch(() => '');

@@ -10,7 +10,9 @@
  * 5xx) the broker stops and reports `unknown`; the engine then reconciles or parks the run.
  */
 import type { z } from 'zod';
-import { actionForAsset, type ActionContext, type AnyActionDefinition, type AppDefinition, type ReconcileOutcome } from '../sdk/app.js';
+import {
+  actionForAsset, type ActionContext, type AnyActionDefinition, type AppDefinition, type ReconcileOutcome,
+} from '../sdk/app.js';
 import { ActionError, RetryableError, TerminalError, toErrorRecord, type ErrorRecord } from '../sdk/errors.js';
 import type { Store } from '../store/store.js';
 import type { AppCatalog } from './catalog.js';

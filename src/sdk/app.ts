@@ -120,7 +120,9 @@ export function defineApp<C extends z.ZodObject, A extends Record<string, AnyAct
  * decides whether a step is gated, journaled as an intent or audited must take the definition
  * from here, never from `app.actions` directly.
  */
-export function actionForAsset(app: AppDefinition, name: string, config: unknown): AnyActionDefinition | undefined {
+export function actionForAsset(
+  app: AppDefinition, name: string, config: unknown,
+): AnyActionDefinition | undefined {
   const def = Object.hasOwn(app.actions, name) ? app.actions[name] : undefined;
   if (def?.readOnlyFor === undefined) return def;
   const readOnly = def.readOnlyFor(config) === true;

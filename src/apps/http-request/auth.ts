@@ -42,8 +42,15 @@ function tokenKey(c: HttpConfig): string {
 /** The same error, marked as certainly not applied (token failures: the API call was not sent). */
 function notApplied(err: unknown): unknown {
   if (!(err instanceof ActionError) || err.applied === 'no') return err;
-  const opts = { applied: 'no' as const, ...(err.status === undefined ? {} : { status: err.status }), ...(err.vendorCode === undefined ? {} : { vendorCode: err.vendorCode }) };
-  if (err instanceof RetryableError) return new RetryableError(err.message, err.retryAfterMs === undefined ? opts : { ...opts, retryAfterMs: err.retryAfterMs });
+  const opts = {
+    applied: 'no' as const,
+    ...(err.status === undefined ? {} : { status: err.status }),
+    ...(err.vendorCode === undefined ? {} : { vendorCode: err.vendorCode }),
+  };
+  if (err instanceof RetryableError) {
+    const retry = err.retryAfterMs === undefined ? {} : { retryAfterMs: err.retryAfterMs };
+    return new RetryableError(err.message, { ...opts, ...retry });
+  }
   return new TerminalError(err.message, opts);
 }
 
@@ -53,12 +60,15 @@ export function cachedToken(c: HttpConfig): string | undefined {
 }
 
 /** An access token (client credentials), from the cache unless `force`. */
-export async function oauthToken(c: HttpConfig, agent: https.Agent | undefined, signal: AbortSignal, force: boolean): Promise<string> {
+export async function oauthToken(
+  c: HttpConfig, agent: https.Agent | undefined, signal: AbortSignal, force: boolean,
+): Promise<string> {
   const key = tokenKey(c);
   const hit = tokenCache.get(key);
   if (!force && hit !== undefined && Date.now() < hit.refreshAt) return hit.token;
   tokenCache.delete(key);
-  const timedOut = () => new RetryableError(`${TOKEN_VENDOR}: timed out waiting for a token`, { applied: 'no' });
+  const timedOut = () =>
+    new RetryableError(`${TOKEN_VENDOR}: timed out waiting for a token`, { applied: 'no' });
   try {
     return await tokenFlights(key, signal, (shared) => fetchToken(c, key, agent, shared), timedOut);
   } catch (err) {
@@ -66,10 +76,14 @@ export async function oauthToken(c: HttpConfig, agent: https.Agent | undefined, 
   }
 }
 
-async function fetchToken(c: HttpConfig, key: string, agent: https.Agent | undefined, signal: AbortSignal): Promise<string> {
+async function fetchToken(
+  c: HttpConfig, key: string, agent: https.Agent | undefined, signal: AbortSignal,
+): Promise<string> {
   const form = new URLSearchParams({ grant_type: 'client_credentials' });
   if (c.scope !== undefined) form.set('scope', c.scope);
-  const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' };
+  const headers: Record<string, string> = {
+    'content-type': 'application/x-www-form-urlencoded', accept: 'application/json',
+  };
   if (c.tokenAuth === 'basic') {
     // RFC 6749 §2.3.1: both parts form-encoded before Basic encoding.
     const enc = (v: string) => encodeURIComponent(v).replace(/%20/g, '+');
@@ -78,24 +92,33 @@ async function fetchToken(c: HttpConfig, key: string, agent: https.Agent | undef
     form.set('client_id', c.clientId!);
     form.set('client_secret', c.clientSecret!);
   }
-  const res = await vendorFetch(c.tokenUrl!, { method: 'POST', headers, body: form.toString(), signal, ...(agent ? { httpsAgent: agent } : {}), maxBodyBytes: 64 * 1024 }, tokenClient);
+  const res = await vendorFetch(c.tokenUrl!, {
+    method: 'POST', headers, body: form.toString(), signal, maxBodyBytes: 64 * 1024,
+    ...(agent ? { httpsAgent: agent } : {}),
+  }, tokenClient);
   const json = await readJson<unknown>(res, TOKEN_VENDOR);
   const rec = json !== null && typeof json === 'object' ? (json as Record<string, unknown>) : {};
   if (typeof rec.access_token !== 'string' || rec.access_token === '') {
     throw new RetryableError(`${TOKEN_VENDOR}: token response has no access_token`, { status: res.status });
   }
   const type = typeof rec.token_type === 'string' ? rec.token_type.toLowerCase() : 'bearer';
-  if (type !== 'bearer') throw new TerminalError(`${TOKEN_VENDOR}: token_type ${type.slice(0, 20)} is not supported (only Bearer)`, { status: res.status });
+  if (type !== 'bearer') {
+    const what = `token_type ${type.slice(0, 20)} is not supported (only Bearer)`;
+    throw new TerminalError(`${TOKEN_VENDOR}: ${what}`, { status: res.status });
+  }
   const expiresIn = typeof rec.expires_in === 'number' ? rec.expires_in : Number(rec.expires_in);
   // Without expires_in the token is kept for an hour; a 401 fetches a new one anyway.
   const lifetimeMs = (Number.isFinite(expiresIn) && expiresIn > 0 ? expiresIn : 3600) * 1000;
   // Refresh 60 s early (or halfway through a short-lived token) so a token never expires in flight.
-  tokenCache.set(key, { token: rec.access_token, refreshAt: Date.now() + lifetimeMs - Math.min(60_000, lifetimeMs / 2) });
+  const refreshAt = Date.now() + lifetimeMs - Math.min(60_000, lifetimeMs / 2);
+  tokenCache.set(key, { token: rec.access_token, refreshAt });
   return rec.access_token;
 }
 
 /** The credential header's value for the asset (an OAuth2 token is fetched or taken from the cache). */
-export async function authHeaderValue(c: HttpConfig, agent: https.Agent | undefined, signal: AbortSignal, forceToken = false): Promise<string | null> {
+export async function authHeaderValue(
+  c: HttpConfig, agent: https.Agent | undefined, signal: AbortSignal, forceToken = false,
+): Promise<string | null> {
   switch (c.auth) {
     case 'none':
       return null;

@@ -39,11 +39,15 @@ export interface HttpResult {
 }
 
 /** Response headers every action returns when present (more on request, by name). */
-export const DEFAULT_RESPONSE_HEADERS = ['content-type', 'content-length', 'location', 'etag', 'last-modified', 'retry-after', 'link'];
+export const DEFAULT_RESPONSE_HEADERS = [
+  'content-type', 'content-length', 'location', 'etag', 'last-modified', 'retry-after', 'link',
+];
 
 /** Headers a playbook may not set: framing (request smuggling) and credentials (they belong in the asset). */
-const FORBIDDEN_HEADERS = new Set(['host', 'content-length', 'transfer-encoding', 'connection', 'keep-alive', 'te', 'upgrade', 'expect',
-  'authorization', 'proxy-authorization']);
+const FORBIDDEN_HEADERS = new Set([
+  'host', 'content-length', 'transfer-encoding', 'connection', 'keep-alive', 'te', 'upgrade', 'expect',
+  'authorization', 'proxy-authorization',
+]);
 
 const MASK = '••••••';
 const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/i;
@@ -61,7 +65,9 @@ export function targetUrl(c: HttpConfig, call: Pick<HttpCall, 'url' | 'query'>):
     } catch {
       throw refuse('url is not a valid URL');
     }
-    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw refuse(`url has the scheme ${u.protocol.slice(0, 20)}; only http and https are allowed`);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') {
+      throw refuse(`url has the scheme ${u.protocol.slice(0, 20)}; only http and https are allowed`);
+    }
   } else {
     const base = new URL(c.baseUrl);
     const root = base.origin + base.pathname;
@@ -72,7 +78,9 @@ export function targetUrl(c: HttpConfig, call: Pick<HttpCall, 'url' | 'query'>):
       throw refuse('url is not a valid path');
     }
   }
-  if (u.username !== '' || u.password !== '') throw refuse('credentials in the url are not allowed (they belong in the asset)');
+  if (u.username !== '' || u.password !== '') {
+    throw refuse('credentials in the url are not allowed (they belong in the asset)');
+  }
   for (const [k, v] of Object.entries(call.query ?? {})) {
     for (const item of Array.isArray(v) ? v : [v]) u.searchParams.append(k, String(item));
   }
@@ -98,7 +106,8 @@ export function requestHeaders(c: HttpConfig, given: Record<string, string> | un
     if (/[\r\n\0]/.test(value)) throw refuse(`header ${k} contains a line break or NUL`);
     if (k === auth) throw refuse(`header ${k} carries the asset's credentials and cannot be set by a playbook`);
     if (FORBIDDEN_HEADERS.has(k)) {
-      throw refuse(k.includes('authorization') ? `header ${k}: credentials belong in the asset's secrets, not in a playbook's input`
+      throw refuse(k.includes('authorization')
+        ? `header ${k}: credentials belong in the asset's secrets, not in a playbook's input`
         : `header ${k} is set by the HTTP client and cannot be set by a playbook`);
     }
     out[k] = value;
@@ -112,7 +121,8 @@ const MAX_AGENTS = 32;
 /** The asset's own HTTPS agent (CA bundle, client certificate, insecure), or undefined for the shared one. */
 export function tlsAgent(c: HttpConfig): https.Agent | undefined {
   if (c.caPem === undefined && c.clientCertPem === undefined && !c.tlsInsecureSkipVerify) return undefined;
-  const key = createHash('sha256').update(JSON.stringify([c.caPem, c.clientCertPem, c.clientKeyPem, c.tlsInsecureSkipVerify])).digest('hex');
+  const material = JSON.stringify([c.caPem, c.clientCertPem, c.clientKeyPem, c.tlsInsecureSkipVerify]);
+  const key = createHash('sha256').update(material).digest('hex');
   let agent = agents.get(key);
   if (agent === undefined) {
     agent = new https.Agent({
@@ -140,9 +150,11 @@ export function closeHttpAppConnections(): void {
 
 /** Every value of the asset that must never be shown, with the forms a server may echo it in. */
 function secretValues(c: HttpConfig): string[] {
-  const raw = [c.password, c.token, c.apiKey, c.clientSecret, c.clientKeyPem, cachedToken(c)].filter((v): v is string => v !== undefined);
-  if (c.username !== undefined && c.password !== undefined) raw.push(Buffer.from(`${c.username}:${c.password}`).toString('base64'));
-  if (c.clientId !== undefined && c.clientSecret !== undefined) raw.push(Buffer.from(`${c.clientId}:${c.clientSecret}`).toString('base64'));
+  const b64 = (user: string, pass: string) => Buffer.from(`${user}:${pass}`).toString('base64');
+  const raw = [c.password, c.token, c.apiKey, c.clientSecret, c.clientKeyPem, cachedToken(c)]
+    .filter((v): v is string => v !== undefined);
+  if (c.username !== undefined && c.password !== undefined) raw.push(b64(c.username, c.password));
+  if (c.clientId !== undefined && c.clientSecret !== undefined) raw.push(b64(c.clientId, c.clientSecret));
   const all = raw.flatMap((v) => [v, encodeURIComponent(v), JSON.stringify(v).slice(1, -1)]);
   // Longest first, so a secret that contains another is masked whole.
   return [...new Set(all)].filter((v) => v.length >= 4).sort((a, b) => b.length - a.length);
@@ -168,8 +180,15 @@ function scrubError(err: unknown, secrets: readonly string[]): unknown {
   if (!(err instanceof Error)) return err;
   const message = scrubText(err.message, secrets);
   if (!(err instanceof ActionError)) return new Error(message);
-  const opts = { applied: err.applied, ...(err.status === undefined ? {} : { status: err.status }), ...(err.vendorCode === undefined ? {} : { vendorCode: scrubText(err.vendorCode, secrets) }) };
-  if (err instanceof RetryableError) return new RetryableError(message, err.retryAfterMs === undefined ? opts : { ...opts, retryAfterMs: err.retryAfterMs });
+  const opts = {
+    applied: err.applied,
+    ...(err.status === undefined ? {} : { status: err.status }),
+    ...(err.vendorCode === undefined ? {} : { vendorCode: scrubText(err.vendorCode, secrets) }),
+  };
+  if (err instanceof RetryableError) {
+    const retry = err.retryAfterMs === undefined ? {} : { retryAfterMs: err.retryAfterMs };
+    return new RetryableError(message, { ...opts, ...retry });
+  }
   return new TerminalError(message, opts);
 }
 
@@ -182,7 +201,9 @@ function isJsonType(contentType: string | null): boolean {
  * Sends one call for the asset. `readOnly` is whether the asset counts this method as changing
  * nothing (it decides `applied` when a reply cannot be read).
  */
-export async function httpRequest(c: HttpConfig, call: HttpCall, signal: AbortSignal, readOnly: boolean): Promise<HttpResult> {
+export async function httpRequest(
+  c: HttpConfig, call: HttpCall, signal: AbortSignal, readOnly: boolean,
+): Promise<HttpResult> {
   try {
     return scrubValue(await send(c, call, signal, readOnly), secretValues(c)) as HttpResult;
   } catch (err) {
@@ -197,7 +218,9 @@ async function send(c: HttpConfig, call: HttpCall, signal: AbortSignal, readOnly
   if (problem !== null) throw refuse(problem);
   if (c.auth === 'oauth2') {
     const t = new URL(c.tokenUrl!);
-    if (t.protocol === 'http:' && !LOOPBACK.test(t.hostname)) throw refuse(`the client secret is never sent over plain http (tokenUrl ${hostOf(t)}); use https`);
+    if (t.protocol === 'http:' && !LOOPBACK.test(t.hostname)) {
+      throw refuse(`the client secret is never sent over plain http (tokenUrl ${hostOf(t)}); use https`);
+    }
   }
   const headers = requestHeaders(c, call.headers);
   let body: string | undefined;
@@ -216,7 +239,9 @@ async function send(c: HttpConfig, call: HttpCall, signal: AbortSignal, readOnly
   const client: VendorClientOptions = { vendor: `HTTP ${u.host}`, describeError: describeHttpError };
   const redirect = (next: URL, from: URL): string | null => {
     if (next.protocol !== 'http:' && next.protocol !== 'https:') return `a ${next.protocol.slice(0, 20)} URL`;
-    if (from.protocol === 'https:' && next.protocol === 'http:') return `plain http at ${hostOf(next)} (a downgrade from https)`;
+    if (from.protocol === 'https:' && next.protocol === 'http:') {
+      return `plain http at ${hostOf(next)} (a downgrade from https)`;
+    }
     return destinationProblem(c, list, next);
   };
   const once = async (forceToken: boolean): Promise<VendorResponse> => {
@@ -236,14 +261,16 @@ async function send(c: HttpConfig, call: HttpCall, signal: AbortSignal, readOnly
     res = await once(true);
     if (res.status === 401 && !accepted.has(401)) {
       const info = describeHttpError(401, await res.text());
-      throw new TerminalError(`${client.vendor} ${call.method} ${new URL(res.url).pathname}: HTTP 401 with a fresh token: ${info.message}`, {
+      const where = `${client.vendor} ${call.method} ${new URL(res.url).pathname}`;
+      throw new TerminalError(`${where}: HTTP 401 with a fresh token: ${info.message}`, {
         status: 401, applied: 'no', ...(info.code === undefined ? {} : { vendorCode: info.code }),
       });
     }
   }
   const text = await res.text();
   const headersOut: Record<string, string> = {};
-  for (const name of new Set([...DEFAULT_RESPONSE_HEADERS, ...(call.responseHeaders ?? []).map((n) => n.toLowerCase())])) {
+  const wanted = new Set([...DEFAULT_RESPONSE_HEADERS, ...(call.responseHeaders ?? []).map((n) => n.toLowerCase())]);
+  for (const name of wanted) {
     const v = res.headers.get(name);
     if (v !== null) headersOut[name] = v;
   }
@@ -252,7 +279,8 @@ async function send(c: HttpConfig, call: HttpCall, signal: AbortSignal, readOnly
     try {
       parsed = JSON.parse(text);
     } catch {
-      throw new TerminalError(`${client.vendor} ${call.method} ${new URL(res.url).pathname}: HTTP ${res.status}: the reply says JSON but does not parse`, {
+      const where = `${client.vendor} ${call.method} ${new URL(res.url).pathname}`;
+      throw new TerminalError(`${where}: HTTP ${res.status}: the reply says JSON but does not parse`, {
         status: res.status, applied: readOnly ? 'no' : 'unknown',
       });
     }

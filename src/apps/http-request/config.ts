@@ -29,50 +29,60 @@ function httpUrl(field: string) {
   }, `${field} must be an http(s) URL without credentials in it`);
 }
 
+/** A secret: long enough that masking it in outputs cannot mangle them. */
+const secret = () => z.string().min(4, 'secrets are at least 4 characters (shorter ones could not be masked)');
+
+const FRAMING = ['host', 'content-length', 'transfer-encoding', 'connection'];
+
 export const httpConfig = z.object({
   baseUrl: httpUrl('baseUrl').describe('Requests with a relative url go under it, e.g. https://api.example.com/v2'),
   auth: z.enum(['none', 'basic', 'bearer', 'apiKey', 'oauth2']).default('none')
-    .describe('none | basic (username, password) | bearer (token) | apiKey (apiKeyHeader, apiKey) | oauth2 (client credentials)'),
+    .describe('none | basic (username, password) | bearer (token) | apiKey (apiKeyHeader, apiKey) | oauth2'),
   username: z.string().min(1).optional().describe('basic auth user'),
-  password: z.string().min(4, 'secrets are at least 4 characters (shorter ones could not be masked)').optional(),
-  token: z.string().min(4, 'secrets are at least 4 characters (shorter ones could not be masked)').optional().describe('bearer token'),
-  apiKeyHeader: z.string().regex(TOKEN, 'apiKeyHeader must be a header name').optional().describe('header that carries apiKey, e.g. X-API-Key'),
-  apiKey: z.string().min(4, 'secrets are at least 4 characters (shorter ones could not be masked)').optional(),
+  password: secret().optional(),
+  token: secret().optional().describe('bearer token'),
+  apiKeyHeader: z.string().regex(TOKEN, 'apiKeyHeader must be a header name').optional()
+    .describe('header that carries apiKey, e.g. X-API-Key'),
+  apiKey: secret().optional(),
   tokenUrl: httpUrl('tokenUrl').optional().describe('OAuth2 token endpoint (client credentials grant)'),
   clientId: z.string().min(1).optional(),
-  clientSecret: z.string().min(4, 'secrets are at least 4 characters (shorter ones could not be masked)').optional(),
+  clientSecret: secret().optional(),
   scope: z.string().min(1).optional().describe('OAuth2 scope(s), space-separated'),
-  tokenAuth: z.enum(['body', 'basic']).default('body').describe('how the client authenticates to tokenUrl: form fields or HTTP Basic'),
+  tokenAuth: z.enum(['body', 'basic']).default('body')
+    .describe('how the client authenticates to tokenUrl: form fields or HTTP Basic'),
   caPem: z.string().min(1).optional().describe("PEM CA bundle trusted in addition to Node's default CAs"),
   clientCertPem: z.string().min(1).optional().describe('PEM client certificate (mutual TLS), with clientKeyPem'),
   clientKeyPem: z.string().min(1).optional(),
   tlsInsecureSkipVerify: z.boolean().default(false)
-    .describe('INSECURE: accept any server certificate (anyone on the path can read and change the traffic); never for production'),
-  allowedHosts: z.array(z.string().regex(HOST_ENTRY, 'allowedHosts entries are host, host:port or *.domain[:port]')).min(1).optional()
+    .describe('INSECURE: accept any server certificate (anyone on the path can read and change the traffic)'),
+  allowedHosts: z.array(z.string().regex(HOST_ENTRY, 'allowedHosts entries are host, host:port or *.domain[:port]'))
+    .min(1).optional()
     .describe("hosts requests and redirects may go to (default: the base URL's host and port)"),
   readOnlyMethods: z.array(z.enum(METHODS)).default(['GET'])
     .describe('methods that change nothing at this API (others are policy-gated); [] gates GET too'),
   maxResponseBytes: z.number().int().min(1).max(HARD_MAX_RESPONSE_BYTES).default(DEFAULT_MAX_RESPONSE_BYTES)
     .describe(`response body limit in bytes (at most ${HARD_MAX_RESPONSE_BYTES})`),
 }).superRefine((c, ctx) => {
+  const issue = (field: string, message: string) => ctx.addIssue({ code: 'custom', path: [field], message });
   const need = (fields: Array<keyof typeof c>) => {
-    for (const f of fields) if (c[f] === undefined) ctx.addIssue({ code: 'custom', path: [f], message: `required with auth ${c.auth}` });
+    for (const f of fields) if (c[f] === undefined) issue(f, `required with auth ${c.auth}`);
   };
   if (c.auth === 'basic') need(['username', 'password']);
   if (c.auth === 'bearer') need(['token']);
   if (c.auth === 'apiKey') need(['apiKeyHeader', 'apiKey']);
   if (c.auth === 'oauth2') need(['tokenUrl', 'clientId', 'clientSecret']);
-  if (c.apiKeyHeader !== undefined && ['host', 'content-length', 'transfer-encoding', 'connection'].includes(c.apiKeyHeader.toLowerCase())) {
-    ctx.addIssue({ code: 'custom', path: ['apiKeyHeader'], message: 'apiKeyHeader cannot be a framing header' });
+  if (c.apiKeyHeader !== undefined && FRAMING.includes(c.apiKeyHeader.toLowerCase())) {
+    issue('apiKeyHeader', 'apiKeyHeader cannot be a framing header');
   }
   if ((c.clientCertPem === undefined) !== (c.clientKeyPem === undefined)) {
-    ctx.addIssue({ code: 'custom', path: [c.clientCertPem === undefined ? 'clientCertPem' : 'clientKeyPem'], message: 'clientCertPem and clientKeyPem go together' });
+    const missing = c.clientCertPem === undefined ? 'clientCertPem' : 'clientKeyPem';
+    issue(missing, 'clientCertPem and clientKeyPem go together');
   }
   if (c.tlsInsecureSkipVerify && c.caPem !== undefined) {
-    ctx.addIssue({ code: 'custom', path: ['tlsInsecureSkipVerify'], message: 'tlsInsecureSkipVerify and caPem contradict each other: set one' });
+    issue('tlsInsecureSkipVerify', 'tlsInsecureSkipVerify and caPem contradict each other: set one');
   }
   const tls = tlsProblem(c);
-  if (tls !== null) ctx.addIssue({ code: 'custom', path: [tls.field], message: tls.message });
+  if (tls !== null) issue(tls.field, tls.message);
 });
 export type HttpConfig = z.output<typeof httpConfig>;
 
@@ -82,7 +92,9 @@ export function pemCertificates(pem: string): string[] {
 }
 
 /** A problem with the TLS material (parsed with node:crypto), or null. Messages quote nothing. */
-function tlsProblem(c: Pick<HttpConfig, 'caPem' | 'clientCertPem' | 'clientKeyPem'>): { field: string; message: string } | null {
+function tlsProblem(
+  c: Pick<HttpConfig, 'caPem' | 'clientCertPem' | 'clientKeyPem'>,
+): { field: string; message: string } | null {
   if (c.caPem !== undefined) {
     const certs = pemCertificates(c.caPem);
     if (certs.length === 0) return { field: 'caPem', message: 'caPem holds no PEM certificate' };

@@ -31,9 +31,11 @@ export function describeHttpError(status: number, body: string): VendorErrorInfo
   }
   if (typeof err === 'string') {
     const desc = str(r.error_description);
-    return { message: desc === undefined ? err.slice(0, MAX_MESSAGE) : `${desc} (${err.slice(0, 64)})`, code: err.slice(0, 64) };
+    const code = err.slice(0, 64);
+    return { message: desc === undefined ? err.slice(0, MAX_MESSAGE) : `${desc} (${code})`, code };
   }
-  const first = Array.isArray(r.errors) && r.errors[0] !== null && typeof r.errors[0] === 'object' ? (r.errors[0] as Record<string, unknown>) : undefined;
+  const e0: unknown = Array.isArray(r.errors) ? r.errors[0] : undefined;
+  const first = e0 !== null && typeof e0 === 'object' ? (e0 as Record<string, unknown>) : undefined;
   const message = str(r.message) ?? str(r.detail) ?? str(r.title) ?? str(first?.message) ?? `HTTP ${status}`;
   const code = str(r.code);
   return code === undefined ? { message } : { message, code };

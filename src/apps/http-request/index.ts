@@ -25,13 +25,20 @@ import { httpConfig, isReadOnlyMethod, type HttpConfig, type Method } from './co
 
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
 
+const headerName = z.string().min(1)
+  .refine((n) => n.toLowerCase() !== 'set-cookie', 'set-cookie is never returned (session credentials)');
+const clientStatus = z.number().int().min(400).max(499).refine((s) => s !== 429, '429 is always retried, not returned');
+
 const common = {
-  url: z.string().min(1).max(8192).describe('path under the base URL (e.g. /users/42), or an absolute http(s) URL on an allowed host'),
-  query: z.record(z.string(), z.union([scalar, z.array(scalar)])).optional().describe('query parameters, added to the URL (arrays repeat the key)'),
-  headers: z.record(z.string(), z.string()).optional().describe('request headers; not the credential header, not framing headers'),
-  responseHeaders: z.array(z.string().min(1).refine((n) => n.toLowerCase() !== 'set-cookie', 'set-cookie is never returned (session credentials)'))
-    .max(32).optional().describe('response headers to return besides content-type, content-length, location, etag, last-modified, retry-after, link'),
-  acceptStatus: z.array(z.number().int().min(400).max(499).refine((s) => s !== 429, '429 is always retried, not returned')).max(50).optional()
+  url: z.string().min(1).max(8192)
+    .describe('path under the base URL (e.g. /users/42), or an absolute http(s) URL on an allowed host'),
+  query: z.record(z.string(), z.union([scalar, z.array(scalar)])).optional()
+    .describe('query parameters, added to the URL (arrays repeat the key)'),
+  headers: z.record(z.string(), z.string()).optional()
+    .describe('request headers; not the credential header, not framing headers'),
+  responseHeaders: z.array(headerName).max(32).optional()
+    .describe('response headers to return besides the defaults (content-type, content-length, location, etag, …)'),
+  acceptStatus: z.array(clientStatus).max(50).optional()
     .describe('4xx statuses returned as data instead of failing the step (e.g. [404])'),
 };
 
@@ -40,7 +47,9 @@ const withBody = z.strictObject({
   ...common,
   json: z.unknown().optional().describe('JSON body (content-type application/json unless headers say otherwise)'),
   form: z.record(z.string(), scalar).optional().describe('form body (application/x-www-form-urlencoded)'),
-}).refine((i) => i.json === undefined || i.form === undefined, { message: 'give json or form, not both', path: ['form'] });
+}).refine((i) => i.json === undefined || i.form === undefined, {
+  message: 'give json or form, not both', path: ['form'],
+});
 
 const output = z.object({
   status: z.number().int(),
@@ -64,7 +73,8 @@ export const httpApp = defineApp({
   vendor: 'Riposte',
   product: 'Any HTTP/REST API',
   version: '1.0.0',
-  description: 'Calls an arbitrary REST API: GET, POST, PUT, PATCH, DELETE with JSON or form bodies, on the hosts the asset allows.',
+  description:
+    'Calls any REST API: GET, POST, PUT, PATCH, DELETE with JSON or form bodies, on the hosts its asset allows.',
   config: httpConfig,
   secrets: ['password', 'token', 'apiKey', 'clientSecret', 'clientKeyPem'],
 
@@ -75,7 +85,8 @@ export const httpApp = defineApp({
       input: withoutBody, output, handler: handlerFor('GET'),
     }),
     post: action({
-      description: 'POST to a resource. Changing (policy-gated) unless the asset lists POST in readOnlyMethods; never sent twice.',
+      description:
+        'POST to a resource. Changing (policy-gated) unless the asset lists POST in readOnlyMethods; never sent twice.',
       kind: 'correct', readOnly: false, idempotent: false, readOnlyFor: readOnlyFor('POST'),
       input: withBody, output, handler: handlerFor('POST'),
     }),
@@ -85,7 +96,8 @@ export const httpApp = defineApp({
       input: withBody, output, handler: handlerFor('PUT'),
     }),
     patch: action({
-      description: 'PATCH a resource. Changing (policy-gated) unless the asset lists PATCH in readOnlyMethods; never sent twice.',
+      description:
+        'PATCH a resource. Changing (policy-gated) unless the asset lists PATCH in readOnlyMethods; never sent twice.',
       kind: 'correct', readOnly: false, idempotent: false, readOnlyFor: readOnlyFor('PATCH'),
       input: withBody, output, handler: handlerFor('PATCH'),
     }),
@@ -100,7 +112,9 @@ export const httpApp = defineApp({
   async testConnectivity(ctx: ActionContext<HttpConfig>) {
     const accept = Array.from({ length: 100 }, (_, i) => 400 + i).filter((s) => s !== 401 && s !== 403 && s !== 429);
     const res = await httpRequest(ctx.config, { method: 'GET', url: '', acceptStatus: accept }, ctx.signal, true);
-    const warn = ctx.config.tlsInsecureSkipVerify ? '; WARNING: tlsInsecureSkipVerify is on, the server certificate is not checked' : '';
-    return { ok: true as const, detail: `GET ${new URL(res.url).pathname} answered HTTP ${res.status} (auth ${ctx.config.auth})${warn}` };
+    const warn = ctx.config.tlsInsecureSkipVerify
+      ? '; WARNING: tlsInsecureSkipVerify is on, the server certificate is not checked' : '';
+    const detail = `GET ${new URL(res.url).pathname} answered HTTP ${res.status} (auth ${ctx.config.auth})${warn}`;
+    return { ok: true as const, detail };
   },
 });

@@ -24,8 +24,8 @@ export function configFields(app: AppDefinition): Array<FieldInfo & { secret: bo
 
 function describeAction(name: string, a: AnyActionDefinition) {
   return {
-    name, description: a.description, kind: a.kind, readOnly: a.readOnly, readOnlyPerAsset: typeof a.readOnlyFor === 'function',
-    idempotent: a.idempotent, undo: a.undo ?? null,
+    name, description: a.description, kind: a.kind, readOnly: a.readOnly,
+    readOnlyPerAsset: typeof a.readOnlyFor === 'function', idempotent: a.idempotent, undo: a.undo ?? null,
     reconcile: typeof a.reconcile === 'function', timeoutMs: a.timeoutMs ?? DEFAULT_TIMEOUT_MS, timeoutIsDefault: a.timeoutMs === undefined,
     maxAttempts: a.maxAttempts ?? DEFAULT_MAX_ATTEMPTS, input: objectFields(a.input), output: objectFields(a.output),
   };
