@@ -23,6 +23,8 @@ import { slackApp } from './slack/index.js';
 import { teamsApp } from './teams/index.js';
 // SIEM
 import { splunkApp } from './splunk/index.js';
+// Generic
+import { httpApp } from './http-request/index.js';
 
 export const firstPartyApps: AppDefinition[] = [
   intuneApp, jamfApp, workspaceOneApp,
@@ -31,6 +33,7 @@ export const firstPartyApps: AppDefinition[] = [
   jiraApp, serviceNowApp, theHiveApp, requestTrackerApp, riposteCasesApp,
   smtpApp, slackApp, teamsApp,
   splunkApp,
+  httpApp,
 ] as unknown as AppDefinition[];
 
 export function firstPartyCatalog(): AppCatalog {

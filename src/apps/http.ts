@@ -33,12 +33,15 @@
  *   with fetch's method rules (303, and 301/302 after POST, become a GET without body; 307/308
  *   repeat method and body). A redirect to another origin is refused (TerminalError): the
  *   credentials in our headers are for this vendor only. No lab simulator or real-server test
- *   relies on redirects; vendors redirect at most within their own API.
+ *   relies on redirects; vendors redirect at most within their own API. A caller may replace the
+ *   same-origin rule with its own (`redirect`: the generic HTTP app follows its asset's allow-list).
  * - Compression: `accept-encoding: gzip, deflate` is sent (as fetch did) and gzip, deflate
  *   (zlib or raw) and br bodies are decoded; an unknown coding is handed over as received.
  * - Bodies are read completely before vendorFetch returns (vendor replies are small; it frees the
  *   socket at once and classifies a body cut short like any reset). `stream: true` hands over the
- *   body as a Node stream instead (Splunk's export).
+ *   body as a Node stream instead (Splunk's export). `maxBodyBytes` caps the body, compressed
+ *   and decoded: reading stops at the limit (or at once on a larger Content-Length).
+ * - `httpsAgent` replaces the shared HTTPS agent (an asset's CA bundle or client certificate).
  * - HTTPS verifies against Node's default CA store (plus NODE_EXTRA_CA_CERTS).
  * - Request bodies are strings or bytes, sent with their content-length; a POST/PUT/PATCH without
  *   body sends `content-length: 0`.
@@ -47,9 +50,8 @@ import http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
 import { pipeline, type Readable } from 'node:stream';
-import { promisify } from 'node:util';
-import zlib from 'node:zlib';
 import { RetryableError, TerminalError } from '../sdk/errors.js';
+import { BodyTooLarge, codings, decodeBuffer, decoderStream, KNOWN_CODINGS } from './http-decode.js';
 
 export interface VendorErrorInfo {
   message: string;
@@ -63,6 +65,24 @@ export interface VendorRequest {
   signal?: AbortSignal;
   /** Hand the body over as a stream (`res.body`) instead of reading it before returning. */
   stream?: boolean;
+  /**
+   * The HTTPS agent to use instead of the shared one (an asset's own CA bundle or client
+   * certificate; build it with `vendorAgentOptions`). Plain-http requests keep the shared agent.
+   */
+  httpsAgent?: https.Agent;
+  /**
+   * Redirect policy replacing the same-origin rule: called with each redirect's target (and the
+   * URL that redirected); returns null to follow it, or the reason it is refused (nothing is sent
+   * there). Credentials in the target URL are refused whatever it says.
+   */
+  redirect?: (next: URL, from: URL) => string | null;
+  /**
+   * Refuse a (decoded) body longer than this (TerminalError naming the limit). Not applied with
+   * `stream: true`.
+   */
+  maxBodyBytes?: number;
+  /** Statuses >= 400 the caller handles itself: returned like a 2xx, not thrown. */
+  passStatus?: (status: number) => boolean;
 }
 
 export interface VendorClientOptions {
@@ -97,12 +117,13 @@ export interface VendorResponse {
 const MAX_SOCKETS = 64;
 const IDLE_MS = 4_000;
 const MAX_REDIRECTS = 10;
-/** Above this, compressed bodies are decoded on the thread pool instead of inline. */
-const SYNC_DECODE_MAX = 64 * 1024;
 
-const agentOptions = { keepAlive: true, maxSockets: MAX_SOCKETS, maxFreeSockets: MAX_SOCKETS, timeout: IDLE_MS, scheduling: 'lifo' as const };
-const httpAgent = new http.Agent(agentOptions);
-const httpsAgent = new https.Agent(agentOptions);
+/** The shared agents' connection settings, for callers that build their own HTTPS agent. */
+export const vendorAgentOptions = {
+  keepAlive: true, maxSockets: MAX_SOCKETS, maxFreeSockets: MAX_SOCKETS, timeout: IDLE_MS, scheduling: 'lifo' as const,
+};
+const httpAgent = new http.Agent(vendorAgentOptions);
+const httpsAgent = new https.Agent(vendorAgentOptions);
 
 /** Closes every pooled connection (tests; a process exits without it: idle sockets are unref'd). */
 export function closeVendorConnections(): void {
@@ -213,43 +234,6 @@ interface Attempt {
   stream: Readable | undefined;
 }
 
-function codings(headers: http.IncomingHttpHeaders): string[] {
-  const ce = headers['content-encoding'];
-  if (ce === undefined || ce === '' || ce === 'identity') return [];
-  return ce.toLowerCase().split(',').map((s) => s.trim()).filter((s) => s !== '' && s !== 'identity').reverse();
-}
-
-const KNOWN_CODINGS = new Set(['gzip', 'x-gzip', 'deflate', 'br']);
-
-/** zlib-wrapped deflate (RFC 1950 header) or raw deflate, as some servers send for "deflate". */
-function isZlibWrapped(b: Buffer): boolean {
-  return b.length >= 2 && (b[0]! & 0x0f) === 8 && ((b[0]! << 8) | b[1]!) % 31 === 0;
-}
-
-const gunzipAsync = promisify(zlib.gunzip);
-const inflateAsync = promisify(zlib.inflate);
-const inflateRawAsync = promisify(zlib.inflateRaw);
-const brotliAsync = promisify(zlib.brotliDecompress);
-
-async function decodeBuffer(body: Buffer, list: string[]): Promise<Buffer> {
-  let out = body;
-  for (const c of list) {
-    if (out.length === 0) break;
-    const sync = out.length <= SYNC_DECODE_MAX;
-    if (c === 'gzip' || c === 'x-gzip') out = sync ? zlib.gunzipSync(out) : await gunzipAsync(out);
-    else if (c === 'br') out = sync ? zlib.brotliDecompressSync(out) : await brotliAsync(out);
-    else if (isZlibWrapped(out)) out = sync ? zlib.inflateSync(out) : await inflateAsync(out);
-    else out = sync ? zlib.inflateRawSync(out) : await inflateRawAsync(out);
-  }
-  return out;
-}
-
-function decoderStream(c: string): NodeJS.ReadWriteStream {
-  if (c === 'br') return zlib.createBrotliDecompress();
-  if (c === 'deflate') return zlib.createInflate();
-  return zlib.createGunzip();
-}
-
 function requestHeaders(req: VendorRequest, method: string, body: string | Buffer | undefined): Record<string, string | number> {
   const h: Record<string, string | number> = {};
   for (const [k, v] of Object.entries(req.headers ?? {})) h[k.toLowerCase()] = v;
@@ -271,14 +255,18 @@ function dropIdleSockets(agent: http.Agent, host: string, port: number): void {
 }
 
 /** One request/response exchange on one socket. */
-function attempt(u: URL, method: string, headers: Record<string, string | number>, body: string | Buffer | undefined, signal: AbortSignal | undefined, stream: boolean): Promise<Attempt> {
+function attempt(
+  u: URL, method: string, headers: Record<string, string | number>, body: string | Buffer | undefined,
+  signal: AbortSignal | undefined, stream: boolean,
+  ownHttpsAgent: https.Agent | undefined, maxBodyBytes: number | undefined,
+): Promise<Attempt> {
   return new Promise<Attempt>((resolve, reject) => {
     if (signal?.aborted) {
       reject(new TransportError(signal.reason, false, true, false));
       return;
     }
     const isHttps = u.protocol === 'https:';
-    const agent = isHttps ? httpsAgent : httpAgent;
+    const agent = isHttps ? ownHttpsAgent ?? httpsAgent : httpAgent;
     const opts: http.RequestOptions = {
       hostname: u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname,
       port: u.port === '' ? (isHttps ? 443 : 80) : Number(u.port),
@@ -341,7 +329,17 @@ function attempt(u: URL, method: string, headers: Record<string, string | number
       }
       const chunks: Buffer[] = [];
       let ended = false;
-      r.on('data', (c: Buffer) => chunks.push(c));
+      let received = 0;
+      const tooLarge = (n: number) => maxBodyBytes !== undefined && n > maxBodyBytes;
+      if (tooLarge(Number(r.headers['content-length'] ?? 0))) {
+        fail(new BodyTooLarge(maxBodyBytes!));
+        return;
+      }
+      r.on('data', (c: Buffer) => {
+        received += c.length;
+        if (tooLarge(received)) fail(new BodyTooLarge(maxBodyBytes!));
+        else chunks.push(c);
+      });
       r.on('error', fail);
       r.on('end', () => {
         ended = true;
@@ -354,7 +352,7 @@ function attempt(u: URL, method: string, headers: Record<string, string | number
           resolve({ status: status!, headers: r.headers, body: b, stream: undefined });
         };
         if (list.length === 0 || !decodable) finish(raw);
-        else decodeBuffer(raw, list).then(finish, fail);
+        else decodeBuffer(raw, list, maxBodyBytes).then(finish, fail);
       });
       r.on('close', () => {
         if (!ended) fail(Object.assign(new Error('response body cut short'), { code: 'ECONNRESET' }));
@@ -402,7 +400,8 @@ export async function vendorFetch(url: string, req: VendorRequest, opts: VendorC
   for (;;) {
     let a: Attempt;
     try {
-      a = await attempt(u, method, headers, body, req.signal, stream);
+      const maxBodyBytes = stream ? undefined : req.maxBodyBytes;
+      a = await attempt(u, method, headers, body, req.signal, stream, req.httpsAgent, maxBodyBytes);
     } catch (err) {
       if (!(err instanceof TransportError)) throw err;
       if (err.staleReuse && !staleRetried && SAFE_METHODS.has(method)) {
@@ -412,7 +411,16 @@ export async function vendorFetch(url: string, req: VendorRequest, opts: VendorC
       }
       const cause = err.cause;
       // The vendor already refused: its status decides, even if its error body was cut short.
-      if (err.status !== undefined && err.status >= 400) throw statusError(where, err.status, '', new ResponseHeaders({}), opts);
+      if (err.status !== undefined && err.status >= 400 && req.passStatus?.(err.status) !== true) {
+        throw statusError(where, err.status, '', new ResponseHeaders({}), opts);
+      }
+      if (cause instanceof BodyTooLarge) {
+        // The request was answered: whatever it asked for has been done (or refused) by now.
+        const applied = SAFE_METHODS.has(method) ? 'no' : 'unknown';
+        const status = err.status === undefined ? {} : { status: err.status };
+        const msg = `${where}: HTTP ${err.status ?? '?'}: ${cause.message}; not read`;
+        throw new TerminalError(msg, { ...status, applied });
+      }
       if (err.aborted) {
         throw new RetryableError(`${where}: timed out`, { applied: err.sent ? 'unknown' : 'no', cause });
       }
@@ -433,9 +441,15 @@ export async function vendorFetch(url: string, req: VendorRequest, opts: VendorC
       // 303, and 301/302 after a POST, mean "GET the result over there": the request was handled.
       const toGet = a.status === 303 ? method !== 'HEAD' : (a.status === 301 || a.status === 302) && method === 'POST';
       const applied = SAFE_METHODS.has(method) || a.status === 307 || a.status === 308 ? 'no' : 'unknown';
-      if (next === undefined || next.origin !== u.origin || next.username !== '' || next.password !== '') {
-        const where2 = next === undefined ? 'an invalid location' : `another origin (${next.origin})`;
+      if (next === undefined || next.username !== '' || next.password !== '') {
+        const where2 = next === undefined ? 'an invalid location' : 'a URL with credentials';
         throw new TerminalError(`${where}: HTTP ${a.status}: redirected to ${where2}; not followed`, { status: a.status, applied });
+      }
+      const refused = req.redirect !== undefined ? req.redirect(next, u)
+        : next.origin !== u.origin ? `another origin (${next.origin})` : null;
+      if (refused !== null) {
+        const msg = `${where}: HTTP ${a.status}: redirected to ${refused}; not followed`;
+        throw new TerminalError(msg, { status: a.status, applied });
       }
       if (++redirects > MAX_REDIRECTS) throw new TerminalError(`${where}: more than ${MAX_REDIRECTS} redirects`, { status: a.status, applied });
       if (toGet) {
@@ -449,7 +463,9 @@ export async function vendorFetch(url: string, req: VendorRequest, opts: VendorC
     }
 
     const h = new ResponseHeaders(a.headers);
-    if (a.status < 400) return new Res(a.status, a.headers, u.href, redirects > 0, a.body, a.stream);
+    if (a.status < 400 || req.passStatus?.(a.status) === true) {
+      return new Res(a.status, a.headers, u.href, redirects > 0, a.body, a.stream);
+    }
     let text = '';
     if (a.body !== undefined) text = a.body.toString('utf8');
     else text = await new Res(a.status, a.headers, u.href, redirects > 0, undefined, a.stream).text().catch(() => '');

@@ -10,7 +10,9 @@
  * 5xx) the broker stops and reports `unknown`; the engine then reconciles or parks the run.
  */
 import type { z } from 'zod';
-import type { ActionContext, AnyActionDefinition, AppDefinition, ReconcileOutcome } from '../sdk/app.js';
+import {
+  actionForAsset, type ActionContext, type AnyActionDefinition, type AppDefinition, type ReconcileOutcome,
+} from '../sdk/app.js';
 import { ActionError, RetryableError, TerminalError, toErrorRecord, type ErrorRecord } from '../sdk/errors.js';
 import type { Store } from '../store/store.js';
 import type { AppCatalog } from './catalog.js';
@@ -115,7 +117,7 @@ export class Broker {
   /** The action definition behind an asset, for callers that need its flags (idempotent, …). */
   async describe(assetName: string, action: string): Promise<{ asset: ResolvedAsset; def: AnyActionDefinition }> {
     const asset = await this.resolveAsset(assetName);
-    const def = Object.hasOwn(asset.app.actions, action) ? asset.app.actions[action] : undefined;
+    const def = actionForAsset(asset.app, action, asset.config);
     if (!def) throw new TerminalError(`app ${asset.app.id} (asset "${assetName}") has no action "${action}"`);
     return { asset, def };
   }

@@ -41,6 +41,14 @@ export interface ActionDefinition<I extends z.ZodType = z.ZodType, O extends z.Z
   kind: ActionKind;
   /** True when the action changes nothing at the vendor. */
   readOnly: boolean;
+  /**
+   * Optional: whether the action is read-only for an asset with this configuration, for generic
+   * apps whose effect depends on the asset (the HTTP app: a POST to a search API changes nothing).
+   * When present, the engine uses its answer instead of `readOnly` for that asset's steps (a
+   * read-only answer makes the action idempotent too); `readOnly` stays the default the catalog
+   * shows. Called on every step: keep it a pure function of `config`.
+   */
+  readOnlyFor?(config: C): boolean;
   /** True when sending it twice has the same effect as sending it once. */
   idempotent: boolean;
   input: I;
@@ -104,6 +112,21 @@ export function defineApp<C extends z.ZodObject, A extends Record<string, AnyAct
     if (!(s in def.config.shape)) throw new Error(`app ${def.id}: secret "${s}" is not a config field`);
   }
   return { ...def, actions } as AppDefinition<C, A>;
+}
+
+/**
+ * The action `name` of `app` as it applies to an asset with `config`: the definition itself, or
+ * a copy whose `readOnly` (and `idempotent`) follow the action's `readOnlyFor`. Every place that
+ * decides whether a step is gated, journaled as an intent or audited must take the definition
+ * from here, never from `app.actions` directly.
+ */
+export function actionForAsset(
+  app: AppDefinition, name: string, config: unknown,
+): AnyActionDefinition | undefined {
+  const def = Object.hasOwn(app.actions, name) ? app.actions[name] : undefined;
+  if (def?.readOnlyFor === undefined) return def;
+  const readOnly = def.readOnlyFor(config) === true;
+  return readOnly === def.readOnly ? def : { ...def, readOnly, idempotent: def.idempotent || readOnly };
 }
 
 /** Input type of an action as a playbook passes it. */

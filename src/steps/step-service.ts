@@ -22,7 +22,7 @@ import type { JournalEntry } from '../store/records.js';
 import type { AutomationLevel } from '../common/domain.js';
 import type { WaitOn } from '../common/wait-on.js';
 import type { RunRecord } from '../store/records.js';
-import type { AnyActionDefinition } from '../sdk/app.js';
+import { actionForAsset, type AnyActionDefinition } from '../sdk/app.js';
 import { TerminalError, toErrorRecord, type ErrorRecord } from '../sdk/errors.js';
 import type { Broker, ResolvedAsset } from '../broker/broker.js';
 import type { PolicyGate } from '../policy/gate.js';
@@ -186,7 +186,8 @@ export class StepService {
         problem: `role "${label}" is bound to asset "${assetName}" of app ${app.id}, which does not implement the ${t.capability} capability`,
       };
     }
-    const def = Object.hasOwn(app.actions, req.action) ? app.actions[req.action] : undefined;
+    // Per asset: an asset may declare an action read-only (see `readOnlyFor`).
+    const def = actionForAsset(app, req.action, asset.config);
     if (!def) return { problem: `app of asset "${assetName}" has no action "${req.action}"` };
     return { asset, def };
   }

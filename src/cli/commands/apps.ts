@@ -24,7 +24,8 @@ export function configFields(app: AppDefinition): Array<FieldInfo & { secret: bo
 
 function describeAction(name: string, a: AnyActionDefinition) {
   return {
-    name, description: a.description, kind: a.kind, readOnly: a.readOnly, idempotent: a.idempotent, undo: a.undo ?? null,
+    name, description: a.description, kind: a.kind, readOnly: a.readOnly,
+    readOnlyPerAsset: typeof a.readOnlyFor === 'function', idempotent: a.idempotent, undo: a.undo ?? null,
     reconcile: typeof a.reconcile === 'function', timeoutMs: a.timeoutMs ?? DEFAULT_TIMEOUT_MS, timeoutIsDefault: a.timeoutMs === undefined,
     maxAttempts: a.maxAttempts ?? DEFAULT_MAX_ATTEMPTS, input: objectFields(a.input), output: objectFields(a.output),
   };
@@ -59,7 +60,7 @@ function printApp(d: ReturnType<typeof describeApp>): void {
   for (const a of d.actions) {
     const flags = [
       a.kind,
-      a.readOnly ? 'read-only' : 'writes',
+      (a.readOnly ? 'read-only' : 'writes') + (a.readOnlyPerAsset ? ' (unless the asset says otherwise)' : ''),
       a.idempotent ? 'idempotent' : 'non-idempotent',
       a.reconcile ? 'reconcile' : 'no reconcile',
       `undo: ${a.undo ?? 'none'}`,
