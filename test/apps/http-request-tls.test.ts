@@ -12,25 +12,18 @@ import { closeVendorConnections } from '../../src/apps/http.js';
 import { ActionError, RetryableError } from '../../src/sdk/errors.js';
 import { requirePrograms } from '../support/real-server.js';
 import { json, LocalServer, makeTestPki, type TestPki } from '../support/local-http.js';
+import { actionContext } from '../support/action-context.js';
+import { rejects } from '../support/assert-errors.js';
 
 const { get } = httpApp.actions;
 type Cfg = ReturnType<typeof httpApp.config.parse>;
 const TOKEN = 'bearer-SECRET-0d4c88';
 
-function ctx(config: Cfg) {
-  return { config, idempotencyKey: 'run-1:1', signal: AbortSignal.timeout(5000), attempt: 1, log() {} };
-}
+const ctx = (config: Cfg) => actionContext(config, 'run-1:1', { timeoutMs: 5000 });
 
-async function failure(p: Promise<unknown>, pki: TestPki): Promise<ActionError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof ActionError, `expected an ActionError, got ${String(err)}`);
-    for (const s of [TOKEN, pki.clientKeyPem.split('\n')[1]!]) assert.ok(!err.message.includes(s), `secret in message: ${err.message}`);
-    return err;
-  }
-  assert.fail('expected the request to fail');
-}
+/** The action's error, an ActionError naming neither the token nor the client key. */
+const failure = (p: Promise<unknown>, pki: TestPki): Promise<ActionError> =>
+  rejects(p, ActionError, { notInMessage: [TOKEN, pki.clientKeyPem.split('\n')[1]!] });
 
 describe('generic HTTP app over TLS', () => {
   let pki: TestPki;

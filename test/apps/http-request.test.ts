@@ -16,6 +16,8 @@ import { closeVendorConnections } from '../../src/apps/http.js';
 import { ActionError, RetryableError, TerminalError } from '../../src/sdk/errors.js';
 import { assetInput } from '../../src/cli/asset-input.js';
 import { json, LocalServer, type SeenRequest } from '../support/local-http.js';
+import { actionContext } from '../support/action-context.js';
+import { rejects } from '../support/assert-errors.js';
 
 const PASSWORD = 'pw-SECRET-51f0c2';
 const TOKEN = 'bearer-SECRET-9a7e13';
@@ -26,9 +28,7 @@ const SECRETS = [PASSWORD, TOKEN, API_KEY, CLIENT_SECRET, Buffer.from(`svc:${PAS
 const { get, post, put, patch, delete: del } = httpApp.actions;
 type Cfg = ReturnType<typeof httpApp.config.parse>;
 
-function ctx(config: Cfg) {
-  return { config, idempotencyKey: 'run-1:1', signal: AbortSignal.timeout(5000), attempt: 1, log() {} };
-}
+const ctx = (config: Cfg) => actionContext(config, 'run-1:1', { timeoutMs: 5000 });
 
 function assertNoSecret(text: string, where: string): void {
   for (const s of SECRETS) assert.ok(!text.includes(s), `a secret appears in ${where}: ${text}`);
@@ -42,16 +42,7 @@ async function run<A extends typeof get | typeof post>(action: A, input: unknown
 }
 
 /** The action's error, checked to be an ActionError without any secret in its message. */
-async function failure(p: Promise<unknown>): Promise<ActionError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof ActionError, `expected an ActionError, got ${String(err)}`);
-    assertNoSecret(err.message, 'an error message');
-    return err;
-  }
-  assert.fail('expected the request to fail');
-}
+const failure = (p: Promise<unknown>): Promise<ActionError> => rejects(p, ActionError, { notInMessage: SECRETS });
 
 const echo = (s: SeenRequest, res: Parameters<typeof json>[0]) => json(res, 200, { method: s.method, url: s.url, headers: s.headers, body: s.body });
 
