@@ -31,7 +31,7 @@ import { GitError, exportCommit, fetchMirror, listTree, redactUrl, resolveCommit
 import { checkDirectory, checkTree } from './tree.js';
 import { ConflictError } from '../store/sqlite/common.js';
 import { installedPlaybooks } from './installed.js';
-import { discoverTests, runRepositoryTests, TESTS_DIR } from '../testing/repo-tests.js';
+import { discoverTests, runRepositoryTestsApart, TEST_LIMITS, TESTS_DIR } from '../testing/repo-tests.js';
 
 export class RepoError extends Error {
   constructor(message: string) {
@@ -59,6 +59,8 @@ export interface RepoSyncerOptions {
   /** Called after an activation or removal; awaited (the server reloads its playbooks before the sync answers). */
   onChange?: () => Promise<void> | void;
   now?: () => number;
+  /** Limits of a repository's tests at sync (default TEST_LIMITS). */
+  testLimits?: typeof TEST_LIMITS;
 }
 
 const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -150,13 +152,25 @@ export class RepoSyncer {
     this.timer = null;
   }
 
-  /** The repository's tests, run hermetically (playbooks in the sandbox): a failure refuses the commit. */
+  /**
+   * The repository's tests, run hermetically in a process of their own (its own sandbox and heap,
+   * a time budget): a failure refuses the commit. Production runs never share a realm with them.
+   */
   private async requireTests(root: string, builds: PlaybookBuild[]): Promise<void> {
     if (discoverTests(root).length === 0) {
       throw new RepoBuildError([`the repository requires tests and this commit has none (${TESTS_DIR}/*.test.json)`]);
     }
-    const failed = (await runRepositoryTests(this.sandbox, root, builds)).filter((r) => !r.ok);
-    if (failed.length > 0) throw new RepoBuildError(failed.map((r) => `${r.file}: test failed: ${r.problems.join('; ')}`));
+    let results;
+    try {
+      results = await runRepositoryTestsApart(root, builds, this.opts.testLimits ?? TEST_LIMITS);
+    } catch (err) {
+      throw new RepoBuildError([(err as Error).message]);
+    }
+    const errors = results.filter((r) => !r.ok).map((r) => `${r.file}: test failed: ${r.problems.join('; ')}`);
+    for (const b of builds) {
+      if (!results.some((r) => r.playbook === b.playbookId)) errors.push(`${b.path}: playbook ${b.playbookId} has no test (${TESTS_DIR}/*.test.json)`);
+    }
+    if (errors.length > 0) throw new RepoBuildError(errors);
   }
 
   private mirrorDir(name: string): string {

@@ -14,6 +14,8 @@ import type { Store } from '../store/store.js';
 import type { PolicyStore } from '../store/policy-store.js';
 import type { JournalEntry, RunRecord } from '../store/records.js';
 import { Scenario, ScenarioError, type ActionAnswer } from './scenario.js';
+import { isDryRunStep } from '../engine/execution.js';
+import { firstPartyApps } from '../apps/catalog.js';
 import { runPlaybook, type RunReport, type TestPlaybook } from './runner.js';
 
 export const FIXTURE_FORMAT = 'riposte-fixture/1';
@@ -42,7 +44,12 @@ export type Fixture = z.input<typeof Fixture>;
 /** The fixture in `raw` (parsed JSON), checked: a ScenarioError naming every bad part. */
 export function parseFixture(raw: unknown, what = 'fixture'): z.output<typeof Fixture> {
   const parsed = Fixture.safeParse(raw);
-  if (parsed.success) return parsed.data;
+  if (parsed.success) {
+    if (Object.values(parsed.data.expect).every((v) => v === undefined)) {
+      throw new ScenarioError(`the ${what} is not valid: expect: it checks nothing (give at least the run's status)`);
+    }
+    return parsed.data;
+  }
   const why = parsed.error.issues.map((i) => `${i.path.join('.') || '(top)'}: ${i.message}`).join('; ');
   throw new ScenarioError(`the ${what} is not valid: ${why}`);
 }
@@ -60,13 +67,20 @@ export async function fixtureOfRun(store: Store, policy: PolicyStore, run: RunRe
   const actions: Record<string, ActionAnswer[]> = {};
   const lists: Record<string, string[]> = {};
   const related: Array<{ count: number; incidentIds: number[] }> = [];
-  const decisions: Record<string, 'approve' | 'deny' | 'pending'> = {};
-  const prompts: Record<string, string | number | boolean> = {};
+  // Per step name (or question), in the order the requests came: a later request may go another way.
+  const decisions: Record<string, Array<'approve' | 'deny' | 'pending' | 'expire'>> = {};
+  const prompts: Record<string, Array<string | number | boolean | { timeout: true }>> = {};
+  const requireApproval = new Set<string>();
+  let changedUnapproved = false;
   for (const e of journal) {
     if (!ENDED.has(e.status)) continue;
     if (e.kind === 'action') {
       const a = approvals.find((x) => x.seq === e.seq);
-      if (a) decisions[e.name] = a.status === 'approved' ? 'approve' : a.status === 'denied' ? 'deny' : 'pending';
+      if (a) {
+        (decisions[e.name] ??= []).push(a.status === 'approved' ? 'approve' : a.status === 'denied' ? 'deny' : a.status === 'expired' ? 'expire' : 'pending');
+        // An approval the asset's policy asked for: the test asks for it the same way.
+        if (a.reasons.some((r) => r.startsWith(`asset "${a.asset}" requires approval`))) requireApproval.add(e.name.slice(0, e.name.indexOf('.')));
+      } else if (e.attempts > 0 && isChanging(e)) changedUnapproved = true;
       const answer = answerOf(e);
       if (answer) (actions[e.name] ??= []).push(answer);
     } else if (e.kind === 'list' && e.status === 'completed') {
@@ -78,8 +92,8 @@ export async function fixtureOfRun(store: Store, policy: PolicyStore, run: RunRe
     } else if (e.kind === 'prompt') {
       const p = await policy.getPromptForStep(run.id, e.seq);
       if (p?.status === 'answered' && (typeof p.answer === 'string' || typeof p.answer === 'number' || typeof p.answer === 'boolean')) {
-        prompts[p.question] = p.answer;
-      }
+        (prompts[p.question] ??= []).push(p.answer);
+      } else if (p && p.status !== 'pending') (prompts[p.question] ??= []).push({ timeout: true });
     } else if (e.kind === 'playbook') {
       throw new ScenarioError(`run ${run.id} started a child playbook (step ${e.seq}): the authoring kit does not run child playbooks yet`);
     }
@@ -88,13 +102,19 @@ export async function fixtureOfRun(store: Store, policy: PolicyStore, run: RunRe
   const incident = await store.getIncident(run.incidentId);
   const scenario: Fixture['scenario'] = {
     snapshot: run.input as never,
+    // ctx.now as the run saw it (the test's clock starts when the run started).
+    now: run.startedAt ?? run.createdAt,
+    // Changing actions sent without an approval: the automation level was autonomous then.
+    ...(changedUnapproved && Object.keys(decisions).length === 0 ? { automation: 'autonomous' as const } : {}),
+    ...(requireApproval.size > 0 ? { requireApproval: [...requireApproval] } : {}),
     ...(run.args !== null && run.args !== undefined ? { args: run.args as Record<string, unknown> } : {}),
     ...(Object.keys(actions).length > 0 ? { actions: collapse(actions) } : {}),
     ...(Object.keys(lists).length > 0 ? { lists } : {}),
     ...(related.length > 0 ? { related } : {}),
-    ...(Object.keys(decisions).length > 0 ? { approvals: decisions } : {}),
-    ...(Object.keys(prompts).length > 0 ? { prompts } : {}),
-    ...(run.dryRun ? { dryRun: true } : {}),
+    ...(Object.keys(decisions).length > 0 ? { approvals: collapse(decisions) } : {}),
+    ...(Object.keys(prompts).length > 0 ? { prompts: collapse(prompts) } : {}),
+    // A dry run by the run's flag or by the playbook's setting: its destructive steps were recorded.
+    ...(run.dryRun || journal.some(isDryRunStep) ? { dryRun: true } : {}),
   };
   return {
     format: FIXTURE_FORMAT,
@@ -119,8 +139,14 @@ function answerOf(e: JournalEntry): ActionAnswer | null {
   return { fail: { message: e.error.message, ...(e.error.status !== undefined ? { status: e.error.status } : {}) } };
 }
 
-const collapse = (a: Record<string, ActionAnswer[]>): Record<string, ActionAnswer | ActionAnswer[]> =>
+const collapse = <T>(a: Record<string, T[]>): Record<string, T | T[]> =>
   Object.fromEntries(Object.entries(a).map(([k, v]) => [k, v.length === 1 ? v[0]! : v]));
+
+/** Whether the step's action changes something at the vendor (from the first-party app's definition). */
+function isChanging(e: JournalEntry): boolean {
+  const def = e.app && e.action ? firstPartyApps.find((a) => a.id === e.app)?.actions[e.action] : undefined;
+  return def !== undefined && !def.readOnly;
+}
 
 /** The differences between what the run did and what was expected, first difference first. */
 export function differences(report: RunReport, expect: Expectation): string[] {

@@ -67,6 +67,10 @@ export async function replayRun(run: RunRecord, journal: JournalEntry[], playboo
   if (playbook.config.id !== run.playbookId) {
     throw new Error(`the new code is playbook ${playbook.config.id}, the run is of ${run.playbookId}`);
   }
+  if (run.status !== 'completed' && run.status !== 'failed') {
+    // A run still going has steps in flight the recording does not answer yet: no verdict is possible.
+    throw new Error(`run ${run.id} is ${run.status}: only a completed or failed run can be replayed`);
+  }
   const recorded = new Map(journal.map((e) => [e.seq, e]));
   const asked: string[] = [];
   const host: RunHost = {
@@ -99,6 +103,9 @@ export async function replayRun(run: RunRecord, journal: JournalEntry[], playboo
   }
   if (result.status === 'completed' && !isDeepStrictEqual(result.output, run.output)) {
     return report(`the run's output was ${brief(run.output)}; the new code's is ${brief(result.output)}`);
+  }
+  if (result.status === 'failed' && (result.error.name !== run.error?.name || result.error.message !== run.error?.message)) {
+    return report(`the run failed with ${run.error?.name ?? '?'}: ${brief(run.error?.message)}; the new code fails with ${result.error.name}: ${brief(result.error.message)}`);
   }
   return report(null);
 }

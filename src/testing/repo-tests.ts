@@ -10,7 +10,9 @@
  * (Tests written with `riposte/testing` in JavaScript are for the authors' own machines and CI.)
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { PlaybookBuild } from '../store/repo-records.js';
 import type { Sandbox } from '../sandbox/sandbox.js';
 import { checkFixture, parseFixture } from './fixture.js';
@@ -24,6 +26,8 @@ export interface RepoTestResult {
   /** The test's file, relative to the repository's root. */
   file: string;
   description: string | null;
+  /** The playbook it tests (null when the file could not be read). */
+  playbook: string | null;
   ok: boolean;
   /** Why it failed: the first difference first, or the error. */
   problems: string[];
@@ -39,8 +43,52 @@ export function discoverTests(root: string): string[] {
   return files;
 }
 
-/** Runs every test of the repository at `root` against its built playbooks (loaded in `sandbox`). */
-export async function runRepositoryTests(sandbox: Sandbox, root: string, builds: PlaybookBuild[]): Promise<RepoTestResult[]> {
+/** How long one test may take, and all of a repository's tests together (they run in a process of their own). */
+export const TEST_LIMITS = { perTestMs: 10_000, totalMs: 120_000, heapMb: 512 };
+
+/**
+ * `runRepositoryTests` in a child process of its own (repo-tests-child.ts): its own sandbox and
+ * heap limit, killed after `totalMs` — what a sync and `riposte playbooks test` use, since a
+ * repository's tests (and the playbooks they drive) are code and data written by others.
+ */
+export function runRepositoryTestsApart(root: string, builds: PlaybookBuild[], limits = TEST_LIMITS): Promise<RepoTestResult[]> {
+  const entry = fileURLToPath(new URL('./repo-tests-child.js', import.meta.url));
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--no-node-snapshot', `--max-old-space-size=${limits.heapMb}`, entry], {
+      stdio: ['pipe', 'pipe', 'ignore'], env: { PATH: process.env['PATH'] ?? '' },
+    });
+    let out = '';
+    let killed = false;
+    const timer = setTimeout(() => {
+      killed = true;
+      child.kill('SIGKILL');
+    }, limits.totalMs);
+    child.stdout.setEncoding('utf8').on('data', (d: string) => { if (out.length < 16 * 1024 * 1024) out += d; });
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      if (killed) return reject(new Error(`the repository's tests ran longer than ${limits.totalMs / 1000} s in all and were stopped`));
+      let answer: { results?: RepoTestResult[]; error?: string };
+      try {
+        answer = JSON.parse(out) as typeof answer;
+      } catch {
+        return reject(new Error(`the repository's tests stopped without a result (${signal ?? `exit code ${code}`}; out of memory?)`));
+      }
+      if (answer.error !== undefined || !answer.results) return reject(new Error(answer.error ?? 'no results'));
+      resolve(answer.results);
+    });
+    child.stdin.end(JSON.stringify({ root, builds, perTestMs: limits.perTestMs }));
+  });
+}
+
+/** Runs every test of the repository at `root` against its built playbooks (loaded in `sandbox`), each within `perTestMs`. */
+export async function runRepositoryTests(
+  sandbox: Sandbox, root: string, builds: PlaybookBuild[], opts: { perTestMs?: number } = {},
+): Promise<RepoTestResult[]> {
+  const perTestMs = opts.perTestMs ?? TEST_LIMITS.perTestMs;
   const playbooks = new Map<string, TestPlaybook>();
   for (const b of builds) {
     const loaded = sandbox.load({ hash: b.bundle.hash, code: b.bundle.code });
@@ -53,6 +101,7 @@ export async function runRepositoryTests(sandbox: Sandbox, root: string, builds:
   for (const file of discoverTests(root)) {
     const t0 = performance.now();
     let description: string | null = null;
+    let tested: string | null = null;
     try {
       const path = join(root, file);
       if (statSync(path).size > MAX_TEST_BYTES) throw new Error(`larger than ${MAX_TEST_BYTES} bytes`);
@@ -64,12 +113,17 @@ export async function runRepositoryTests(sandbox: Sandbox, root: string, builds:
       }
       const fixture = parseFixture(raw, 'test');
       description = fixture.description ?? null;
+      tested = fixture.playbook;
       const playbook = playbooks.get(fixture.playbook);
       if (!playbook) throw new Error(`the repository has no playbook "${fixture.playbook}" (it has: ${[...playbooks.keys()].join(', ') || 'none'})`);
-      const { differences } = await checkFixture(playbook, fixture);
-      results.push({ file, description, ok: differences.length === 0, problems: differences, ms: performance.now() - t0 });
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`the test ran longer than ${perTestMs / 1000} s and was stopped`)), perTestMs);
+      });
+      const { differences } = await Promise.race([checkFixture(playbook, fixture), late]).finally(() => clearTimeout(timer));
+      results.push({ file, description, playbook: tested, ok: differences.length === 0, problems: differences, ms: performance.now() - t0 });
     } catch (err) {
-      results.push({ file, description, ok: false, problems: [(err as Error).message], ms: performance.now() - t0 });
+      results.push({ file, description, playbook: tested, ok: false, problems: [(err as Error).message], ms: performance.now() - t0 });
     }
   }
   return results;

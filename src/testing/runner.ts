@@ -14,9 +14,12 @@ import { randomBytes } from 'node:crypto';
 import { AppCatalog } from '../broker/catalog.js';
 import { Broker } from '../broker/broker.js';
 import { Engine } from '../engine/engine.js';
+import { isDryRunStep } from '../engine/execution.js';
 import type { LoadedPlaybook } from '../engine/registry.js';
 import { PlaybookRegistry } from '../engine/registry.js';
 import { newRunFor } from '../ingest/new-run.js';
+import { parseTriggerCondition } from '../engine/trigger-condition.js';
+import type { IngestRun, NewRun } from '../store/store.js';
 import { createHitl, type Hitl } from '../policy/hitl.js';
 import type { AppDefinition } from '../sdk/app.js';
 import type { ErrorRecord } from '../sdk/errors.js';
@@ -72,6 +75,8 @@ export interface RunReport {
   incident: { status: string; severity: string };
   prompts: Array<{ question: string; status: string; answer: unknown }>;
   journal: JournalEntry[];
+  /** The run's record as the store kept it (e.g. to replay it against other code). */
+  run: RunRecord;
 }
 
 /** The playbook under test, as the engine runs it. */
@@ -118,7 +123,12 @@ class World {
 
   static async open(playbook: LoadedPlaybook, s: CheckedScenario): Promise<World> {
     const store = new SqliteStore({ path: ':memory:', secretKey: randomBytes(32) });
-    await store.migrate();
+    try {
+      await store.migrate();
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
     const answers = new Answers(s.actions ?? {});
     let world: World | null = null;
     const hitl = createHitl({
@@ -126,6 +136,7 @@ class World {
       now: () => world?.clock ?? Date.now(),
     });
     world = new World(store, playbook, answers, hitl);
+    if (s.now !== undefined) world.clock = Date.parse(s.now);
     try {
       await world.furnish(s);
     } catch (err) {
@@ -196,7 +207,6 @@ class World {
       const at = Date.now();
       while (Date.now() <= at + 1) await new Promise((r) => setTimeout(r, 1));
     }
-    if (s.snapshot && s.incident) throw new ScenarioError('give the incident as `incident` or as a recorded `snapshot`, not both');
     const i = s.snapshot
       ? { ...s.snapshot, sourceId: s.snapshot.sourceId ?? undefined, artifacts: s.snapshot.artifacts.map((a) => ({ name: a.name, cef: a.cef })) }
       : s.incident ?? {};
@@ -206,13 +216,21 @@ class World {
       ...(i.sourceId ? { sourceId: i.sourceId } : {}),
       artifacts: (i.artifacts ?? []).map((a, n) => ({ name: a.name ?? `artifact ${n + 1}`, cef: a.cef })),
     };
-    const incidentId = (await store.ingest(incident, [], CAUSE)).incident.id;
+    // Ingested as an alert would be, so that the playbook's label and trigger condition decide
+    // `triggered` as in production; a run the alert would not start is started by hand.
     const registered = new PlaybookRegistry([playbook]);
-    const triggered = registered.matching(incident.label).length > 0;
     const p = registered.get(playbook.config.id)!;
-    const run = newRunFor(p, CAUSE, { args: s.args, dryRun: s.dryRun ?? false });
+    const run: IngestRun = newRunFor(p, CAUSE, { args: s.args, dryRun: s.dryRun ?? false });
     if (s.snapshot) run.input = s.snapshot;
-    const created = await store.createRun(incidentId, run, CAUSE);
+    const when = p.config.triggers.when;
+    if (when !== undefined) {
+      const parsed = parseTriggerCondition(when);
+      run.condition = { text: when, from: 'playbook', holds: (subject) => parsed.holds(subject) };
+    }
+    const matches = registered.matching(incident.label).length > 0;
+    const ingested = await store.ingest(incident, matches ? [run] : [], CAUSE);
+    const triggered = ingested.runs.length > 0;
+    const created = triggered ? ingested.runs[0]! : await store.createRun(ingested.incident.id, { ...run, condition: undefined } as NewRun, CAUSE);
     this.engine.start();
     return this.report(await this.drive(created.id, s), triggered);
   }
@@ -243,32 +261,45 @@ class World {
     let moved = false;
     let open = 0;
     const journal = await this.store.loadJournal(run.id);
-    for (const a of await this.hitl.policy.listApprovals({ runId: run.id, status: 'pending' })) {
+    const pending = (await this.hitl.policy.listApprovals({ runId: run.id, status: 'pending' })).sort((a, b) => a.seq - b.seq);
+    for (const a of pending) {
       const name = journal.find((e) => e.seq === a.seq)?.name ?? '';
-      const decision: Decision = typeof s.approvals === 'string' ? s.approvals : (s.approvals?.[name] ?? 'approve');
-      if (decision === 'pending') {
-        open++;
-        continue;
-      }
+      const given = typeof s.approvals === 'string' ? s.approvals : s.approvals?.[name];
+      const decision: Decision = this.nth(`approval ${name}`, a.id, given) ?? 'approve';
+      if (decision === 'pending') open++;
+      if (decision === 'pending' || decision === 'expire') continue; // an expiring one lets time pass
       await this.hitl.approvals.decide(a.id, REVIEWER, decision, 'api');
       moved = true;
     }
     for (const e of journal.filter((x) => x.kind === 'prompt')) {
       const p = await this.hitl.policy.getPromptForStep(run.id, e.seq);
       if (!p || p.status !== 'pending') continue;
-      if (!Object.hasOwn(s.prompts ?? {}, p.question)) {
-        open++;
-        continue;
-      }
-      await this.hitl.prompts.answer(p.id, REVIEWER, s.prompts![p.question], 'api');
+      const answer = this.nth(`prompt ${p.question}`, p.id, s.prompts?.[p.question]);
+      if (answer === undefined) open++;
+      if (answer === undefined || (typeof answer === 'object' && answer.timeout)) continue;
+      await this.hitl.prompts.answer(p.id, REVIEWER, answer, 'api');
       moved = true;
     }
     if (!moved && open === 0 && run.wakeAt !== null) {
-      // Only time moves the run on (a sleep, a prompt's timeout): let it pass, on the test's clock.
-      this.clock = Math.max(this.clock, Date.parse(run.wakeAt));
+      // Only time moves the run on (a sleep, a prompt's timeout, an approval's expiry): let it
+      // pass, on the test's clock.
+      // (1 ms past it: an approval expires once the clock is *past* its expiry.)
+      this.clock = Math.max(this.clock, Date.parse(run.wakeAt) + 1);
       moved = true;
     }
     return moved;
+  }
+
+  /** Requests seen per key (a step name's approvals, a question's prompts), to hand out list entries in order. */
+  private readonly seen = new Map<string, string[]>();
+
+  /** The scenario's answer for the request `id` under `key`: the one answer, or the list's entry for it. */
+  private nth<T>(key: string, id: string, given: T | T[] | undefined): T | undefined {
+    if (!Array.isArray(given)) return given;
+    const ids = this.seen.get(key) ?? [];
+    if (!ids.includes(id)) ids.push(id);
+    this.seen.set(key, ids);
+    return given[ids.indexOf(id)];
   }
 
   private async report(run: RunRecord, triggered: boolean): Promise<RunReport> {
@@ -285,7 +316,7 @@ class World {
       const a = approvals.find((x) => x.seq === e.seq);
       return {
         ...steps.find((x) => x.seq === e.seq)!, app: e.app,
-        dryRun: /dry run/i.test(e.detail ?? ''),
+        dryRun: isDryRunStep(e),
         approval: a ? { status: a.status, reasons: a.reasons } : null,
       };
     });
@@ -298,7 +329,7 @@ class World {
       runId: run.id, status: run.status, output: run.output, error: run.error, attentionReason: run.attentionReason,
       waitingOn: run.status === 'waiting' && run.waitingOn !== null ? [run.waitingOn] : [], triggered, steps, actions,
       notes: (await store.listNotes(run.incidentId)).filter((n) => n.runId === run.id).map((n) => n.text),
-      incident: { status: incident.status, severity: incident.severity }, prompts, journal,
+      incident: { status: incident.status, severity: incident.severity }, prompts, journal, run,
     };
   }
 

@@ -20,7 +20,11 @@ export const ActionAnswer = z.union([
 ]);
 export type ActionAnswer = z.infer<typeof ActionAnswer>;
 
-const Decision = z.enum(['approve', 'deny', 'pending']);
+/** `expire`: nobody decides, and the request expires (the test's clock passes its expiry). */
+const Decision = z.enum(['approve', 'deny', 'pending', 'expire']);
+/** One decision for every request of a step name, or one per request in the order they come. */
+const Decisions = z.union([Decision, z.array(Decision).min(1)]);
+const PromptAnswer = z.union([z.string(), z.number(), z.boolean(), z.strictObject({ timeout: z.literal(true) })]);
 export type Decision = z.infer<typeof Decision>;
 
 const cef = z.record(z.string(), z.string());
@@ -65,12 +69,20 @@ export const Scenario = z.strictObject({
     label: z.string().min(1).max(128),
     artifacts: z.array(z.strictObject({ name: z.string().min(1).optional(), cef })).min(1),
   })).max(1000).optional(),
-  /** Approvals the policy asks for: one decision for all, or by step name. Default: approve. */
-  approvals: z.union([Decision, z.record(z.string(), Decision)]).optional(),
+  /**
+   * Approvals the policy asks for: one decision for all, or by step name (a decision, or a list of
+   * them for successive requests of that step name). Default: approve.
+   */
+  approvals: z.union([Decision, z.record(z.string(), Decisions)]).optional(),
   /** Roles whose asset requires approval for every changing action (asset policy). */
   requireApproval: z.array(z.string()).optional(),
-  /** Answers to `ctx.prompt`, by question; a prompt not listed stays unanswered. */
-  prompts: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+  /**
+   * Answers to `ctx.prompt`, by question (an answer, `{ "timeout": true }` to let it time out, or a
+   * list for successive prompts with that question); a prompt not listed stays unanswered.
+   */
+  prompts: z.record(z.string(), z.union([PromptAnswer, z.array(PromptAnswer).min(1)])).optional(),
+  /** When the run starts (ISO 8601; default: now): what `ctx.now` says, on the test's own clock. */
+  now: z.iso.datetime({ offset: true }).optional(),
   /** The playbook's automation level as an operator set it (default: the playbook's own). */
   automation: z.enum(AUTOMATION_LEVELS).optional(),
   /** The run is a dry run: destructive actions are recorded, not performed. */
@@ -91,7 +103,15 @@ export class ScenarioError extends Error {
 /** The scenario, checked: a ScenarioError naming every bad part. */
 export function checkScenario(raw: unknown, what = 'scenario'): CheckedScenario {
   const parsed = Scenario.safeParse(raw ?? {});
-  if (parsed.success) return parsed.data;
+  if (parsed.success) {
+    if (parsed.data.snapshot && parsed.data.incident) {
+      throw new ScenarioError(`the ${what} is not valid: give the incident as \`incident\` or as a recorded \`snapshot\`, not both`);
+    }
+    if (parsed.data.related && parsed.data.history) {
+      throw new ScenarioError(`the ${what} is not valid: give \`ctx.related\`'s answers as \`related\` or \`history\`, not both`);
+    }
+    return parsed.data;
+  }
   const why = parsed.error.issues.map((i) => `${i.path.join('.') || '(top)'}: ${i.message}`).join('; ');
   throw new ScenarioError(`the ${what} is not valid: ${why}`);
 }

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
-import type { RepoSyncer } from '../../src/repos/sync.js';
+import { RepoSyncer } from '../../src/repos/sync.js';
 import { GitDaemon, GitRepo, playbookSource } from '../support/git.js';
 import { openRepoSyncer, type RepoSyncerFixture } from '../support/repo-syncer.js';
 import { tempDir } from '../support/temp-store.js';
@@ -74,4 +74,36 @@ test('a repository that does not require tests is activated whatever its tests s
   const r = await syncer.sync('untested', 'user:admin', 'manual');
   assert.equal(r.status, 'activated', r.errors.join('\n'));
   assert.equal((await store.getRepo('untested'))!.requireTests, false);
+});
+
+test('tests that never end are stopped within the budget, in a process of their own; the commit is refused', async () => {
+  const repo = GitRepo.create(join(tmp.dir, 'served'), 'endless.git');
+  repo.commit({
+    'playbooks/loop.ts': playbookSource({ id: 'endless', body: '  for (;;) await ctx.note("again");' }),
+    'tests/loop.test.json': JSON.stringify({ playbook: 'endless', scenario: {}, expect: { status: 'completed' } }),
+  }, 'never ends');
+  await syncer.add({ name: 'endless', kind: 'git', url: daemon.url('endless.git'), requireTests: true }, 'user:admin');
+  const limited = new RepoSyncer(store, fixture.sandbox, {
+    mirrorsDir: join(tmp.dir, 'mirrors'), testLimits: { perTestMs: 1000, totalMs: 20_000, heapMb: 256 },
+  });
+  const t0 = Date.now();
+  const r = await limited.sync('endless', 'user:admin', 'manual');
+  assert.equal(r.status, 'refused');
+  assert.match(r.errors.join('\n'), /tests\/loop\.test\.json: test failed: the test ran longer than 1 s and was stopped/);
+  assert.ok(Date.now() - t0 < 20_000, `the sync took ${Date.now() - t0} ms`);
+  assert.equal(fixture.sandbox.realm(false).active, 0, 'nothing of the tests ran in the server\'s sandbox');
+});
+
+test('a test that checks nothing, and a playbook without a test, are refused', async () => {
+  const repo = GitRepo.create(join(tmp.dir, 'served'), 'empty-checks.git');
+  repo.commit({
+    'playbooks/block.ts': playbook('blocked'),
+    'playbooks/other.ts': playbookSource({ id: 'untested-other', body: '  return 1;' }),
+    'tests/block.test.json': JSON.stringify({ playbook: 'tested-block', scenario: {}, expect: {} }),
+  }, 'x');
+  await syncer.add({ name: 'empty-checks', kind: 'git', url: daemon.url('empty-checks.git'), requireTests: true }, 'user:admin');
+  const r = await syncer.sync('empty-checks', 'user:admin', 'manual');
+  assert.equal(r.status, 'refused');
+  assert.match(r.errors.join('\n'), /expect: it checks nothing/);
+  assert.match(r.errors.join('\n'), /playbooks\/other\.ts: playbook untested-other has no test/);
 });

@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { buildRepository, RepoBuildError } from '../../repos/build.js';
 import { Sandbox } from '../../sandbox/sandbox.js';
-import { runRepositoryTests } from '../../testing/repo-tests.js';
+import { runRepositoryTestsApart } from '../../testing/repo-tests.js';
 import { checkDirectory } from '../../repos/tree.js';
 import { CliError, printJson } from '../open-store.js';
 import { terminalSafe } from '../format.js';
@@ -57,7 +57,12 @@ export function registerPlaybookAuthoring(playbooks: Command): void {
           if (err instanceof RepoBuildError) throw new CliError(`the playbooks do not build:\n${err.errors.map((e) => `  ${terminalSafe(e)}`).join('\n')}`);
           throw err;
         }
-        const results = await runRepositoryTests(sandbox, root, builds);
+        let results;
+        try {
+          results = await runRepositoryTestsApart(root, builds);
+        } catch (err) {
+          throw new CliError(terminalSafe((err as Error).message));
+        }
         if (opts.json) printJson({ playbooks: builds.map((b) => ({ id: b.playbookId, path: b.path, hash: b.bundle.hash })), tests: results });
         else {
           if (results.length === 0) console.log('no tests (tests/*.test.json)');

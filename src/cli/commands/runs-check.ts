@@ -59,7 +59,7 @@ export function registerRunChecks(runs: Command): void {
     .option('--json', 'machine-readable JSON')
     .action(async (runId: string | undefined, opts: { file?: string; dir?: string; commit?: string; json?: boolean }, cmd: Command) => {
       if ((opts.dir === undefined) === (opts.commit === undefined)) throw new CliError('give exactly one of --dir <path> or --commit <sha>');
-      if ((runId === undefined) === (opts.file === undefined)) throw new CliError('give a run id or --file <recorded run>, not both');
+      if ((runId === undefined) === (opts.file === undefined)) throw new CliError('give exactly one of a run id or --file <recorded run>');
       if (opts.file !== undefined && opts.commit !== undefined) throw new CliError('--commit needs the server\'s mirror: with --file, replay a checkout (--dir)');
       const { run, journal } = opts.file !== undefined ? readRecorded(opts.file) : await withStore(cmd, async (store) => {
         const r = await findRun(store, runId!);
@@ -80,10 +80,15 @@ export function registerRunChecks(runs: Command): void {
         const build = builds.find((b) => b.playbookId === run.playbookId);
         if (!build) throw new CliError(`the new code has no playbook "${run.playbookId}" (it has: ${builds.map((b) => b.playbookId).join(', ') || 'none'})`);
         const loaded = sandbox.load({ hash: build.bundle.hash, code: build.bundle.code });
-        const report = await replayRun(run, journal, { config: loaded.config, executor: loaded, hash: build.bundle.hash, identity: 'bundle' });
+        let report;
+        try {
+          report = await replayRun(run, journal, { config: loaded.config, executor: loaded, hash: build.bundle.hash, identity: 'bundle' });
+        } catch (err) {
+          throw new CliError(terminalSafe((err as Error).message));
+        }
         if (opts.json) printJson({ runId: run.id, playbookId: run.playbookId, recordedHash: run.playbookHash, newHash: build.bundle.hash, ...report });
         else if (report.same) {
-          console.log(`same: the new code (${build.bundle.hash}) takes the recorded path of run ${run.id} (${report.steps} steps) and ends ${report.status}, as the run did`);
+          console.log(terminalSafe(`same: the new code (${build.bundle.hash}) takes the recorded path of run ${run.id} (${report.steps} steps) and ends ${report.status}, as the run did`));
         } else {
           console.log(`diverges: ${terminalSafe(report.divergence!)}`);
         }

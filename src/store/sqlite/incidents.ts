@@ -93,7 +93,7 @@ export class IncidentRepo {
       if (!row) throw new NotFoundError(`incident ${incidentId} not found`);
       const created = this.runs.insertInTx(incidentId, run, (run.input as IncidentView | undefined) ?? this.viewOf(toIncident(row)));
       this.audit.appendInTx({ actor, action: 'run.create', target: `run:${run.id}`,
-        detail: { incidentId, playbookId: run.playbookId, playbookVersion: run.playbookVersion } });
+        detail: { incidentId, playbookId: run.playbookId, playbookVersion: run.playbookVersion, ...(run.input !== undefined ? { inputGiven: true } : {}) } });
       return created;
     });
     this.rerunTx = db.transaction((originalId: string, run: NewRun, actor: string) => {
@@ -175,7 +175,7 @@ export class IncidentRepo {
     let created: RunRecord[] = [];
     if (runs.length > 0) {
       const view = this.viewOf(incident);
-      created = runs.map((r) => this.runs.insertInTx(id, r, view));
+      created = runs.map((r) => this.runs.insertInTx(id, r, (r.input as IncidentView | undefined) ?? view));
     }
     this.audit.appendInTx({ actor, action: 'incident.create', target: `incident:${id}`, detail: {
       name: inc.name, label: inc.label, severity: inc.severity, source: inc.source, sourceId: inc.sourceId ?? null,
