@@ -40,6 +40,7 @@ import { NeedsAttention, NonDeterminismError } from './errors.js';
 import { Delivery } from './delivery.js';
 import { buildContext, type RunEffects } from './context.js';
 import { checkChildCall } from './child-call.js';
+import { checkListCall, type ListOp } from './list-call.js';
 import { ExecutionInterrupted, type PlaybookExecution, type PlaybookExecutor } from './executor.js';
 import type { CapabilityName } from '../sdk/capabilities.js';
 
@@ -467,6 +468,17 @@ export class RunExecution implements RunEffects {
     return this.step('list', 'lists.contains', input, () =>
       this.host.perform({ kind: 'list', seq, name: 'lists.contains', input }),
     );
+  }
+
+  /**
+   * A change to a custom list: one step, performed by the host (list-change.ts in src/steps/),
+   * which journals its outcome with the change. Bad arguments throw before the step takes a position.
+   */
+  listChange(op: ListOp, list: unknown, value: unknown): Promise<unknown> {
+    const input = checkListCall(op, list, value);
+    const seq = this.nextSeq;
+    const name = op === 'add' ? 'lists.add' : 'lists.remove';
+    return this.step('list-change', name, input, () => this.host.perform({ kind: 'list-change', seq, name, input }));
   }
 
   related(q: RelatedQuery): Promise<RelatedResult> {
