@@ -621,9 +621,10 @@ function outcomeOf(e: JournalEntry): StepOutcome {
     : { status: 'completed', output: e.output, attempts: e.attempts, detail: e.detail, ...where };
 }
 
-/** A destructive action recorded instead of executed (the policy gate's dry-run detail, no attempt). */
+/** A destructive action or a list change recorded instead of made (a dry-run detail, no attempt). */
 export function isDryRunStep(e: JournalEntry): boolean {
   return (
-    e.kind === 'action' && e.status === 'completed' && e.attempts === 0 && (e.detail?.startsWith('dry run') ?? false)
+    (e.kind === 'action' || e.kind === 'list-change') && e.status === 'completed' && e.attempts === 0 &&
+    (e.detail?.startsWith('dry run') ?? false)
   );
 }
