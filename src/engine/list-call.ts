@@ -15,7 +15,8 @@ export function checkListCall(op: ListOp, list: unknown, value: unknown): { list
   const nameProblem = listNameProblem(list);
   if (nameProblem !== null) throw new TypeError(`${call}: ${nameProblem}`);
   if (typeof value !== 'string') {
-    throw new TypeError(`${call}(${JSON.stringify(list)}, …): the value must be a string, got ${value === null ? 'null' : typeof value}`);
+    const got = value === null ? 'null' : typeof value;
+    throw new TypeError(`${call}(${JSON.stringify(list)}, …): the value must be a string, got ${got}`);
   }
   const itemProblem = validateListItem(value);
   if (itemProblem !== null) throw new TypeError(`${call}(${JSON.stringify(list)}, …): ${itemProblem}`);

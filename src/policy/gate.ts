@@ -1,7 +1,8 @@
 /**
  * The gate every non-read-only action step — and every change a playbook makes to a custom list —
- * passes before its intent is journaled (and so before anything is sent or changed): kill switch → dry run → does it need approval (automation level, asset
- * policy, blast radius)? → is there a valid approval for exactly this step and these parameters?
+ * passes before its intent is journaled (and so before anything is sent or changed): kill switch
+ * → dry run → does it need approval (automation level, asset policy, blast radius)? → is there a
+ * valid approval for exactly this step and these parameters?
  */
 import type { ActionKind } from '../sdk/app.js';
 import type { AutomationLevel } from '../common/domain.js';

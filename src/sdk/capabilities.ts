@@ -149,10 +149,14 @@ export function capabilityProblems(
     if (input && cIn) {
       for (const k of Object.keys(cIn)) if (!(k in input)) problems.push(`${at}: input has no field ${k}`);
       for (const [k, f] of Object.entries(input)) {
-        if (!(k in cIn) && !f.safeParse(undefined).success) problems.push(`${at}: input requires ${k}, which the capability does not pass`);
+        if (!(k in cIn) && !f.safeParse(undefined).success) {
+          problems.push(`${at}: input requires ${k}, which the capability does not pass`);
+        }
       }
     }
-    if (output && cOut) for (const k of Object.keys(cOut)) if (!(k in output)) problems.push(`${at}: output has no field ${k}`);
+    if (output && cOut) {
+      for (const k of Object.keys(cOut)) if (!(k in output)) problems.push(`${at}: output has no field ${k}`);
+    }
   }
   return problems;
 }

@@ -41,10 +41,9 @@ export async function performListChange(
   const op = req.name === 'lists.add' ? 'add' : 'remove';
   const items = await store.getListItems(list);
   if (items === null) {
-    return failed(
-      `custom list "${list}" does not exist: a playbook changes the items of an existing list (create it with \`riposte lists create ${list}\`)`,
-      'ListNotFound',
-    );
+    const how = `create it with \`riposte lists create ${list}\``;
+    const why = `custom list "${list}" does not exist: a playbook changes the items of an existing list (${how})`;
+    return failed(why, 'ListNotFound');
   }
   let detail: string | null = null;
   const dryRun = () => dryRunOutcome(op, list, value, items.includes(value));
@@ -85,11 +84,16 @@ export async function performListChange(
 }
 
 function dryRunOutcome(op: 'add' | 'remove', list: string, value: string, present: boolean): StepOutcome {
-  const would = op === 'add'
-    ? present ? `"${value}" is already in custom list "${list}": adding it would change nothing` : `would have added "${value}" to custom list "${list}"`
-    : present ? `would have removed "${value}" from custom list "${list}"` : `"${value}" is not in custom list "${list}": removing it would change nothing`;
+  const item = `"${value}"`, where = `custom list "${list}"`;
+  let would: string;
+  if (op === 'add') {
+    would = present ? `${item} is already in ${where}: adding it would change nothing` : `would have added ${item} to ${where}`;
+  } else {
+    would = present ? `would have removed ${item} from ${where}` : `${item} is not in ${where}: removing it would change nothing`;
+  }
   const output = op === 'add' ? { added: false, dryRun: true } : { removed: false, dryRun: true };
-  return { status: 'completed', output, detail: `dry run: ${would}; the list was not changed`, attempts: 0, dryRun: true };
+  const detail = `dry run: ${would}; the list was not changed`;
+  return { status: 'completed', output, detail, attempts: 0, dryRun: true };
 }
 
 function failed(message: string, name: string): { status: 'failed'; error: ErrorRecord } {

@@ -3,7 +3,8 @@
  * happen. For an action step it resolves the target asset, passes the policy gate (kill switch →
  * dry run → approval), journals the intent, sends through the broker (retries, timeouts), and
  * reconciles or parks when the outcome is unknown. Prompts, list lookups, list changes
- * (list-change.ts), related-incident queries and child playbooks (child-playbook.ts) are steps too. Input and output are plain data
+ * (list-change.ts), related-incident queries and child playbooks (child-playbook.ts) are steps
+ * too. Input and output are plain data
  * (src/steps/protocol.ts).
  *
  * Failure semantics of an action step:

@@ -34,13 +34,20 @@ export function describeSlackError(status: number, body: string): VendorErrorInf
   return { message: text || `HTTP ${status}` };
 }
 
+type NotifyMessage = z.output<typeof capabilities.notify.sendMessage.input>;
+
 const block = z.looseObject({ type: z.string().min(1) });
 
 /** Posts one payload to the webhook (both actions). Slack answers a plain `ok`. */
 async function post(payload: Record<string, unknown>, ctx: ActionContext<SlackConfig>): Promise<void> {
-  const res = await postWebhook({ vendor: VENDOR, url: ctx.config.webhookUrl, body: JSON.stringify(payload), signal: ctx.signal, describeError: describeSlackError });
+  const res = await postWebhook({
+    vendor: VENDOR, url: ctx.config.webhookUrl, body: JSON.stringify(payload), signal: ctx.signal,
+    describeError: describeSlackError,
+  });
   const body = (await res.text().catch(() => '')).trim();
-  if (body !== 'ok') ctx.log('Slack accepted the message with an unexpected body', { status: res.status, body: body.slice(0, 100) });
+  if (body !== 'ok') {
+    ctx.log('Slack accepted the message with an unexpected body', { status: res.status, body: body.slice(0, 100) });
+  }
 }
 
 /**
@@ -52,9 +59,11 @@ export function slackEscape(text: string): string {
 }
 
 /** The notify capability's message as Slack text: the title in bold, the severity, the text, the link. */
-export function notifyText(m: { text: string; title?: string | undefined; severity?: string | undefined; link?: string | undefined }): string {
+export function notifyText(m: NotifyMessage): string {
   const lines: string[] = [];
-  const head = [m.title === undefined ? '' : `*${slackEscape(m.title)}*`, m.severity === undefined ? '' : `[${m.severity}]`].filter(Boolean);
+  const head = [
+    m.title === undefined ? '' : `*${slackEscape(m.title)}*`, m.severity === undefined ? '' : `[${m.severity}]`,
+  ].filter(Boolean);
   if (head.length > 0) lines.push(head.join(' '));
   lines.push(slackEscape(m.text));
   // A URL never holds `<` or `>` (they are percent-encoded); `|` would end Slack's link target.
@@ -93,7 +102,8 @@ export const slackApp = defineApp({
       },
     }),
     sendMessage: action({
-      description: 'The notify capability: post the text (escaped), with the title, severity and link, to the webhook\'s channel. An incoming webhook returns no message id.',
+      description: 'The notify capability: post the text (escaped), with the title, severity and link, to the '
+        + 'webhook\'s channel. An incoming webhook returns no message id.',
       kind: 'generic',
       readOnly: false,
       // As postMessage: a repeat posts a second message.

@@ -39,7 +39,7 @@ const config = z.object({
   tlsRejectUnauthorized: z.boolean().default(true).describe('Verify the server certificate (turn off only for a lab relay)'),
   timeoutMs: z.number().int().min(100).max(120_000).default(20_000).describe('Connect, greeting and per-reply socket timeout'),
   notifyTo: z.array(z.email()).min(1).max(100).optional()
-    .describe('Recipients of the notify capability (sendMessage): the asset decides where notifications go, as a chat webhook does'),
+    .describe('Recipients of the notify capability (sendMessage): the asset decides where they go, as a webhook does'),
 });
 // username/password pairing is checked at use (checkedConfig), not with an object-level refine:
 // zod 4 forbids .partial()/.pick() on refined objects, which asset tooling may need.
@@ -141,12 +141,10 @@ async function send(input: SendInput, ctx: ActionContext<SmtpConfig>): Promise<z
  * The notify capability's message as a plain-text e-mail: `[SEVERITY] title` as the subject (the
  * text's first line when there is no title; line breaks never reach a header), the text, then the link.
  */
-export function notifyMail(
-  m: { text: string; title?: string | undefined; severity?: string | undefined; link?: string | undefined },
-  to: string[],
-): SendInput {
+export function notifyMail(m: z.output<typeof capabilities.notify.sendMessage.input>, to: string[]): SendInput {
   const first = (m.title ?? m.text).split(/\r?\n/).find((l) => l.trim() !== '') ?? 'Riposte notification';
-  const subject = `${m.severity === undefined ? '' : `[${m.severity.toUpperCase()}] `}${first.replace(/[\r\n]+/g, ' ').trim()}`.slice(0, 900);
+  const tag = m.severity === undefined ? '' : `[${m.severity.toUpperCase()}] `;
+  const subject = `${tag}${first.replace(/[\r\n]+/g, ' ').trim()}`.slice(0, 900);
   const text = m.link === undefined ? m.text : `${m.text}\n\n${m.link}\n`;
   return { to, subject, text };
 }
@@ -181,7 +179,9 @@ export const smtpApp = defineApp({
       },
     }),
     sendMessage: action({
-      description: 'The notify capability: e-mail the text to the asset\'s notifyTo recipients; the subject is the title (or the text\'s first line) after the severity, the link ends the body. The output carries the Message-ID.',
+      description: 'The notify capability: e-mail the text to the asset\'s notifyTo recipients; the subject is the '
+        + 'title (or the text\'s first line) after the severity, the link ends the body. The output carries the '
+        + 'Message-ID.',
       kind: 'generic',
       readOnly: false,
       // As sendEmail: sending twice delivers two copies (with the same Message-ID).
@@ -192,7 +192,9 @@ export const smtpApp = defineApp({
       async handler(input, ctx) {
         const to = ctx.config.notifyTo;
         if (to === undefined) {
-          throw new TerminalError('SMTP config: notifyTo is not set, so the notify capability has no recipients (set notifyTo on the asset)', { applied: 'no' });
+          const why = 'SMTP config: notifyTo is not set, so the notify capability has no recipients '
+            + '(set notifyTo on the asset)';
+          throw new TerminalError(why, { applied: 'no' });
         }
         const out = await send(notifyMail(input, to), ctx);
         return { delivered: out.accepted.length > 0, messageId: out.messageId };

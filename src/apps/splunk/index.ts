@@ -101,7 +101,8 @@ export const splunkApp = defineApp({
     }),
 
     updateAlert: action({
-      description: 'The siem capability: update one notable event (alertId = its event_id) through notable_update — status, urgency (from severity), owner, comment.',
+      description: 'The siem capability: update one notable event (alertId = its event_id) through notable_update: '
+        + 'status, urgency (from severity), owner, comment.',
       kind: 'correct',
       readOnly: false,
       // As updateNotable: setting the same values again changes nothing, but adds the comment again.
@@ -110,7 +111,8 @@ export const splunkApp = defineApp({
       output: capabilities.siem.updateAlert.output,
       async handler(input, ctx) {
         if ([input.status, input.severity, input.owner, input.comment].every((v) => v === undefined)) {
-          throw new TerminalError(`${VENDOR}: updateAlert needs at least one of status, severity, owner, comment`, { applied: 'no' });
+          const why = `${VENDOR}: updateAlert needs at least one of status, severity, owner, comment`;
+          throw new TerminalError(why, { applied: 'no' });
         }
         const out = await notableUpdate({
           eventIds: [input.alertId],

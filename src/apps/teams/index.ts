@@ -77,23 +77,30 @@ async function postCard(n: TeamsNotification, ctx: ActionContext<TeamsConfig>): 
   if (bytes > MAX_MESSAGE_BYTES) {
     throw new TerminalError(`${VENDOR}: the card is ${bytes} bytes; Teams accepts at most 28 KB (${MAX_MESSAGE_BYTES} bytes). Shorten text or facts`, { applied: 'no' });
   }
-  const res = await postWebhook({ vendor: VENDOR, url: cfg.webhookUrl, body, signal: ctx.signal, describeError: describeTeamsError });
+  const res = await postWebhook({
+    vendor: VENDOR, url: cfg.webhookUrl, body, signal: ctx.signal, describeError: describeTeamsError,
+  });
   const text = await res.text().catch(() => '');
   checkEmbeddedFailure(text, cfg.webhookUrl);
   if (res.status === 200 && text.trim() !== '1' && text.trim() !== '') {
-    ctx.log('Teams accepted the card with an unexpected body', { status: res.status, body: redactIn(text.slice(0, 100), cfg.webhookUrl) });
+    const shown = redactIn(text.slice(0, 100), cfg.webhookUrl);
+    ctx.log('Teams accepted the card with an unexpected body', { status: res.status, body: shown });
   }
 }
 
 /** MessageCard accent colours for the notify capability's severities. */
 const SEVERITY_COLOURS: Record<string, string> = { low: '2E7D32', medium: 'F2C80F', high: 'E8590C', critical: 'D70000' };
 
-/** The notify capability's message as a card: the title (or a generic one), the text, severity as a fact, the link as a button. */
-export function notifyCard(m: { text: string; title?: string | undefined; severity?: string | undefined; link?: string | undefined }): TeamsNotification {
+/** The notify capability's message as a card: the title (or a generic one), the text, the severity as a
+ * fact, the link as a button. */
+export function notifyCard(m: z.output<typeof capabilities.notify.sendMessage.input>): TeamsNotification {
+  const severity = m.severity === undefined
+    ? {}
+    : { facts: [{ name: 'Severity', value: m.severity }], themeColor: SEVERITY_COLOURS[m.severity] };
   return {
     title: m.title ?? 'Riposte notification',
     text: m.text,
-    ...(m.severity !== undefined ? { facts: [{ name: 'Severity', value: m.severity }], themeColor: SEVERITY_COLOURS[m.severity] } : {}),
+    ...severity,
     ...(m.link !== undefined ? { link: { title: 'Details', url: m.link } } : {}),
   };
 }
@@ -131,7 +138,8 @@ export const teamsApp = defineApp({
       },
     }),
     sendMessage: action({
-      description: 'The notify capability: post a card with the title (default "Riposte notification"), the text, the severity as a fact and the link as a button. A webhook returns no message id.',
+      description: 'The notify capability: post a card with the title (default "Riposte notification"), the text, '
+        + 'the severity as a fact and the link as a button. A webhook returns no message id.',
       kind: 'generic',
       readOnly: false,
       // As postMessage: a repeat posts a second card.

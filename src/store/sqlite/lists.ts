@@ -151,9 +151,8 @@ export class ListRepo {
       : this.s.removeItem.run(c.list, c.item).changes > 0;
     if (changed) {
       this.s.touch.run(now, c.list);
-      this.audit.appendInTx({
-        actor: c.actor, action: `list.${c.op}`, target: `list:${c.list}`, detail: { count: 1, items: [c.item], ...c.detail },
-      });
+      const detail = { count: 1, items: [c.item], ...c.detail };
+      this.audit.appendInTx({ actor: c.actor, action: `list.${c.op}`, target: `list:${c.list}`, detail });
     }
     return changed;
   }
