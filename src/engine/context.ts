@@ -22,6 +22,8 @@ import type { ActionTarget } from '../steps/protocol.js';
 export interface RunEffects {
   act(label: string, target: ActionTarget, action: string, input: unknown): Promise<unknown>;
   listContains(list: string, value: string): Promise<boolean>;
+  /** Throws (synchronously) on a bad list name or value: see list-call.ts. */
+  listChange(op: 'add' | 'remove', list: unknown, value: unknown): Promise<unknown>;
   related(q: RelatedQuery): Promise<RelatedResult>;
   incident(
     kind: 'note' | 'status' | 'severity',
@@ -59,26 +61,32 @@ export function buildContext(
               : undefined,
         },
       ) as never,
-    lists: { contains: (list, value) => fx.listContains(list, value) },
+    lists: {
+      contains: (list, value) => fx.listContains(list, value),
+      add: (list, value) => refusedAsRejection(() => fx.listChange('add', list, value)) as never,
+      remove: (list, value) => refusedAsRejection(() => fx.listChange('remove', list, value)) as never,
+    },
     related: (q) => fx.related(q),
     note: (text) => fx.incident('note', { text }),
     setStatus: (status) => fx.incident('status', { status }),
     setSeverity: (severity) => fx.incident('severity', { severity }),
     sleep: (ms) => fx.sleep(ms),
     prompt: (spec) => fx.prompt(spec) as never,
-    playbook: (id, input) => {
-      // Refused arguments reject like a failed step would, so `.catch()` sees them too.
-      try {
-        return fx.childPlaybook(id, input);
-      } catch (err) {
-        return Promise.reject(err);
-      }
-    },
+    playbook: (id, input) => refusedAsRejection(() => fx.childPlaybook(id, input)),
     now: () => new Date(fx.value('now')),
     random: () => fx.value('random'),
     patched: (id) => fx.patched(id),
     deprecatePatch: (id) => fx.deprecatePatch(id),
   };
+}
+
+/** Refused arguments reject like a failed step would, so `.catch()` sees them too. */
+function refusedAsRejection<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return call();
+  } catch (err) {
+    return Promise.reject(err);
+  }
 }
 
 function roleClient(role: string, cap: CapabilityName, fx: RunEffects): unknown {

@@ -40,6 +40,7 @@ import { NeedsAttention, NonDeterminismError } from './errors.js';
 import { Delivery } from './delivery.js';
 import { buildContext, type RunEffects } from './context.js';
 import { checkChildCall } from './child-call.js';
+import { checkListCall, type ListOp } from './list-call.js';
 import { ExecutionInterrupted, type PlaybookExecution, type PlaybookExecutor } from './executor.js';
 import type { CapabilityName } from '../sdk/capabilities.js';
 
@@ -469,6 +470,17 @@ export class RunExecution implements RunEffects {
     );
   }
 
+  /**
+   * A change to a custom list: one step, performed by the host (list-change.ts in src/steps/),
+   * which journals its outcome with the change. Bad arguments throw before the step takes a position.
+   */
+  listChange(op: ListOp, list: unknown, value: unknown): Promise<unknown> {
+    const input = checkListCall(op, list, value);
+    const seq = this.nextSeq;
+    const name = op === 'add' ? 'lists.add' : 'lists.remove';
+    return this.step('list-change', name, input, () => this.host.perform({ kind: 'list-change', seq, name, input }));
+  }
+
   related(q: RelatedQuery): Promise<RelatedResult> {
     const seq = this.nextSeq;
     const incident = this.run.input as IncidentView;
@@ -609,9 +621,10 @@ function outcomeOf(e: JournalEntry): StepOutcome {
     : { status: 'completed', output: e.output, attempts: e.attempts, detail: e.detail, ...where };
 }
 
-/** A destructive action recorded instead of executed (the policy gate's dry-run detail, no attempt). */
+/** A destructive action or a list change recorded instead of made (a dry-run detail, no attempt). */
 export function isDryRunStep(e: JournalEntry): boolean {
   return (
-    e.kind === 'action' && e.status === 'completed' && e.attempts === 0 && (e.detail?.startsWith('dry run') ?? false)
+    (e.kind === 'action' || e.kind === 'list-change') && e.status === 'completed' && e.attempts === 0 &&
+    (e.detail?.startsWith('dry run') ?? false)
   );
 }

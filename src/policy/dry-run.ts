@@ -9,5 +9,9 @@ export function dryRunOutput(capabilities: readonly string[], action: string, in
   if (capabilities.includes('firewall') && action === 'blockIp') return { blocked: false, ip: String(i.ip ?? ''), detail: 'dry run: not blocked' };
   if (capabilities.includes('firewall') && action === 'unblockIp') return { unblocked: false, ip: String(i.ip ?? ''), detail: 'dry run: not unblocked' };
   if (capabilities.includes('ticketing') && action === 'createTicket') return { id: 'dry-run', key: 'DRY-RUN', created: false };
+  if (capabilities.includes('notify') && action === 'sendMessage') return { delivered: false };
+  if (capabilities.includes('siem') && action === 'updateAlert') {
+    return { updated: false, alertId: String(i.alertId ?? ''), detail: 'dry run: not updated' };
+  }
   return null;
 }

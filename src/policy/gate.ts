@@ -1,9 +1,10 @@
 /**
- * The gate every non-read-only action step passes before its intent is journaled (and so before
- * anything is sent): kill switch → dry run → does it need approval (automation level, asset
- * policy, blast radius)? → is there a valid approval for exactly this step and these parameters?
+ * The gate every non-read-only action step — and every change a playbook makes to a custom list —
+ * passes before its intent is journaled (and so before anything is sent or changed): kill switch
+ * → dry run → does it need approval (automation level, asset policy, blast radius)? → is there a
+ * valid approval for exactly this step and these parameters?
  */
-import type { AnyActionDefinition } from '../sdk/app.js';
+import type { ActionKind } from '../sdk/app.js';
 import type { AutomationLevel } from '../common/domain.js';
 import type { WaitOn } from '../common/wait-on.js';
 import type { RunRecord } from '../store/records.js';
@@ -20,7 +21,8 @@ export interface StepUnderGate {
   asset: string;
   app: string;
   action: string;
-  def: AnyActionDefinition;
+  /** The action's kind (a list change is `generic`): which automation levels ask for approval. */
+  kind: ActionKind;
   params: unknown;
   automation: AutomationLevel;
   /** The playbook is configured to dry-run (the run's own flag is on `run.dryRun`). */
@@ -52,13 +54,13 @@ export class PolicyGate {
     const kill = await this.policy.getSetting<KillSwitchState>(KILL_SWITCH);
     if (kill?.engaged) return { kind: 'wait', on: { kind: 'kill-switch' }, wakeAt: null };
     if (step.run.dryRun || step.playbookDryRun) {
-      return { kind: 'dry-run', detail: `dry run: ${step.def.kind} action ${step.app}.${step.action} on asset "${step.asset}" would have run with these parameters; nothing was sent` };
+      return { kind: 'dry-run', detail: `dry run: ${step.kind} action ${step.app}.${step.action} on asset "${step.asset}" would have run with these parameters; nothing was sent` };
     }
 
     const reasons: string[] = [];
     if (step.automation === 'manual') reasons.push('automation level manual: every non-read-only action needs approval');
-    if (step.automation === 'supervised' && (step.def.kind === 'contain' || step.def.kind === 'correct')) {
-      reasons.push(`automation level supervised: ${step.def.kind} actions need approval`);
+    if (step.automation === 'supervised' && (step.kind === 'contain' || step.kind === 'correct')) {
+      reasons.push(`automation level supervised: ${step.kind} actions need approval`);
     }
     const assetPolicy = await this.policy.getAssetPolicy(step.asset);
     if (assetPolicy?.requireApproval) reasons.push(`asset "${step.asset}" requires approval by ${describeApprovers(assetPolicy.approvers)} (quorum ${assetPolicy.quorum})`);
@@ -75,7 +77,7 @@ export class PolicyGate {
 
     const approvers = assetPolicy?.requireApproval ? assetPolicy.approvers : this.opts.defaultApprovers;
     const approval = await this.approvals.ensure({
-      runId: step.run.id, seq: step.seq, asset: step.asset, app: step.app, action: step.action, kind: step.def.kind, params: step.params,
+      runId: step.run.id, seq: step.seq, asset: step.asset, app: step.app, action: step.action, kind: step.kind, params: step.params,
       // Four-eyes always: whoever caused the run never approves its destructive actions.
       reasons, approvers, quorum: assetPolicy?.requireApproval ? assetPolicy.quorum : 1, fourEyes: true,
       requestedBy: step.run.requestedBy ?? 'system', ttlMs: assetPolicy?.approvalTtlMs ?? this.opts.approvalTtlMs,

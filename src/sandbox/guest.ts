@@ -88,7 +88,12 @@ export function makeGuest(definition: PlaybookDefinition): Guest {
               ? (input: unknown) => effect('act', { asset: assetName, appId: app.id, action, input })
               : undefined),
           }) as never,
-        lists: { contains: (list, value) => effect('list', { list, value }) },
+        lists: {
+          contains: (list, value) => effect('list', { list, value }),
+          // Refused arguments (checked by the host) reject the promise, as in process.
+          add: (list, value) => effect('list-change', { op: 'add', list, value }),
+          remove: (list, value) => effect('list-change', { op: 'remove', list, value }),
+        },
         related: (q: RelatedQuery) => effect('related', q),
         note: (text) => effect('note', { text }),
         setStatus: (status) => effect('status', { status }),

@@ -32,6 +32,7 @@ import type { IncidentStatus, PlaybookConfig, PlaybookContext, PromptSpec, Relat
 import { AUTOMATION_LEVELS, INCIDENT_STATUSES, SEVERITIES } from '../common/domain.js';
 import { ExecutionInterrupted, type PlaybookExecution, type PlaybookExecutor, type StartOptions } from '../engine/executor.js';
 import { checkChildCall } from '../engine/child-call.js';
+import { checkListCall } from '../engine/list-call.js';
 import { parseTriggerCondition } from '../engine/trigger-condition.js';
 import type { PlaybookBundle } from './bundle.js';
 import { OUTCOME, type GuestError } from './guest.js';
@@ -454,6 +455,12 @@ class Execution {
         return { step: client[action]!(a.input) };
       }
       case 'list': return { step: ctx.lists.contains(str('list'), str('value')) };
+      case 'list-change': {
+        // The arguments as given (not coerced): the engine checks them as it does in process.
+        if (a.op !== 'add' && a.op !== 'remove') throw new Error('list-change: "op" must be add or remove');
+        const call = checkListCall(a.op, a.list, a.value);
+        return { step: a.op === 'add' ? ctx.lists.add(call.list, call.value) : ctx.lists.remove(call.list, call.value) };
+      }
       case 'related': return { step: ctx.related(a as unknown as RelatedQuery) };
       case 'note': return { step: ctx.note(str('text')) };
       case 'status': {

@@ -5,6 +5,7 @@
  * handler whose parameter and return types are inferred from those schemas.
  */
 import { z } from 'zod';
+import { capabilityProblems } from './capabilities.js';
 
 export type ActionKind = 'investigate' | 'contain' | 'correct' | 'generic';
 
@@ -107,6 +108,10 @@ export function defineApp<C extends z.ZodObject, A extends Record<string, AnyAct
     if (!/^[a-z][A-Za-z0-9]*$/.test(name)) throw new Error(`app ${def.id}: action name "${name}" must be camelCase`);
     if (a.readOnly && !a.idempotent) throw new Error(`app ${def.id}: read-only action ${name} must be idempotent`);
     if (a.undo !== undefined && !(a.undo in actions)) throw new Error(`app ${def.id}: ${name}.undo names unknown action ${a.undo}`);
+  }
+  for (const cap of def.implements ?? []) {
+    const problems = capabilityProblems(cap, actions);
+    if (problems.length > 0) throw new Error(`app ${def.id}: ${problems.join('; ')}`);
   }
   for (const s of def.secrets) {
     if (!(s in def.config.shape)) throw new Error(`app ${def.id}: secret "${s}" is not a config field`);

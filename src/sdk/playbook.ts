@@ -101,7 +101,8 @@ export interface PromptResult<A> {
  * action is sent only after its intent is committed; if the process dies before its outcome is
  * recorded, an idempotent action is sent again, a non-idempotent one is reconciled with the vendor
  * (or the run is parked for an operator) — never re-sent blindly. Notes and status changes are
- * recorded with their change in one transaction: exactly once.
+ * recorded with their change in one transaction: exactly once, and so are list changes
+ * (`lists.add` / `lists.remove`).
  */
 export interface PlaybookContext<R extends Record<string, CapabilityName> = Record<string, CapabilityName>> {
   readonly runId: string;
@@ -113,6 +114,24 @@ export interface PlaybookContext<R extends Record<string, CapabilityName> = Reco
   readonly lists: {
     /** True when the value is in the custom list (IP lists also match CIDR entries). */
     contains(list: string, value: string): Promise<boolean>;
+    /**
+     * Adds `value` to the custom list (which must exist: playbooks change items, operators create
+     * lists with `riposte lists create`). `{ added: false }` when it was already there — not an
+     * error. The change is audited (`list.add`, actor `run:<id>`, with the playbook and step).
+     *
+     * Failure semantics: the change and the step's outcome are recorded in one transaction, so it
+     * happens exactly once — a replay hands back the recorded outcome, and a crash before the
+     * commit leaves neither (the replay makes the change then). It passes the policy gate like a
+     * changing action of kind `generic`: the kill switch holds it, the `manual` automation level
+     * asks for an approval, and in a dry run the list is left alone and the outcome is
+     * `{ added: false, dryRun: true }` (the run's timeline says what would have changed). A list
+     * that does not exist rejects with an `ActionFailedError` (`record.name` `ListNotFound`); a
+     * list name or value the API would refuse (not a string, whitespace around it, a malformed
+     * CIDR, longer than 1024 characters) rejects with a TypeError before anything is journaled.
+     */
+    add(list: string, value: string): Promise<{ added: boolean; dryRun?: true }>;
+    /** Removes `value` from the custom list; `{ removed: false }` when it was not there. As `add` otherwise. */
+    remove(list: string, value: string): Promise<{ removed: boolean; dryRun?: true }>;
   };
   /** Incidents related to this one (same user, device, …) within a time window. */
   related(query: RelatedQuery): Promise<RelatedResult>;
@@ -155,7 +174,7 @@ export interface PlaybookContext<R extends Record<string, CapabilityName> = Reco
    * the new code path — it reached this point after the change — and false when a run that started
    * on the old code already went past this point the old way, so its replay must too:
    *
-   *     if (ctx.patched('notify-owner')) await ctx.roles.chat.send({ … });   // new step
+   *     if (ctx.patched('notify-owner')) await ctx.roles.chat.sendMessage({ … });   // new step
    *
    * A run that takes the patched path records a marker here (a journal entry). Once no run that
    * predates the patch is left, the old branch can go: replace the call with

@@ -36,6 +36,11 @@ export type StepRequest =
       intent?: { startedAt: string; attempts: number; asset: string | null };
     }
   | { kind: 'list'; seq: number; name: 'lists.contains'; input: { list: string; value: string } }
+  /**
+   * A change to a custom list (`ctx.lists.add` / `remove`): the host passes the policy gate, then
+   * makes the change and journals its outcome in one transaction (the outcome says `journaled`).
+   */
+  | { kind: 'list-change'; seq: number; name: ListChangeName; input: { list: string; value: string } }
   | {
       kind: 'related';
       seq: number;
@@ -49,6 +54,9 @@ export type StepRequest =
    * output is the outcome, a failed or cancelled child fails the step.
    */
   | { kind: 'playbook'; seq: number; name: string; input: ChildPlaybookInput };
+
+/** The journal names of list changes (their kind is `list-change`). */
+export type ListChangeName = 'lists.add' | 'lists.remove';
 
 /** What a child playbook step asks for, as journaled: the playbook and its args (a JSON object). */
 export interface ChildPlaybookInput {

@@ -2,8 +2,9 @@
  * The step service: the one place that decides whether an effect of a run happens, and makes it
  * happen. For an action step it resolves the target asset, passes the policy gate (kill switch →
  * dry run → approval), journals the intent, sends through the broker (retries, timeouts), and
- * reconciles or parks when the outcome is unknown. Prompts, list lookups, related-incident
- * queries and child playbooks (child-playbook.ts) are steps too. Input and output are plain data
+ * reconciles or parks when the outcome is unknown. Prompts, list lookups, list changes
+ * (list-change.ts), related-incident queries and child playbooks (child-playbook.ts) are steps
+ * too. Input and output are plain data
  * (src/steps/protocol.ts).
  *
  * Failure semantics of an action step:
@@ -20,7 +21,6 @@
 import type { Store } from '../store/store.js';
 import type { JournalEntry } from '../store/records.js';
 import type { AutomationLevel } from '../common/domain.js';
-import type { WaitOn } from '../common/wait-on.js';
 import type { RunRecord } from '../store/records.js';
 import { actionForAsset, type AnyActionDefinition } from '../sdk/app.js';
 import { TerminalError, toErrorRecord, type ErrorRecord } from '../sdk/errors.js';
@@ -32,6 +32,10 @@ import { ipInList } from '../store/ip-match.js';
 import type { RunWrites } from './run-writes.js';
 import type { StepOutcome, StepRequest } from './protocol.js';
 import { performChildPlaybook, type PlaybookLookup } from './child-playbook.js';
+import { performListChange } from './list-change.js';
+import { waitDetail } from './wait-detail.js';
+
+export { waitDetail };
 
 /** What the host knows about the run a step belongs to. */
 export interface RunScope {
@@ -92,6 +96,8 @@ export class StepService {
           if (items === null) return failed(`custom list "${req.input.list}" does not exist`);
           return { status: 'completed', output: ipInList(req.input.value, items) };
         }
+        case 'list-change':
+          return await performListChange(this.store, this.opts.gate, scope, req, this.now);
         case 'related':
           return {
             status: 'completed',
@@ -131,7 +137,7 @@ export class StepService {
         asset: asset.name,
         app: asset.app.id,
         action: req.action,
-        def,
+        kind: def.kind,
         params: req.input,
         automation: scope.automation,
         playbookDryRun: scope.playbookDryRun,
@@ -325,7 +331,7 @@ export class StepService {
       asset: asset.name,
       app: asset.app.id,
       action: req.action,
-      def,
+      kind: def.kind,
       params: req.input,
       automation: scope.automation,
       playbookDryRun: scope.playbookDryRun,
@@ -408,20 +414,4 @@ function failed(message: string, errorName?: string): { status: 'failed'; error:
   const error = toErrorRecord(new TerminalError(message));
   if (errorName !== undefined) error.name = errorName;
   return { status: 'failed', error };
-}
-
-/** A parked step's journal detail: what it waits for and how to act on it. */
-export function waitDetail(on: WaitOn): string {
-  switch (on.kind) {
-    case 'approval':
-      return `waits for approval ${on.id} (riposte approvals show ${on.id})`;
-    case 'prompt':
-      return `waits for an answer to prompt ${on.id} (riposte prompts show ${on.id})`;
-    case 'kill-switch':
-      return 'waits for the kill switch to be released (riposte policy kill-switch status)';
-    case 'run':
-      return `waits for child run ${on.id} (riposte runs show ${on.id})`;
-    case 'timer':
-      return 'waits for its timer';
-  }
 }

@@ -6,6 +6,16 @@ import { BlockList, isIP } from 'node:net';
 
 const MAX_ITEM_LENGTH = 1024;
 
+/** Names of custom lists: they appear in URLs, CLI arguments and playbook code, so they stay plain. */
+export const LIST_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/** Why `name` cannot name a custom list, or null when it can. */
+export function listNameProblem(name: unknown): string | null {
+  if (typeof name === 'string' && LIST_NAME_RE.test(name)) return null;
+  const shown = typeof name === 'string' ? JSON.stringify(name.slice(0, 80)) : typeof name;
+  return `invalid list name ${shown}: use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit`;
+}
+
 interface ParsedCidr { address: string; prefix: number; family: 4 | 6 }
 
 /** Parses `addr/prefix`; null when the item is not a (valid) CIDR. */

@@ -117,7 +117,8 @@ export interface PlaybookOrigin {
 export type JournalKind =
   | 'action' | 'list' | 'related' | 'note' | 'status' | 'severity' | 'sleep' | 'now' | 'random' | 'prompt'
   | 'patch'     // a `ctx.patched(id)` marker: this run took the patched code path
-  | 'playbook'; // a child playbook (`ctx.playbook`): its own run, whose end is the step's outcome
+  | 'playbook'  // a child playbook (`ctx.playbook`): its own run, whose end is the step's outcome
+  | 'list-change'; // `ctx.lists.add` / `remove`: journaled with the change in one transaction ('list' is a lookup)
 
 export type JournalStatus =
   | 'started'    // intent recorded; outcome not yet known

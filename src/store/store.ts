@@ -181,6 +181,18 @@ export type RunEffect =
   | { type: 'note'; incidentId: number; text: string }
   | { type: 'incident'; incidentId: number; patch: { status?: IncidentStatus; severity?: Severity } };
 
+/** A run's change to a custom list (`ctx.lists.add` / `remove`; see `Store.applyRunListChange`). */
+export interface RunListChange {
+  op: 'add' | 'remove';
+  list: string;
+  value: string;
+  /** The playbook whose run makes the change: named in the audit entry. */
+  playbookId: string;
+}
+
+/** What a list change step returns to the playbook: whether the list changed. */
+export type ListChangeOutput = { added: boolean } | { removed: boolean };
+
 export interface NewActionResult extends Omit<ActionResultRecord, 'id'> {}
 
 export interface PruneOptions {
@@ -304,6 +316,15 @@ export interface Store {
    * after a crash never adds the note (or status change) twice nor loses it. Audited as `run:<id>`.
    */
   applyRunEffect(entry: JournalEntry, effect: RunEffect, opts?: WriteOptions): Promise<void>;
+  /**
+   * Makes a run's change to a custom list and journals it in one transaction: the entry (given
+   * as completed; its output — `{ added }` or `{ removed }`, whether the list changed — is decided
+   * in that transaction and returned) replaces whatever is at its position (a parked marker), and
+   * a change is audited as `run:<id>` with the playbook and step. So a replay after a crash finds
+   * the recorded outcome and never makes the change twice, nor loses it. An unknown list
+   * (NotFoundError) or an item that cannot be stored (ValidationError) writes nothing.
+   */
+  applyRunListChange(entry: JournalEntry, change: RunListChange, opts?: WriteOptions): Promise<ListChangeOutput>;
   /**
    * An operator's answer for a parked step whose outcome was unknown: `applied` completes it with
    * the given output; not applied removes the intent so the step is sent afresh. Only for a

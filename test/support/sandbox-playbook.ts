@@ -22,6 +22,8 @@ export interface PlaybookSource {
   roles?: Record<string, string>;
   /** Default: `{ labels: ['test'] }`. */
   triggers?: { labels: string[]; when?: string };
+  /** The playbook's default automation level (none when absent). */
+  automation?: 'manual' | 'supervised' | 'autonomous';
 }
 
 /** Writes the playbook's module as `<dir>/playbook.mjs` and returns its path. */
@@ -32,6 +34,7 @@ export function writePlaybookFile(dir: string, src: PlaybookSource): string {
     src.module ?? '',
     `export default definePlaybook({ id: ${JSON.stringify(src.id ?? 'attack')}, version: 1,`,
     `  triggers: ${JSON.stringify(src.triggers ?? { labels: ['test'] })},`,
+    ...(src.automation ? [`  automation: ${JSON.stringify(src.automation)},`] : []),
     `  roles: ${JSON.stringify(src.roles ?? {})} }, async (ctx, incident, args) => {`,
     src.body,
     '});',

@@ -4,7 +4,7 @@
  * terminally, lose the reply, hang).
  */
 import { z } from 'zod';
-import { defineApp, RetryableError, TerminalError } from '../../src/sdk/index.js';
+import { capabilities, defineApp, RetryableError, TerminalError } from '../../src/sdk/index.js';
 
 export type Behaviour = 'ok' | 'retryable' | 'terminal' | 'lost-reply' | 'hang' | 'bug';
 
@@ -79,11 +79,17 @@ export function makeTestApp(vendor: TestVendor) {
         input: z.object({ target: z.string() }), output: z.object({ destroyed: z.string() }), timeoutMs: 200,
         handler: (input, ctx) => behave('destroyBlind', input, ctx.idempotencyKey, ctx.signal, { destroyed: input.target }),
       }),
+      // The mdm capability, whole (defineApp checks it): findDevice and wipeDevice.
       findDevice: action({
         description: 'mdm capability', kind: 'investigate', readOnly: true, idempotent: true,
-        input: z.object({ deviceId: z.string().optional(), deviceName: z.string().optional() }),
+        input: capabilities.mdm.findDevice.input,
         output: z.object({ found: z.boolean(), device: z.object({ id: z.string(), name: z.string() }).optional() }),
         handler: (input, ctx) => behave('findDevice', input, ctx.idempotencyKey, ctx.signal, { found: true, device: { id: input.deviceId ?? 'd1', name: input.deviceName ?? 'dev' } }),
+      }),
+      wipeDevice: action({
+        description: 'mdm capability', kind: 'contain', readOnly: false, idempotent: false,
+        input: capabilities.mdm.wipeDevice.input, output: capabilities.mdm.wipeDevice.output, timeoutMs: 200,
+        handler: (input, ctx) => behave('wipeDevice', input, ctx.idempotencyKey, ctx.signal, { accepted: true }),
       }),
     }),
   });

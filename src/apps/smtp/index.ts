@@ -1,5 +1,6 @@
 /**
  * SMTP e-mail app (nodemailer): sends a notification through the organisation's mail relay.
+ * Implements the `notify` capability: `sendMessage` mails the asset's `notifyTo` recipients.
  *
  * SMTP cannot be asked afterwards whether a message was taken, so `sendEmail` has no reconcile:
  * when the connection is lost after the server answered DATA with 354 the outcome is unknown and
@@ -11,6 +12,7 @@ import { createHash } from 'node:crypto';
 import nodemailer from 'nodemailer';
 import { z } from 'zod';
 import { defineApp, type ActionContext } from '../../sdk/app.js';
+import { capabilities } from '../../sdk/capabilities.js';
 import { TerminalError } from '../../sdk/errors.js';
 import { SmtpProgress, smtpError } from './errors.js';
 
@@ -36,6 +38,8 @@ const config = z.object({
   from: z.string().refine((s) => parseMailbox(s) !== undefined, 'from must be an address or "Name <address>"'),
   tlsRejectUnauthorized: z.boolean().default(true).describe('Verify the server certificate (turn off only for a lab relay)'),
   timeoutMs: z.number().int().min(100).max(120_000).default(20_000).describe('Connect, greeting and per-reply socket timeout'),
+  notifyTo: z.array(z.email()).min(1).max(100).optional()
+    .describe('Recipients of the notify capability (sendMessage): the asset decides where they go, as a webhook does'),
 });
 // username/password pairing is checked at use (checkedConfig), not with an object-level refine:
 // zod 4 forbids .partial()/.pick() on refined objects, which asset tooling may need.
@@ -102,6 +106,49 @@ function transportFor(cfg: SmtpConfig, progress: SmtpProgress) {
   });
 }
 
+type SendInput = z.output<typeof sendInput>;
+
+/** Sends one message through the relay (both actions); the Message-ID derives from the idempotency key. */
+async function send(input: SendInput, ctx: ActionContext<SmtpConfig>): Promise<z.output<typeof sendOutput>> {
+  const cfg = checkedConfig(ctx.config);
+  const progress = new SmtpProgress();
+  const transport = transportFor(cfg, progress);
+  const messageId = messageIdFor(ctx.idempotencyKey, cfg.from);
+  try {
+    const info = await transport.sendMail({
+      from: cfg.from,
+      to: input.to,
+      ...(input.cc !== undefined && input.cc.length > 0 ? { cc: input.cc } : {}),
+      subject: input.subject,
+      text: input.text,
+      ...(input.html !== undefined ? { html: input.html } : {}),
+      ...(input.headers !== undefined ? { headers: input.headers } : {}),
+      messageId,
+      signal: ctx.signal,
+    });
+    const out = { messageId: info.messageId ?? messageId, accepted: (info.accepted ?? []).map(address), rejected: (info.rejected ?? []).map(address) };
+    if (out.rejected.length > 0) ctx.log('relay refused some recipients', { rejected: out.rejected });
+    ctx.log('message accepted by relay', { messageId: out.messageId, accepted: out.accepted.length });
+    return out;
+  } catch (err) {
+    throw smtpError(err, progress, where(cfg), cfg.password === undefined ? [] : [cfg.password]);
+  } finally {
+    transport.close();
+  }
+}
+
+/**
+ * The notify capability's message as a plain-text e-mail: `[SEVERITY] title` as the subject (the
+ * text's first line when there is no title; line breaks never reach a header), the text, then the link.
+ */
+export function notifyMail(m: z.output<typeof capabilities.notify.sendMessage.input>, to: string[]): SendInput {
+  const first = (m.title ?? m.text).split(/\r?\n/).find((l) => l.trim() !== '') ?? 'Riposte notification';
+  const tag = m.severity === undefined ? '' : `[${m.severity.toUpperCase()}] `;
+  const subject = `${tag}${first.replace(/[\r\n]+/g, ' ').trim()}`.slice(0, 900);
+  const text = m.link === undefined ? m.text : `${m.text}\n\n${m.link}\n`;
+  return { to, subject, text };
+}
+
 function address(a: unknown): string {
   return typeof a === 'string' ? a : String((a as { address?: unknown }).address ?? '');
 }
@@ -115,6 +162,7 @@ export const smtpApp = defineApp({
   description: 'Sends notification e-mail through an SMTP relay (implicit TLS or STARTTLS, optional AUTH).',
   config,
   secrets: ['password'],
+  implements: ['notify'],
 
   actions: (action) => ({
     sendEmail: action({
@@ -127,31 +175,29 @@ export const smtpApp = defineApp({
       output: sendOutput,
       timeoutMs: 60_000,
       async handler(input, ctx) {
-        const cfg = checkedConfig(ctx.config);
-        const progress = new SmtpProgress();
-        const transport = transportFor(cfg, progress);
-        const messageId = messageIdFor(ctx.idempotencyKey, cfg.from);
-        try {
-          const info = await transport.sendMail({
-            from: cfg.from,
-            to: input.to,
-            ...(input.cc !== undefined && input.cc.length > 0 ? { cc: input.cc } : {}),
-            subject: input.subject,
-            text: input.text,
-            ...(input.html !== undefined ? { html: input.html } : {}),
-            ...(input.headers !== undefined ? { headers: input.headers } : {}),
-            messageId,
-            signal: ctx.signal,
-          });
-          const out = { messageId: info.messageId ?? messageId, accepted: (info.accepted ?? []).map(address), rejected: (info.rejected ?? []).map(address) };
-          if (out.rejected.length > 0) ctx.log('relay refused some recipients', { rejected: out.rejected });
-          ctx.log('message accepted by relay', { messageId: out.messageId, accepted: out.accepted.length });
-          return out;
-        } catch (err) {
-          throw smtpError(err, progress, where(cfg), cfg.password === undefined ? [] : [cfg.password]);
-        } finally {
-          transport.close();
+        return send(input, ctx);
+      },
+    }),
+    sendMessage: action({
+      description: 'The notify capability: e-mail the text to the asset\'s notifyTo recipients; the subject is the '
+        + 'title (or the text\'s first line) after the severity, the link ends the body. The output carries the '
+        + 'Message-ID.',
+      kind: 'generic',
+      readOnly: false,
+      // As sendEmail: sending twice delivers two copies (with the same Message-ID).
+      idempotent: false,
+      input: capabilities.notify.sendMessage.input,
+      output: capabilities.notify.sendMessage.output,
+      timeoutMs: 60_000,
+      async handler(input, ctx) {
+        const to = ctx.config.notifyTo;
+        if (to === undefined) {
+          const why = 'SMTP config: notifyTo is not set, so the notify capability has no recipients '
+            + '(set notifyTo on the asset)';
+          throw new TerminalError(why, { applied: 'no' });
         }
+        const out = await send(notifyMail(input, to), ctx);
+        return { delivered: out.accepted.length > 0, messageId: out.messageId };
       },
     }),
   }),

@@ -1,9 +1,11 @@
 /**
  * Splunk Enterprise (and Enterprise Security) app: run a search through the streaming export
- * endpoint, update notable events, and send events to the HTTP Event Collector.
+ * endpoint, update notable events, and send events to the HTTP Event Collector. Implements the
+ * `siem` capability (updateAlert: one notable, through the same notable_update call).
  */
 import { z } from 'zod';
 import { defineApp } from '../../sdk/app.js';
+import { capabilities } from '../../sdk/capabilities.js';
 import { ActionError, TerminalError } from '../../sdk/errors.js';
 import { readExportStream, SplunkClient, splunkConfig, VENDOR } from './client.js';
 
@@ -29,6 +31,17 @@ function splString(s: string): string {
   return `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
 
+const notableInput = z.object({
+  eventIds: z.array(z.string().min(1)).default([]),
+  searchId: z.string().min(1).optional(),
+  status: z.union([z.number().int().min(0), z.string().min(1)]).optional().describe('Review status id, or new / in progress / pending / resolved / closed'),
+  urgency: URGENCY.optional(),
+  comment: z.string().min(1).optional(),
+  newOwner: z.string().min(1).optional(),
+  disposition: z.union([z.number().int().min(0), z.string().min(1)]).optional().describe('Disposition id (n or "disposition:n")'),
+});
+const notableOutput = z.object({ success: z.boolean(), successCount: z.number().int(), failureCount: z.number().int(), message: z.string() });
+
 const fieldValue = z.union([z.string(), z.number(), z.array(z.string())]);
 
 export const splunkApp = defineApp({
@@ -40,6 +53,7 @@ export const splunkApp = defineApp({
   description: 'Runs searches (streaming export), updates ES notable events and sends events to the HTTP Event Collector.',
   config: splunkConfig,
   secrets: ['authToken', 'password', 'hecToken'],
+  implements: ['siem'],
 
   actions: (action) => ({
     runSearch: action({
@@ -81,39 +95,33 @@ export const splunkApp = defineApp({
       readOnly: false,
       // Setting the same values again changes nothing, except that the comment is added again.
       idempotent: true,
-      input: z.object({
-        eventIds: z.array(z.string().min(1)).default([]),
-        searchId: z.string().min(1).optional(),
-        status: z.union([z.number().int().min(0), z.string().min(1)]).optional().describe('Review status id, or new / in progress / pending / resolved / closed'),
-        urgency: URGENCY.optional(),
-        comment: z.string().min(1).optional(),
-        newOwner: z.string().min(1).optional(),
-        disposition: z.union([z.number().int().min(0), z.string().min(1)]).optional().describe('Disposition id (n or "disposition:n")'),
-      }),
-      output: z.object({ success: z.boolean(), successCount: z.number().int(), failureCount: z.number().int(), message: z.string() }),
+      input: notableInput,
+      output: notableOutput,
+      handler: (input, ctx) => notableUpdate(input, ctx),
+    }),
+
+    updateAlert: action({
+      description: 'The siem capability: update one notable event (alertId = its event_id) through notable_update: '
+        + 'status, urgency (from severity), owner, comment.',
+      kind: 'correct',
+      readOnly: false,
+      // As updateNotable: setting the same values again changes nothing, but adds the comment again.
+      idempotent: true,
+      input: capabilities.siem.updateAlert.input,
+      output: capabilities.siem.updateAlert.output,
       async handler(input, ctx) {
-        if (input.eventIds.length === 0 && input.searchId === undefined) {
-          throw new TerminalError(`${VENDOR}: updateNotable needs eventIds or searchId`, { applied: 'no' });
+        if ([input.status, input.severity, input.owner, input.comment].every((v) => v === undefined)) {
+          const why = `${VENDOR}: updateAlert needs at least one of status, severity, owner, comment`;
+          throw new TerminalError(why, { applied: 'no' });
         }
-        const form = new URLSearchParams();
-        for (const id of input.eventIds) form.append('ruleUIDs', id);
-        if (input.eventIds.length === 0 && input.searchId !== undefined) form.set('searchID', input.searchId);
-        if (input.status !== undefined) form.set('status', String(statusId(input.status)));
-        if (input.urgency !== undefined) form.set('urgency', input.urgency);
-        if (input.newOwner !== undefined) form.set('newOwner', input.newOwner);
-        if (input.disposition !== undefined) {
-          const d = String(input.disposition).trim();
-          if (!/^(disposition:)?\d+$/.test(d)) throw new TerminalError(`${VENDOR}: disposition "${d}" is not a number or disposition:<n>`, { applied: 'no' });
-          form.set('disposition', d.startsWith('disposition:') ? d : `disposition:${d}`);
-        }
-        if (input.comment !== undefined) form.set('comment', input.comment);
-        if ([...form.keys()].every((k) => k === 'ruleUIDs' || k === 'searchID')) {
-          throw new TerminalError(`${VENDOR}: updateNotable needs at least one of status, urgency, newOwner, disposition, comment`, { applied: 'no' });
-        }
-        const r = await c(ctx).json<{ success?: boolean; message?: string; success_count?: number; failure_count?: number }>('POST', '/services/notable_update', form);
-        const out = { success: r?.success === true, successCount: Number(r?.success_count ?? 0), failureCount: Number(r?.failure_count ?? 0), message: r?.message ?? '' };
-        if (!out.success) throw new TerminalError(`${VENDOR}: notable update failed: ${out.message || 'no message'}`, { status: 200, applied: 'no' });
-        return out;
+        const out = await notableUpdate({
+          eventIds: [input.alertId],
+          ...(input.status !== undefined ? { status: input.status } : {}),
+          ...(input.severity !== undefined ? { urgency: input.severity } : {}),
+          ...(input.owner !== undefined ? { newOwner: input.owner } : {}),
+          ...(input.comment !== undefined ? { comment: input.comment } : {}),
+        }, ctx);
+        return { updated: out.success, alertId: input.alertId, ...(out.message !== '' ? { detail: out.message } : {}) };
       },
     }),
 
@@ -167,6 +175,36 @@ export const splunkApp = defineApp({
     return { ok: true, detail: `Splunk ${content?.version ?? '?'} on ${content?.serverName ?? '?'}` };
   },
 });
+
+/** `POST /services/notable_update` (form-encoded, ES): updateNotable and the siem capability's updateAlert. */
+async function notableUpdate(
+  input: z.input<typeof notableInput>,
+  ctx: { config: z.output<typeof splunkConfig>; signal: AbortSignal },
+): Promise<z.output<typeof notableOutput>> {
+  const eventIds = input.eventIds ?? [];
+  if (eventIds.length === 0 && input.searchId === undefined) {
+    throw new TerminalError(`${VENDOR}: updateNotable needs eventIds or searchId`, { applied: 'no' });
+  }
+  const form = new URLSearchParams();
+  for (const id of eventIds) form.append('ruleUIDs', id);
+  if (eventIds.length === 0 && input.searchId !== undefined) form.set('searchID', input.searchId);
+  if (input.status !== undefined) form.set('status', String(statusId(input.status)));
+  if (input.urgency !== undefined) form.set('urgency', input.urgency);
+  if (input.newOwner !== undefined) form.set('newOwner', input.newOwner);
+  if (input.disposition !== undefined) {
+    const d = String(input.disposition).trim();
+    if (!/^(disposition:)?\d+$/.test(d)) throw new TerminalError(`${VENDOR}: disposition "${d}" is not a number or disposition:<n>`, { applied: 'no' });
+    form.set('disposition', d.startsWith('disposition:') ? d : `disposition:${d}`);
+  }
+  if (input.comment !== undefined) form.set('comment', input.comment);
+  if ([...form.keys()].every((k) => k === 'ruleUIDs' || k === 'searchID')) {
+    throw new TerminalError(`${VENDOR}: updateNotable needs at least one of status, urgency, newOwner, disposition, comment`, { applied: 'no' });
+  }
+  const r = await c(ctx).json<{ success?: boolean; message?: string; success_count?: number; failure_count?: number }>('POST', '/services/notable_update', form);
+  const out = { success: r?.success === true, successCount: Number(r?.success_count ?? 0), failureCount: Number(r?.failure_count ?? 0), message: r?.message ?? '' };
+  if (!out.success) throw new TerminalError(`${VENDOR}: notable update failed: ${out.message || 'no message'}`, { status: 200, applied: 'no' });
+  return out;
+}
 
 function c(ctx: { config: z.output<typeof splunkConfig>; signal: AbortSignal }): SplunkClient {
   return new SplunkClient(ctx.config, ctx.signal);

@@ -6,6 +6,8 @@ export interface TeamsNotification {
   facts?: Array<{ name: string; value: string }> | undefined;
   /** Hex colour of the MessageCard accent bar (Adaptive Cards have no equivalent). */
   themeColor?: string | undefined;
+  /** A button opening this URL (http or https). */
+  link?: { title: string; url: string } | undefined;
 }
 
 /** Workflows ("Post to a channel when a webhook request is received") message with one Adaptive Card. */
@@ -22,7 +24,11 @@ export function adaptiveCardMessage(n: TeamsNotification): Record<string, unknow
     attachments: [{
       contentType: 'application/vnd.microsoft.card.adaptive',
       contentUrl: null,
-      content: { $schema: 'http://adaptivecards.io/schemas/adaptive-card.json', type: 'AdaptiveCard', version: '1.4', body, msteams: { width: 'Full' } },
+      content: {
+        $schema: 'http://adaptivecards.io/schemas/adaptive-card.json', type: 'AdaptiveCard', version: '1.4', body,
+        ...(n.link !== undefined ? { actions: [{ type: 'Action.OpenUrl', title: n.link.title, url: n.link.url }] } : {}),
+        msteams: { width: 'Full' },
+      },
     }],
   };
 }
@@ -38,5 +44,8 @@ export function messageCard(n: TeamsNotification): Record<string, unknown> {
   };
   if (n.themeColor !== undefined) card.themeColor = n.themeColor.replace(/^#/, '').toUpperCase();
   if (n.facts !== undefined && n.facts.length > 0) card.sections = [{ facts: n.facts.map((f) => ({ name: f.name, value: f.value })) }];
+  if (n.link !== undefined) {
+    card.potentialAction = [{ '@type': 'OpenUri', name: n.link.title, targets: [{ os: 'default', uri: n.link.url }] }];
+  }
   return card;
 }

@@ -12,10 +12,11 @@
  */
 import { z } from 'zod';
 import { defineApp, type ActionContext } from '../../sdk/app.js';
+import { capabilities } from '../../sdk/capabilities.js';
 import { RetryableError, TerminalError } from '../../sdk/errors.js';
 import type { VendorErrorInfo } from '../http.js';
 import { isAcceptableWebhookUrl, postWebhook, REDACTED_URL, redactIn } from '../webhook-post.js';
-import { adaptiveCardMessage, messageCard } from './cards.js';
+import { adaptiveCardMessage, messageCard, type TeamsNotification } from './cards.js';
 
 export const VENDOR = 'Microsoft Teams';
 export const MAX_MESSAGE_BYTES = 28 * 1024;
@@ -67,6 +68,43 @@ function checkEmbeddedFailure(body: string, url: string): void {
   throw new RetryableError(msg, { ...opts, applied: 'unknown' });
 }
 
+/** Posts one card (both actions): checks Teams' size limit first, then the legacy connector's 200-with-failure. */
+async function postCard(n: TeamsNotification, ctx: ActionContext<TeamsConfig>): Promise<void> {
+  const cfg = ctx.config;
+  const payload = cfg.format === 'messagecard' ? messageCard(n) : adaptiveCardMessage(n);
+  const body = JSON.stringify(payload);
+  const bytes = Buffer.byteLength(body);
+  if (bytes > MAX_MESSAGE_BYTES) {
+    throw new TerminalError(`${VENDOR}: the card is ${bytes} bytes; Teams accepts at most 28 KB (${MAX_MESSAGE_BYTES} bytes). Shorten text or facts`, { applied: 'no' });
+  }
+  const res = await postWebhook({
+    vendor: VENDOR, url: cfg.webhookUrl, body, signal: ctx.signal, describeError: describeTeamsError,
+  });
+  const text = await res.text().catch(() => '');
+  checkEmbeddedFailure(text, cfg.webhookUrl);
+  if (res.status === 200 && text.trim() !== '1' && text.trim() !== '') {
+    const shown = redactIn(text.slice(0, 100), cfg.webhookUrl);
+    ctx.log('Teams accepted the card with an unexpected body', { status: res.status, body: shown });
+  }
+}
+
+/** MessageCard accent colours for the notify capability's severities. */
+const SEVERITY_COLOURS: Record<string, string> = { low: '2E7D32', medium: 'F2C80F', high: 'E8590C', critical: 'D70000' };
+
+/** The notify capability's message as a card: the title (or a generic one), the text, the severity as a
+ * fact, the link as a button. */
+export function notifyCard(m: z.output<typeof capabilities.notify.sendMessage.input>): TeamsNotification {
+  const severity = m.severity === undefined
+    ? {}
+    : { facts: [{ name: 'Severity', value: m.severity }], themeColor: SEVERITY_COLOURS[m.severity] };
+  return {
+    title: m.title ?? 'Riposte notification',
+    text: m.text,
+    ...severity,
+    ...(m.link !== undefined ? { link: { title: 'Details', url: m.link } } : {}),
+  };
+}
+
 const fact = z.object({ name: z.string().min(1).max(200), value: z.string().max(2000) });
 
 export const teamsApp = defineApp({
@@ -78,6 +116,7 @@ export const teamsApp = defineApp({
   description: 'Posts notification cards (title, text, facts) to a Teams channel through a Workflows or legacy connector webhook.',
   config,
   secrets: ['webhookUrl'],
+  implements: ['notify'],
 
   actions: (action) => ({
     postMessage: action({
@@ -94,20 +133,22 @@ export const teamsApp = defineApp({
       }),
       output: z.object({ ok: z.literal(true) }),
       async handler(input, ctx) {
-        const cfg = ctx.config;
-        const payload = cfg.format === 'messagecard' ? messageCard(input) : adaptiveCardMessage(input);
-        const body = JSON.stringify(payload);
-        const bytes = Buffer.byteLength(body);
-        if (bytes > MAX_MESSAGE_BYTES) {
-          throw new TerminalError(`${VENDOR}: the card is ${bytes} bytes; Teams accepts at most 28 KB (${MAX_MESSAGE_BYTES} bytes). Shorten text or facts`, { applied: 'no' });
-        }
-        const res = await postWebhook({ vendor: VENDOR, url: cfg.webhookUrl, body, signal: ctx.signal, describeError: describeTeamsError });
-        const text = await res.text().catch(() => '');
-        checkEmbeddedFailure(text, cfg.webhookUrl);
-        if (res.status === 200 && text.trim() !== '1' && text.trim() !== '') {
-          ctx.log('Teams accepted the card with an unexpected body', { status: res.status, body: redactIn(text.slice(0, 100), cfg.webhookUrl) });
-        }
+        await postCard(input, ctx);
         return { ok: true as const };
+      },
+    }),
+    sendMessage: action({
+      description: 'The notify capability: post a card with the title (default "Riposte notification"), the text, '
+        + 'the severity as a fact and the link as a button. A webhook returns no message id.',
+      kind: 'generic',
+      readOnly: false,
+      // As postMessage: a repeat posts a second card.
+      idempotent: false,
+      input: capabilities.notify.sendMessage.input,
+      output: capabilities.notify.sendMessage.output,
+      async handler(input, ctx) {
+        await postCard(notifyCard(input), ctx);
+        return { delivered: true };
       },
     }),
   }),

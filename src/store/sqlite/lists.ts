@@ -2,9 +2,9 @@
 import type Database from 'better-sqlite3';
 import type { ListRecord } from '../records.js';
 import { isIP } from 'node:net';
-import { ipInList, validateListItem } from '../ip-match.js';
+import { ipInList, listNameProblem, validateListItem } from '../ip-match.js';
 import type { AuditLog } from './audit.js';
-import { ConflictError, NAME_RE, NotFoundError, ValidationError, nowIso } from './common.js';
+import { ConflictError, NotFoundError, ValidationError, nowIso } from './common.js';
 
 interface ListRow { name: string; description: string | null; item_count: number; created_at: string; updated_at: string }
 
@@ -13,11 +13,18 @@ const toList = (r: ListRow): ListRecord => ({
 });
 
 export function validateListName(name: string): void {
-  if (typeof name !== 'string' || !NAME_RE.test(name)) {
-    throw new ValidationError(
-      `invalid list name "${String(name)}": use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit`,
-    );
-  }
+  const problem = listNameProblem(name);
+  if (problem !== null) throw new ValidationError(problem);
+}
+
+/** One item added to or removed from a list by a run's step (`ctx.lists.add` / `remove`). */
+export interface ListChangeInTx {
+  op: 'add' | 'remove';
+  list: string;
+  item: string;
+  actor: string;
+  /** Said in the audit entry besides the item: which run, step and playbook made the change. */
+  detail: Record<string, unknown>;
 }
 
 export class ListRepo {
@@ -125,5 +132,28 @@ export class ListRepo {
 
   remove(name: string, items: string[], actor: string): number {
     return this.removeTx.immediate(name, [...new Set(items)], actor);
+  }
+
+  /**
+   * Adds or removes one item inside the caller's transaction; true when the list changed. Audited
+   * as the CLI and API edits are (`list.add` / `list.remove`, only when something changed).
+   * NotFoundError for an unknown list, ValidationError for an item that cannot be stored.
+   */
+  changeInTx(c: ListChangeInTx): boolean {
+    this.mustExist(c.list);
+    if (c.op === 'add') {
+      const problem = validateListItem(c.item);
+      if (problem !== null) throw new ValidationError(`cannot add to list "${c.list}": ${problem}`);
+    }
+    const now = nowIso();
+    const changed = c.op === 'add'
+      ? this.s.addItem.run(c.list, c.item, now).changes > 0
+      : this.s.removeItem.run(c.list, c.item).changes > 0;
+    if (changed) {
+      this.s.touch.run(now, c.list);
+      const detail = { count: 1, items: [c.item], ...c.detail };
+      this.audit.appendInTx({ actor: c.actor, action: `list.${c.op}`, target: `list:${c.list}`, detail });
+    }
+    return changed;
   }
 }

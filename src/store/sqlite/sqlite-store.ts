@@ -13,7 +13,7 @@ import type {
 } from '../records.js';
 import type {
   AuditVerification, IncidentQuery, IngestResult, IngestRun, JournalPatch, NewActionResult, NewChildRun, NewRun,
-  RelatedIncidentQuery, RunEffect, RunPatch,
+  RelatedIncidentQuery, RunEffect, RunListChange, ListChangeOutput, RunPatch,
   RunQuery, Store, WriteOptions,
 } from '../store.js';
 import { AuditLog } from './audit.js';
@@ -187,6 +187,22 @@ export class SqliteStore implements Store {
     return this.writes.run(() => tx(append, entry.runId, fx), opts?.lazy);
   }
   private runEffectTx: ((append: () => void, runId: string, effect: RunEffect) => void) | undefined;
+  async applyRunListChange(entry: JournalEntry, change: RunListChange, opts?: WriteOptions): Promise<ListChangeOutput> {
+    // The change, its audit entry and the journal entry with the outcome: one transaction function
+    // (a savepoint in the batch), so the outcome recorded is the one the change had.
+    const tx = (this.listChangeTx ??= this.db.transaction((e: JournalEntry, c: RunListChange) => {
+      const changed = this.r.lists.changeInTx({
+        op: c.op, list: c.list, item: c.value, actor: `run:${e.runId}`,
+        detail: { runId: e.runId, step: e.seq, playbook: c.playbookId },
+      });
+      const output: ListChangeOutput = c.op === 'add' ? { added: changed } : { removed: changed };
+      this.r.runs.putJournalOp({ ...e, status: 'completed', output })();
+      return output;
+    }));
+    const e = { ...entry }, c = { ...change };
+    return this.writes.run(() => tx(e, c), opts?.lazy);
+  }
+  private listChangeTx: ((e: JournalEntry, c: RunListChange) => ListChangeOutput) | undefined;
   async resolveStep(runId: string, seq: number, resolution: { applied: true; output: unknown } | { applied: false }, actor: string): Promise<void> {
     const r = this.r;
     this.db.transaction(() => {
