@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { SEVERITIES } from '../common/domain.js';
+import { httpCapability } from './http-capability.js';
 
 export const DeviceRecord = z.object({
   id: z.string(),
@@ -111,6 +112,8 @@ export const capabilities = {
       output: z.object({ updated: z.boolean(), alertId: z.string(), detail: z.string().optional() }),
     },
   },
+  /** Any REST API (the generic HTTP app): GET, POST, PUT, PATCH, DELETE under the asset's base URL. */
+  http: httpCapability,
 } as const;
 
 export type CapabilityName = keyof typeof capabilities;

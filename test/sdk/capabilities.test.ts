@@ -32,7 +32,7 @@ test('an app fitting the notify capability is accepted, also with extra optional
 
 test('an app claiming a capability it does not fit is refused, naming each misfit', () => {
   assert.throws(app(['notify'], {}), /^Error: app pager: implements notify but has no action sendMessage$/);
-  assert.throws(app(['pager'], {}), /app pager: unknown capability "pager" \(known: mdm, directory, firewall, ticketing, notify, siem\)/);
+  assert.throws(app(['pager'], {}), /app pager: unknown capability "pager" \(known: mdm, directory, firewall, ticketing, notify, siem, http\)/);
   assert.throws(
     app(['notify'], send(z.object({ text: z.string(), channel: z.string() }), z.object({ ok: z.boolean() }))),
     new RegExp([
@@ -47,6 +47,7 @@ test('every first-party app implementing notify or siem has the capability\'s ac
   const byCap = (cap: string) => firstPartyApps.filter((a) => (a.implements ?? []).includes(cap)).map((a) => a.id).sort();
   assert.deepEqual(byCap('notify'), ['microsoft-teams-webhook', 'slack-webhook', 'smtp-email']);
   assert.deepEqual(byCap('siem'), ['splunk']);
+  assert.deepEqual(byCap('http'), ['http']);
   for (const a of firstPartyApps) {
     if ((a.implements ?? []).includes('notify')) assert.ok('sendMessage' in a.actions, a.id);
     if ((a.implements ?? []).includes('siem')) assert.ok('updateAlert' in a.actions, a.id);
