@@ -9,8 +9,6 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import { connect, createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 
-/** Moved to temp-store.ts; re-exported for tests written meanwhile against this path (import it from there). */
-export { tempDir } from './temp-store.js';
 
 export class GitRepo {
   constructor(readonly dir: string) {}
