@@ -9,7 +9,6 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import { connect, createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 
-
 export class GitRepo {
   constructor(readonly dir: string) {}
 
