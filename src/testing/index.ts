@@ -8,3 +8,5 @@ export { runPlaybook } from './runner.js';
 export type { RunReport, StepReport, ActionReport, TestPlaybook } from './runner.js';
 export { ScenarioError } from './scenario.js';
 export type { Scenario, ActionAnswer } from './scenario.js';
+export { checkFixture, differences } from './fixture.js';
+export type { Fixture, Expectation } from './fixture.js';
