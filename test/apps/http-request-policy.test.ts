@@ -10,19 +10,13 @@ import { actionForAsset } from '../../src/sdk/app.js';
 import { httpApp } from '../../src/apps/http-request/index.js';
 import { closeVendorConnections } from '../../src/apps/http.js';
 import { makeHarness, type Harness } from '../support/harness.js';
+import { runIn } from '../support/wait.js';
 import { json, LocalServer } from '../support/local-http.js';
 
 type Level = 'manual' | 'supervised' | 'autonomous';
 
-async function waitStatus(h: Harness, runId: string, status: string, ms = 5000) {
-  const until = Date.now() + ms;
-  for (;;) {
-    const r = (await h.store.getRun(runId))!;
-    if (r.status === status) return r;
-    if (Date.now() > until) throw new Error(`run ${runId} is ${r.status} (${r.waitingOn ?? ''} ${r.attentionReason ?? ''}), wanted ${status}`);
-    await new Promise((res) => setTimeout(res, 10));
-  }
-}
+/** The run once it is in `status` (the shared wait of test/support/wait.ts). */
+const waitStatus = (h: Harness, runId: string, status: string) => runIn(h.store, runId, [status], 5000);
 
 describe('HTTP app: which methods are changing, through the policy gate', () => {
   let api: LocalServer;
