@@ -19,6 +19,7 @@ import { registerRunRoutes } from './routes/runs.js';
 import { registerListRoutes } from './routes/lists.js';
 import { registerAuditRoutes } from './routes/audit.js';
 import { registerCaseRoutes } from './routes/cases.js';
+import { redactUrl } from './redact-url.js';
 
 export interface ApiServerOptions {
   store: Store;
@@ -36,12 +37,6 @@ export interface ApiServerOptions {
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 
-const SECRET_QUERY_PARAM = /([?&](?:token|access_token|api_key|apikey|key|secret|password)=)[^&#]*/gi;
-
-/** The URL with the values of secret-looking query parameters replaced by REDACTED. */
-export function redactUrl(url: string): string {
-  return url.indexOf('?') < 0 ? url : url.replace(SECRET_QUERY_PARAM, '$1REDACTED');
-}
 
 interface LoggableRequest {
   method?: string;
