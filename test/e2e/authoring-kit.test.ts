@@ -21,6 +21,8 @@ const FOUNDING = fileURLToPath(new URL('../../../playbooks/mobile-unauthorized-i
 /** The shipped playbook as a repository holds it: importing the SDK as `riposte`. */
 const foundingSource = (): string => readFileSync(FOUNDING, 'utf8').replace(/'\.\.\/src\/sdk\/index\.js'/g, "'riposte'");
 
+/** The lab's Intune device of the alert's phone. */
+const JDOE_IPHONE = '9f1c2d3e-4a5b-4c6d-8e7f-0a1b2c3d4e5f';
 let sid = 0;
 const alert = () => foundingSearchAlert(`kit_${Date.now()}_${++sid}`,
   { dest_ip: '203.0.113.45', src_ip: '10.20.30.41', user: 'jdoe@contoso.example', device_name: 'JDOE-IPHONE', severity: 'high' });
@@ -45,6 +47,9 @@ test('a real run exported as a fixture drives a repository test; replay reports 
   assert.equal((run.output as { outcome: string }).outcome, 'contained');
   const lab = labOf(srv);
   const ticketsBefore = lab.jira.issues().length;
+  const firewallCommitsBefore = lab.panos.commitCount();
+  const wipesBefore = lab.graph.wipeCount(JDOE_IPHONE);
+  assert.equal(wipesBefore, 1, 'the real run wiped the phone once');
 
   const exported = await riposte('runs', 'export', run.id, '--fixture', '--out', join(repo, 'tests', 'repeat-offender.test.json'));
   assert.equal(exported.code, 1, 'the tests/ directory does not exist yet: refused');
@@ -112,6 +117,9 @@ test('a real run exported as a fixture drives a repository test; replay reports 
 
   // Nothing of the above reached a vendor.
   assert.equal(lab.jira.issues().length, ticketsBefore);
+  assert.equal(lab.panos.commitCount(), firewallCommitsBefore);
+  assert.equal(lab.panos.isIpBlocked('192.0.2.1'), false, 'the new code\'s extra block was not sent');
+  assert.equal(lab.graph.wipeCount(JDOE_IPHONE), wipesBefore);
 });
 
 test('the export and replay commands need the data directory and its key', async () => {
