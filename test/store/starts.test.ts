@@ -107,7 +107,8 @@ test('migration 11 leaves the runs recorded before it unlinked', async () => {
   const db = new Database(path);
   db.exec(
     'DROP TABLE schedules; DROP INDEX runs_rerun_of; ALTER TABLE runs DROP COLUMN rerun_of; '
-      + 'ALTER TABLE playbook_settings DROP COLUMN trigger_when; DELETE FROM schema_migrations WHERE version > 10;',
+      + 'ALTER TABLE playbook_settings DROP COLUMN trigger_when; ALTER TABLE playbook_repos DROP COLUMN require_tests; '
+      + 'DELETE FROM schema_migrations WHERE version > 10;',
   );
   db.close();
   const old = await openStore(path);
