@@ -20,6 +20,7 @@ import { registerListRoutes } from './routes/lists.js';
 import { registerAuditRoutes } from './routes/audit.js';
 import { registerCaseRoutes } from './routes/cases.js';
 import { redactUrl } from './redact-url.js';
+import { installSecurityHeaders } from './security-headers.js';
 
 export interface ApiServerOptions {
   store: Store;
@@ -94,6 +95,7 @@ export async function buildApiServer(opts: ApiServerOptions): Promise<FastifyIns
   app.removeContentTypeParser('text/plain');
 
   installErrorHandling(app);
+  installSecurityHeaders(app);
   installAuth(app);
   if (!('logger' in logging && logging.logger === false)) installAccessLog(app);
 
