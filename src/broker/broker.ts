@@ -17,6 +17,7 @@ import { ActionError, RetryableError, TerminalError, toErrorRecord, type ErrorRe
 import type { Store } from '../store/store.js';
 import type { AppCatalog } from './catalog.js';
 import { hashJson } from '../common/canonical-json.js';
+import { issuesText } from '../common/issues.js';
 
 export interface ActionCall {
   runId: string;
@@ -133,7 +134,7 @@ export class Broker {
     const { asset, def } = target;
     const parsedInput = def.input.safeParse(call.input);
     if (!parsedInput.success) {
-      const detail = parsedInput.error.issues.map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`).join('; ');
+      const detail = issuesText(parsedInput.error.issues, '(input)');
       return done({ kind: 'failed', error: toErrorRecord(new TerminalError(`invalid input for ${asset.app.id}.${call.action}: ${detail}`)), attempts: 0 });
     }
     const maxAttempts = def.maxAttempts ?? this.opts.defaultMaxAttempts;
@@ -218,7 +219,7 @@ export class Broker {
       const raw = await Promise.race([def.handler(input as z.output<z.ZodType>, this.context(asset, a.idempotencyKey, a.attempt, ctl.signal)), timeout]);
       const out = def.output.safeParse(raw);
       if (!out.success) {
-        const detail = out.error.issues.map((i) => `${i.path.join('.') || '(output)'}: ${i.message}`).join('; ');
+        const detail = issuesText(out.error.issues, '(output)');
         // The vendor answered, so for a non-read-only action the effect may well have happened.
         return { ok: false, timedOut: false, error: toErrorRecord(new TerminalError(`${asset.app.id}.${a.call.action} returned an invalid output: ${detail}`, { applied: def.readOnly ? 'no' : 'unknown' })) };
       }

@@ -14,6 +14,7 @@ import type { PlaybookBuild } from '../store/repo-records.js';
 import { BundleError, buildPlaybookBundle, withBundler } from '../sandbox/bundle.js';
 import type { Sandbox } from '../sandbox/sandbox.js';
 import { typeCheck } from './typecheck.js';
+import { issueLines } from '../common/issues.js';
 
 export class RepoBuildError extends Error {
   constructor(readonly errors: string[]) {
@@ -40,7 +41,7 @@ export function discoverPlaybooks(root: string): string[] {
       throw new RepoBuildError([`${MANIFEST}: not valid JSON (${(err as Error).message})`]);
     }
     const m = manifestSchema.safeParse(parsed);
-    if (!m.success) throw new RepoBuildError(m.error.issues.map((i) => `${MANIFEST}: ${i.path.join('.') || '(root)'}: ${i.message}`));
+    if (!m.success) throw new RepoBuildError(issueLines(m.error.issues, '(root)').map((l) => `${MANIFEST}: ${l}`));
     const errors: string[] = [];
     const files = m.data.playbooks.map((p) => {
       const rel = normalize(p);

@@ -94,7 +94,7 @@ export class PlaybookCatalog {
     const bundle = stored ?? (await this.store.getBundle(hash));
     if (!bundle) throw new Error(`bundle ${hash} is missing from the store`);
     const playbook = await this.sandbox.loadAsync({ hash: bundle.hash, code: bundle.code });
-    const loaded = { config: playbook.config, executor: playbook, hash: bundle.hash, identity: 'bundle' as const };
+    const loaded = playbook.loaded();
     this.loaded.set(hash, loaded);
     return loaded;
   }

@@ -5,6 +5,5 @@ import type { Sandbox } from './sandbox.js';
 
 export async function loadPlaybookFile(sandbox: Sandbox, entry: string, source: PlaybookSource): Promise<LoadedPlaybook> {
   const bundle = await buildPlaybookBundle(entry);
-  const playbook = sandbox.load(bundle);
-  return { config: playbook.config, executor: playbook, hash: bundle.hash, identity: 'bundle', source };
+  return sandbox.load(bundle).loaded(source);
 }

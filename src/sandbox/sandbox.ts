@@ -32,11 +32,13 @@ import type { IncidentStatus, PlaybookConfig, PlaybookContext, PromptSpec, Relat
 import { AUTOMATION_LEVELS, INCIDENT_STATUSES, SEVERITIES } from '../common/domain.js';
 import { ExecutionInterrupted, type PlaybookExecution, type PlaybookExecutor, type StartOptions } from '../engine/executor.js';
 import { checkChildCall } from '../engine/child-call.js';
+import type { LoadedPlaybook, PlaybookSource } from '../engine/registry.js';
 import { checkListCall } from '../engine/list-call.js';
 import { parseTriggerCondition } from '../engine/trigger-condition.js';
 import type { PlaybookBundle } from './bundle.js';
 import { OUTCOME, type GuestError } from './guest.js';
 import { checkNodeFlags, MAX_CALL_BYTES, MAX_TURN_CALLS, Realm } from './realm.js';
+import { issuesText } from '../common/issues.js';
 
 export interface SandboxLimits {
   /** Heap limit of an execution's isolate, MB. */
@@ -187,7 +189,7 @@ export class Sandbox {
     }
     const parsed = describedConfig.safeParse(json);
     if (!parsed.success) {
-      const why = parsed.error.issues.map((i) => `${i.path.join('.') || '(definition)'}: ${i.message}`).join('; ');
+      const why = issuesText(parsed.error.issues, '(definition)');
       throw new SandboxError(`the playbook's definition is not valid: ${why}`);
     }
     return new SandboxedPlaybook(this, bundle, parsed.data);
@@ -222,6 +224,11 @@ export class SandboxedPlaybook implements PlaybookExecutor {
     const roleActions: Record<string, string[]> = {};
     for (const [role, cap] of Object.entries(config.roles)) roleActions[role] = Object.keys(capabilities[cap]);
     this.roleActionsJson = JSON.stringify(roleActions);
+  }
+
+  /** The playbook as the registry holds it: its configuration, this executor, the bundle's hash as its code identity. */
+  loaded(source?: PlaybookSource): LoadedPlaybook {
+    return { config: this.config, executor: this, hash: this.bundle.hash, identity: 'bundle', ...(source ? { source } : {}) };
   }
 
   start(ctx: PlaybookContext, incident: unknown, args: unknown, opts: StartOptions = {}): PlaybookExecution {

@@ -15,8 +15,11 @@ import type { PolicyStore } from '../store/policy-store.js';
 import type { JournalEntry, RunRecord } from '../store/records.js';
 import { Scenario, ScenarioError, type ActionAnswer } from './scenario.js';
 import { isDryRunStep } from '../engine/execution.js';
-import { firstPartyApps } from '../apps/catalog.js';
+import { brief } from './brief.js';
+import { firstPartyCatalog } from '../apps/catalog.js';
+import type { AppCatalog } from '../broker/catalog.js';
 import { runPlaybook, type RunReport, type TestPlaybook } from './runner.js';
+import { issuesText } from '../common/issues.js';
 
 export const FIXTURE_FORMAT = 'riposte-fixture/1';
 
@@ -50,7 +53,7 @@ export function parseFixture(raw: unknown, what = 'fixture'): z.output<typeof Fi
     }
     return parsed.data;
   }
-  const why = parsed.error.issues.map((i) => `${i.path.join('.') || '(top)'}: ${i.message}`).join('; ');
+  const why = issuesText(parsed.error.issues, '(top)');
   throw new ScenarioError(`the ${what} is not valid: ${why}`);
 }
 
@@ -63,6 +66,7 @@ export async function fixtureOfRun(store: Store, policy: PolicyStore, run: RunRe
     throw new ScenarioError(`run ${run.id} is ${run.status}: only a completed or failed run can become a fixture`);
   }
   const journal = await store.loadJournal(run.id);
+  const catalog = firstPartyCatalog();
   const approvals = await policy.listApprovals({ runId: run.id });
   const actions: Record<string, ActionAnswer[]> = {};
   const lists: Record<string, string[]> = {};
@@ -80,7 +84,7 @@ export async function fixtureOfRun(store: Store, policy: PolicyStore, run: RunRe
         (decisions[e.name] ??= []).push(a.status === 'approved' ? 'approve' : a.status === 'denied' ? 'deny' : a.status === 'expired' ? 'expire' : 'pending');
         // An approval the asset's policy asked for: the test asks for it the same way.
         if (a.reasons.some((r) => r.startsWith(`asset "${a.asset}" requires approval`))) requireApproval.add(e.name.slice(0, e.name.indexOf('.')));
-      } else if (e.attempts > 0 && isChanging(e)) changedUnapproved = true;
+      } else if (e.attempts > 0 && isChanging(e, catalog)) changedUnapproved = true;
       const answer = answerOf(e);
       if (answer) (actions[e.name] ??= []).push(answer);
     } else if (e.kind === 'list' && e.status === 'completed') {
@@ -143,18 +147,15 @@ const collapse = <T>(a: Record<string, T[]>): Record<string, T | T[]> =>
   Object.fromEntries(Object.entries(a).map(([k, v]) => [k, v.length === 1 ? v[0]! : v]));
 
 /** Whether the step's action changes something at the vendor (from the first-party app's definition). */
-function isChanging(e: JournalEntry): boolean {
-  const def = e.app && e.action ? firstPartyApps.find((a) => a.id === e.app)?.actions[e.action] : undefined;
+function isChanging(e: JournalEntry, catalog: AppCatalog): boolean {
+  const def = e.app && e.action ? catalog.action(e.app, e.action) : undefined;
   return def !== undefined && !def.readOnly;
 }
 
 /** The differences between what the run did and what was expected, first difference first. */
 export function differences(report: RunReport, expect: Expectation): string[] {
   const out: string[] = [];
-  const show = (v: unknown) => {
-    const s = JSON.stringify(v) ?? 'undefined';
-    return s.length > 500 ? `${s.slice(0, 500)}…` : s;
-  };
+  const show = (v: unknown) => brief(v, 500);
   if (expect.actions) {
     const n = Math.max(expect.actions.length, report.actions.length);
     for (let i = 0; i < n; i++) {

@@ -27,8 +27,5 @@ export async function loadPlaybook(file: string | URL, opts: { root?: string } =
   const root = opts.root === undefined ? {} : { root: resolve(opts.root) };
   const bundle = await withBundler(() => buildPlaybookBundle(path, root));
   const playbook = await testSandbox().loadAsync(bundle);
-  return {
-    id: playbook.config.id,
-    loaded: { config: playbook.config, executor: playbook, hash: bundle.hash, identity: 'bundle', source: { repository: 'local', commit: null, path } },
-  };
+  return { id: playbook.config.id, loaded: playbook.loaded({ repository: 'local', commit: null, path }) };
 }

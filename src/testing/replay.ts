@@ -14,6 +14,8 @@ import { RunExecution } from '../engine/execution.js';
 import type { LoadedPlaybook } from '../engine/registry.js';
 import type { RunHost } from '../steps/protocol.js';
 import type { JournalEntry, RunRecord } from '../store/records.js';
+import { brief } from './brief.js';
+import { issuesText } from '../common/issues.js';
 
 export const RECORDED_RUN_FORMAT = 'riposte-run/1';
 
@@ -43,7 +45,7 @@ export function recordedRun(run: RunRecord, journal: JournalEntry[]): RecordedRu
 export function parseRecordedRun(raw: unknown): RecordedRun {
   const parsed = RecordedRun.safeParse(raw);
   if (parsed.success) return parsed.data as unknown as RecordedRun;
-  const why = parsed.error.issues.slice(0, 10).map((i) => `${i.path.join('.') || '(top)'}: ${i.message}`).join('; ');
+  const why = issuesText(parsed.error.issues.slice(0, 10), '(top)');
   throw new Error(`not a recorded run (riposte runs export <run> --journal): ${why}`);
 }
 
@@ -57,10 +59,6 @@ export interface ReplayReport {
   steps: number;
 }
 
-const brief = (v: unknown): string => {
-  const s = JSON.stringify(v) ?? 'undefined';
-  return s.length > 300 ? `${s.slice(0, 300)}…` : s;
-};
 
 /** Replays `journal` (the run's) against `playbook` (the new code). */
 export async function replayRun(run: RunRecord, journal: JournalEntry[], playbook: LoadedPlaybook): Promise<ReplayReport> {
@@ -73,17 +71,17 @@ export async function replayRun(run: RunRecord, journal: JournalEntry[], playboo
   }
   const recorded = new Map(journal.map((e) => [e.seq, e]));
   const asked: string[] = [];
+  /** A step the host is told to write: one the recording does not have is a divergence. */
+  const written = (e: JournalEntry): void => {
+    if (!recorded.has(e.seq)) asked.push(`step ${e.seq}: the new code does ${e.name}(${brief(e.input, 300)}), which the run never did`);
+  };
   const host: RunHost = {
     async perform(req) {
-      asked.push(`step ${req.seq}: the new code asks for ${req.name}(${brief(req.input)}), which the run never did`);
+      asked.push(`step ${req.seq}: the new code asks for ${req.name}(${brief(req.input, 300)}), which the run never did`);
       return { status: 'attention', reason: `replay: step ${req.seq} ${req.name} is not in the recording` };
     },
-    record: (e) => {
-      if (!recorded.has(e.seq)) asked.push(`step ${e.seq}: the new code does ${e.name}(${brief(e.input)}), which the run never did`);
-    },
-    recordWithEffect: (e) => {
-      if (!recorded.has(e.seq)) asked.push(`step ${e.seq}: the new code does ${e.name}(${brief(e.input)}), which the run never did`);
-    },
+    record: written,
+    recordWithEffect: written,
     update: () => {},
     settle: async () => {},
     abandon: async () => {},
@@ -102,10 +100,10 @@ export async function replayRun(run: RunRecord, journal: JournalEntry[], playboo
     return report(`the run ended ${run.status}; the new code ends ${result.status}${why}`);
   }
   if (result.status === 'completed' && !isDeepStrictEqual(result.output, run.output)) {
-    return report(`the run's output was ${brief(run.output)}; the new code's is ${brief(result.output)}`);
+    return report(`the run's output was ${brief(run.output, 300)}; the new code's is ${brief(result.output, 300)}`);
   }
   if (result.status === 'failed' && (result.error.name !== run.error?.name || result.error.message !== run.error?.message)) {
-    return report(`the run failed with ${run.error?.name ?? '?'}: ${brief(run.error?.message)}; the new code fails with ${result.error.name}: ${brief(result.error.message)}`);
+    return report(`the run failed with ${run.error?.name ?? '?'}: ${brief(run.error?.message, 300)}; the new code fails with ${result.error.name}: ${brief(result.error.message, 300)}`);
   }
   return report(null);
 }

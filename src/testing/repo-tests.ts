@@ -91,11 +91,8 @@ export async function runRepositoryTests(
   const perTestMs = opts.perTestMs ?? TEST_LIMITS.perTestMs;
   const playbooks = new Map<string, TestPlaybook>();
   for (const b of builds) {
-    const loaded = sandbox.load({ hash: b.bundle.hash, code: b.bundle.code });
-    playbooks.set(b.playbookId, {
-      id: b.playbookId,
-      loaded: { config: loaded.config, executor: loaded, hash: b.bundle.hash, identity: 'bundle', source: { repository: 'test', commit: null, path: b.path } },
-    });
+    const loaded = sandbox.load({ hash: b.bundle.hash, code: b.bundle.code }).loaded({ repository: 'test', commit: null, path: b.path });
+    playbooks.set(b.playbookId, { id: b.playbookId, loaded });
   }
   const results: RepoTestResult[] = [];
   for (const file of discoverTests(root)) {

@@ -113,13 +113,17 @@ function answerRelated(steps: StepService, given: Array<{ count: number; inciden
 class World {
   private clock = Date.now();
   private engine!: Engine;
+  /** The playbook under test, the only one installed: the engine's and ingestion's registry. */
+  private readonly registry: PlaybookRegistry;
 
   private constructor(
     private readonly store: SqliteStore,
     private readonly playbook: LoadedPlaybook,
     private readonly answers: Answers,
     private readonly hitl: Hitl,
-  ) {}
+  ) {
+    this.registry = new PlaybookRegistry([playbook]);
+  }
 
   static async open(playbook: LoadedPlaybook, s: CheckedScenario): Promise<World> {
     const store = new SqliteStore({ path: ':memory:', secretKey: randomBytes(32) });
@@ -189,7 +193,7 @@ class World {
       gate: hitl.gate, prompts: hitl.prompts, release: (r, seq, why) => hitl.cancelStep(r, seq, why), now: () => this.clock,
     });
     if (s.related) answerRelated(steps, s.related, this.answers);
-    this.engine = new Engine(store, steps, new PlaybookRegistry([playbook]), {
+    this.engine = new Engine(store, steps, this.registry, {
       shortSleepMs: 0, now: () => this.clock, stillWaiting: (w) => hitl.stillWaiting(w),
     });
   }
@@ -218,8 +222,7 @@ class World {
     };
     // Ingested as an alert would be, so that the playbook's label and trigger condition decide
     // `triggered` as in production; a run the alert would not start is started by hand.
-    const registered = new PlaybookRegistry([playbook]);
-    const p = registered.get(playbook.config.id)!;
+    const p = this.registry.get(playbook.config.id)!;
     const run: IngestRun = newRunFor(p, CAUSE, { args: s.args, dryRun: s.dryRun ?? false });
     if (s.snapshot) run.input = s.snapshot;
     const when = p.config.triggers.when;
@@ -227,7 +230,7 @@ class World {
       const parsed = parseTriggerCondition(when);
       run.condition = { text: when, from: 'playbook', holds: (subject) => parsed.holds(subject) };
     }
-    const matches = registered.matching(incident.label).length > 0;
+    const matches = this.registry.matching(incident.label).length > 0;
     const ingested = await store.ingest(incident, matches ? [run] : [], CAUSE);
     const triggered = ingested.runs.length > 0;
     const created = triggered ? ingested.runs[0]! : await store.createRun(ingested.incident.id, { ...run, condition: undefined } as NewRun, CAUSE);

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { AUTOMATION_LEVELS, SEVERITIES } from '../common/domain.js';
+import { issuesText } from '../common/issues.js';
 
 /** What one call of an action answers: its output, or a failure the vendor reported. */
 export const ActionAnswer = z.union([
@@ -112,6 +113,6 @@ export function checkScenario(raw: unknown, what = 'scenario'): CheckedScenario 
     }
     return parsed.data;
   }
-  const why = parsed.error.issues.map((i) => `${i.path.join('.') || '(top)'}: ${i.message}`).join('; ');
+  const why = issuesText(parsed.error.issues, '(top)');
   throw new ScenarioError(`the ${what} is not valid: ${why}`);
 }

@@ -15,6 +15,7 @@ import { firstPartyApps } from '../apps/catalog.js';
 import { capabilities, type CapabilityName } from '../sdk/capabilities.js';
 import type { ActionAnswer } from './scenario.js';
 import { ScenarioError } from './scenario.js';
+import { brief } from './brief.js';
 
 /** A call a stand-in answered (or could not). */
 export interface StandInCall {
@@ -34,22 +35,18 @@ export class Answers {
     const n = this.used.get(name) ?? 0;
     this.used.set(name, n + 1);
     if (given === undefined) {
-      this.unforeseen.push(`the playbook called ${name}(${brief(input)}), and the test gives no answer for ${name}`);
+      this.unforeseen.push(`the playbook called ${name}(${brief(input, 200)}), and the test gives no answer for ${name}`);
       return null;
     }
     if (!Array.isArray(given)) return given;
     if (n < given.length) return given[n]!;
     this.unforeseen.push(
-      `the playbook called ${name}(${brief(input)}) a ${ordinal(n + 1)} time; the test answers it ${given.length} time(s)`,
+      `the playbook called ${name}(${brief(input, 200)}) a ${ordinal(n + 1)} time; the test answers it ${given.length} time(s)`,
     );
     return null;
   }
 }
 
-const brief = (v: unknown): string => {
-  const s = JSON.stringify(v) ?? 'undefined';
-  return s.length > 200 ? `${s.slice(0, 200)}…` : s;
-};
 const ordinal = (n: number): string => `${n}${n === 1 ? 'st' : n === 2 ? 'nd' : n === 3 ? 'rd' : 'th'}`;
 
 /** The first-party app a role's capability runs on in the test. */

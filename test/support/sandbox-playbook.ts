@@ -51,6 +51,5 @@ export async function sandboxPlaybook(sandbox: Sandbox, src: PlaybookSource): Pr
 export async function loadPlaybookModule(sandbox: Sandbox, write: (dir: string) => string): Promise<LoadedPlaybook> {
   using tmp = tempDir('riposte-sandbox-pb-');
   const bundle = await buildPlaybookBundle(write(tmp.dir));
-  const playbook = sandbox.load(bundle);
-  return { config: playbook.config, executor: playbook, hash: bundle.hash, identity: 'bundle' };
+  return sandbox.load(bundle).loaded();
 }

@@ -8,10 +8,9 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { buildRepository, RepoBuildError } from '../../repos/build.js';
+import { buildForCli } from '../build-repository.js';
 import { Sandbox } from '../../sandbox/sandbox.js';
 import { runRepositoryTestsApart } from '../../testing/repo-tests.js';
-import { checkDirectory } from '../../repos/tree.js';
 import { CliError, printJson } from '../open-store.js';
 import { terminalSafe } from '../format.js';
 import { playbookTemplate, testTemplate } from './playbook-template.js';
@@ -48,15 +47,7 @@ export function registerPlaybookAuthoring(playbooks: Command): void {
       if (!existsSync(root)) throw new CliError(`directory ${terminalSafe(root)} does not exist`);
       const sandbox = new Sandbox();
       try {
-        let builds;
-        try {
-          // As a sync checks a directory: no link out of it (the bundler would read what it points to).
-          checkDirectory(root);
-          builds = await buildRepository(sandbox, root, { typeCheck: true });
-        } catch (err) {
-          if (err instanceof RepoBuildError) throw new CliError(`the playbooks do not build:\n${err.errors.map((e) => `  ${terminalSafe(e)}`).join('\n')}`);
-          throw err;
-        }
+        const builds = await buildForCli(sandbox, root, 'the playbooks do not build', { localDirectory: true });
         let results;
         try {
           results = await runRepositoryTestsApart(root, builds);

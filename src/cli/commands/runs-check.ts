@@ -10,9 +10,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { buildRepository, RepoBuildError } from '../../repos/build.js';
+import { buildForCli } from '../build-repository.js';
 import { exportCommit, listTree, resolveSha } from '../../repos/git.js';
-import { checkDirectory, checkTree } from '../../repos/tree.js';
+import { checkTree } from '../../repos/tree.js';
 import { Sandbox } from '../../sandbox/sandbox.js';
 import type { RunRecord } from '../../store/records.js';
 import { fixtureOfRun } from '../../testing/fixture.js';
@@ -69,20 +69,13 @@ export function registerRunChecks(runs: Command): void {
       const root = work ?? resolve(opts.dir!);
       const sandbox = new Sandbox();
       try {
-        let builds;
-        try {
-          if (work === null) checkDirectory(root);
-          builds = await buildRepository(sandbox, root, { typeCheck: true });
-        } catch (err) {
-          if (err instanceof RepoBuildError) throw new CliError(`the new code does not build, nothing was replayed:\n${err.errors.map((e) => `  ${terminalSafe(e)}`).join('\n')}`);
-          throw err;
-        }
+        // A commit exported from the mirror had its tree checked already.
+        const builds = await buildForCli(sandbox, root, 'the new code does not build, nothing was replayed', { localDirectory: work === null });
         const build = builds.find((b) => b.playbookId === run.playbookId);
         if (!build) throw new CliError(`the new code has no playbook "${run.playbookId}" (it has: ${builds.map((b) => b.playbookId).join(', ') || 'none'})`);
-        const loaded = sandbox.load({ hash: build.bundle.hash, code: build.bundle.code });
         let report;
         try {
-          report = await replayRun(run, journal, { config: loaded.config, executor: loaded, hash: build.bundle.hash, identity: 'bundle' });
+          report = await replayRun(run, journal, sandbox.load({ hash: build.bundle.hash, code: build.bundle.code }).loaded());
         } catch (err) {
           throw new CliError(terminalSafe((err as Error).message));
         }

@@ -8,6 +8,7 @@ import { CliError, cliActor, positiveInt, printJson, withStore } from '../open-s
 import { registerRunStarts } from './runs-start.js';
 import { registerRunChecks } from './runs-check.js';
 import { durationBetween, formatDuration, formatRunTimeline, formatTime, table, type RunDetail } from '../format.js';
+import { issuesText } from '../../common/issues.js';
 
 const RUN_STATUSES: RunStatus[] = ['queued', 'running', 'waiting', 'completed', 'failed', 'needs_attention', 'cancelled'];
 export const MIN_PREFIX = 6;
@@ -129,7 +130,7 @@ export function registerRuns(program: Command): void {
         if (!def) throw new CliError(`cannot check the output of ${label}: action ${appId ?? '?'}.${entry.action ?? '?'} is not installed`);
         const parsed = def.output.safeParse(raw);
         if (!parsed.success) {
-          const why = parsed.error.issues.map((i) => `${i.path.join('.') || '(output)'}: ${i.message}`).join('; ');
+          const why = issuesText(parsed.error.issues, '(output)');
           throw new CliError(`--output does not match the output of ${appId}.${entry.action}: ${why}`);
         }
         await store.resolveStep(run.id, seq, { applied: true, output: parsed.data }, cliActor());

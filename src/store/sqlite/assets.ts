@@ -8,6 +8,7 @@ import { decryptSecret, encryptSecret } from '../secrets.js';
 import type { AuditLog } from './audit.js';
 import { ConflictError, NotFoundError, ValidationError, isConstraint, nowIso, sha256Hex } from './common.js';
 import { sourceMappingSchema } from '../source-mapping.js';
+import { issueLines } from '../../common/issues.js';
 
 interface AssetRow {
   name: string; app_id: string; description: string | null; config: string; secrets: string; secret_fields: string;
@@ -208,7 +209,7 @@ export class ConfigRepo {
   setSourceMapping(name: string, mapping: unknown, actor: string): SourceRecord {
     const parsed = sourceMappingSchema.safeParse(mapping);
     if (!parsed.success) {
-      const problems = parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.') || '(mapping)'}: ${i.message}`);
+      const problems = issueLines(parsed.error.issues.slice(0, 3), '(mapping)');
       throw new ValidationError(`invalid mapping for source "${name}": ${problems.join('; ')}; nothing was changed`);
     }
     return this.setSourceMappingTx.immediate(name, parsed.data, actor);
