@@ -14,15 +14,32 @@ export interface ServeConfig {
   sqliteSync: 'full' | 'normal';
   logLevel: string;
   engineConcurrency: number;
+  /** Serve HTTPS with these PEM files (--tls-cert/--tls-key, RIPOSTE_TLS_CERT/RIPOSTE_TLS_KEY). */
+  tls?: { certFile: string; keyFile: string };
+  /**
+   * Failed authentications per address (and per token) and window before 429
+   * (RIPOSTE_AUTH_MAX_FAILURES, default 20, 0 = no limit; RIPOSTE_AUTH_FAILURE_WINDOW_S, default 60).
+   */
+  authFailures: { maxFailures: number; windowMs: number };
   /** E-mail for approval requests and prompts (RIPOSTE_SMTP_URL, RIPOSTE_MAIL_FROM, RIPOSTE_PUBLIC_URL). */
   mail?: { smtpUrl: string; from: string; publicUrl: string };
 }
 
-function int(name: string, raw: string | undefined, fallback: number): number {
+function int(name: string, raw: string | undefined, fallback: number, min = 0): number {
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${name} must be an integer between 0 and 65535, got "${raw}"`);
+  if (!Number.isInteger(n) || n < min || n > 65535) throw new Error(`${name} must be an integer between ${min} and 65535, got "${raw}"`);
   return n;
+}
+
+function tlsFiles(flags: Partial<ServeConfig>, env: NodeJS.ProcessEnv): ServeConfig['tls'] {
+  const cert = flags.tls?.certFile ?? (env.RIPOSTE_TLS_CERT || undefined);
+  const key = flags.tls?.keyFile ?? (env.RIPOSTE_TLS_KEY || undefined);
+  if (cert === undefined && key === undefined) return undefined;
+  if (cert === undefined || key === undefined) {
+    throw new Error('TLS needs both a certificate and its key: give --tls-cert <file> and --tls-key <file>');
+  }
+  return { certFile: resolve(cert), keyFile: resolve(key) };
 }
 
 export function serveConfig(flags: Partial<ServeConfig> = {}, env: NodeJS.ProcessEnv = process.env): ServeConfig {
@@ -37,13 +54,19 @@ export function serveConfig(flags: Partial<ServeConfig> = {}, env: NodeJS.Proces
     sqliteSync: sync,
     logLevel: flags.logLevel ?? env.RIPOSTE_LOG_LEVEL ?? 'info',
     engineConcurrency: flags.engineConcurrency ?? int('RIPOSTE_ENGINE_CONCURRENCY', env.RIPOSTE_ENGINE_CONCURRENCY, 64),
+    authFailures: flags.authFailures ?? {
+      maxFailures: int('RIPOSTE_AUTH_MAX_FAILURES', env.RIPOSTE_AUTH_MAX_FAILURES, 20),
+      windowMs: 1000 * int('RIPOSTE_AUTH_FAILURE_WINDOW_S', env.RIPOSTE_AUTH_FAILURE_WINDOW_S, 60, 1),
+    },
   };
+  const tls = tlsFiles(flags, env);
+  if (tls) config.tls = tls;
   const smtpUrl = flags.mail?.smtpUrl ?? env.RIPOSTE_SMTP_URL;
   if (smtpUrl) {
     config.mail = {
       smtpUrl,
       from: flags.mail?.from ?? env.RIPOSTE_MAIL_FROM ?? 'riposte@localhost',
-      publicUrl: (flags.mail?.publicUrl ?? env.RIPOSTE_PUBLIC_URL ?? `http://${config.host}:${config.port}`).replace(/\/+$/, ''),
+      publicUrl: (flags.mail?.publicUrl ?? env.RIPOSTE_PUBLIC_URL ?? `${tls ? 'https' : 'http'}://${config.host}:${config.port}`).replace(/\/+$/, ''),
     };
   }
   return config;

@@ -6,12 +6,15 @@
  *
  * Authentication runs as an `onRequest` hook, before the body is read, so an unauthenticated
  * caller never gets a body parsed (or a body-shape error) and nothing is ever written for it.
+ * A revoked or expired API token, and one whose user account is disabled, is refused; failed
+ * authentication is rate-limited per address and per token (auth-limits.ts).
  */
 import crypto from 'node:crypto';
 import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import type { Store } from '../store/store.js';
-import type { ApiTokenRecord, SourceKind, SourceRecord } from '../store/records.js';
+import type { ApiTokenCredential, ApiTokenRecord, SourceKind, SourceRecord } from '../store/records.js';
 import { ApiError } from './errors.js';
+import { AuthFailureLimiter, type FailureLimits } from './auth-limits.js';
 
 export type Role = ApiTokenRecord['role'];
 
@@ -22,6 +25,9 @@ export type Principal =
 declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal | null;
+  }
+  interface FastifyInstance {
+    authFailures: AuthFailureLimiter;
   }
 }
 
@@ -38,8 +44,9 @@ const MAX_TOKEN_LENGTH = 512;
 const unauthorized = (message: string) =>
   new ApiError(401, 'unauthorized', message, undefined, { 'www-authenticate': 'Bearer' });
 
-export function installAuth(app: FastifyInstance): void {
+export function installAuth(app: FastifyInstance, failureLimits: Partial<FailureLimits> = {}): void {
   app.decorateRequest('principal', null);
+  app.decorate('authFailures', new AuthFailureLimiter(failureLimits));
 }
 
 /**
@@ -47,8 +54,10 @@ export function installAuth(app: FastifyInstance): void {
  * ingested alert carries a token, and the store lookups (an API token, then a source, each a
  * SHA-256 and a read transaction) were about a tenth of the server's time under ingestion load.
  * Only tokens that exist are kept: an unknown token is looked up every time (a token the CLI just
- * created works at once), and a token removed or a source disabled in the database stops working
- * within this time.
+ * created works at once). Each entry remembers the store's credential generation it was read
+ * under, and every lookup reads the current one (one indexed row; triggers bump it on any change
+ * to a token, user or source, by any process): a revocation, a disabled user or source is refused
+ * on the next request. The time limit is a backstop only.
  */
 export const CREDENTIAL_CACHE_MS = 1000;
 // Only existing tokens are kept, so nothing an attacker sends grows this; it is a backstop.
@@ -57,9 +66,13 @@ const CREDENTIAL_CACHE_MAX = 10_000;
 /** What the store said about one token: undefined = not asked yet, null = no such credential. */
 interface KnownCredential {
   until: number;
-  token?: ApiTokenRecord | null;
+  generation: number;
+  token?: ApiTokenCredential | null;
   source?: SourceRecord | null;
 }
+
+/** How often a token's last-used time is written at most (per token, per server). */
+export const LAST_USED_INTERVAL_MS = 60_000;
 
 // crypto.hash (Node >= 20.12) is the one-shot form, about twice as fast as createHash.
 const sha256Base64: (text: string) => string = typeof crypto.hash === 'function'
@@ -69,10 +82,12 @@ const sha256Base64: (text: string) => string = typeof crypto.hash === 'function'
 /** Recently found credentials of one store, keyed by the SHA-256 of the token (never the token). */
 class CredentialCache {
   private readonly known = new Map<string, KnownCredential>();
+  // Token id → when this server last wrote its last-used time. Only tokens that authenticated.
+  private readonly touched = new Map<number, number>();
   constructor(private readonly store: Store) {}
 
-  async apiToken(token: string): Promise<ApiTokenRecord | null> {
-    const [key, e] = this.entry(token);
+  async apiToken(token: string, key: string): Promise<ApiTokenCredential | null> {
+    const e = await this.entry(key);
     if (e.token === undefined) {
       e.token = await this.store.findApiToken(token);
       this.keep(key, e);
@@ -80,8 +95,8 @@ class CredentialCache {
     return e.token;
   }
 
-  async source(token: string): Promise<SourceRecord | null> {
-    const [key, e] = this.entry(token);
+  async source(token: string, key: string): Promise<SourceRecord | null> {
+    const e = await this.entry(key);
     if (e.source === undefined) {
       e.source = await this.store.findSourceByToken(token);
       this.keep(key, e);
@@ -90,8 +105,10 @@ class CredentialCache {
   }
 
   /** The API token of `token` or, when there is none, its source (one hash for both lookups). */
-  async apiTokenOrSource(token: string): Promise<{ token: ApiTokenRecord } | { source: SourceRecord | null }> {
-    const [key, e] = this.entry(token);
+  async apiTokenOrSource(
+    token: string, key: string,
+  ): Promise<{ token: ApiTokenCredential } | { source: SourceRecord | null }> {
+    const e = await this.entry(key);
     if (e.token === undefined) {
       e.token = await this.store.findApiToken(token);
       this.keep(key, e);
@@ -104,13 +121,23 @@ class CredentialCache {
     return { source: e.source };
   }
 
-  private entry(token: string): [string, KnownCredential] {
-    const key = sha256Base64(token);
+  /** Writes the token's last-used time unless this server did so less than a minute ago. */
+  used(rec: ApiTokenRecord, now: number, onError: (err: unknown) => void): void {
+    const last = this.touched.get(rec.id);
+    if (last !== undefined && now - last < LAST_USED_INTERVAL_MS) return;
+    this.touched.set(rec.id, now);
+    // A lazy write on the group commit: nothing waits for it, and losing it loses only a time.
+    this.store.touchApiToken(rec.id, new Date(now).toISOString()).catch(onError);
+  }
+
+  private async entry(key: string): Promise<KnownCredential> {
+    // Read before the credential itself: an entry is never newer-tagged than what it holds.
+    const generation = await this.store.credentialGeneration();
     const now = Date.now();
     const e = this.known.get(key);
-    if (e !== undefined && e.until > now) return [key, e];
+    if (e !== undefined && e.until > now && e.generation === generation) return e;
     if (e !== undefined) this.known.delete(key);
-    return [key, { until: now + CREDENTIAL_CACHE_MS }];
+    return { until: now + CREDENTIAL_CACHE_MS, generation };
   }
 
   private keep(key: string, e: KnownCredential): void {
@@ -136,6 +163,35 @@ export function bearerToken(request: FastifyRequest): string | null {
   return m[1];
 }
 
+/**
+ * Runs `authenticate` behind the failure limits: a caller over them gets 429 before any lookup,
+ * and every 401 it throws counts against the caller's address and the token presented.
+ */
+async function limited(
+  request: FastifyRequest, token: string | null, authenticate: (key: string) => Promise<void>,
+  missing = 'missing bearer token (Authorization: Bearer <token>)',
+): Promise<void> {
+  const limiter = request.server.authFailures;
+  const key = token === null ? null : sha256Base64(token);
+  limiter.check(request.ip, key);
+  try {
+    if (key === null) throw unauthorized(missing);
+    await authenticate(key);
+  } catch (err) {
+    if (err instanceof ApiError && err.statusCode === 401) limiter.fail(request.ip, key);
+    throw err;
+  }
+}
+
+/** Refuses a token that is revoked, expired, or whose user account is disabled; notes its use otherwise. */
+function acceptApiToken(store: Store, request: FastifyRequest, rec: ApiTokenCredential): void {
+  const now = Date.now();
+  if (rec.revokedAt !== null) throw unauthorized('this token was revoked');
+  if (rec.expiresAt !== null && Date.parse(rec.expiresAt) <= now) throw unauthorized('this token has expired');
+  if (rec.userDisabled) throw new ApiError(403, 'user_disabled', `user ${rec.name} is disabled`);
+  credentials(store).used(rec, now, (err) => request.log.warn({ err }, 'could not record when an API token was last used'));
+}
+
 function checkRole(role: Role, roles: readonly Role[]): void {
   if (!roles.includes(role)) {
     throw new ApiError(403, 'forbidden', `this operation needs one of the roles ${roles.join(', ')}; the token has role ${role}`);
@@ -146,11 +202,13 @@ function checkRole(role: Role, roles: readonly Role[]): void {
 export function requireApiToken(store: Store, roles: readonly Role[]): onRequestAsyncHookHandler {
   return async (request) => {
     const token = bearerToken(request);
-    if (token === null) throw unauthorized('missing bearer token (Authorization: Bearer <token>)');
-    const rec = await credentials(store).apiToken(token);
-    if (!rec) throw unauthorized('unknown or revoked token');
-    checkRole(rec.role, roles);
-    request.principal = { kind: 'api-token', name: rec.name, role: rec.role };
+    await limited(request, token, async (key) => {
+      const rec = await credentials(store).apiToken(token!, key);
+      if (!rec) throw unauthorized('unknown or revoked token');
+      acceptApiToken(store, request, rec);
+      checkRole(rec.role, roles);
+      request.principal = { kind: 'api-token', name: rec.name, role: rec.role };
+    });
   };
 }
 
@@ -158,19 +216,21 @@ export function requireApiToken(store: Store, roles: readonly Role[]): onRequest
 export function requireGenericIngestCredential(store: Store): onRequestAsyncHookHandler {
   return async (request) => {
     const token = bearerToken(request);
-    if (token === null) throw unauthorized('missing bearer token (Authorization: Bearer <token>)');
-    const found = await credentials(store).apiTokenOrSource(token);
-    if ('token' in found) {
-      const rec = found.token;
-      checkRole(rec.role, INGEST_ROLES);
-      request.principal = { kind: 'api-token', name: rec.name, role: rec.role };
-      return;
-    }
-    const src = found.source;
-    if (!src) throw unauthorized('unknown or revoked token');
-    if (src.kind !== 'generic') throw new ApiError(403, 'forbidden', `source ${src.name} is of kind ${src.kind} and cannot post to this route`);
-    if (!src.enabled) throw new ApiError(403, 'source_disabled', `source ${src.name} is disabled`);
-    request.principal = { kind: 'source', name: src.name, sourceKind: src.kind, mapping: src.mapping };
+    await limited(request, token, async (key) => {
+      const found = await credentials(store).apiTokenOrSource(token!, key);
+      if ('token' in found) {
+        const rec = found.token;
+        acceptApiToken(store, request, rec);
+        checkRole(rec.role, INGEST_ROLES);
+        request.principal = { kind: 'api-token', name: rec.name, role: rec.role };
+        return;
+      }
+      const src = found.source;
+      if (!src) throw unauthorized('unknown or revoked token');
+      if (src.kind !== 'generic') throw new ApiError(403, 'forbidden', `source ${src.name} is of kind ${src.kind} and cannot post to this route`);
+      if (!src.enabled) throw new ApiError(403, 'source_disabled', `source ${src.name} is disabled`);
+      request.principal = { kind: 'source', name: src.name, sourceKind: src.kind, mapping: src.mapping };
+    });
   };
 }
 
@@ -178,14 +238,15 @@ export function requireGenericIngestCredential(store: Store): onRequestAsyncHook
 export function requireSplunkSource(store: Store): onRequestAsyncHookHandler {
   return async (request) => {
     const q = request.query as Record<string, unknown> | undefined;
-    const token = q?.['token'];
-    if (typeof token !== 'string' || token === '') throw unauthorized('missing source token (?token=<source token>)');
-    if (token.length > MAX_TOKEN_LENGTH) throw unauthorized('unknown or revoked token');
-    const src = await credentials(store).source(token);
-    if (!src) throw unauthorized('unknown or revoked token');
-    if (src.kind !== 'splunk-webhook') throw new ApiError(403, 'forbidden', `source ${src.name} is of kind ${src.kind}, not splunk-webhook`);
-    if (!src.enabled) throw new ApiError(403, 'source_disabled', `source ${src.name} is disabled`);
-    request.principal = { kind: 'source', name: src.name, sourceKind: src.kind, mapping: src.mapping };
+    const raw = q?.['token'];
+    const token = typeof raw === 'string' && raw !== '' && raw.length <= MAX_TOKEN_LENGTH ? raw : null;
+    await limited(request, token, async (key) => {
+      const src = await credentials(store).source(token!, key);
+      if (!src) throw unauthorized('unknown or revoked token');
+      if (src.kind !== 'splunk-webhook') throw new ApiError(403, 'forbidden', `source ${src.name} is of kind ${src.kind}, not splunk-webhook`);
+      if (!src.enabled) throw new ApiError(403, 'source_disabled', `source ${src.name} is disabled`);
+      request.principal = { kind: 'source', name: src.name, sourceKind: src.kind, mapping: src.mapping };
+    }, 'missing source token (?token=<source token>)');
   };
 }
 

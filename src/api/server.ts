@@ -11,6 +11,7 @@ import type { Store } from '../store/store.js';
 import type { IngestService } from '../ingest/ingest-service.js';
 import { frameworkErrorHandler, installErrorHandling } from './errors.js';
 import { installAuth } from './auth.js';
+import type { FailureLimits } from './auth-limits.js';
 import { installAccessLog } from './access-log.js';
 import { API_PREFIX, type ApiDeps } from './deps.js';
 import { registerIngestRoutes } from './routes/ingest.js';
@@ -34,6 +35,10 @@ export interface ApiServerOptions {
   bodyLimitBytes?: number;
   /** More routes (e.g. the console's static files), added after the API's. */
   extraRoutes?: (app: FastifyInstance) => void;
+  /** Limits on failed authentication (auth-limits.ts); default 20 failures per minute. */
+  authFailureLimits?: Partial<FailureLimits>;
+  /** Serve HTTPS with this certificate chain and key (PEM). */
+  tls?: { cert: string | Buffer; key: string | Buffer };
 }
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -89,6 +94,7 @@ export async function buildApiServer(opts: ApiServerOptions): Promise<FastifyIns
     // Longer than any valid id or name, so zod names the parameter; beyond this, 414.
     routerOptions: { maxParamLength: 500 },
     frameworkErrors: frameworkErrorHandler,
+    ...(opts.tls ? { https: { cert: opts.tls.cert, key: opts.tls.key } } : {}),
   });
 
   // JSON only: without this, Fastify would hand text/plain bodies to the routes as strings.
@@ -96,7 +102,7 @@ export async function buildApiServer(opts: ApiServerOptions): Promise<FastifyIns
 
   installErrorHandling(app);
   installSecurityHeaders(app);
-  installAuth(app);
+  installAuth(app, opts.authFailureLimits);
   if (!('logger' in logging && logging.logger === false)) installAccessLog(app);
 
   const deps: ApiDeps = { store: opts.store, ingest: opts.ingest };

@@ -4,9 +4,10 @@
  * The lab lives outside `src/` and is loaded at run time (lab-loader.ts), before the store is
  * opened, so a missing lab refuses to start without touching the data directory.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
+import { createSecureContext } from 'node:tls';
 import pino from 'pino';
 import type { ServeConfig } from '../config.js';
 import { SqliteStore } from '../store/sqlite/index.js';
@@ -50,7 +51,27 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
+/** The PEM files of `--tls-cert/--tls-key`, read before anything starts; a missing file is named. */
+function readTls(tls: ServeConfig['tls']): { cert: Buffer; key: Buffer } | undefined {
+  if (!tls) return undefined;
+  const read = (what: string, file: string): Buffer => {
+    try {
+      return readFileSync(file);
+    } catch (err) {
+      throw new Error(`cannot read the TLS ${what} ${file}: ${(err as Error).message}`);
+    }
+  };
+  const pem = { cert: read('certificate', tls.certFile), key: read('key', tls.keyFile) };
+  try {
+    createSecureContext(pem); // a key that does not match the certificate fails here, before anything starts
+  } catch (err) {
+    throw new Error(`TLS certificate ${tls.certFile} and key ${tls.keyFile} are not usable together: ${(err as Error).message}`);
+  }
+  return pem;
+}
+
 export async function startServer(config: ServeConfig): Promise<RunningServer> {
+  const tls = readTls(config.tls);
   const labModule = config.lab ? await loadLab() : null;
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const logger = pino({ level: config.logLevel });
@@ -117,7 +138,8 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
       logger.info({ schedule: s.id, playbook: s.playbookId, fireAt, ...result }, 'schedule fired'),
   });
   const api = await buildApiServer({
-    store, ingest, logger: logger.child({ component: 'api' }),
+    store, ingest, logger: logger.child({ component: 'api' }), authFailureLimits: config.authFailures,
+    ...(tls ? { tls } : {}),
     extraRoutes: (app) => {
       registerHitlRoutes(app, { store, hitl, registry, catalog, wake: () => engine.wake() });
       registerRunApprovalRoutes(app, { store, hitl });
@@ -144,7 +166,7 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
   // New incidents go into the search index in batches, off the ingest path (search finds them meanwhile).
   const searchIndexer = startSearchIndexer(store.db, { onError: (err) => logger.error({ err }, 'search indexing failed') });
   const port = (api.server.address() as AddressInfo).port;
-  const url = `http://${config.host}:${port}`;
+  const url = `${tls ? 'https' : 'http'}://${config.host}:${port}`;
 
   let stopping: Promise<void> | null = null;
   return {

@@ -236,9 +236,21 @@ export interface SourceRecord {
 
 export interface ApiTokenRecord {
   id: number;
+  /** The user the token was issued to (tokens act as the user account of the same name). */
   name: string;
   role: 'admin' | 'analyst' | 'ingest' | 'viewer';
   createdAt: string;
+  /** After this instant the token is refused; null: it does not expire. */
+  expiresAt: string | null;
+  /** When it was revoked (refused from then on); null: not revoked. */
+  revokedAt: string | null;
+  /** Last successful use, written at most about once a minute per token; null: never used. */
+  lastUsedAt: string | null;
+}
+
+/** An API token as authentication sees it: its record, and whether the user account of its name is disabled. */
+export interface ApiTokenCredential extends ApiTokenRecord {
+  userDisabled: boolean;
 }
 
 /** Longest trigger condition accepted (characters). */

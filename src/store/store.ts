@@ -7,7 +7,7 @@
  * transaction as the change, so the audit log never misses or invents a change.
  */
 import type {
-  ActionResultRecord, ApiTokenRecord, AssetRecord, AuditEntry, IncidentDetail, IncidentRecord,
+  ActionResultRecord, ApiTokenCredential, ApiTokenRecord, AssetRecord, AuditEntry, IncidentDetail, IncidentRecord,
   JournalEntry, ListRecord, NewAuditEntry, NewIncident, NoteRecord, PlaybookSettings, RunRecord, RunStatus,
   SourceKind, SourceRecord,
 } from './records.js';
@@ -363,8 +363,25 @@ export interface Store {
   setSourceMapping(name: string, mapping: unknown, actor: string): Promise<SourceRecord>;
   findSourceByToken(token: string): Promise<SourceRecord | null>;
   listSources(): Promise<SourceRecord[]>;
-  createApiToken(token: { name: string; role: ApiTokenRecord['role']; token: string }, actor: string): Promise<ApiTokenRecord>;
-  findApiToken(token: string): Promise<ApiTokenRecord | null>;
+  /** `expiresAt` (ISO-8601): refused after it. Audited (`api_token.create`, with the expiry). */
+  createApiToken(
+    token: { name: string; role: ApiTokenRecord['role']; token: string; expiresAt?: string | null }, actor: string,
+  ): Promise<ApiTokenRecord>;
+  /** The token whose hash matches — revoked and expired ones too: refusing them is the caller's job. */
+  findApiToken(token: string): Promise<ApiTokenCredential | null>;
+  listApiTokens(): Promise<ApiTokenRecord[]>;
+  /**
+   * Revokes token `ref` (an id: all digits) or every token of the user named `ref`, each audited
+   * (`api_token.revoke`); returns those revoked now. NotFoundError when no token matches.
+   */
+  revokeApiTokens(ref: string, actor: string, reason?: string | null): Promise<ApiTokenRecord[]>;
+  /** Records a successful use (a lazy write, batched with the next commit; not audited). */
+  touchApiToken(id: number, at: string): Promise<void>;
+  /**
+   * A number that changes whenever a token, a user account or a source changes, in any process
+   * using the database: credential caches compare it to forget what a revocation made stale.
+   */
+  credentialGeneration(): Promise<number>;
   /**
    * Creates or updates a person and, unless `apiToken` is null, issues them an API token named
    * after them: one transaction with both audit entries. Everything (user name, e-mail shape, role
@@ -372,7 +389,7 @@ export interface Store {
    */
   putUserWithToken(
     user: Omit<UserAccount, 'createdAt'>,
-    apiToken: { role: ApiTokenRecord['role']; token: string } | null,
+    apiToken: { role: ApiTokenRecord['role']; token: string; expiresAt?: string | null } | null,
     actor: string,
   ): Promise<{ user: UserAccount; token: ApiTokenRecord | null }>;
 

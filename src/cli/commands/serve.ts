@@ -4,6 +4,7 @@ import { serveConfig, type ServeConfig } from '../../config.js';
 import { startServer, type RunningServer } from '../../server/server.js';
 import { credentialsPath } from '../../server/credentials.js';
 import { LabUnavailableError } from '../../server/lab-loader.js';
+import { plaintextExposureWarning } from '../../server/exposure.js';
 import { CliError, dataDirOf } from '../open-store.js';
 import { terminalSafe } from '../terminal-text.js';
 
@@ -25,7 +26,7 @@ function startError(err: unknown, config: ServeConfig): Error {
     return new CliError(`cannot listen on ${config.host}:${config.port}: the address is already in use (another Riposte?). Stop it or choose another port with --port`);
   }
   // server.ts already words listen failures for people; keep its message, minus the stack.
-  if (/already in use|cannot listen on/.test(msg)) return new CliError(msg);
+  if (/already in use|cannot listen on|^cannot read the TLS|^TLS certificate/.test(msg)) return new CliError(msg);
   if (e.code === 'EACCES') return new CliError(`cannot listen on ${config.host}:${config.port}: permission denied (ports below 1024 need privileges)`);
   if (e.code === 'EADDRNOTAVAIL') return new CliError(`cannot listen on ${config.host}:${config.port}: no such local address`);
   return e instanceof Error ? e : new Error(msg);
@@ -39,7 +40,11 @@ export function registerServe(program: Command): void {
     .option('--lab', 'start the lab vendor simulators and bind the demo to them (a clone only: not in the package)')
     .option('--lab-port <port>', 'first of three consecutive lab ports (default: $RIPOSTE_LAB_PORT or 8081; 0 = random)')
     .option('--sqlite-sync <mode>', "'full' (fsync every commit, default) or 'normal' (survives crashes, not power loss)")
-    .action(async (opts: { host?: string; port?: string; lab?: boolean; labPort?: string; sqliteSync?: string }, cmd: Command) => {
+    .option('--tls-cert <file>', 'serve HTTPS with this PEM certificate (chain); needs --tls-key ($RIPOSTE_TLS_CERT)')
+    .option('--tls-key <file>', 'the PEM private key of --tls-cert ($RIPOSTE_TLS_KEY)')
+    .action(async (opts: {
+      host?: string; port?: string; lab?: boolean; labPort?: string; sqliteSync?: string; tlsCert?: string; tlsKey?: string;
+    }, cmd: Command) => {
       const flags: Partial<ServeConfig> = { dataDir: dataDirOf(cmd) };
       if (opts.host !== undefined) flags.host = opts.host;
       if (opts.port !== undefined) flags.port = port('--port', opts.port);
@@ -49,6 +54,10 @@ export function registerServe(program: Command): void {
         if (opts.sqliteSync !== 'full' && opts.sqliteSync !== 'normal') throw new CliError(`--sqlite-sync must be "full" or "normal", got "${opts.sqliteSync}"`);
         flags.sqliteSync = opts.sqliteSync;
       }
+      if ((opts.tlsCert === undefined) !== (opts.tlsKey === undefined)) {
+        throw new CliError('TLS needs both a certificate and its key: give --tls-cert <file> and --tls-key <file>');
+      }
+      if (opts.tlsCert !== undefined && opts.tlsKey !== undefined) flags.tls = { certFile: opts.tlsCert, keyFile: opts.tlsKey };
       let config: ServeConfig;
       try {
         config = serveConfig(flags);
@@ -89,6 +98,9 @@ export function registerServe(program: Command): void {
         process.stderr.write(`unhandled rejection (a playbook's promise left rejected?): ${terminalSafe(message)}\n`);
       });
 
+      // On stderr, before the banner: whoever starts it this way sees it even with stdout redirected.
+      const exposed = plaintextExposureWarning(config.host, config.tls !== undefined);
+      if (exposed) process.stderr.write(`${exposed}\n`);
       const credFile = credentialsPath(config.dataDir);
       const lines = [
         '',

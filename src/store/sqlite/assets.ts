@@ -1,8 +1,8 @@
-/** Assets (secrets encrypted at rest), ingestion sources, API tokens and playbook settings. */
+/** Assets (secrets encrypted at rest), ingestion sources and playbook settings (API tokens: api-tokens.ts). */
 import type Database from 'better-sqlite3';
 import type { AutomationLevel } from '../../common/domain.js';
 import {
-  MAX_TRIGGER_LENGTH, type ApiTokenRecord, type AssetRecord, type PlaybookSettings, type SourceKind, type SourceRecord,
+  MAX_TRIGGER_LENGTH, type AssetRecord, type PlaybookSettings, type SourceKind, type SourceRecord,
 } from '../records.js';
 import { decryptSecret, encryptSecret } from '../secrets.js';
 import type { AuditLog } from './audit.js';
@@ -15,7 +15,6 @@ interface AssetRow {
   created_at: string; updated_at: string;
 }
 interface SourceRow { name: string; kind: string; mapping: string; token_hash: string; enabled: number; created_at: string; updated_at: string }
-interface TokenRow { id: number; name: string; role: string; token_hash: string; created_at: string }
 interface SettingsRow {
   playbook_id: string; enabled: number; automation: string | null; bindings: string; updated_at: string;
   dry_run: number; trigger_when: string | null;
@@ -30,7 +29,6 @@ const toAsset = (r: AssetRow): AssetRecord => ({
 const toSource = (r: SourceRow): SourceRecord => ({
   name: r.name, kind: r.kind as SourceKind, mapping: JSON.parse(r.mapping) as unknown, enabled: r.enabled !== 0, createdAt: r.created_at,
 });
-const toToken = (r: TokenRow): ApiTokenRecord => ({ id: r.id, name: r.name, role: r.role as ApiTokenRecord['role'], createdAt: r.created_at });
 const toSettings = (r: SettingsRow): PlaybookSettings => ({
   playbookId: r.playbook_id, enabled: r.enabled !== 0, automation: r.automation as AutomationLevel | null,
   bindings: JSON.parse(r.bindings) as Record<string, string>, dryRun: r.dry_run === 1, triggerWhen: r.trigger_when,
@@ -40,18 +38,8 @@ const toSettings = (r: SettingsRow): PlaybookSettings => ({
 // Authenticated data binds each ciphertext to its asset: a blob copied to another row fails to decrypt.
 const aadFor = (assetName: string): string => `riposte:asset:${assetName}`;
 
-const ROLES: ReadonlySet<string> = new Set<ApiTokenRecord['role']>(['admin', 'analyst', 'ingest', 'viewer']);
-
 function requireToken(token: string): void {
   if (typeof token !== 'string' || token.length === 0) throw new ValidationError('token must be a non-empty string');
-}
-
-/** Throws a ValidationError unless the token is a non-empty string and the role an API role. */
-export function validateApiToken(t: { role: ApiTokenRecord['role']; token: string }): void {
-  requireToken(t.token);
-  if (!ROLES.has(t.role)) {
-    throw new ValidationError(`invalid API token role ${JSON.stringify(t.role)}: use ${[...ROLES].join(', ')}`);
-  }
 }
 
 export class ConfigRepo {
@@ -60,7 +48,6 @@ export class ConfigRepo {
   private readonly deleteAssetTx;
   private readonly putSourceTx;
   private readonly setSourceMappingTx;
-  private readonly createTokenTx;
   private readonly putSettingsTx;
   private readonly setTriggerTx;
 
@@ -82,10 +69,6 @@ export class ConfigRepo {
         VALUES (@name, @kind, @mapping, @token_hash, 1, @now, @now)
         ON CONFLICT(name) DO UPDATE SET kind = excluded.kind, mapping = excluded.mapping, token_hash = excluded.token_hash,
           updated_at = excluded.updated_at`),
-      insertToken: db.prepare<[string, string, string, string]>(
-        'INSERT INTO api_tokens (name, role, token_hash, created_at) VALUES (?, ?, ?, ?)'),
-      tokenById: db.prepare<[number | bigint], TokenRow>('SELECT * FROM api_tokens WHERE id = ?'),
-      tokenByHash: db.prepare<[string], TokenRow>('SELECT * FROM api_tokens WHERE token_hash = ?'),
       settings: db.prepare<[string], SettingsRow>('SELECT * FROM playbook_settings WHERE playbook_id = ?'),
       upsertSettings: db.prepare(`INSERT INTO playbook_settings (playbook_id, enabled, automation, bindings, updated_at, dry_run)
         VALUES (@playbook_id, @enabled, @automation, @bindings, @updated_at, @dry_run)
@@ -137,18 +120,6 @@ export class ConfigRepo {
       this.s.setSourceMapping.run(JSON.stringify(mapping), nowIso(), name);
       this.audit.appendInTx({ actor, action: 'source.mapping', target: `source:${name}`, detail: { mapping } });
       return toSource(this.s.source.get(name)!);
-    });
-    this.createTokenTx = db.transaction((t: { name: string; role: ApiTokenRecord['role']; token: string }, actor: string) => {
-      let id: number | bigint;
-      try {
-        id = this.s.insertToken.run(t.name, t.role, sha256Hex(t.token), nowIso()).lastInsertRowid;
-      } catch (err) {
-        if (isConstraint(err, 'UNIQUE')) throw new ConflictError('an API token with this value already exists');
-        throw err;
-      }
-      const rec = toToken(this.s.tokenById.get(id)!);
-      this.audit.appendInTx({ actor, action: 'api_token.create', target: `api_token:${rec.id}`, detail: { name: t.name, role: t.role } });
-      return rec;
     });
     this.putSettingsTx = db.transaction((p: Omit<PlaybookSettings, 'updatedAt' | 'triggerWhen'>, actor: string) => {
       this.s.upsertSettings.run({ playbook_id: p.playbookId, enabled: p.enabled ? 1 : 0, automation: p.automation ?? null,
@@ -223,17 +194,6 @@ export class ConfigRepo {
 
   listSources(): SourceRecord[] {
     return this.s.sources.all().map(toSource);
-  }
-
-  createApiToken(t: { name: string; role: ApiTokenRecord['role']; token: string }, actor: string): ApiTokenRecord {
-    validateApiToken(t);
-    return this.createTokenTx.immediate(t, actor);
-  }
-
-  findApiToken(token: string): ApiTokenRecord | null {
-    if (typeof token !== 'string' || token === '') return null;
-    const row = this.s.tokenByHash.get(sha256Hex(token));
-    return row ? toToken(row) : null;
   }
 
   getPlaybookSettings(playbookId: string): PlaybookSettings | null {

@@ -8,7 +8,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { IncidentStatus, Severity } from '../../common/domain.js';
 import type {
-  ActionResultRecord, ApiTokenRecord, AssetRecord, AuditEntry, IncidentDetail, IncidentRecord, JournalEntry, ListRecord,
+  ActionResultRecord, ApiTokenCredential, ApiTokenRecord, AssetRecord, AuditEntry, IncidentDetail, IncidentRecord, JournalEntry, ListRecord,
   NewAuditEntry, NewIncident, NoteRecord, PlaybookSettings, RunRecord, SourceKind, SourceRecord,
 } from '../records.js';
 import type {
@@ -17,7 +17,8 @@ import type {
   RunQuery, Store, WriteOptions,
 } from '../store.js';
 import { AuditLog } from './audit.js';
-import { ConfigRepo, validateApiToken } from './assets.js';
+import { ConfigRepo } from './assets.js';
+import { ApiTokenRepo, validateApiToken, type NewApiToken } from './api-tokens.js';
 import { IncidentRepo } from './incidents.js';
 import { ListRepo } from './lists.js';
 import { RepoStore } from './repos.js';
@@ -54,6 +55,7 @@ interface Repos {
   children: ChildRunRepo;
   lists: ListRepo;
   config: ConfigRepo;
+  tokens: ApiTokenRepo;
   repos: RepoStore;
 }
 
@@ -103,6 +105,7 @@ export class SqliteStore implements Store {
         children: new ChildRunRepo(this.db, audit, runs),
         incidents: new IncidentRepo(this.db, audit, runs, lists),
         config: new ConfigRepo(this.db, audit, this.key),
+        tokens: new ApiTokenRepo(this.db, audit),
         repos: new RepoStore(this.db, audit, this.key),
       };
     }
@@ -262,23 +265,29 @@ export class SqliteStore implements Store {
   }
   async findSourceByToken(token: string): Promise<SourceRecord | null> { return this.r.config.findSourceByToken(token); }
   async listSources(): Promise<SourceRecord[]> { return this.r.config.listSources(); }
-  async createApiToken(token: { name: string; role: ApiTokenRecord['role']; token: string }, actor: string): Promise<ApiTokenRecord> {
-    return this.r.config.createApiToken(token, actor);
+  async createApiToken(token: NewApiToken, actor: string): Promise<ApiTokenRecord> {
+    return this.r.tokens.create(token, actor);
   }
-  async findApiToken(token: string): Promise<ApiTokenRecord | null> { return this.r.config.findApiToken(token); }
+  async findApiToken(token: string): Promise<ApiTokenCredential | null> { return this.r.tokens.find(token); }
+  async listApiTokens(): Promise<ApiTokenRecord[]> { return this.r.tokens.list(); }
+  async revokeApiTokens(ref: string, actor: string, reason?: string | null): Promise<ApiTokenRecord[]> {
+    return this.r.tokens.revoke(ref, actor, reason ?? null);
+  }
+  async touchApiToken(id: number, at: string): Promise<void> { return this.writes.run(this.r.tokens.touchOp(id, at), true); }
+  async credentialGeneration(): Promise<number> { return this.r.tokens.generation(); }
   async putUserWithToken(
     user: Omit<UserAccount, 'createdAt'>,
-    apiToken: { role: ApiTokenRecord['role']; token: string } | null,
+    apiToken: { role: ApiTokenRecord['role']; token: string; expiresAt?: string | null } | null,
     actor: string,
   ): Promise<{ user: UserAccount; token: ApiTokenRecord | null }> {
     validateUser(user);
     if (apiToken) validateApiToken(apiToken);
     const policy = this.policyStore();
-    const config = this.r.config;
+    const tokens = this.r.tokens;
     // The two writes nest as savepoints: a failing token insert (say, a duplicate) undoes the user too.
     return this.db.transaction(() => ({
       user: policy.putUserSync(user, actor),
-      token: apiToken ? config.createApiToken({ name: user.name, ...apiToken }, actor) : null,
+      token: apiToken ? tokens.create({ name: user.name, ...apiToken }, actor) : null,
     })).immediate();
   }
   async getPlaybookSettings(playbookId: string): Promise<PlaybookSettings | null> { return this.r.config.getPlaybookSettings(playbookId); }
