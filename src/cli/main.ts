@@ -21,6 +21,7 @@ import { registerPolicy } from './commands/policy.js';
 import { registerPrune } from './commands/prune.js';
 import { registerRepos } from './commands/repos.js';
 import { registerSchedules } from './commands/schedules.js';
+import { registerTokens } from './commands/tokens.js';
 
 function packageVersion(): string {
   try {
@@ -54,6 +55,7 @@ export function buildProgram(): Command {
   registerPrune(program);
   registerRepos(program);
   registerSchedules(program);
+  registerTokens(program);
   return program;
 }
 

@@ -7,6 +7,7 @@ import { PlaybookRegistry } from '../../src/engine/registry.js';
 import { IngestService, type RunWaker } from '../../src/ingest/ingest-service.js';
 import { definePlaybook } from '../../src/sdk/playbook.js';
 import { buildApiServer } from '../../src/api/server.js';
+import type { FailureLimits } from '../../src/api/auth-limits.js';
 import { DEFAULT_SPLUNK_MAPPING } from '../../src/ingest/mapping.js';
 import { FOUNDING_LABEL, FOUNDING_SPLUNK_MAPPING } from '../../lab/founding-mapping.js';
 import { openTempStore } from '../support/temp-store.js';
@@ -55,6 +56,8 @@ export interface HarnessOptions {
   bodyLimitBytes?: number;
   /** More routes on the same store (e.g. the human-in-the-loop routes). */
   extraRoutes?: (app: FastifyInstance, store: SqliteStore) => void;
+  /** Limits on failed authentication (e.g. with an injected clock). */
+  authFailureLimits?: Partial<FailureLimits>;
 }
 
 export async function makeHarness(opts: HarnessOptions = {}): Promise<Harness> {
@@ -89,6 +92,7 @@ export async function makeHarness(opts: HarnessOptions = {}): Promise<Harness> {
     ingest,
     logger: { level: 'trace', stream: { write: (line: string) => void logs.push(line) } },
     ...(opts.bodyLimitBytes !== undefined ? { bodyLimitBytes: opts.bodyLimitBytes } : {}),
+    ...(opts.authFailureLimits ? { authFailureLimits: opts.authFailureLimits } : {}),
     ...(opts.extraRoutes ? { extraRoutes: (app: FastifyInstance) => opts.extraRoutes!(app, store) } : {}),
   });
   const baselineAudit = (await store.verifyAudit()).entries;

@@ -6,6 +6,7 @@ import { addApiOptions, apiClient } from '../api-client.js';
 import { CliError, cliActor, printJson, withStore } from '../open-store.js';
 import { formatTime, table } from '../format.js';
 import { terminalSafe } from '../terminal-text.js';
+import { parseExpiry } from './tokens.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -79,18 +80,42 @@ export function registerPolicy(program: Command): void {
   users.command('add <name>').description('create or update a user and issue an API token for them')
     .option('--email <address>').option('--role <role>', 'role (repeatable), e.g. analyst, soc-lead, admin', collect)
     .option('--token-role <role>', 'API role of the issued token: admin | analyst | viewer | ingest', 'analyst')
+    .option('--token-expires <when>', 'the token is refused after this: a duration (90m, 12h, 30d) or a date')
     .option('--no-token', 'do not issue a token')
-    .action(async (name: string, o: { email?: string; role?: string[]; tokenRole: string; token: boolean }, cmd: Command) => {
+    .action(async (name: string, o: {
+      email?: string; role?: string[]; tokenRole: string; token: boolean; tokenExpires?: string;
+    }, cmd: Command) => {
+      const expiresAt = o.tokenExpires === undefined ? null : parseExpiry(o.tokenExpires);
       await withStore(cmd, async (store) => {
         const token = `rpa_${randomBytes(24).toString('base64url')}`;
         // The store validates every field (the token role included) before writing, then writes
         // the user and the token in one transaction: a refused option leaves nothing behind.
-        const apiToken = o.token ? { role: o.tokenRole as ApiTokenRecord['role'], token } : null;
-        const user = { name, email: o.email ?? null, roles: o.role ?? [], disabled: false };
+        const apiToken = o.token ? { role: o.tokenRole as ApiTokenRecord['role'], token, expiresAt } : null;
+        // Updating a disabled user does not enable them again: that is `users enable`.
+        const disabled = (await store.policyStore().getUser(name))?.disabled ?? false;
+        const user = { name, email: o.email ?? null, roles: o.role ?? [], disabled };
         await store.putUserWithToken(user, apiToken, cliActor());
         console.log(apiToken ? `user ${name} saved. API token (shown once): ${token}` : `user ${name} saved`);
       });
     });
+  for (const [verb, disabled] of [['disable', true], ['enable', false]] as const) {
+    users.command(`${verb} <name>`)
+      .description(disabled
+        ? 'disable a user: their API tokens are refused at once (also by a running server), they approve nothing'
+        : 'enable a disabled user again (their tokens work again unless revoked or expired)')
+      .action(async (name: string, _o: unknown, cmd: Command) => {
+        await withStore(cmd, async (store) => {
+          const user = await store.policyStore().getUser(name);
+          if (!user) throw new CliError(`no user named "${name}" (see riposte users list)`);
+          if (user.disabled === disabled) {
+            console.log(`user ${name} is already ${verb}d`);
+            return;
+          }
+          await store.policyStore().putUser({ name, email: user.email, roles: user.roles, disabled }, cliActor());
+          console.log(`user ${name} ${verb}d`);
+        });
+      });
+  }
   users.command('list').option('--json').action(async (o: { json?: boolean }, cmd: Command) => {
     await withStore(cmd, async (store) => {
       const list = await store.policyStore().listUsers();

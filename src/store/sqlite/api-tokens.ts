@@ -10,6 +10,7 @@ import type Database from 'better-sqlite3';
 import type { ApiTokenCredential, ApiTokenRecord } from '../records.js';
 import type { AuditLog } from './audit.js';
 import { ConflictError, NotFoundError, ValidationError, isConstraint, nowIso, sha256Hex } from './common.js';
+import { validateUserName } from './policy.js';
 
 interface TokenRow {
   id: number; name: string; role: string; token_hash: string; created_at: string;
@@ -90,6 +91,7 @@ export class ApiTokenRepo {
   }
 
   create(t: NewApiToken, actor: string): ApiTokenRecord {
+    validateUserName(t.name);
     validateApiToken(t);
     // Normalised, so that the stored instants compare as strings and read the same everywhere.
     const expiresAt = t.expiresAt ? new Date(t.expiresAt).toISOString() : null;

@@ -13,11 +13,16 @@ type Row = Record<string, unknown>;
 const USER_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$/;
 const EMAIL = z.email();
 
+/** Throws a ValidationError unless `name` can name a user (and the API tokens issued to them). */
+export function validateUserName(name: unknown): void {
+  if (typeof name !== 'string' || !USER_NAME_RE.test(name)) {
+    throw new ValidationError(`user name ${JSON.stringify(name)} must be letters, digits, . _ @ - (max 128)`);
+  }
+}
+
 /** Throws a ValidationError naming the first bad field of a user (name, e-mail shape, role names). */
 export function validateUser(u: Omit<UserAccount, 'createdAt'>): void {
-  if (typeof u.name !== 'string' || !USER_NAME_RE.test(u.name)) {
-    throw new ValidationError(`user name ${JSON.stringify(u.name)} must be letters, digits, . _ @ - (max 128)`);
-  }
+  validateUserName(u.name);
   if (u.email !== null && (typeof u.email !== 'string' || u.email.length > 254 || !EMAIL.safeParse(u.email).success)) {
     const email = JSON.stringify(u.email);
     throw new ValidationError(`e-mail ${email} of user "${u.name}" is not an address like name@example.com`);
