@@ -183,3 +183,41 @@ export function cliInTerminal(prompt: string, answer: string, ...args: string[])
     child.on('close', (code) => resolvePromise({ code: code ?? -1, stdout: out, stderr: '' }));
   });
 }
+
+/** `riposte serve …` as a child process: its output so far, and a wait for its start banner. */
+export interface ServeProcess {
+  readonly out: { stdout: string; stderr: string };
+  /** Resolves once the banner is printed; fails if the process exits first or after 20 s. */
+  started(): Promise<void>;
+  /** SIGTERM, then the exit code. */
+  stop(): Promise<number | null>;
+  /** The exit code, once it exits by itself. */
+  exited: Promise<number | null>;
+}
+
+export function spawnServe(args: string[], extraEnv: Record<string, string> = {}): ServeProcess {
+  const env: NodeJS.ProcessEnv = { ...process.env, RIPOSTE_SECRET_KEY: '', RIPOSTE_LOG_LEVEL: 'warn', ...extraEnv };
+  const child = spawn(process.execPath, [join(ROOT, 'bin/riposte.js'), 'serve', ...args], {
+    cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const out = { stdout: '', stderr: '' };
+  child.stdout.setEncoding('utf8').on('data', (d: string) => { out.stdout += d; });
+  child.stderr.setEncoding('utf8').on('data', (d: string) => { out.stderr += d; });
+  const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+  return {
+    out, exited,
+    async started() {
+      const deadline = Date.now() + 20_000;
+      while (!out.stdout.includes('Stop with Ctrl-C.')) {
+        if (child.exitCode !== null || Date.now() > deadline) {
+          throw new Error(`the server did not start:\n${out.stdout}\n${out.stderr}`);
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
