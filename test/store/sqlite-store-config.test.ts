@@ -116,7 +116,7 @@ test('sources and API tokens: only SHA-256 hashes are stored; lookup by presente
   const apiTok = randomBytes(24).toString('base64url');
   const t = await s.createApiToken({ name: 'ci', role: 'analyst', token: apiTok }, 'admin');
   assert.deepEqual([t.name, t.role], ['ci', 'analyst']);
-  assert.deepEqual(await s.findApiToken(apiTok), t);
+  assert.deepEqual(await s.findApiToken(apiTok), { ...t, userDisabled: false });
   assert.equal(await s.findApiToken(apiTok + 'x'), null);
   assert.ok(!JSON.stringify(s.db.prepare('SELECT * FROM api_tokens').all()).includes(apiTok));
   await assert.rejects(s.createApiToken({ name: 'dup', role: 'viewer', token: apiTok }, 'admin'), /already exists/);

@@ -108,6 +108,10 @@ test('migration 11 leaves the runs recorded before it unlinked', async () => {
   db.exec(
     'DROP TABLE schedules; DROP INDEX runs_rerun_of; ALTER TABLE runs DROP COLUMN rerun_of; '
       + 'ALTER TABLE playbook_settings DROP COLUMN trigger_when; ALTER TABLE playbook_repos DROP COLUMN require_tests; '
+      + ['token', 'user', 'source'].flatMap((t) => ['insert', 'delete', 'update']
+        .map((op) => `DROP TRIGGER auth_generation_${t}_${op}; `)).join('')
+      + 'DROP TABLE auth_generation; DROP INDEX api_tokens_name; ALTER TABLE api_tokens DROP COLUMN expires_at; '
+      + 'ALTER TABLE api_tokens DROP COLUMN revoked_at; ALTER TABLE api_tokens DROP COLUMN last_used_at; '
       + 'DELETE FROM schema_migrations WHERE version > 10;',
   );
   db.close();
