@@ -1,5 +1,6 @@
 /** Process configuration: flags override environment variables, which override defaults. */
 import { resolve } from 'node:path';
+import { checkTimeouts, DEFAULT_HTTP_TIMEOUTS, type HttpTimeouts } from './api/http-server.js';
 
 export interface ServeConfig {
   /** Where the SQLite database, the secret key and the bootstrap credentials live. */
@@ -14,6 +15,8 @@ export interface ServeConfig {
   sqliteSync: 'full' | 'normal';
   logLevel: string;
   engineConcurrency: number;
+  /** How long an API client may take over a request, its headers, an idle keep-alive connection. */
+  httpTimeouts: HttpTimeouts;
   /** E-mail for approval requests and prompts (RIPOSTE_SMTP_URL, RIPOSTE_MAIL_FROM, RIPOSTE_PUBLIC_URL). */
   mail?: { smtpUrl: string; from: string; publicUrl: string };
 }
@@ -22,6 +25,13 @@ function int(name: string, raw: string | undefined, fallback: number): number {
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${name} must be an integer between 0 and 65535, got "${raw}"`);
+  return n;
+}
+
+function millis(name: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n < 1) throw new Error(`${name} must be a positive number of milliseconds, got "${raw}"`);
   return n;
 }
 
@@ -37,6 +47,11 @@ export function serveConfig(flags: Partial<ServeConfig> = {}, env: NodeJS.Proces
     sqliteSync: sync,
     logLevel: flags.logLevel ?? env.RIPOSTE_LOG_LEVEL ?? 'info',
     engineConcurrency: flags.engineConcurrency ?? int('RIPOSTE_ENGINE_CONCURRENCY', env.RIPOSTE_ENGINE_CONCURRENCY, 64),
+    httpTimeouts: flags.httpTimeouts ?? checkTimeouts({
+      requestMs: millis('RIPOSTE_REQUEST_TIMEOUT_MS', env.RIPOSTE_REQUEST_TIMEOUT_MS, DEFAULT_HTTP_TIMEOUTS.requestMs),
+      headersMs: millis('RIPOSTE_HEADERS_TIMEOUT_MS', env.RIPOSTE_HEADERS_TIMEOUT_MS, DEFAULT_HTTP_TIMEOUTS.headersMs),
+      keepAliveMs: millis('RIPOSTE_KEEPALIVE_TIMEOUT_MS', env.RIPOSTE_KEEPALIVE_TIMEOUT_MS, DEFAULT_HTTP_TIMEOUTS.keepAliveMs),
+    }),
   };
   const smtpUrl = flags.mail?.smtpUrl ?? env.RIPOSTE_SMTP_URL;
   if (smtpUrl) {

@@ -117,7 +117,7 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
       logger.info({ schedule: s.id, playbook: s.playbookId, fireAt, ...result }, 'schedule fired'),
   });
   const api = await buildApiServer({
-    store, ingest, logger: logger.child({ component: 'api' }),
+    store, ingest, logger: logger.child({ component: 'api' }), timeouts: config.httpTimeouts,
     extraRoutes: (app) => {
       registerHitlRoutes(app, { store, hitl, registry, catalog, wake: () => engine.wake() });
       registerRunApprovalRoutes(app, { store, hitl });

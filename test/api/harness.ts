@@ -7,6 +7,7 @@ import { PlaybookRegistry } from '../../src/engine/registry.js';
 import { IngestService, type RunWaker } from '../../src/ingest/ingest-service.js';
 import { definePlaybook } from '../../src/sdk/playbook.js';
 import { buildApiServer } from '../../src/api/server.js';
+import type { HttpTimeouts } from '../../src/api/http-server.js';
 import { DEFAULT_SPLUNK_MAPPING } from '../../src/ingest/mapping.js';
 import { FOUNDING_LABEL, FOUNDING_SPLUNK_MAPPING } from '../../lab/founding-mapping.js';
 import { openTempStore } from '../support/temp-store.js';
@@ -53,6 +54,8 @@ export interface HarnessOptions {
   /** Wraps the store the API sees (e.g. to make a method throw). */
   wrapStore?: (store: SqliteStore) => Store;
   bodyLimitBytes?: number;
+  /** Short client timeouts for the slow-client tests. */
+  timeouts?: Partial<HttpTimeouts>;
   /** More routes on the same store (e.g. the human-in-the-loop routes). */
   extraRoutes?: (app: FastifyInstance, store: SqliteStore) => void;
 }
@@ -89,6 +92,7 @@ export async function makeHarness(opts: HarnessOptions = {}): Promise<Harness> {
     ingest,
     logger: { level: 'trace', stream: { write: (line: string) => void logs.push(line) } },
     ...(opts.bodyLimitBytes !== undefined ? { bodyLimitBytes: opts.bodyLimitBytes } : {}),
+    ...(opts.timeouts !== undefined ? { timeouts: opts.timeouts } : {}),
     ...(opts.extraRoutes ? { extraRoutes: (app: FastifyInstance) => opts.extraRoutes!(app, store) } : {}),
   });
   const baselineAudit = (await store.verifyAudit()).entries;
