@@ -55,7 +55,8 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const logger = pino({ level: config.logLevel });
   const secretKey = loadSecretKey({ dataDir: config.dataDir, env: process.env });
-  const store = new SqliteStore({ path: join(config.dataDir, 'riposte.db'), secretKey, synchronous: config.sqliteSync });
+  const store = new SqliteStore({ path: join(config.dataDir, 'riposte.db'), secretKey, synchronous: config.sqliteSync,
+    onWarning: (message) => logger.warn(message) });
   await store.migrate();
   const { credentials, created } = await ensureCredentials(store, config.dataDir);
 

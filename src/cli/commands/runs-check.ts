@@ -7,6 +7,7 @@
  * recording with a host that performs nothing.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { writePrivateFileExclusive } from '../../store/file-modes.js';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -43,7 +44,8 @@ export function registerRunChecks(runs: Command): void {
       });
       if (opts.out === undefined) return printJson(exported);
       try {
-        writeFileSync(resolve(opts.out), `${JSON.stringify(exported, null, 2)}\n`, { flag: 'wx' });
+        // A run's export carries incident data: owner-only, like the database.
+        writePrivateFileExclusive(resolve(opts.out), `${JSON.stringify(exported, null, 2)}\n`);
       } catch (err) {
         throw new CliError(`cannot write ${terminalSafe(resolve(opts.out))}: ${terminalSafe((err as Error).message)}`);
       }
