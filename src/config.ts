@@ -1,6 +1,6 @@
 /** Process configuration: flags override environment variables, which override defaults. */
 import { resolve } from 'node:path';
-import { checkTimeouts, DEFAULT_HTTP_TIMEOUTS, type HttpTimeouts } from './api/http-server.js';
+import { checkTimeouts, DEFAULT_HTTP_TIMEOUTS, type HttpTimeouts } from './common/http-timeouts.js';
 
 export interface ServeConfig {
   /** Where the SQLite database, the secret key and the bootstrap credentials live. */
