@@ -22,6 +22,7 @@ import { ScenarioError } from '../../testing/scenario.js';
 import { CliError, dataDirOf, printJson, withStore } from '../open-store.js';
 import { terminalSafe } from '../format.js';
 import { findRun } from './runs.js';
+import { print } from '../output.js';
 
 export function registerRunChecks(runs: Command): void {
   runs.command('export')
@@ -49,7 +50,7 @@ export function registerRunChecks(runs: Command): void {
       } catch (err) {
         throw new CliError(`cannot write ${terminalSafe(resolve(opts.out))}: ${terminalSafe((err as Error).message)}`);
       }
-      console.log(`wrote ${terminalSafe(resolve(opts.out))}`);
+      print(`wrote ${terminalSafe(resolve(opts.out))}`);
     });
 
   runs.command('replay')
@@ -83,9 +84,9 @@ export function registerRunChecks(runs: Command): void {
         }
         if (opts.json) printJson({ runId: run.id, playbookId: run.playbookId, recordedHash: run.playbookHash, newHash: build.bundle.hash, ...report });
         else if (report.same) {
-          console.log(terminalSafe(`same: the new code (${build.bundle.hash}) takes the recorded path of run ${run.id} (${report.steps} steps) and ends ${report.status}, as the run did`));
+          print(terminalSafe(`same: the new code (${build.bundle.hash}) takes the recorded path of run ${run.id} (${report.steps} steps) and ends ${report.status}, as the run did`));
         } else {
-          console.log(`diverges: ${terminalSafe(report.divergence!)}`);
+          print(`diverges: ${terminalSafe(report.divergence!)}`);
         }
         if (!report.same) process.exitCode = 1;
       } finally {
