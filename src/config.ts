@@ -1,5 +1,6 @@
 /** Process configuration: flags override environment variables, which override defaults. */
 import { resolve } from 'node:path';
+import { checkTimeouts, DEFAULT_HTTP_TIMEOUTS, type HttpTimeouts } from './common/http-timeouts.js';
 
 export interface ServeConfig {
   /** Where the SQLite database, the secret key and the bootstrap credentials live. */
@@ -21,6 +22,8 @@ export interface ServeConfig {
    * (RIPOSTE_AUTH_MAX_FAILURES, default 20, 0 = no limit; RIPOSTE_AUTH_FAILURE_WINDOW_S, default 60).
    */
   authFailures: { maxFailures: number; windowMs: number };
+  /** How long an API client may take over a request, its headers, an idle keep-alive connection. */
+  httpTimeouts: HttpTimeouts;
   /** E-mail for approval requests and prompts (RIPOSTE_SMTP_URL, RIPOSTE_MAIL_FROM, RIPOSTE_PUBLIC_URL). */
   mail?: { smtpUrl: string; from: string; publicUrl: string };
 }
@@ -42,6 +45,13 @@ function tlsFiles(flags: Partial<ServeConfig>, env: NodeJS.ProcessEnv): ServeCon
   return { certFile: resolve(cert), keyFile: resolve(key) };
 }
 
+function millis(name: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n < 1) throw new Error(`${name} must be a positive number of milliseconds, got "${raw}"`);
+  return n;
+}
+
 export function serveConfig(flags: Partial<ServeConfig> = {}, env: NodeJS.ProcessEnv = process.env): ServeConfig {
   const sync = flags.sqliteSync ?? env.RIPOSTE_SQLITE_SYNC ?? 'full';
   if (sync !== 'full' && sync !== 'normal') throw new Error(`RIPOSTE_SQLITE_SYNC must be "full" or "normal", got "${sync}"`);
@@ -58,6 +68,11 @@ export function serveConfig(flags: Partial<ServeConfig> = {}, env: NodeJS.Proces
       maxFailures: int('RIPOSTE_AUTH_MAX_FAILURES', env.RIPOSTE_AUTH_MAX_FAILURES, 20),
       windowMs: 1000 * int('RIPOSTE_AUTH_FAILURE_WINDOW_S', env.RIPOSTE_AUTH_FAILURE_WINDOW_S, 60, 1),
     },
+    httpTimeouts: flags.httpTimeouts ?? checkTimeouts({
+      requestMs: millis('RIPOSTE_REQUEST_TIMEOUT_MS', env.RIPOSTE_REQUEST_TIMEOUT_MS, DEFAULT_HTTP_TIMEOUTS.requestMs),
+      headersMs: millis('RIPOSTE_HEADERS_TIMEOUT_MS', env.RIPOSTE_HEADERS_TIMEOUT_MS, DEFAULT_HTTP_TIMEOUTS.headersMs),
+      keepAliveMs: millis('RIPOSTE_KEEPALIVE_TIMEOUT_MS', env.RIPOSTE_KEEPALIVE_TIMEOUT_MS, DEFAULT_HTTP_TIMEOUTS.keepAliveMs),
+    }),
   };
   const tls = tlsFiles(flags, env);
   if (tls) config.tls = tls;

@@ -5,6 +5,7 @@
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
+import { SECURITY_HEADERS } from './security-headers.js';
 
 export interface ErrorDetail {
   /** Where the problem is, e.g. `artifacts[0].cef.sourceAddress`; `(root)` for the whole value. */
@@ -143,6 +144,8 @@ function routeMatcher(pattern: string): RegExp {
  * bypass the error handler. Pass as the `frameworkErrors` option. The path is not echoed.
  */
 export function frameworkErrorHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  // Raised outside any route, so the onSend hook that adds the security headers does not run.
+  void reply.headers(SECURITY_HEADERS);
   const e = err.code === 'FST_ERR_BAD_URL' ? new ApiError(400, 'bad_request', 'the URL is not validly encoded')
     : err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? new ApiError(414, 'uri_too_long', 'a path parameter is too long')
     : null;

@@ -22,6 +22,7 @@ import { registerAuditRoutes } from './routes/audit.js';
 import { registerCaseRoutes } from './routes/cases.js';
 import { redactUrl } from './redact-url.js';
 import { installSecurityHeaders } from './security-headers.js';
+import { checkTimeouts, clientErrorHandler, DEFAULT_HTTP_TIMEOUTS, httpServerFactory, type HttpTimeouts } from './http-server.js';
 
 export interface ApiServerOptions {
   store: Store;
@@ -33,6 +34,8 @@ export interface ApiServerOptions {
   logger?: boolean | object;
   /** Largest accepted request body; default 1 MiB. */
   bodyLimitBytes?: number;
+  /** How long a client may take (slow clients are cut off with a 408); defaults in http-server.ts. */
+  timeouts?: Partial<HttpTimeouts>;
   /** More routes (e.g. the console's static files), added after the API's. */
   extraRoutes?: (app: FastifyInstance) => void;
   /** Limits on failed authentication (auth-limits.ts); default 20 failures per minute. */
@@ -86,15 +89,17 @@ function loggerSettings(logger: boolean | object | undefined): { logger: boolean
 
 export async function buildApiServer(opts: ApiServerOptions): Promise<FastifyInstance> {
   const logging = loggerSettings(opts.logger);
+  const timeouts = checkTimeouts({ ...DEFAULT_HTTP_TIMEOUTS, ...opts.timeouts });
   const app = Fastify({
     ...logging,
+    serverFactory: httpServerFactory(timeouts, opts.tls),
+    clientErrorHandler,
     // One line per request from our own hook (access-log.ts) instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: opts.bodyLimitBytes ?? DEFAULT_BODY_LIMIT,
     // Longer than any valid id or name, so zod names the parameter; beyond this, 414.
     routerOptions: { maxParamLength: 500 },
     frameworkErrors: frameworkErrorHandler,
-    ...(opts.tls ? { https: { cert: opts.tls.cert, key: opts.tls.key } } : {}),
   });
 
   // JSON only: without this, Fastify would hand text/plain bodies to the routes as strings.

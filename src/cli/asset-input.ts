@@ -9,6 +9,7 @@ import type { AppDefinition } from '../sdk/app.js';
 import { CliError } from './open-store.js';
 import { configFields } from './commands/apps.js';
 import type { FieldInfo } from './schema-fields.js';
+import { writeErr } from './output.js';
 
 export const MASK = '••••••';
 
@@ -193,7 +194,7 @@ export function promptHidden(question: string): Promise<string> {
   // Echo off before the question is shown: a person (or a paste) typing right after the prompt
   // appears must never see the secret echoed.
   stdin.setRawMode(true);
-  process.stderr.write(question);
+  writeErr(question);
   stdin.setEncoding('utf8');
   stdin.resume();
   return new Promise((resolve, reject) => {
@@ -202,7 +203,7 @@ export function promptHidden(question: string): Promise<string> {
       stdin.off('data', onData);
       stdin.setRawMode(false);
       stdin.pause();
-      process.stderr.write('\n');
+      writeErr('\n');
       if (err) reject(err);
       else resolve(value);
     };

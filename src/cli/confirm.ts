@@ -1,5 +1,6 @@
 /** Asking the person at the terminal to confirm a consequential command by typing `yes`. */
 import { createInterface } from 'node:readline';
+import { screenSafe } from './output.js';
 
 export interface ConfirmIo {
   input: NodeJS.ReadableStream & { isTTY?: boolean };
@@ -30,6 +31,6 @@ export function confirmByTyping(question: string, io: ConfirmIo): Promise<boolea
         resolve(false);
       }
     });
-    io.output.write(question);
+    io.output.write(screenSafe(question));
   });
 }

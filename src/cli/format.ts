@@ -4,9 +4,12 @@ import { terminalSafe } from './terminal-text.js';
 
 export { terminalSafe };
 
-/** Aligned columns separated by two spaces; the last column is not padded. */
+/**
+ * Aligned columns separated by two spaces; the last column is not padded. Every cell is one
+ * terminal-safe line (a value from outside cannot break the columns or forge a row).
+ */
 export function table(headers: string[], rows: string[][]): string {
-  const all = [headers, ...rows];
+  const all = [headers, ...rows].map((r) => r.map((cell) => terminalSafe(cell)));
   const widths = headers.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
   return all
     .map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').trimEnd())
@@ -132,7 +135,7 @@ export function formatRunTimeline(d: RunDetail, opts: { now?: number; width?: nu
   const head: Array<[string, string]> = [
     ['playbook', `${run.playbookId}@${run.playbookVersion}  (code ${run.playbookHash})`],
     ['code', run.origin ? terminalSafe(`${run.origin.repository}@${run.origin.commit ?? '(directory)'}:${run.origin.path}  bundle ${run.playbookHash}`) : '(not recorded)'],
-    ['incident', d.incident ? `#${d.incident.id}  ${d.incident.name}` : `#${run.incidentId}`],
+    ['incident', d.incident ? `#${d.incident.id}  ${terminalSafe(d.incident.name)}` : `#${run.incidentId}`],
     ['started', run.startedAt ? formatTime(run.startedAt) : `not yet (created ${formatTime(run.createdAt)})`],
     ['finished', run.finishedAt ? formatTime(run.finishedAt) : '-'],
     ['duration', total === null ? '-' : `${formatDuration(total)}${totalNote}`],
@@ -154,20 +157,20 @@ export function formatRunTimeline(d: RunDetail, opts: { now?: number; width?: nu
       .filter((e) => e.status === 'waiting' || (e.status === 'started' && e.kind === 'action'))
       .sort((a, b) => a.seq - b.seq);
     for (const [i, e] of parked.entries()) {
-      head.push([i === 0 ? 'waits for' : '', `#${e.seq} ${e.name}${e.asset ? ` [${e.asset}]` : ''}: ${e.detail ?? `its timer, until ${formatTime(e.wakeAt)}`}`]);
+      head.push([i === 0 ? 'waits for' : '', terminalSafe(`#${e.seq} ${e.name}${e.asset ? ` [${e.asset}]` : ''}: ${e.detail ?? `its timer, until ${formatTime(e.wakeAt)}`}`)]);
     }
-    if (parked.length === 0 && run.waitingOn) head.push(['waits for', run.waitingOn]);
+    if (parked.length === 0 && run.waitingOn) head.push(['waits for', terminalSafe(String(run.waitingOn))]);
   }
   if (run.dryRun) head.push(['mode', 'DRY RUN: destructive actions are recorded, not executed']);
-  if (run.requestedBy) head.push(['requested', run.requestedBy]);
+  if (run.requestedBy) head.push(['requested', terminalSafe(run.requestedBy)]);
   if (run.rerunOf) head.push(['rerun of', terminalSafe(run.rerunOf)]);
   for (const [i, r] of (d.reruns ?? []).entries()) {
     const by = r.requestedBy ? `  by ${r.requestedBy}` : '';
     head.push([i === 0 ? 're-runs' : '', terminalSafe(`${r.id}  ${r.status}${by}  ${formatTime(r.createdAt)}`)]);
   }
   if (run.wakeAt) head.push(['wakes', formatTime(run.wakeAt)]);
-  if (run.attentionReason) head.push(['ATTENTION', run.attentionReason]);
-  if (run.error) head.push(['error', `${run.error.name}: ${run.error.message}`]);
+  if (run.attentionReason) head.push(['ATTENTION', terminalSafe(run.attentionReason)]);
+  if (run.error) head.push(['error', terminalSafe(`${run.error.name}: ${run.error.message}`)]);
   if (run.output !== null && run.output !== undefined) head.push(['output', summarize(run.output, width)]);
   for (const [k, v] of head) lines.push(`  ${k.padEnd(9)}  ${v}`);
 
@@ -186,10 +189,10 @@ export function formatRunTimeline(d: RunDetail, opts: { now?: number; width?: nu
       cells: [
         `${parallel.has(e.seq) ? '║' : ' '} #${e.seq}`,
         `+${Math.max(0, (ms(e.startedAt) ?? origin) - origin)} ms`,
-        e.name,
-        e.asset ? `[${e.asset}]` : '',
+        terminalSafe(e.name),
+        e.asset ? `[${terminalSafe(e.asset)}]` : '',
         dur === null ? '…' : formatDuration(dur),
-        outcomeOf(e),
+        terminalSafe(outcomeOf(e)),
       ],
     };
   });
@@ -203,7 +206,7 @@ export function formatRunTimeline(d: RunDetail, opts: { now?: number; width?: nu
     if (e.input !== null && e.input !== undefined) lines.push(`${indent}in   ${summarize(e.input, width)}`);
     if (e.output !== null && e.output !== undefined) lines.push(`${indent}out  ${summarize(e.output, width)}`);
     if (e.error && e.status !== 'failed') lines.push(`${indent}err  ${truncate(`${e.error.name}: ${e.error.message}`, width)}`);
-    if (e.detail) lines.push(`${indent}note ${e.detail}`);
+    if (e.detail) lines.push(`${indent}note ${terminalSafe(e.detail)}`);
     const attempts = (byStep.get(e.seq) ?? []).sort((a, b) => a.attempt - b.attempt || a.id - b.id);
     if (attemptsWorthShowing(attempts)) {
       for (const a of attempts) {

@@ -22,6 +22,7 @@ import { registerPrune } from './commands/prune.js';
 import { registerRepos } from './commands/repos.js';
 import { registerSchedules } from './commands/schedules.js';
 import { registerTokens } from './commands/tokens.js';
+import { write, writeErr } from './output.js';
 
 function packageVersion(): string {
   try {
@@ -39,7 +40,9 @@ export function buildProgram(): Command {
     .version(packageVersion())
     .option('--data-dir <dir>', 'data directory (default: $RIPOSTE_DATA_DIR or ./data)')
     .showHelpAfterError('(run with --help for usage)')
-    .configureHelp({ showGlobalOptions: true, sortSubcommands: false });
+    .configureHelp({ showGlobalOptions: true, sortSubcommands: false })
+    // commander quotes what was typed ("unknown option '…'"): through the same guard as our output.
+    .configureOutput({ writeOut: write, writeErr });
   registerServe(program);
   registerDemo(program);
   registerIncidents(program);
@@ -77,9 +80,9 @@ export async function main(argv: string[] = process.argv): Promise<void> {
   try {
     await buildProgram().parseAsync(argv);
   } catch (err) {
-    if (process.env['RIPOSTE_DEBUG'] === '1' && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+    if (process.env['RIPOSTE_DEBUG'] === '1' && err instanceof Error && err.stack) writeErr(`${err.stack}\n`);
     const { message, exitCode } = describeError(err);
-    process.stderr.write(`error: ${message}\n`);
+    writeErr(`error: ${message}\n`);
     // Exit now: a half-started server (or an open handle) must not keep the process alive.
     process.exit(exitCode);
   }

@@ -61,10 +61,7 @@ export async function withStore<T>(cmd: Command, fn: (store: SqliteStore) => Pro
   }
 }
 
-/** Prints `value` as pretty JSON on stdout. */
-export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
-}
+export { printJson } from './output.js';
 
 /** Parses a positive integer option/argument or fails with a message naming it. */
 export function positiveInt(name: string, raw: string): number {

@@ -4,7 +4,7 @@
  * them. The store keeps only their SHA-256 hashes.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Store } from '../store/store.js';
 import { DEFAULT_SPLUNK_MAPPING } from '../ingest/mapping.js';
@@ -41,5 +41,7 @@ export async function ensureCredentials(store: Store, dataDir: string): Promise<
   await store.putSource({ name: 'splunk', kind: 'splunk-webhook', mapping: DEFAULT_SPLUNK_MAPPING, token: credentials.splunkToken }, 'system');
   await store.putSource({ name: 'generic', kind: 'generic', mapping: null, token: credentials.genericToken }, 'system');
   writeFileSync(credentialsPath(dataDir), `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600 });
+  // `mode` applies only when the file is created; an overwritten one keeps its own.
+  if (process.platform !== 'win32') chmodSync(credentialsPath(dataDir), 0o600);
   return { credentials, created: true };
 }

@@ -76,7 +76,8 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const logger = pino({ level: config.logLevel });
   const secretKey = loadSecretKey({ dataDir: config.dataDir, env: process.env });
-  const store = new SqliteStore({ path: join(config.dataDir, 'riposte.db'), secretKey, synchronous: config.sqliteSync });
+  const store = new SqliteStore({ path: join(config.dataDir, 'riposte.db'), secretKey, synchronous: config.sqliteSync,
+    onWarning: (message) => logger.warn(message) });
   await store.migrate();
   const { credentials, created } = await ensureCredentials(store, config.dataDir);
 
@@ -139,6 +140,7 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
   });
   const api = await buildApiServer({
     store, ingest, logger: logger.child({ component: 'api' }), authFailureLimits: config.authFailures,
+    timeouts: config.httpTimeouts,
     ...(tls ? { tls } : {}),
     extraRoutes: (app) => {
       registerHitlRoutes(app, { store, hitl, registry, catalog, wake: () => engine.wake() });

@@ -8,6 +8,7 @@ import { IngestService, type RunWaker } from '../../src/ingest/ingest-service.js
 import { definePlaybook } from '../../src/sdk/playbook.js';
 import { buildApiServer } from '../../src/api/server.js';
 import type { FailureLimits } from '../../src/api/auth-limits.js';
+import type { HttpTimeouts } from '../../src/api/http-server.js';
 import { DEFAULT_SPLUNK_MAPPING } from '../../src/ingest/mapping.js';
 import { FOUNDING_LABEL, FOUNDING_SPLUNK_MAPPING } from '../../lab/founding-mapping.js';
 import { openTempStore } from '../support/temp-store.js';
@@ -54,6 +55,8 @@ export interface HarnessOptions {
   /** Wraps the store the API sees (e.g. to make a method throw). */
   wrapStore?: (store: SqliteStore) => Store;
   bodyLimitBytes?: number;
+  /** Short client timeouts for the slow-client tests. */
+  timeouts?: Partial<HttpTimeouts>;
   /** More routes on the same store (e.g. the human-in-the-loop routes). */
   extraRoutes?: (app: FastifyInstance, store: SqliteStore) => void;
   /** Limits on failed authentication (e.g. with an injected clock). */
@@ -93,6 +96,7 @@ export async function makeHarness(opts: HarnessOptions = {}): Promise<Harness> {
     logger: { level: 'trace', stream: { write: (line: string) => void logs.push(line) } },
     ...(opts.bodyLimitBytes !== undefined ? { bodyLimitBytes: opts.bodyLimitBytes } : {}),
     ...(opts.authFailureLimits ? { authFailureLimits: opts.authFailureLimits } : {}),
+    ...(opts.timeouts !== undefined ? { timeouts: opts.timeouts } : {}),
     ...(opts.extraRoutes ? { extraRoutes: (app: FastifyInstance) => opts.extraRoutes!(app, store) } : {}),
   });
   const baselineAudit = (await store.verifyAudit()).entries;

@@ -106,6 +106,9 @@ test('human in the loop end to end', async (t) => {
       const [approveToken] = links;
       const page = await fetch(`${srv.url}/approvals/email/${approveToken}`);
       assert.equal(page.status, 200);
+      // The page is a credential's view and decides: never cached, framed or leaked in a Referer.
+      assert.equal(page.headers.get('cache-control'), 'no-store');
+      assert.equal(page.headers.get('referrer-policy'), 'no-referrer');
       assert.match(await page.text(), /<form method="post">/);
       assert.equal(lab.graph.wipeCount(BWONG_GALAXY), 0, 'opening the link decides nothing');
       // Forged: change the decision inside the payload, keep the signature.
@@ -117,6 +120,7 @@ test('human in the loop end to end', async (t) => {
       assert.match(await f.text(), /not valid/);
       const ok = await fetch(`${srv.url}/approvals/email/${approveToken}`, { method: 'POST' });
       assert.equal(ok.status, 200);
+      assert.equal(ok.headers.get('cache-control'), 'no-store');
       assert.match(await ok.text(), /now <b>approved<\/b>/);
       const again = await fetch(`${srv.url}/approvals/email/${approveToken}`, { method: 'POST' });
       assert.equal(again.status, 410);

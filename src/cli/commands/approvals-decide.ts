@@ -17,6 +17,7 @@ import { addApiOptions, apiClient, type ApiClient } from '../api-client.js';
 import { CliError, positiveInt } from '../open-store.js';
 import { summarize, table, terminalSafe } from '../format.js';
 import { confirmByTyping, interactive, type ConfirmIo } from '../confirm.js';
+import { print } from '../output.js';
 
 type Decision = 'approve' | 'deny';
 interface DecideOptions { run?: string; incident?: string; yes?: boolean; comment?: string }
@@ -104,7 +105,7 @@ async function decideAll(api: ApiClient, decision: Decision, batches: Batch[], c
       for (const a of b.approvals) {
         const path = `/approvals/${encodeURIComponent(a.id)}/${decision}`;
         const { approval } = await api.send<{ approval: ApprovalRecord }>('POST', path, comment ? { comment } : {});
-        console.log(resultLine(approval));
+        print(resultLine(approval));
       }
       continue;
     }
@@ -117,9 +118,9 @@ async function decideAll(api: ApiClient, decision: Decision, batches: Batch[], c
       const line = resultLine({ ...r, action: shown?.action ?? '?', asset: shown?.asset ?? '?' });
       if (r.error) {
         refused++;
-        console.log(`${line} (not ${done[decision]}: ${s(r.error.message)} [${s(r.error.code)}])`);
+        print(`${line} (not ${done[decision]}: ${s(r.error.message)} [${s(r.error.code)}])`);
       } else {
-        console.log(line);
+        print(line);
       }
     }
   }
@@ -147,8 +148,8 @@ export function registerApprovalDecisions(approvals: Command, io: ConfirmIo = TE
           : o.run !== undefined ? await byRun(api, o.run) : await byIncident(api, o.incident!);
         const all = batches.flatMap((b) => b.approvals);
         const what = all.length === 1 ? 'this approval request' : `these ${all.length} approval requests`;
-        console.log(`About to ${decision} ${what}:`);
-        console.log(describeApprovals(all));
+        print(`About to ${decision} ${what}:`);
+        print(describeApprovals(all));
         await confirmed(decision, all.length, o, io);
         const refused = await decideAll(api, decision, batches, o.comment);
         if (refused > 0) {

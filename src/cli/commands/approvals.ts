@@ -5,6 +5,7 @@ import { addApiOptions, apiClient } from '../api-client.js';
 import { printJson } from '../open-store.js';
 import { registerApprovalDecisions } from './approvals-decide.js';
 import { formatTime, summarize, table, terminalSafe } from '../format.js';
+import { print } from '../output.js';
 
 function approvalLine(a: ApprovalRecord): string[] {
   const approvals = a.decisions.filter((d) => d.decision === 'approve').length;
@@ -38,14 +39,14 @@ export function registerApprovals(program: Command): void {
       const q = o.status === 'all' ? '' : `?status=${encodeURIComponent(o.status)}`;
       const { approvals: list } = await apiClient(cmd).get<{ approvals: ApprovalRecord[] }>(`/approvals${q}`);
       if (o.json) return printJson(list);
-      if (list.length === 0) return console.log(`no ${o.status === 'all' ? '' : `${o.status} `}approval requests`);
-      console.log(table(['ID', 'STATUS', 'ACTION', 'ASSET', 'PARAMETERS', 'APPROVED', 'RUN', 'EXPIRES'], list.map(approvalLine)));
+      if (list.length === 0) return print(`no ${o.status === 'all' ? '' : `${o.status} `}approval requests`);
+      print(table(['ID', 'STATUS', 'ACTION', 'ASSET', 'PARAMETERS', 'APPROVED', 'RUN', 'EXPIRES'], list.map(approvalLine)));
     });
   addApiOptions(approvals.command('show <id>').description('show one approval request')).option('--json', 'print JSON')
     .action(async (id: string, o: { json?: boolean }, cmd: Command) => {
       const { approval } = await apiClient(cmd).get<{ approval: ApprovalRecord }>(`/approvals/${encodeURIComponent(id)}`);
       if (o.json) return printJson(approval);
-      console.log(approvalDetail(approval));
+      print(approvalDetail(approval));
     });
   registerApprovalDecisions(approvals);
 
@@ -56,8 +57,8 @@ export function registerApprovals(program: Command): void {
       const q = o.status === 'all' ? '' : `?status=${encodeURIComponent(o.status)}`;
       const { prompts: list } = await apiClient(cmd).get<{ prompts: PromptRecord[] }>(`/prompts${q}`);
       if (o.json) return printJson(list);
-      if (list.length === 0) return console.log('no prompts');
-      console.log(table(['ID', 'STATUS', 'FOR', 'TYPE', 'QUESTION', 'EXPIRES'], list.map((p) => [
+      if (list.length === 0) return print('no prompts');
+      print(table(['ID', 'STATUS', 'FOR', 'TYPE', 'QUESTION', 'EXPIRES'], list.map((p) => [
         p.id, p.status, p.assigneeUser ? `user ${p.assigneeUser}` : `role ${p.assigneeRole}`, p.answerType + (p.options ? ` (${p.options.join('|')})` : ''), summarize(p.question, 60), formatTime(p.expiresAt),
       ])));
     });
@@ -65,11 +66,11 @@ export function registerApprovals(program: Command): void {
     .action(async (id: string, o: { json?: boolean }, cmd: Command) => {
       const { prompt } = await apiClient(cmd).get<{ prompt: PromptRecord }>(`/prompts/${encodeURIComponent(id)}`);
       if (o.json) return printJson(prompt);
-      console.log(JSON.stringify(prompt, null, 2));
+      printJson(prompt);
     });
   addApiOptions(prompts.command('answer <id> <answer>').description('answer a prompt (yes/no, a choice, a number or text)'))
     .action(async (id: string, answer: string, _o: unknown, cmd: Command) => {
       const { prompt } = await apiClient(cmd).send<{ prompt: PromptRecord }>('POST', `/prompts/${encodeURIComponent(id)}/answer`, { answer });
-      console.log(`prompt ${prompt.id} answered: ${JSON.stringify(prompt.answer)}`);
+      print(`prompt ${prompt.id} answered: ${JSON.stringify(prompt.answer)}`);
     });
 }

@@ -5,6 +5,7 @@ import type { AnyActionDefinition, AppDefinition } from '../../sdk/app.js';
 import { CliError, printJson } from '../open-store.js';
 import { formatDuration, table } from '../format.js';
 import { objectFields, presence, type FieldInfo } from '../schema-fields.js';
+import { print } from '../output.js';
 
 // The SDK's defaults (src/sdk/app.ts), shown when an action does not set its own.
 const DEFAULT_TIMEOUT_MS = 30_000;
@@ -48,15 +49,15 @@ function indent(text: string, by: string): string {
 }
 
 function printApp(d: ReturnType<typeof describeApp>): void {
-  console.log(`App ${d.id}  ${d.name} (${d.vendor} · ${d.product}) version ${d.version}`);
-  if (d.description) console.log(`  ${d.description}`);
-  console.log(`  implements: ${d.implements.join(', ') || 'no capability'}`);
-  console.log(`  connectivity test: ${d.testConnectivity ? 'yes (riposte assets test <asset>)' : 'no'}`);
-  console.log('');
-  console.log('Configuration of an asset (riposte assets add <name> --app ' + d.id + ')');
-  console.log(indent(table(['FIELD', 'TYPE', 'PRESENCE', 'DESCRIPTION'], fieldRows(d.config, (f) => (f as FieldInfo & { secret: boolean }).secret)), '  '));
-  console.log('');
-  console.log('Actions');
+  print(`App ${d.id}  ${d.name} (${d.vendor} · ${d.product}) version ${d.version}`);
+  if (d.description) print(`  ${d.description}`);
+  print(`  implements: ${d.implements.join(', ') || 'no capability'}`);
+  print(`  connectivity test: ${d.testConnectivity ? 'yes (riposte assets test <asset>)' : 'no'}`);
+  print('');
+  print('Configuration of an asset (riposte assets add <name> --app ' + d.id + ')');
+  print(indent(table(['FIELD', 'TYPE', 'PRESENCE', 'DESCRIPTION'], fieldRows(d.config, (f) => (f as FieldInfo & { secret: boolean }).secret)), '  '));
+  print('');
+  print('Actions');
   for (const a of d.actions) {
     const flags = [
       a.kind,
@@ -67,12 +68,12 @@ function printApp(d: ReturnType<typeof describeApp>): void {
       `timeout ${formatDuration(a.timeoutMs)}${a.timeoutIsDefault ? ' (default)' : ''}`,
       `up to ${a.maxAttempts} attempts`,
     ];
-    console.log(`  ${a.name}  ${flags.join(', ')}`);
-    console.log(`    ${a.description}`);
-    if (a.input.length === 0) console.log('    input: none');
-    else console.log(indent(table(['INPUT', 'TYPE', 'PRESENCE', 'DESCRIPTION'], fieldRows(a.input)), '    '));
-    if (a.output.length > 0) console.log(`    output: ${a.output.map((f) => `${f.name}${f.required ? '' : '?'}: ${f.type}`).join(', ')}`);
-    console.log('');
+    print(`  ${a.name}  ${flags.join(', ')}`);
+    print(`    ${a.description}`);
+    if (a.input.length === 0) print('    input: none');
+    else print(indent(table(['INPUT', 'TYPE', 'PRESENCE', 'DESCRIPTION'], fieldRows(a.input)), '    '));
+    if (a.output.length > 0) print(`    output: ${a.output.map((f) => `${f.name}${f.required ? '' : '?'}: ${f.type}`).join(', ')}`);
+    print('');
   }
 }
 
@@ -88,7 +89,7 @@ export function registerApps(program: Command): void {
         implements: [...(a.implements ?? [])], actions: Object.keys(a.actions),
       }));
       if (opts.json) return printJson({ apps: all });
-      console.log(table(['ID', 'PRODUCT', 'VENDOR', 'CAPABILITIES', 'ACTIONS'],
+      print(table(['ID', 'PRODUCT', 'VENDOR', 'CAPABILITIES', 'ACTIONS'],
         all.map((a) => [a.id, a.product, a.vendor, a.implements.join(', ') || '-', String(a.actions.length)])));
     });
 

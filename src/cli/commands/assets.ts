@@ -8,9 +8,10 @@ import type { SqliteStore } from '../../store/sqlite/index.js';
 import type { AssetRecord } from '../../store/records.js';
 import { firstPartyCatalog } from '../../apps/catalog.js';
 import { CliError, cliActor, printJson, withStore } from '../open-store.js';
-import { formatTime, table } from '../format.js';
+import { formatTime, table, terminalSafe } from '../format.js';
 import { findApp } from './apps.js';
 import { MASK, assetInput, configSummary, maskedConfig, promptHidden, readAllStdin } from '../asset-input.js';
+import { print } from '../output.js';
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const TEST_TIMEOUT_MS = 15_000;
@@ -45,7 +46,7 @@ function printConfig(masked: Record<string, unknown>, secretFields: string[]): v
   const width = Math.max(0, ...keys.map((k) => k.length));
   for (const k of keys) {
     const v = masked[k];
-    console.log(`    ${k.padEnd(width)}  ${typeof v === 'string' ? v : JSON.stringify(v)}${secretFields.includes(k) ? '  (secret)' : ''}`);
+    print(`    ${terminalSafe(k).padEnd(width)}  ${terminalSafe(typeof v === 'string' ? v : JSON.stringify(v))}${secretFields.includes(k) ? '  (secret)' : ''}`);
   }
 }
 
@@ -81,9 +82,9 @@ export function registerAssets(program: Command): void {
         });
         return store.putAsset({ name, appId: app.id, ...(opts.description !== undefined ? { description: opts.description } : {}), ...input }, cliActor());
       });
-      console.log(`${opts.replace ? 'saved' : 'added'} asset "${rec.name}" (app ${rec.appId})`);
+      print(`${opts.replace ? 'saved' : 'added'} asset "${rec.name}" (app ${rec.appId})`);
       printConfig(maskedConfig(rec.config, rec.secretFields), rec.secretFields);
-      if (app.testConnectivity) console.log(`check it with: riposte assets test ${rec.name}`);
+      if (app.testConnectivity) print(`check it with: riposte assets test ${rec.name}`);
     });
 
   assets.command('list')
@@ -92,8 +93,8 @@ export function registerAssets(program: Command): void {
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       const all = (await withStore(cmd, (store) => store.listAssets())).map(publicView);
       if (opts.json) return printJson({ assets: all });
-      if (all.length === 0) return console.log('no assets (add one with: riposte assets add <name> --app <appId>)');
-      console.log(table(['NAME', 'APP', 'CONFIG', 'UPDATED', 'DESCRIPTION'],
+      if (all.length === 0) return print('no assets (add one with: riposte assets add <name> --app <appId>)');
+      print(table(['NAME', 'APP', 'CONFIG', 'UPDATED', 'DESCRIPTION'],
         all.map((a) => [a.name, a.appId, configSummary(a.config), formatTime(a.updatedAt), a.description ?? ''])));
     });
 
@@ -110,12 +111,12 @@ export function registerAssets(program: Command): void {
       const view = publicView(asset);
       if (opts.json) return printJson({ asset: view, bindings });
       const app = firstPartyCatalog().get(asset.appId);
-      console.log(`Asset ${view.name}  app ${view.appId}${app ? ` (${app.name})` : ' (app not installed)'}`);
-      if (view.description) console.log(`  ${view.description}`);
-      console.log(`  created ${formatTime(view.createdAt)}, updated ${formatTime(view.updatedAt)}`);
-      console.log('  configuration');
+      print(`Asset ${terminalSafe(view.name)}  app ${terminalSafe(view.appId)}${app ? ` (${app.name})` : ' (app not installed)'}`);
+      if (view.description) print(`  ${terminalSafe(view.description)}`);
+      print(`  created ${formatTime(view.createdAt)}, updated ${formatTime(view.updatedAt)}`);
+      print('  configuration');
       printConfig(view.config, view.secretFields);
-      console.log(bindings.length === 0 ? '  not bound to any playbook role'
+      print(bindings.length === 0 ? '  not bound to any playbook role'
         : `  bound to: ${bindings.map((b) => `playbook ${b.playbookId} role ${b.role}`).join(', ')}`);
     });
 
@@ -142,7 +143,7 @@ export function registerAssets(program: Command): void {
         const res = await app.testConnectivity({
           config, idempotencyKey: 'test', signal: AbortSignal.timeout(TEST_TIMEOUT_MS), attempt: 1, log() {},
         });
-        console.log(`OK  ${name} (${app.id})${res.detail ? `: ${scrub(res.detail, secrets)}` : ''}`);
+        print(`OK  ${name} (${app.id})${res.detail ? `: ${scrub(res.detail, secrets)}` : ''}`);
       } catch (err) {
         const msg = err instanceof Error ? err.message : String(err);
         throw new CliError(`FAILED  ${name} (${app.id}): ${scrub(msg, secrets)}`);
@@ -163,7 +164,7 @@ export function registerAssets(program: Command): void {
         await store.deleteAsset(name, cliActor());
         return b;
       });
-      console.log(`removed asset "${name}"`);
-      for (const b of bindings) console.log(`warning: playbook ${b.playbookId} role ${b.role} is still bound to "${name}", which no longer exists`);
+      print(`removed asset "${name}"`);
+      for (const b of bindings) print(`warning: playbook ${b.playbookId} role ${b.role} is still bound to "${name}", which no longer exists`);
     });
 }

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { CliError, positiveInt, printJson, withStore } from '../open-store.js';
 import { formatTime, summarize, table } from '../format.js';
+import { print } from '../output.js';
 
 export function registerAudit(program: Command): void {
   const audit = program.command('audit').description('the tamper-evident audit log');
@@ -12,8 +13,8 @@ export function registerAudit(program: Command): void {
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       const v = await withStore(cmd, (store) => store.verifyAudit());
       if (opts.json) printJson(v);
-      else if (v.ok) console.log(`audit chain OK: ${v.entries} entries`);
-      else console.log(`audit chain BROKEN at entry #${v.firstBadId ?? '?'}: ${v.reason ?? 'hash mismatch'}`);
+      else if (v.ok) print(`audit chain OK: ${v.entries} entries`);
+      else print(`audit chain BROKEN at entry #${v.firstBadId ?? '?'}: ${v.reason ?? 'hash mismatch'}`);
       if (!v.ok) process.exitCode = 2;
     });
 
@@ -30,8 +31,8 @@ export function registerAudit(program: Command): void {
       }
       const entries = await withStore(cmd, (store) => store.listAudit(query));
       if (opts.json) return printJson({ entries });
-      if (entries.length === 0) return console.log('no audit entries');
-      console.log(table(['ID', 'AT', 'ACTOR', 'ACTION', 'TARGET', 'DETAIL'], entries.map((e) => [
+      if (entries.length === 0) return print('no audit entries');
+      print(table(['ID', 'AT', 'ACTOR', 'ACTION', 'TARGET', 'DETAIL'], entries.map((e) => [
         String(e.id), formatTime(e.at), e.actor, e.action, e.target ?? '', e.detail === null || e.detail === undefined ? '' : summarize(e.detail, 80),
       ])));
     });

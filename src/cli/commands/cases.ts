@@ -3,7 +3,8 @@ import type { Command } from 'commander';
 import type { CaseStatus } from '../../store/records.js';
 import type { CaseQuery } from '../../store/store.js';
 import { CliError, positiveInt, printJson, withStore } from '../open-store.js';
-import { formatTime, table, truncate } from '../format.js';
+import { formatTime, table, terminalSafe as s, truncate } from '../format.js';
+import { print } from '../output.js';
 
 const STATUSES: readonly CaseStatus[] = ['open', 'in_progress', 'resolved', 'closed'];
 
@@ -23,8 +24,8 @@ export function registerCases(program: Command): void {
       }
       const all = await withStore(cmd, (store) => store.listCases(query));
       if (opts.json) return printJson({ cases: all });
-      if (all.length === 0) return console.log('no cases');
-      console.log(table(['KEY', 'PRIORITY', 'STATUS', 'INCIDENT', 'CREATED', 'TITLE'], all.map((c) => [
+      if (all.length === 0) return print('no cases');
+      print(table(['KEY', 'PRIORITY', 'STATUS', 'INCIDENT', 'CREATED', 'TITLE'], all.map((c) => [
         c.key, c.priority, c.status, c.incidentId === null ? '-' : `#${c.incidentId}`, formatTime(c.createdAt), truncate(c.title, 80),
       ])));
     });
@@ -37,22 +38,22 @@ export function registerCases(program: Command): void {
       const c = await withStore(cmd, (store) => store.getCase(key));
       if (!c) throw new CliError(`case ${key.toUpperCase()} does not exist`);
       if (opts.json) return printJson({ case: c });
-      console.log(`${c.key}  ${c.title}`);
+      print(`${s(c.key)}  ${s(c.title)}`);
       const head: Array<[string, string]> = [
-        ['status', c.status], ['priority', c.priority], ['incident', c.incidentId === null ? '-' : `#${c.incidentId}`],
-        ['labels', c.labels.join(', ') || '-'], ['dedupe key', c.dedupeKey], ['created', formatTime(c.createdAt)],
+        ['status', s(c.status)], ['priority', s(c.priority)], ['incident', c.incidentId === null ? '-' : `#${c.incidentId}`],
+        ['labels', s(c.labels.join(', ')) || '-'], ['dedupe key', s(c.dedupeKey)], ['created', formatTime(c.createdAt)],
         ['updated', formatTime(c.updatedAt)], ['resolved', formatTime(c.resolvedAt)],
       ];
-      for (const [k, v] of head) console.log(`  ${k.padEnd(10)}  ${v}`);
+      for (const [k, v] of head) print(`  ${k.padEnd(10)}  ${v}`);
       if (c.description !== '') {
-        console.log('');
-        for (const line of c.description.split('\n')) console.log(`  ${line}`);
+        print('');
+        for (const line of c.description.split('\n')) print(`  ${s(line)}`);
       }
-      console.log('');
-      console.log(c.comments.length === 0 ? '  no comments' : `  ${c.comments.length} comment${c.comments.length === 1 ? '' : 's'}`);
+      print('');
+      print(c.comments.length === 0 ? '  no comments' : `  ${c.comments.length} comment${c.comments.length === 1 ? '' : 's'}`);
       for (const m of c.comments) {
-        console.log(`  ── ${formatTime(m.createdAt)}  ${m.author}`);
-        for (const line of m.text.split('\n')) console.log(`     ${line}`);
+        print(`  ── ${formatTime(m.createdAt)}  ${s(m.author)}`);
+        for (const line of m.text.split('\n')) print(`     ${s(line)}`);
       }
     });
 }

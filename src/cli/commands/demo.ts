@@ -9,6 +9,7 @@ import type { ActionResultRecord, IncidentRecord, JournalEntry, RunRecord } from
 import { CliError, dataDirOf } from '../open-store.js';
 import { serverUrl } from '../api-client.js';
 import { formatRunTimeline } from '../format.js';
+import { print, writeErr } from '../output.js';
 
 export interface DemoAlertOptions {
   user: string;
@@ -122,13 +123,13 @@ export function registerDemo(program: Command): void {
       if (a.status !== 200 && a.status !== 201) throw new CliError(`the server refused the alert: HTTP ${a.status}: ${apiMessage(a)}`);
       const answer = a.body as { incidentId: number; created: boolean; runs?: string[]; repeatCount?: number };
 
-      console.log(`Sent Splunk alert sid ${body.sid}: ${body.result['user']} on ${body.result['device_name']} reached ${body.result['dest_ip']}`);
+      print(`Sent Splunk alert sid ${body.sid}: ${body.result['user']} on ${body.result['device_name']} reached ${body.result['dest_ip']}`);
       if (!answer.created) {
-        console.log(`Incident #${answer.incidentId}: duplicate alert (seen ${(answer.repeatCount ?? 0) + 1} times); no new run`);
+        print(`Incident #${answer.incidentId}: duplicate alert (seen ${(answer.repeatCount ?? 0) + 1} times); no new run`);
         return;
       }
       const runIds = answer.runs ?? [];
-      console.log(`Incident #${answer.incidentId} created; ${runIds.length === 0 ? 'no playbook matched it' : `run${runIds.length > 1 ? 's' : ''} ${runIds.join(', ')}`}`);
+      print(`Incident #${answer.incidentId} created; ${runIds.length === 0 ? 'no playbook matched it' : `run${runIds.length > 1 ? 's' : ''} ${runIds.join(', ')}`}`);
       if (!opts.wait || runIds.length === 0) return;
 
       const headers = { authorization: `Bearer ${creds.adminToken}` };
@@ -136,18 +137,18 @@ export function registerDemo(program: Command): void {
       const incident = inc.status === 200 ? (inc.body as { incident: IncidentRecord }).incident : null;
       for (const runId of runIds) {
         const detail = await waitForRun(base, runId, creds.adminToken, 30_000);
-        console.log('');
-        console.log(formatRunTimeline({ ...detail, incident: incident ? { id: incident.id, name: incident.name } : null }));
+        print('');
+        print(formatRunTimeline({ ...detail, incident: incident ? { id: incident.id, name: incident.name } : null }));
         const outcome = (detail.run.output as { outcome?: string } | null)?.outcome;
-        console.log('');
-        if (outcome === 'first-offence') console.log('First offence: run it again for the repeat-offender path (npx riposte demo).');
+        print('');
+        if (outcome === 'first-offence') print('First offence: run it again for the repeat-offender path (npx riposte demo).');
         if (detail.run.status === 'waiting' && detail.run.waitingOn?.startsWith('approval:')) {
-          console.log(`Repeat offender: the wipe and the firewall block wait for an analyst's approval (the playbook is supervised).`);
-          console.log(`  npx riposte approvals list`);
-          console.log(`  npx riposte approvals approve --run ${runId}      then: npx riposte runs show ${runId}`);
+          print(`Repeat offender: the wipe and the firewall block wait for an analyst's approval (the playbook is supervised).`);
+          print(`  npx riposte approvals list`);
+          print(`  npx riposte approvals approve --run ${runId}      then: npx riposte runs show ${runId}`);
         }
         if (detail.run.status === 'failed' || detail.run.status === 'needs_attention' || detail.run.status === 'cancelled') {
-          process.stderr.write(`run ${runId} ended ${detail.run.status}: see the timeline above, or riposte runs show ${runId}\n`);
+          writeErr(`run ${runId} ended ${detail.run.status}: see the timeline above, or riposte runs show ${runId}\n`);
           process.exitCode = 1;
         }
       }

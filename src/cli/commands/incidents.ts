@@ -3,7 +3,8 @@ import type { Command } from 'commander';
 import type { IncidentQuery } from '../../store/store.js';
 import type { IncidentStatus } from '../../sdk/playbook.js';
 import { CliError, positiveInt, printJson, withStore } from '../open-store.js';
-import { durationBetween, formatDuration, formatTime, table, truncate } from '../format.js';
+import { durationBetween, formatDuration, formatTime, table, terminalSafe as s, truncate } from '../format.js';
+import { print } from '../output.js';
 
 const STATUSES: IncidentStatus[] = ['new', 'open', 'contained', 'resolved', 'closed'];
 
@@ -27,8 +28,8 @@ export function registerIncidents(program: Command): void {
       if (opts.q !== undefined) query.q = opts.q;
       const list = await withStore(cmd, (store) => store.listIncidents(query));
       if (opts.json) return printJson({ incidents: list });
-      if (list.length === 0) return console.log('no incidents');
-      console.log(table(
+      if (list.length === 0) return print('no incidents');
+      print(table(
         ['ID', 'SEVERITY', 'STATUS', 'LABEL', 'NAME', 'REPEATS', 'CREATED'],
         list.map((i) => [String(i.id), i.severity, i.status, i.label, truncate(i.name, 60), String(i.repeatCount), formatTime(i.createdAt)]),
       ));
@@ -48,31 +49,31 @@ export function registerIncidents(program: Command): void {
       });
       if (opts.json) return printJson(data);
       const { incident: i, notes, runs } = data;
-      const out: string[] = [`Incident #${i.id}  ${i.name}`];
+      const out: string[] = [`Incident #${i.id}  ${s(i.name)}`];
       const fields: Array<[string, string]> = [
-        ['severity', i.severity], ['status', i.status], ['label', i.label],
-        ['source', `${i.source}${i.sourceId ? `  (source id ${i.sourceId})` : ''}`],
+        ['severity', s(i.severity)], ['status', s(i.status)], ['label', s(i.label)],
+        ['source', `${s(i.source)}${i.sourceId ? `  (source id ${s(i.sourceId)})` : ''}`],
         ['repeats', `${i.repeatCount}${i.repeatCount > 0 ? `  (last seen ${formatTime(i.lastSeenAt)})` : ''}`],
-        ['owner', i.owner ?? '-'], ['created', formatTime(i.createdAt)], ['updated', formatTime(i.updatedAt)],
+        ['owner', i.owner === null ? '-' : s(i.owner)], ['created', formatTime(i.createdAt)], ['updated', formatTime(i.updatedAt)],
       ];
       if (i.closedAt) fields.push(['closed', formatTime(i.closedAt)]);
-      if (i.tags.length > 0) fields.push(['tags', i.tags.join(', ')]);
-      if (i.description) fields.push(['about', i.description]);
+      if (i.tags.length > 0) fields.push(['tags', s(i.tags.join(', '))]);
+      if (i.description) fields.push(['about', s(i.description)]);
       for (const [k, v] of fields) out.push(`  ${k.padEnd(8)}  ${v}`);
 
       out.push('', `Artifacts (${i.artifacts.length})`);
       for (const a of i.artifacts) {
-        out.push(`  #${a.id}  ${a.name}${a.label ? `  [${a.label}]` : ''}`);
+        out.push(`  #${a.id}  ${s(a.name)}${a.label ? `  [${s(a.label)}]` : ''}`);
         const keys = Object.keys(a.cef);
-        const w = Math.max(0, ...keys.map((k) => k.length));
+        const w = Math.max(0, ...keys.map((k) => s(k).length));
         for (const k of keys) {
           const types = a.contains[k];
-          out.push(`      ${k.padEnd(w)} = ${a.cef[k]}${types && types.length > 0 ? `  (${types.join(', ')})` : ''}`);
+          out.push(`      ${s(k).padEnd(w)} = ${s(String(a.cef[k]))}${types && types.length > 0 ? `  (${s(types.join(', '))})` : ''}`);
         }
       }
 
       out.push('', `Notes (${notes.length})`);
-      for (const n of notes) out.push(`  ${formatTime(n.createdAt)}  ${n.author}`, `      ${n.text}`);
+      for (const n of notes) out.push(`  ${formatTime(n.createdAt)}  ${s(n.author)}`, ...n.text.split('\n').map((l) => `      ${s(l)}`));
 
       out.push('', `Runs (${runs.length})`);
       if (runs.length > 0) {
@@ -81,6 +82,6 @@ export function registerIncidents(program: Command): void {
           return [`  ${r.id}`, `${r.playbookId}@${r.playbookVersion}`, r.status, formatTime(r.startedAt), d === null ? '-' : formatDuration(d)];
         })));
       }
-      console.log(out.join('\n'));
+      print(out.join('\n'));
     });
 }

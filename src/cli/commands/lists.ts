@@ -1,7 +1,8 @@
 /** `riposte lists list|show|create|add|remove|delete`: custom lists (IPs, CIDRs, hostnames, users…). */
 import type { Command } from 'commander';
 import { CliError, cliActor, printJson, withStore } from '../open-store.js';
-import { formatTime, table } from '../format.js';
+import { formatTime, table, terminalSafe as s } from '../format.js';
+import { print } from '../output.js';
 
 export function registerLists(program: Command): void {
   const lists = program.command('lists').description('custom lists used by playbooks (IP lists match CIDR entries)');
@@ -12,8 +13,8 @@ export function registerLists(program: Command): void {
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       const all = await withStore(cmd, (store) => store.listLists());
       if (opts.json) return printJson({ lists: all });
-      if (all.length === 0) return console.log('no lists (create one with: riposte lists create <name>)');
-      console.log(table(['NAME', 'ITEMS', 'UPDATED', 'DESCRIPTION'],
+      if (all.length === 0) return print('no lists (create one with: riposte lists create <name>)');
+      print(table(['NAME', 'ITEMS', 'UPDATED', 'DESCRIPTION'],
         all.map((l) => [l.name, String(l.itemCount), formatTime(l.updatedAt), l.description ?? ''])));
     });
 
@@ -30,9 +31,9 @@ export function registerLists(program: Command): void {
       });
       if (opts.json) return printJson(data);
       const { list, items } = data;
-      console.log(`List ${list.name}${list.description ? `: ${list.description}` : ''}`);
-      console.log(`  ${items.length} item${items.length === 1 ? '' : 's'}, updated ${formatTime(list.updatedAt)}`);
-      for (const item of items) console.log(`  ${item}`);
+      print(`List ${s(list.name)}${list.description ? `: ${s(list.description)}` : ''}`);
+      print(`  ${items.length} item${items.length === 1 ? '' : 's'}, updated ${formatTime(list.updatedAt)}`);
+      for (const item of items) print(`  ${s(item)}`);
     });
 
   lists.command('create')
@@ -41,7 +42,7 @@ export function registerLists(program: Command): void {
     .option('--description <text>', 'what the list is for')
     .action(async (name: string, opts: { description?: string }, cmd: Command) => {
       await withStore(cmd, (store) => store.createList(name, opts.description ?? null, cliActor()));
-      console.log(`created list "${name}"`);
+      print(`created list "${name}"`);
     });
 
   lists.command('add')
@@ -51,7 +52,7 @@ export function registerLists(program: Command): void {
     .action(async (name: string, items: string[], _opts: unknown, cmd: Command) => {
       const added = await withStore(cmd, (store) => store.addListItems(name, items, cliActor()));
       const already = new Set(items).size - added;
-      console.log(`added ${added} item${added === 1 ? '' : 's'} to "${name}"${already > 0 ? ` (${already} already present)` : ''}`);
+      print(`added ${added} item${added === 1 ? '' : 's'} to "${name}"${already > 0 ? ` (${already} already present)` : ''}`);
     });
 
   lists.command('remove')
@@ -61,7 +62,7 @@ export function registerLists(program: Command): void {
     .action(async (name: string, items: string[], _opts: unknown, cmd: Command) => {
       const removed = await withStore(cmd, (store) => store.removeListItems(name, items, cliActor()));
       const missing = new Set(items).size - removed;
-      console.log(`removed ${removed} item${removed === 1 ? '' : 's'} from "${name}"${missing > 0 ? ` (${missing} not in the list)` : ''}`);
+      print(`removed ${removed} item${removed === 1 ? '' : 's'} from "${name}"${missing > 0 ? ` (${missing} not in the list)` : ''}`);
     });
 
   lists.command('delete')
@@ -69,6 +70,6 @@ export function registerLists(program: Command): void {
     .argument('<name>')
     .action(async (name: string, _opts: unknown, cmd: Command) => {
       await withStore(cmd, (store) => store.deleteList(name, cliActor()));
-      console.log(`deleted list "${name}"`);
+      print(`deleted list "${name}"`);
     });
 }

@@ -14,6 +14,7 @@ import { runRepositoryTestsApart } from '../../testing/repo-tests.js';
 import { CliError, printJson } from '../open-store.js';
 import { terminalSafe } from '../format.js';
 import { playbookTemplate, testTemplate } from './playbook-template.js';
+import { print } from '../output.js';
 
 const NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
@@ -33,9 +34,9 @@ export function registerPlaybookAuthoring(playbooks: Command): void {
       for (const [file, text] of Object.entries(files)) {
         mkdirSync(join(root, file, '..'), { recursive: true });
         writeFileSync(join(root, file), text, { flag: 'wx' });
-        console.log(`created ${file}`);
+        print(`created ${file}`);
       }
-      console.log(`Run its test with: riposte playbooks test ${opts.dir === '.' ? '' : terminalSafe(opts.dir)}`.trimEnd());
+      print(`Run its test with: riposte playbooks test ${opts.dir === '.' ? '' : terminalSafe(opts.dir)}`.trimEnd());
     });
 
   playbooks.command('test')
@@ -56,13 +57,13 @@ export function registerPlaybookAuthoring(playbooks: Command): void {
         }
         if (opts.json) printJson({ playbooks: builds.map((b) => ({ id: b.playbookId, path: b.path, hash: b.bundle.hash })), tests: results });
         else {
-          if (results.length === 0) console.log('no tests (tests/*.test.json)');
+          if (results.length === 0) print('no tests (tests/*.test.json)');
           for (const [i, r] of results.entries()) {
-            console.log(`${r.ok ? 'ok' : 'not ok'} ${i + 1} - ${terminalSafe(r.file)}${r.description ? ` (${terminalSafe(r.description)})` : ''} ${Math.round(r.ms)} ms`);
-            for (const p of r.problems) console.log(`    ${terminalSafe(p)}`);
+            print(`${r.ok ? 'ok' : 'not ok'} ${i + 1} - ${terminalSafe(r.file)}${r.description ? ` (${terminalSafe(r.description)})` : ''} ${Math.round(r.ms)} ms`);
+            for (const p of r.problems) print(`    ${terminalSafe(p)}`);
           }
           const failed = results.filter((r) => !r.ok).length;
-          console.log(`${results.length - failed} passed, ${failed} failed (${builds.length} playbook(s) built)`);
+          print(`${results.length - failed} passed, ${failed} failed (${builds.length} playbook(s) built)`);
         }
         if (results.some((r) => !r.ok)) process.exitCode = 1;
       } finally {

@@ -20,6 +20,7 @@ import { addApiOptions, apiClient } from '../api-client.js';
 import { CliError, cliActor, dataDirOf, printJson, withStore } from '../open-store.js';
 import { shortCommit, table, terminalSafe } from '../format.js';
 import { registerPlaybookAuthoring } from './playbooks-author.js';
+import { print } from '../output.js';
 
 /** Parses `role=asset` pairs; the same role twice is refused. */
 export function parseBindings(pairs: string[]): Record<string, string> {
@@ -67,18 +68,18 @@ export function registerPlaybooks(program: Command): void {
         };
       })));
       if (opts.json) return printJson({ playbooks: rows });
-      if (rows.length === 0) return console.log('no playbooks');
+      if (rows.length === 0) return print('no playbooks');
       const headers = [
         'PLAYBOOK', 'VERSION', 'REPOSITORY@COMMIT', 'ENABLED', 'AUTOMATION', 'TRIGGERS (labels)',
         'ROLES (role:capability → asset)', 'CONDITION (whose)',
       ];
-      console.log(table(headers, rows.map((r) => [
+      print(table(headers, rows.map((r) => [
         terminalSafe(r.id), String(r.version), terminalSafe(`${r.source.repository}@${shortCommit(r.source.commit) ?? '(dir)'}`),
         r.enabled ? 'yes' : 'no', `${r.automation}${r.unconfirmed.length > 0 ? ' (unconfirmed)' : ''}`, terminalSafe(r.triggers.labels.join(', ')),
         terminalSafe(Object.entries(r.roles).map(([role, cap]) => `${role}${role === cap ? '' : `:${cap}`} → ${r.bindings[role] ?? 'UNBOUND'}`).join(', ')),
         r.trigger.when === null ? '-' : `${terminalSafe(r.trigger.when)} (${r.trigger.from})`,
       ])));
-      if (rows.some((r) => r.unconfirmed.length > 0)) console.log('\nunconfirmed playbooks run supervised: see and confirm with `riposte playbooks confirm <playbook>`');
+      if (rows.some((r) => r.unconfirmed.length > 0)) print('\nunconfirmed playbooks run supervised: see and confirm with `riposte playbooks confirm <playbook>`');
     });
 
   playbooks.command('confirm')
@@ -97,10 +98,10 @@ export function registerPlaybooks(program: Command): void {
           throw new CliError(`${id} changed since it was reviewed: --hash ${terminalSafe(opts.hash)}, `
             + `but the active bundle is ${p.hash} (${where}); review it again: \`riposte playbooks confirm ${id}\``);
         }
-        if (p.unconfirmed.length === 0) return console.log(`${id} (bundle ${p.hash}): nothing to confirm`);
+        if (p.unconfirmed.length === 0) return print(`${id} (bundle ${p.hash}): nothing to confirm`);
         if (opts.hash === undefined) {
-          console.log(`${id} (${where}, bundle ${p.hash}) declares:`);
-          for (const u of p.unconfirmed) console.log(`  ${terminalSafe(u)}`);
+          print(`${id} (${where}, bundle ${p.hash}) declares:`);
+          for (const u of p.unconfirmed) print(`  ${terminalSafe(u)}`);
           throw new CliError(`read the above, then repeat with --hash ${p.hash} to confirm it`);
         }
         try {
@@ -110,7 +111,7 @@ export function registerPlaybooks(program: Command): void {
           if (err instanceof PlaybookChangedError) throw new CliError(err.message);
           throw err;
         }
-        console.log(`confirmed ${id} (${where}, bundle ${p.hash}): ${p.unconfirmed.map(terminalSafe).join('; ')}`);
+        print(`confirmed ${id} (${where}, bundle ${p.hash}): ${p.unconfirmed.map(terminalSafe).join('; ')}`);
       });
     });
 
@@ -136,10 +137,10 @@ export function registerPlaybooks(program: Command): void {
         'PUT', `/playbooks/${encodeURIComponent(playbookId)}/trigger`, { when: o.when ?? null });
       const label = terminalSafe(playbookId);
       if (trigger.when === null) {
-        console.log(`${label}: no condition — every incident with one of its labels starts a run`);
+        print(`${label}: no condition — every incident with one of its labels starts a run`);
       } else {
         const whose = trigger.from === 'operator' ? "the operator's condition" : "the playbook's own condition";
-        console.log(`${label}: runs start only when ${terminalSafe(trigger.when)} (${whose})`);
+        print(`${label}: runs start only when ${terminalSafe(trigger.when)} (${whose})`);
       }
     });
 
@@ -172,8 +173,8 @@ export function registerPlaybooks(program: Command): void {
         }, cliActor());
         return { settings, playbook };
       });
-      for (const [role, assetName] of Object.entries(wanted)) console.log(`bound ${playbookId} role ${role} → asset ${assetName}`);
+      for (const [role, assetName] of Object.entries(wanted)) print(`bound ${playbookId} role ${role} → asset ${assetName}`);
       const unbound = Object.keys(playbook.roles).filter((r) => !Object.hasOwn(settings.bindings, r));
-      if (unbound.length > 0) console.log(`still unbound: ${unbound.join(', ')}`);
+      if (unbound.length > 0) print(`still unbound: ${unbound.join(', ')}`);
     });
 }

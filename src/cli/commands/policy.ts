@@ -7,6 +7,7 @@ import { CliError, cliActor, printJson, withStore } from '../open-store.js';
 import { formatTime, table } from '../format.js';
 import { terminalSafe } from '../terminal-text.js';
 import { parseExpiry } from './tokens.js';
+import { print } from '../output.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -41,18 +42,18 @@ export function registerPolicy(program: Command): void {
         : await api.send<{ killSwitch: KillSwitchView }>('PUT', '/policy/kill-switch',
           { engaged: state === 'on', reason: o.reason });
       if (o.json) return printJson(killSwitch);
-      console.log(describeKillSwitch(killSwitch));
+      print(describeKillSwitch(killSwitch));
     });
   addApiOptions(policy.command('automation <playbookId> <level>').description('set a playbook\'s automation level: manual | supervised | autonomous'))
     .action(async (playbookId: string, level: string, _o: unknown, cmd: Command) => {
       await apiClient(cmd).send('PUT', `/playbooks/${encodeURIComponent(playbookId)}/automation`, { level });
-      console.log(`${playbookId}: automation level ${level}`);
+      print(`${playbookId}: automation level ${level}`);
     });
   addApiOptions(policy.command('dry-run <playbookId> <state>').description('on: the playbook\'s destructive actions are recorded, not executed; off'))
     .action(async (playbookId: string, state: string, _o: unknown, cmd: Command) => {
       if (state !== 'on' && state !== 'off') throw new CliError('dry-run takes on or off');
       await apiClient(cmd).send('PUT', `/playbooks/${encodeURIComponent(playbookId)}/automation`, { dryRun: state === 'on' });
-      console.log(`${playbookId}: dry run ${state}`);
+      print(`${playbookId}: dry run ${state}`);
     });
   addApiOptions(policy.command('approvers <asset>').description('require approval for an asset\'s non-read-only actions'))
     .option('--user <name>', 'an approver (repeatable)', collect).option('--role <role>', 'an approver role (repeatable)', collect)
@@ -60,7 +61,7 @@ export function registerPolicy(program: Command): void {
     .action(async (asset: string, o: { user?: string[]; role?: string[]; quorum: string; off?: boolean }, cmd: Command) => {
       const body = { requireApproval: !o.off, approvers: { users: o.user ?? [], roles: o.role ?? [] }, quorum: Number(o.quorum) };
       await apiClient(cmd).send('PUT', `/assets/${encodeURIComponent(asset)}/policy`, body);
-      console.log(o.off ? `${asset}: no approval required by the asset` : `${asset}: approval by ${[...body.approvers.users, ...body.approvers.roles.map((r) => `role ${r}`)].join(', ')}, quorum ${body.quorum}, four-eyes`);
+      print(o.off ? `${asset}: no approval required by the asset` : `${asset}: approval by ${[...body.approvers.users, ...body.approvers.roles.map((r) => `role ${r}`)].join(', ')}, quorum ${body.quorum}, four-eyes`);
     });
   addApiOptions(policy.command('blast-radius <action> <max> <window>').description('more than <max> <action> per <window> (e.g. 1h, 30m) forces approval'))
     .option('--app <appId>', 'only this app').option('--asset <asset>', 'only this asset')
@@ -73,7 +74,7 @@ export function registerPolicy(program: Command): void {
       const rule = { action, max: Number(max), windowMs, ...(o.app ? { app: o.app } : {}), ...(o.asset ? { asset: o.asset } : {}) };
       const others = rules.filter((r) => !(r.action === action && r.app === o.app && r.asset === o.asset));
       await api.send('PUT', '/policy/blast-radius', { rules: [...others, rule] });
-      console.log(`blast radius: more than ${max} ${action} per ${window} now needs approval`);
+      print(`blast radius: more than ${max} ${action} per ${window} now needs approval`);
     });
 
   const users = program.command('users').description('people who approve and answer (local administration)');
@@ -95,7 +96,7 @@ export function registerPolicy(program: Command): void {
         const disabled = (await store.policyStore().getUser(name))?.disabled ?? false;
         const user = { name, email: o.email ?? null, roles: o.role ?? [], disabled };
         await store.putUserWithToken(user, apiToken, cliActor());
-        console.log(apiToken ? `user ${name} saved. API token (shown once): ${token}` : `user ${name} saved`);
+        print(apiToken ? `user ${name} saved. API token (shown once): ${token}` : `user ${name} saved`);
       });
     });
   for (const [verb, disabled] of [['disable', true], ['enable', false]] as const) {
@@ -108,11 +109,11 @@ export function registerPolicy(program: Command): void {
           const user = await store.policyStore().getUser(name);
           if (!user) throw new CliError(`no user named "${name}" (see riposte users list)`);
           if (user.disabled === disabled) {
-            console.log(`user ${name} is already ${verb}d`);
+            print(`user ${name} is already ${verb}d`);
             return;
           }
           await store.policyStore().putUser({ name, email: user.email, roles: user.roles, disabled }, cliActor());
-          console.log(`user ${name} ${verb}d`);
+          print(`user ${name} ${verb}d`);
         });
       });
   }
@@ -120,7 +121,7 @@ export function registerPolicy(program: Command): void {
     await withStore(cmd, async (store) => {
       const list = await store.policyStore().listUsers();
       if (o.json) return printJson(list);
-      console.log(table(['NAME', 'EMAIL', 'ROLES', 'DISABLED'], list.map((u) => [u.name, u.email ?? '', u.roles.join(', '), u.disabled ? 'yes' : ''])));
+      print(table(['NAME', 'EMAIL', 'ROLES', 'DISABLED'], list.map((u) => [u.name, u.email ?? '', u.roles.join(', '), u.disabled ? 'yes' : ''])));
     });
   });
 }

@@ -9,6 +9,7 @@ import type { Command } from 'commander';
 import type { PruneCounts } from '../../store/store.js';
 import { DEFAULT_TARGET_BATCH_MS } from '../../store/sqlite/prune.js';
 import { CliError, cliActor, positiveInt, printJson, withStore } from '../open-store.js';
+import { print, writeErr } from '../output.js';
 
 const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
@@ -39,13 +40,13 @@ export function registerPrune(program: Command): void {
       const counts: PruneCounts = await withStore(cmd, async (store) => {
         const c = await store.pruneRuns({
           finishedBefore, batchSize, targetBatchMs,
-          onBatch: (soFar) => { if (!opts.json && soFar.batches % 20 === 0) process.stderr.write(`  … ${soFar.runs} runs deleted\n`); },
+          onBatch: (soFar) => { if (!opts.json && soFar.batches % 20 === 0) writeErr(`  … ${soFar.runs} runs deleted\n`); },
         });
         if (c.runs > 0) await store.appendAudit({ actor: cliActor(), action: 'runs.prune', detail: { finishedBefore, ...c } });
         return c;
       });
       if (opts.json) return printJson({ finishedBefore, seconds: (Date.now() - started) / 1000, ...counts });
-      console.log(`Deleted ${counts.runs} runs that finished before ${finishedBefore}, in ${counts.batches} batches: ` +
+      print(`Deleted ${counts.runs} runs that finished before ${finishedBefore}, in ${counts.batches} batches: ` +
         `${counts.journal} journal entries, ${counts.actionResults} action results, ${counts.approvals} approvals ` +
         `(${counts.approvalDecisions} decisions, ${counts.emailLinks} e-mail links), ${counts.prompts} prompts.`);
     });

@@ -14,6 +14,7 @@ import type { RepoRecord } from '../../store/repo-records.js';
 import type { SqliteStore } from '../../store/sqlite/index.js';
 import { CliError, cliActor, dataDirOf, printJson, withStore } from '../open-store.js';
 import { formatTime, shortCommit, table, terminalSafe, truncate } from '../format.js';
+import { print } from '../output.js';
 
 /** `90s`, `15m`, `2h`, `1d` → seconds. */
 export function parseInterval(text: string): number {
@@ -42,13 +43,13 @@ function printSync(r: SyncResult): void {
     refused: `refused ${r.commit ?? ''}: the active version (${r.activeCommit ?? 'none'}) keeps running`,
     failed: `failed: the active version (${r.activeCommit ?? 'none'}) keeps running`,
   }[r.status];
-  console.log(`${terminalSafe(r.repository)}: ${what}`);
-  for (const e of r.errors) console.log(`  ${terminalSafe(e)}`);
+  print(`${terminalSafe(r.repository)}: ${what}`);
+  for (const e of r.errors) print(`  ${terminalSafe(e)}`);
   for (const p of r.playbooks) {
-    console.log(`  ${terminalSafe(p.id)}  ${terminalSafe(p.path)}  ${p.hash}${p.unconfirmed.length > 0 ? '  (runs supervised until confirmed)' : ''}`);
-    for (const u of p.unconfirmed) console.log(`    to confirm: ${terminalSafe(u)}`);
+    print(`  ${terminalSafe(p.id)}  ${terminalSafe(p.path)}  ${p.hash}${p.unconfirmed.length > 0 ? '  (runs supervised until confirmed)' : ''}`);
+    for (const u of p.unconfirmed) print(`    to confirm: ${terminalSafe(u)}`);
   }
-  if (r.playbooks.some((p) => p.unconfirmed.length > 0)) console.log('confirm with: riposte playbooks confirm <playbook>');
+  if (r.playbooks.some((p) => p.unconfirmed.length > 0)) print('confirm with: riposte playbooks confirm <playbook>');
 }
 
 const syncFailed = (r: SyncResult) => r.status === 'refused' || r.status === 'failed';
@@ -103,7 +104,7 @@ export function registerRepos(program: Command): void {
         return { repo, sync: opts.sync ? await syncer.sync(name, cliActor(), 'manual') : null };
       });
       if (opts.json) return printJson(out);
-      console.log(`added repository ${terminalSafe(name)} (${terminalSafe(location(out.repo))})`);
+      print(`added repository ${terminalSafe(name)} (${terminalSafe(location(out.repo))})`);
       if (out.sync) printSync(out.sync);
       if (out.sync && syncFailed(out.sync)) process.exitCode = 1;
     });
@@ -114,8 +115,8 @@ export function registerRepos(program: Command): void {
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       const rows = await withStore(cmd, (store) => store.listRepos());
       if (opts.json) return printJson({ repositories: rows });
-      if (rows.length === 0) return console.log('no repositories');
-      console.log(table(['NAME', 'KIND', 'ACTIVE COMMIT', 'LAST SYNC', 'WHERE'], rows.map((r) => [
+      if (rows.length === 0) return print('no repositories');
+      print(table(['NAME', 'KIND', 'ACTIVE COMMIT', 'LAST SYNC', 'WHERE'], rows.map((r) => [
         terminalSafe(r.name), r.kind, shortCommit(r.activeCommit) ?? '-',
         r.lastSync ? `${r.lastSync.status} ${formatTime(r.lastSync.at)}` : 'never', truncate(location(r), 80),
       ])));
@@ -133,15 +134,15 @@ export function registerRepos(program: Command): void {
       });
       if (opts.json) return printJson(detail);
       const { repo } = detail;
-      console.log(`repository ${terminalSafe(repo.name)} (${repo.kind}) ${terminalSafe(location(repo))}`);
-      console.log(`active commit: ${repo.activeCommit ?? 'none'}${repo.activeAt ? ` since ${formatTime(repo.activeAt)}` : ''}`);
-      console.log(`sync: on demand${repo.webhook ? ', push hook' : ''}${repo.syncIntervalS ? `, every ${repo.syncIntervalS}s` : ''}`
+      print(`repository ${terminalSafe(repo.name)} (${repo.kind}) ${terminalSafe(location(repo))}`);
+      print(`active commit: ${repo.activeCommit ?? 'none'}${repo.activeAt ? ` since ${formatTime(repo.activeAt)}` : ''}`);
+      print(`sync: on demand${repo.webhook ? ', push hook' : ''}${repo.syncIntervalS ? `, every ${repo.syncIntervalS}s` : ''}`
         + `${repo.requireTests ? '; a commit is activated only when its tests pass' : ''}`);
       if (repo.lastSync) {
-        console.log(`last sync: ${repo.lastSync.status} ${repo.lastSync.commit ?? ''} at ${formatTime(repo.lastSync.at)}`);
-        for (const e of repo.lastSync.errors) console.log(`  ${terminalSafe(e)}`);
+        print(`last sync: ${repo.lastSync.status} ${repo.lastSync.commit ?? ''} at ${formatTime(repo.lastSync.at)}`);
+        for (const e of repo.lastSync.errors) print(`  ${terminalSafe(e)}`);
       }
-      for (const p of detail.playbooks) console.log(`  ${terminalSafe(p.playbookId)}  ${terminalSafe(p.path)}  ${p.hash}`);
+      for (const p of detail.playbooks) print(`  ${terminalSafe(p.playbookId)}  ${terminalSafe(p.path)}  ${p.hash}`);
     });
 
   repos.command('sync')
@@ -165,7 +166,7 @@ export function registerRepos(program: Command): void {
     .action(async (name: string, opts: { yes?: boolean }, cmd: Command) => {
       if (!opts.yes) throw new CliError(`removing repository "${name}" deactivates its playbooks: repeat with --yes`);
       await withSyncer(cmd, (syncer) => syncer.remove(name, cliActor()));
-      console.log(`removed repository ${terminalSafe(name)}`);
+      print(`removed repository ${terminalSafe(name)}`);
     });
 
   repos.command('webhook')
@@ -178,10 +179,10 @@ export function registerRepos(program: Command): void {
         if (!(await store.getRepo(name))) throw new CliError(`repository "${name}" not found`);
         await store.setRepoWebhookSecret(name, secret, cliActor());
       });
-      if (secret === null) return console.log(`push hook of ${terminalSafe(name)} removed`);
-      console.log(`push hook of ${terminalSafe(name)}: POST <server>/api/v1/repos/${encodeURIComponent(name)}/hook`);
-      console.log(`secret (shown once): ${secret}`);
-      console.log('GitHub/Gitea: set it as the webhook secret (X-Hub-Signature-256); GitLab: as the secret token (X-Gitlab-Token);');
-      console.log('anything else: send it in the X-Riposte-Hook-Token header.');
+      if (secret === null) return print(`push hook of ${terminalSafe(name)} removed`);
+      print(`push hook of ${terminalSafe(name)}: POST <server>/api/v1/repos/${encodeURIComponent(name)}/hook`);
+      print(`secret (shown once): ${secret}`);
+      print('GitHub/Gitea: set it as the webhook secret (X-Hub-Signature-256); GitLab: as the secret token (X-Gitlab-Token);');
+      print('anything else: send it in the X-Riposte-Hook-Token header.');
     });
 }

@@ -7,6 +7,7 @@
  * recording with a host that performs nothing.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { writePrivateFileExclusive } from '../../store/file-modes.js';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -21,6 +22,7 @@ import { ScenarioError } from '../../testing/scenario.js';
 import { CliError, dataDirOf, printJson, withStore } from '../open-store.js';
 import { terminalSafe } from '../format.js';
 import { findRun } from './runs.js';
+import { print } from '../output.js';
 
 export function registerRunChecks(runs: Command): void {
   runs.command('export')
@@ -43,11 +45,12 @@ export function registerRunChecks(runs: Command): void {
       });
       if (opts.out === undefined) return printJson(exported);
       try {
-        writeFileSync(resolve(opts.out), `${JSON.stringify(exported, null, 2)}\n`, { flag: 'wx' });
+        // A run's export carries incident data: owner-only, like the database.
+        writePrivateFileExclusive(resolve(opts.out), `${JSON.stringify(exported, null, 2)}\n`);
       } catch (err) {
         throw new CliError(`cannot write ${terminalSafe(resolve(opts.out))}: ${terminalSafe((err as Error).message)}`);
       }
-      console.log(`wrote ${terminalSafe(resolve(opts.out))}`);
+      print(`wrote ${terminalSafe(resolve(opts.out))}`);
     });
 
   runs.command('replay')
@@ -81,9 +84,9 @@ export function registerRunChecks(runs: Command): void {
         }
         if (opts.json) printJson({ runId: run.id, playbookId: run.playbookId, recordedHash: run.playbookHash, newHash: build.bundle.hash, ...report });
         else if (report.same) {
-          console.log(terminalSafe(`same: the new code (${build.bundle.hash}) takes the recorded path of run ${run.id} (${report.steps} steps) and ends ${report.status}, as the run did`));
+          print(terminalSafe(`same: the new code (${build.bundle.hash}) takes the recorded path of run ${run.id} (${report.steps} steps) and ends ${report.status}, as the run did`));
         } else {
-          console.log(`diverges: ${terminalSafe(report.divergence!)}`);
+          print(`diverges: ${terminalSafe(report.divergence!)}`);
         }
         if (!report.same) process.exitCode = 1;
       } finally {

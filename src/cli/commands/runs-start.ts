@@ -9,6 +9,7 @@ import type { RunRecord } from '../../store/records.js';
 import { addApiOptions, apiClient } from '../api-client.js';
 import { CliError, positiveInt, printJson } from '../open-store.js';
 import { terminalSafe } from '../format.js';
+import { print } from '../output.js';
 
 /** `--args <json>`: a JSON object, or a CliError saying why not. */
 export function parseArgs(raw: string): Record<string, unknown> {
@@ -63,7 +64,7 @@ export function registerRunStarts(runs: Command): void {
         if (o.dryRun) body.dryRun = true;
         const { run } = await apiClient(cmd).send<{ run: RunRecord }>('POST', '/runs', body);
         if (o.json) return printJson(run);
-        console.log(started('Started', run));
+        print(started('Started', run));
       },
     );
 
@@ -85,6 +86,6 @@ export function registerRunStarts(runs: Command): void {
       const body = o.dryRun === undefined ? {} : { dryRun: o.dryRun };
       const { run } = await apiClient(cmd).send<{ run: RunRecord }>('POST', `/runs/${ref}/rerun`, body);
       if (o.json) return printJson(run);
-      console.log(started('Started', run));
+      print(started('Started', run));
     });
 }

@@ -9,6 +9,7 @@ import { registerRunStarts } from './runs-start.js';
 import { registerRunChecks } from './runs-check.js';
 import { durationBetween, formatDuration, formatRunTimeline, formatTime, table, type RunDetail } from '../format.js';
 import { issuesText } from '../../common/issues.js';
+import { print } from '../output.js';
 
 const RUN_STATUSES: RunStatus[] = ['queued', 'running', 'waiting', 'completed', 'failed', 'needs_attention', 'cancelled'];
 export const MIN_PREFIX = 6;
@@ -75,8 +76,8 @@ export function registerRuns(program: Command): void {
       if (opts.playbook !== undefined) query.playbookId = opts.playbook;
       const list = await withStore(cmd, (store) => store.listRuns(query));
       if (opts.json) return printJson({ runs: list });
-      if (list.length === 0) return console.log('no runs');
-      console.log(table(['RUN', 'PLAYBOOK', 'INCIDENT', 'STATUS', 'STARTED', 'DURATION'], list.map((r) => {
+      if (list.length === 0) return print('no runs');
+      print(table(['RUN', 'PLAYBOOK', 'INCIDENT', 'STATUS', 'STARTED', 'DURATION'], list.map((r) => {
         const d = durationBetween(r.startedAt, r.finishedAt);
         return [r.id, `${r.playbookId}@${r.playbookVersion}`, `#${r.incidentId}`, r.status, formatTime(r.startedAt), d === null ? '-' : formatDuration(d)];
       })));
@@ -89,7 +90,7 @@ export function registerRuns(program: Command): void {
     .action(async (runId: string, opts: { json?: boolean }, cmd: Command) => {
       const detail = await withStore(cmd, async (store) => loadRunDetail(store, await findRun(store, runId)));
       if (opts.json) return printJson(detail);
-      console.log(formatRunTimeline(detail));
+      print(formatRunTimeline(detail));
     });
 
   registerRunStarts(runs);
@@ -136,7 +137,7 @@ export function registerRuns(program: Command): void {
         await store.resolveStep(run.id, seq, { applied: true, output: parsed.data }, cliActor());
         return `Resolved ${label} as APPLIED with output ${JSON.stringify(parsed.data)}: the server resumes run ${run.id} from the next step (within a second).`;
       });
-      console.log(message);
-      console.log(`Follow it with: riposte runs show ${runId}`);
+      print(message);
+      print(`Follow it with: riposte runs show ${runId}`);
     });
 }

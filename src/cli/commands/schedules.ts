@@ -10,6 +10,7 @@ import { addApiOptions, apiClient } from '../api-client.js';
 import { positiveInt, printJson, withStore } from '../open-store.js';
 import { parseArgs } from './runs-start.js';
 import { formatTime, summarize, table, terminalSafe } from '../format.js';
+import { print } from '../output.js';
 
 /** When a stored schedule fires next, for the listing. */
 function nextFire(s: ScheduleRecord, now: number): string | null {
@@ -50,13 +51,13 @@ export function registerSchedules(program: Command): void {
           body,
         );
         if (o.json) return printJson(schedule);
-        console.log(
+        print(
           terminalSafe(
             `Schedule ${schedule.id}: playbook ${schedule.playbookId} at "${schedule.cron}" (${schedule.timezone}), ` +
               `runs caused by ${schedule.createdBy}; next fire ${formatTime(schedule.nextFireAt)}.`,
           ),
         );
-        console.log(
+        print(
           'Each fire is an incident of source schedule:<id>: riposte incidents list, riposte runs list --playbook <id>',
         );
       },
@@ -73,8 +74,8 @@ export function registerSchedules(program: Command): void {
         nextFireAt: nextFire(s, now),
       }));
       if (o.json) return printJson({ schedules: list });
-      if (list.length === 0) return console.log('no schedules');
-      console.log(
+      if (list.length === 0) return print('no schedules');
+      print(
         table(
           ['ID', 'PLAYBOOK', 'CRON', 'ZONE', 'ARGS', 'BY', 'LAST FIRE', 'NEXT FIRE'],
           list.map((s) =>
@@ -101,7 +102,7 @@ export function registerSchedules(program: Command): void {
   ).action(async (id: string, _o: unknown, cmd: Command) => {
     const n = positiveInt('<id>', id);
     const { schedule } = await apiClient(cmd).send<{ schedule: ScheduleRecord }>('DELETE', `/schedules/${n}`);
-    console.log(
+    print(
       terminalSafe(`Removed schedule ${schedule.id} (playbook ${schedule.playbookId} at "${schedule.cron}").`),
     );
   });

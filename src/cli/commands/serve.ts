@@ -7,6 +7,7 @@ import { LabUnavailableError } from '../../server/lab-loader.js';
 import { plaintextExposureWarning } from '../../server/exposure.js';
 import { CliError, dataDirOf } from '../open-store.js';
 import { terminalSafe } from '../terminal-text.js';
+import { write, writeErr } from '../output.js';
 
 function port(name: string, raw: string): number {
   const n = Number(raw);
@@ -76,15 +77,15 @@ export function registerServe(program: Command): void {
       let stopping = false;
       const shutdown = (signal: NodeJS.Signals) => {
         if (stopping) {
-          process.stderr.write(`${signal} again: exiting without waiting for running steps\n`);
+          writeErr(`${signal} again: exiting without waiting for running steps\n`);
           process.exit(1);
         }
         stopping = true;
-        process.stderr.write(`${signal}: stopping Riposte (running steps finish first)…\n`);
+        writeErr(`${signal}: stopping Riposte (running steps finish first)…\n`);
         server.stop().then(
           () => process.exit(0),
           (err: unknown) => {
-            process.stderr.write(`error while stopping: ${(err as Error).message}\n`);
+            writeErr(`error while stopping: ${(err as Error).message}\n`);
             process.exit(1);
           },
         );
@@ -95,12 +96,12 @@ export function registerServe(program: Command): void {
       // rejected without a handler must not take the server and every other run down with it.
       process.on('unhandledRejection', (reason) => {
         const message = reason instanceof Error ? `${reason.name}: ${reason.message}` : String(reason);
-        process.stderr.write(`unhandled rejection (a playbook's promise left rejected?): ${terminalSafe(message)}\n`);
+        writeErr(`unhandled rejection (a playbook's promise left rejected?): ${terminalSafe(message)}\n`);
       });
 
       // On stderr, before the banner: whoever starts it this way sees it even with stdout redirected.
       const exposed = plaintextExposureWarning(config.host, config.tls !== undefined);
-      if (exposed) process.stderr.write(`${exposed}\n`);
+      if (exposed) writeErr(`${exposed}\n`);
       const credFile = credentialsPath(config.dataDir);
       const lines = [
         '',
@@ -115,6 +116,6 @@ export function registerServe(program: Command): void {
         lines.push('  lab simulators', ...server.lab.simulators.map((s) => `    ${s.name.padEnd(36)}${s.url}`));
       }
       lines.push('', 'Fire the demo alert: npx riposte demo (again for the repeat-offender path)', 'Stop with Ctrl-C.', '');
-      process.stdout.write(lines.join('\n'));
+      write(lines.join('\n'));
     });
 }

@@ -9,6 +9,7 @@ import type { ApiTokenRecord } from '../../store/records.js';
 import { CliError, cliActor, printJson, withStore } from '../open-store.js';
 import { formatTime, table } from '../format.js';
 import { terminalSafe } from '../terminal-text.js';
+import { print } from '../output.js';
 
 const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as const;
 
@@ -45,7 +46,7 @@ export function registerTokens(program: Command): void {
         const token = `rpa_${randomBytes(24).toString('base64url')}`;
         const rec = await store.createApiToken({ name, role: o.role as ApiTokenRecord['role'], token, expiresAt }, cliActor());
         const until = rec.expiresAt ? `, expires ${formatTime(rec.expiresAt)}` : '';
-        console.log(`token ${rec.id} issued to ${rec.name} (role ${rec.role}${until}). API token (shown once): ${token}`);
+        print(`token ${rec.id} issued to ${rec.name} (role ${rec.role}${until}). API token (shown once): ${token}`);
       });
     });
   tokens.command('list').description('every token: who, role, created, expires, revoked, last used (never the token)')
@@ -54,7 +55,7 @@ export function registerTokens(program: Command): void {
       await withStore(cmd, async (store) => {
         const list = await store.listApiTokens();
         if (o.json) return printJson(list.map((t) => ({ ...t, state: tokenState(t) })));
-        console.log(table(['ID', 'NAME', 'ROLE', 'STATE', 'CREATED', 'EXPIRES', 'REVOKED', 'LAST USED'], list.map((t) => [
+        print(table(['ID', 'NAME', 'ROLE', 'STATE', 'CREATED', 'EXPIRES', 'REVOKED', 'LAST USED'], list.map((t) => [
           String(t.id), terminalSafe(t.name), t.role, tokenState(t), formatTime(t.createdAt),
           t.expiresAt ? formatTime(t.expiresAt) : 'never', formatTime(t.revokedAt), formatTime(t.lastUsedAt),
         ])));
@@ -67,10 +68,10 @@ export function registerTokens(program: Command): void {
       await withStore(cmd, async (store) => {
         const revoked = await store.revokeApiTokens(ref, cliActor(), o.reason ?? null);
         if (revoked.length === 0) {
-          console.log(`${terminalSafe(ref)}: already revoked, nothing to do`);
+          print(`${terminalSafe(ref)}: already revoked, nothing to do`);
           return;
         }
-        for (const t of revoked) console.log(`token ${t.id} of ${terminalSafe(t.name)} (role ${t.role}) revoked`);
+        for (const t of revoked) print(`token ${t.id} of ${terminalSafe(t.name)} (role ${t.role}) revoked`);
       });
     });
 }

@@ -5,6 +5,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { defaultWarn, preparePrivateDatabase } from '../file-modes.js';
 import Database from 'better-sqlite3';
 import type { IncidentStatus, Severity } from '../../common/domain.js';
 import type {
@@ -46,6 +47,8 @@ export interface SqliteStoreOptions {
   secretKey: Buffer;
   /** 'full' (default) fsyncs every commit; 'normal' may lose the last commits on power loss (not on a crash). */
   synchronous?: 'full' | 'normal';
+  /** Told when a data file was found readable by group or others (and tightened); default: a process warning. */
+  onWarning?: (message: string) => void;
 }
 
 interface Repos {
@@ -70,7 +73,11 @@ export class SqliteStore implements Store {
       throw new Error('SqliteStore: secretKey must be a 32-byte Buffer');
     }
     this.key = Buffer.from(opts.secretKey);
-    if (opts.path !== ':memory:' && opts.path !== '') mkdirSync(dirname(opts.path), { recursive: true });
+    if (opts.path !== ':memory:' && opts.path !== '') {
+      mkdirSync(dirname(opts.path), { recursive: true, mode: 0o700 });
+      // 0600 for the database and the -wal/-shm SQLite creates with its mode (file-modes.ts).
+      preparePrivateDatabase(opts.path, opts.onWarning ?? defaultWarn);
+    }
     this.db = new Database(opts.path);
     this.writes = new GroupCommit(this.db);
     try {
