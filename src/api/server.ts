@@ -11,6 +11,7 @@ import type { Store } from '../store/store.js';
 import type { IngestService } from '../ingest/ingest-service.js';
 import { frameworkErrorHandler, installErrorHandling } from './errors.js';
 import { installAuth } from './auth.js';
+import { installRouteAccess } from './route-access.js';
 import { installAccessLog } from './access-log.js';
 import { API_PREFIX, type ApiDeps } from './deps.js';
 import { registerIngestRoutes } from './routes/ingest.js';
@@ -97,6 +98,8 @@ export async function buildApiServer(opts: ApiServerOptions): Promise<FastifyIns
   installErrorHandling(app);
   installSecurityHeaders(app);
   installAuth(app);
+  // Before any route: every route is checked against its declaration in the route table.
+  installRouteAccess(app);
   if (!('logger' in logging && logging.logger === false)) installAccessLog(app);
 
   const deps: ApiDeps = { store: opts.store, ingest: opts.ingest };
