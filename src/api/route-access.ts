@@ -21,6 +21,8 @@ export type RouteAccess =
   | { permission: Permission; orSource: SourceKind }
   /** Only the token of an ingestion source of this kind (checked by the route's own hook). */
   | { source: SourceKind }
+  /** A credential of its own, not an API token (e.g. a repository's push-hook secret), checked by the handler. */
+  | { credential: string }
   /** No credential; `why` says what protects the route instead. */
   | { public: string };
 
@@ -89,6 +91,7 @@ export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   [`POST ${P}/repos/:name/sync`]: perm('repos.admin'),
   [`DELETE ${P}/repos/:name`]: perm('repos.admin'),
   [`POST ${P}/playbooks/:id/confirm`]: perm('repos.admin'),
+  [`POST ${P}/repos/:name/hook`]: { credential: 'the repository\'s push-hook secret (HMAC of the body or token header)' },
 
   [`GET ${P}/schedules`]: perm('schedules.read'),
   [`GET ${P}/schedules/:id`]: perm('schedules.read'),
@@ -122,7 +125,7 @@ function refuseUndeclared(method: string, url: string): onRequestAsyncHookHandle
   };
 }
 
-function requireDeclared(access: Exclude<RouteAccess, { source: SourceKind } | { public: string }>): onRequestAsyncHookHandler {
+function requireDeclared(access: Extract<RouteAccess, { permission: Permission }>): onRequestAsyncHookHandler {
   return async (request: FastifyRequest) => {
     const p = request.principal;
     // The route's own hook authenticates; without one there is no caller to grant anything to.
