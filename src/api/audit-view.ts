@@ -39,7 +39,8 @@ export function maskEmails(text: string): string {
 
 function redactValue(value: unknown, key: string | null): unknown {
   if (typeof value === 'string') {
-    return key !== null && IDENTIFIER_KEYS.has(key) && IDENTIFIER.test(value) && !value.includes('@') ? value : REDACTED;
+    const identifier = key !== null && IDENTIFIER_KEYS.has(key) && IDENTIFIER.test(value) && !value.includes('@');
+    return identifier ? value : REDACTED;
   }
   if (Array.isArray(value)) return value.map((v) => redactValue(v, key));
   if (typeof value === 'object' && value !== null) {

@@ -91,7 +91,7 @@ export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   [`POST ${P}/repos/:name/sync`]: perm('repos.admin'),
   [`DELETE ${P}/repos/:name`]: perm('repos.admin'),
   [`POST ${P}/playbooks/:id/confirm`]: perm('repos.admin'),
-  [`POST ${P}/repos/:name/hook`]: { credential: 'the repository\'s push-hook secret (HMAC of the body or token header)' },
+  [`POST ${P}/repos/:name/hook`]: { credential: 'the repository\'s push-hook secret (HMAC of the body, or a token)' },
 
   [`GET ${P}/schedules`]: perm('schedules.read'),
   [`GET ${P}/schedules/:id`]: perm('schedules.read'),
@@ -159,7 +159,8 @@ export function installRouteAccess(app: FastifyInstance): void {
       const check = access === undefined ? refuseUndeclared(method, route.url)
         : 'permission' in access ? requireDeclared(access) : null;
       if (check === null) continue;
-      const own = route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest];
+      const own = route.onRequest === undefined ? []
+        : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest];
       route.onRequest = [...own, check];
     }
   });

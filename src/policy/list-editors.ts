@@ -18,6 +18,9 @@ export async function getListEditors(policy: PolicyStore, list: string): Promise
 }
 
 /** Sets (or, with no users and no roles, clears) a list's editors; audited as `list.editors`. */
-export async function putListEditors(policy: PolicyStore, list: string, editors: ListEditors, actor: string): Promise<void> {
-  await policy.putSetting(key(list), { users: [...new Set(editors.users)], roles: [...new Set(editors.roles)] }, actor, 'list.editors');
+export async function putListEditors(
+  policy: PolicyStore, list: string, editors: ListEditors, actor: string,
+): Promise<void> {
+  const value = { users: [...new Set(editors.users)], roles: [...new Set(editors.roles)] };
+  await policy.putSetting(key(list), value, actor, 'list.editors');
 }

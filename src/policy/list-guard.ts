@@ -51,7 +51,9 @@ function cidrProblem(item: string, g: ListGuardSettings): string | null {
   }
   const b = subnet(address, prefix, 'ipv6');
   if (b === null) return null;
-  if (b.check('0.0.0.0', 'ipv4') && b.check('255.255.255.255', 'ipv4')) return 'it covers every IPv4 address (IPv4-mapped)';
+  if (b.check('0.0.0.0', 'ipv4') && b.check('255.255.255.255', 'ipv4')) {
+    return 'it covers every IPv4 address (IPv4-mapped)';
+  }
   if (prefix > 96 && mapped.check(address, 'ipv6') && prefix - 96 < g.minIpv4Prefix) {
     return `as an IPv4-mapped range it is an IPv4 /${prefix - 96}, shorter than /${g.minIpv4Prefix}`;
   }
@@ -75,7 +77,8 @@ export function broadEntryProblem(item: string, g: ListGuardSettings = DEFAULT_L
 
 /** The settings stored by an operator, checked; anything else falls back to the defaults. */
 export function listGuardSettings(stored: unknown): ListGuardSettings {
-  const s = (typeof stored === 'object' && stored !== null ? stored : {}) as Partial<Record<keyof ListGuardSettings, unknown>>;
+  type Stored = Partial<Record<keyof ListGuardSettings, unknown>>;
+  const s = (typeof stored === 'object' && stored !== null ? stored : {}) as Stored;
   const pick = (v: unknown, max: number, dflt: number) =>
     typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= max ? v : dflt;
   return {

@@ -5,6 +5,7 @@
  * authorization. A route added without a declaration fails the first test, and is refused to all.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { startTempServer, type TempServer } from '../support/temp-server.js';
@@ -104,6 +105,16 @@ describe('permissions: role × route matrix on the real server', () => {
     // The matrix really has both kinds of cells for each role that reads.
     for (const role of ['analyst', 'viewer'] as const) {
       assert.ok(cells.some((c) => c.endsWith(`${role} allow`)) && cells.some((c) => c.endsWith(`${role} deny`)), role);
+    }
+  });
+
+  it('docs/permissions.md shows each role\'s permissions as the code grants them', () => {
+    const doc = readFileSync(new URL('../../../docs/permissions.md', import.meta.url), 'utf8');
+    for (const permission of Object.keys(PERMISSIONS) as Array<keyof typeof PERMISSIONS>) {
+      const row = doc.split('\n').find((l) => l.startsWith(`| \`${permission}\` |`));
+      assert.ok(row, `docs/permissions.md has no row for ${permission}`);
+      const marks = row.split('|').slice(2, 2 + ROLES.length).map((c) => c.trim() === '✓');
+      assert.deepEqual(marks, ROLES.map((r) => hasPermission(r, permission)), `${permission}: columns ${ROLES.join(', ')}`);
     }
   });
 

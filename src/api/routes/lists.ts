@@ -54,7 +54,9 @@ async function requireEditor(store: Store, request: FastifyRequest, name: string
 }
 
 /** Refuses over-broad entries unless the caller holds `lists.admin`, naming each and why. */
-async function requireSpecificEntries(store: Store, request: FastifyRequest, name: string, items: string[]): Promise<void> {
+async function requireSpecificEntries(
+  store: Store, request: FastifyRequest, name: string, items: string[],
+): Promise<void> {
   if (callerHolds(request, 'lists.admin')) return;
   const guard = listGuardSettings(await store.policyStore().getSetting(LIST_GUARD_SETTING));
   const broad = items.flatMap((item) => {

@@ -64,7 +64,8 @@ export function registerLists(program: Command): void {
           for (const item of items) {
             const why = broadEntryProblem(item, guard);
             if (why !== null) {
-              throw new CliError(`"${item}" is over-broad (${why}); pass --allow-broad if you mean it; nothing was added`);
+              throw new CliError(
+                `"${item}" is over-broad (${why}); pass --allow-broad if you mean it; nothing was added`);
             }
           }
         }
@@ -101,14 +102,18 @@ export function registerLists(program: Command): void {
     .option('--json', 'machine-readable JSON')
     .action(async (name: string, opts: EditorsOptions, cmd: Command) => {
       const change = opts.clear === true || opts.users !== undefined || opts.roles !== undefined;
-      if (opts.clear && (opts.users || opts.roles)) throw new CliError('--clear cannot be combined with --users or --roles');
+      if (opts.clear && (opts.users || opts.roles)) {
+        throw new CliError('--clear cannot be combined with --users or --roles');
+      }
       const editors = await withStore(cmd, async (store) => {
         if ((await store.getListItems(name)) === null) throw new CliError(`list "${name}" does not exist`);
         const policy = store.policyStore();
-        if (change) await putListEditors(policy, name, { users: opts.users ?? [], roles: opts.roles ?? [] }, cliActor());
+        const named = { users: opts.users ?? [], roles: opts.roles ?? [] };
+        if (change) await putListEditors(policy, name, named, cliActor());
         return getListEditors(policy, name);
       });
-      if (opts.json) return printJson({ name, editors: editors ?? { users: [], roles: [] }, restricted: editors !== null });
+      const shown = editors ?? { users: [], roles: [] };
+      if (opts.json) return printJson({ name, editors: shown, restricted: editors !== null });
       if (editors === null) return console.log(`list "${name}": anyone with the permission lists.edit may edit it`);
       console.log(`list "${name}": editors users ${editors.users.join(', ') || '(none)'}; `
         + `roles ${editors.roles.join(', ') || '(none)'} (and anyone with lists.admin)`);
@@ -116,17 +121,20 @@ export function registerLists(program: Command): void {
 
   lists.command('guard')
     .description('the shortest IP prefix an entry may have without lists.admin (without options: show)')
-    .option('--min-ipv4-prefix <n>', 'IPv4 entries shorter than /n are over-broad (default 8)', (v) => positiveInt('--min-ipv4-prefix', v))
-    .option('--min-ipv6-prefix <n>', 'IPv6 entries shorter than /n are over-broad (default 32)', (v) => positiveInt('--min-ipv6-prefix', v))
+    .option('--min-ipv4-prefix <n>', 'IPv4 entries shorter than /n are over-broad (default 8)',
+      (v) => positiveInt('--min-ipv4-prefix', v))
+    .option('--min-ipv6-prefix <n>', 'IPv6 entries shorter than /n are over-broad (default 32)',
+      (v) => positiveInt('--min-ipv6-prefix', v))
     .action(async (opts: { minIpv4Prefix?: number; minIpv6Prefix?: number }, cmd: Command) => {
-      if (opts.minIpv4Prefix !== undefined && opts.minIpv4Prefix > 32) throw new CliError('--min-ipv4-prefix must be 1 to 32');
-      if (opts.minIpv6Prefix !== undefined && opts.minIpv6Prefix > 128) throw new CliError('--min-ipv6-prefix must be 1 to 128');
+      if ((opts.minIpv4Prefix ?? 0) > 32) throw new CliError('--min-ipv4-prefix must be 1 to 32');
+      if ((opts.minIpv6Prefix ?? 0) > 128) throw new CliError('--min-ipv6-prefix must be 1 to 128');
       const g = await withStore(cmd, async (store) => {
         const policy = store.policyStore();
         const cur = listGuardSettings(await policy.getSetting(LIST_GUARD_SETTING));
         if (opts.minIpv4Prefix === undefined && opts.minIpv6Prefix === undefined) return cur;
         const next: ListGuardSettings = {
-          minIpv4Prefix: opts.minIpv4Prefix ?? cur.minIpv4Prefix, minIpv6Prefix: opts.minIpv6Prefix ?? cur.minIpv6Prefix,
+          minIpv4Prefix: opts.minIpv4Prefix ?? cur.minIpv4Prefix,
+          minIpv6Prefix: opts.minIpv6Prefix ?? cur.minIpv6Prefix,
         };
         await policy.putSetting(LIST_GUARD_SETTING, next, cliActor(), 'lists.guard');
         return next;
