@@ -12,6 +12,7 @@ import type { IngestService } from '../ingest/ingest-service.js';
 import { frameworkErrorHandler, installErrorHandling } from './errors.js';
 import { installAuth } from './auth.js';
 import type { FailureLimits } from './auth-limits.js';
+import { installRouteAccess } from './route-access.js';
 import { installAccessLog } from './access-log.js';
 import { API_PREFIX, type ApiDeps } from './deps.js';
 import { registerIngestRoutes } from './routes/ingest.js';
@@ -108,6 +109,8 @@ export async function buildApiServer(opts: ApiServerOptions): Promise<FastifyIns
   installErrorHandling(app);
   installSecurityHeaders(app);
   installAuth(app, opts.authFailureLimits);
+  // Before any route: every route is checked against its declaration in the route table.
+  installRouteAccess(app);
   if (!('logger' in logging && logging.logger === false)) installAccessLog(app);
 
   const deps: ApiDeps = { store: opts.store, ingest: opts.ingest };

@@ -2,65 +2,12 @@
  * The `riposte` command line. User errors (bad arguments, missing data, refused changes) print one
  * line on stderr and exit 1 (or the command's own code); stack traces only with RIPOSTE_DEBUG=1.
  */
-import { readFileSync } from 'node:fs';
-import { Command } from 'commander';
 import { CliError } from './open-store.js';
 import { terminalSafe } from './format.js';
-import { registerServe } from './commands/serve.js';
-import { registerDemo } from './commands/demo.js';
-import { registerIncidents } from './commands/incidents.js';
-import { registerRuns } from './commands/runs.js';
-import { registerLists } from './commands/lists.js';
-import { registerAudit } from './commands/audit.js';
-import { registerPlaybooks } from './commands/playbooks.js';
-import { registerCases } from './commands/cases.js';
-import { registerAssets } from './commands/assets.js';
-import { registerApps } from './commands/apps.js';
-import { registerApprovals } from './commands/approvals.js';
-import { registerPolicy } from './commands/policy.js';
-import { registerPrune } from './commands/prune.js';
-import { registerRepos } from './commands/repos.js';
-import { registerSchedules } from './commands/schedules.js';
-import { registerTokens } from './commands/tokens.js';
-import { write, writeErr } from './output.js';
+import { buildProgram } from './program.js';
+import { writeErr } from './output.js';
 
-function packageVersion(): string {
-  try {
-    // dist/src/cli/main.js → package.json at the project root.
-    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: string };
-    return pkg.version ?? '0.0.0';
-  } catch {
-    return '0.0.0';
-  }
-}
-
-export function buildProgram(): Command {
-  const program = new Command('riposte')
-    .description('Riposte: open-source SOAR. Durable TypeScript playbooks that respond to alerts end to end.')
-    .version(packageVersion())
-    .option('--data-dir <dir>', 'data directory (default: $RIPOSTE_DATA_DIR or ./data)')
-    .showHelpAfterError('(run with --help for usage)')
-    .configureHelp({ showGlobalOptions: true, sortSubcommands: false })
-    // commander quotes what was typed ("unknown option '…'"): through the same guard as our output.
-    .configureOutput({ writeOut: write, writeErr });
-  registerServe(program);
-  registerDemo(program);
-  registerIncidents(program);
-  registerRuns(program);
-  registerLists(program);
-  registerAudit(program);
-  registerPlaybooks(program);
-  registerCases(program);
-  registerAssets(program);
-  registerApps(program);
-  registerApprovals(program);
-  registerPolicy(program);
-  registerPrune(program);
-  registerRepos(program);
-  registerSchedules(program);
-  registerTokens(program);
-  return program;
-}
+export { buildProgram };
 
 // Errors of the store and config that describe what the user asked for, not a bug.
 const USER_ERROR_NAMES = new Set(['CliError', 'NotFoundError', 'ConflictError', 'ValidationError', 'SecretKeyError', 'SchemaTooNewError', 'ZodError']);

@@ -52,6 +52,13 @@ export interface ActionDefinition<I extends z.ZodType = z.ZodType, O extends z.Z
   readOnlyFor?(config: C): boolean;
   /** True when sending it twice has the same effect as sending it once. */
   idempotent: boolean;
+  /**
+   * True when the action carries data out to people or systems the caller chooses (e-mail, chat,
+   * a search or event in the SIEM, an arbitrary HTTP request), whether or not it is read-only. A
+   * person running it ad hoc needs the permission `adhoc.run-egress`; playbooks are reviewed code
+   * and may use it freely.
+   */
+  egress?: boolean;
   input: I;
   output: O;
   /** Per-attempt timeout; default 30 s. */

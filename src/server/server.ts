@@ -19,6 +19,7 @@ import { Broker } from '../broker/broker.js';
 import { firstPartyCatalog } from '../apps/catalog.js';
 import { IngestService } from '../ingest/ingest-service.js';
 import { buildApiServer } from '../api/server.js';
+import { routesOf, type SeenRoute } from '../api/route-access.js';
 import { Sandbox } from '../sandbox/sandbox.js';
 import { loadAdhocPlaybook } from './builtin-playbooks.js';
 import { PlaybookCatalog } from '../repos/catalog.js';
@@ -48,6 +49,8 @@ export interface RunningServer {
   scheduler: Scheduler;
   /** The lab's simulators (with `--lab`); tests get the full lab with `labOf` (test/support/lab.ts). */
   lab: RunningLab | null;
+  /** Every HTTP route the server registered, with its declared access (route-access.ts). */
+  routes(): readonly SeenRoute[];
   stop(): Promise<void>;
 }
 
@@ -173,6 +176,7 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
   let stopping: Promise<void> | null = null;
   return {
     url, credentials, credentialsCreated: created, store, engine, scheduler, lab, hitl,
+    routes: () => routesOf(api),
     stop() {
       stopping ??= (async () => {
         await api.close();

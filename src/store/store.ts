@@ -14,6 +14,7 @@ import type {
 import type { IncidentStatus, Severity } from '../common/domain.js';
 import type { CaseCommentRecord, CaseDetail, CaseRecord, CaseStatus, NewCase, PlaybookOrigin } from './records.js';
 import type { UserAccount } from './policy-records.js';
+import type { PolicyStore } from './policy-store.js';
 import type {
   ActivePlaybook, NewPlaybookGrant, NewRepo, PlaybookBuild, PlaybookGrant, RepoRecord, RepoSyncStatus, RepoSyncTrigger,
   StoredBundle,
@@ -343,6 +344,9 @@ export interface Store {
   getListItems(name: string): Promise<string[] | null>;
   addListItems(name: string, items: string[], actor: string): Promise<number>;
   removeListItems(name: string, items: string[], actor: string): Promise<number>;
+
+  /** Users, settings (e.g. who may edit which list) and approvals, on the same database. */
+  policyStore(): PolicyStore;
 
   // ── assets (secrets encrypted at rest) ───────────────────────────────────────────────────
   putAsset(asset: { name: string; appId: string; description?: string; config: Record<string, unknown>; secrets: Record<string, string> }, actor: string): Promise<AssetRecord>;

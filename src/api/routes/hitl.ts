@@ -19,6 +19,8 @@ import type { KillSwitchState } from '../../store/policy-records.js';
 import { PlaybookRegistry } from '../../engine/registry.js';
 import type { AppCatalog } from '../../broker/catalog.js';
 import { ADHOC_PLAYBOOK_ID } from '../../engine/adhoc-playbook.js';
+import { rolesWith } from '../permissions.js';
+import { callerHolds } from '../route-access.js';
 
 export interface HitlRouteDeps {
   store: Store;
@@ -151,7 +153,14 @@ export function registerHitlRoutes(app: FastifyInstance, d: HitlRouteDeps): void
     const actor = await callerActor(request, hitl);
     const asset = await store.getAsset(body.asset);
     if (!asset) throw new ApiError(404, 'not_found', `asset ${body.asset} does not exist`);
-    if (!d.catalog.action(asset.appId, body.action)) throw new ApiError(400, 'invalid_body', `app ${asset.appId} has no action ${body.action}`);
+    const action = d.catalog.action(asset.appId, body.action);
+    if (!action) throw new ApiError(400, 'invalid_body', `app ${asset.appId} has no action ${body.action}`);
+    // Actions that send data out (e-mail, chat, search, event, HTTP) are not for every analyst.
+    if (action.egress === true && !callerHolds(request, 'adhoc.run-egress')) {
+      throw new ApiError(403, 'egress_not_permitted', `${asset.appId}.${body.action} sends data out of Riposte; `
+        + `running it ad hoc needs the permission adhoc.run-egress (held by the roles ${
+          rolesWith('adhoc.run-egress').join(', ')}); nothing was run`);
+    }
     if (!(await store.getIncident(body.incidentId))) throw new ApiError(404, 'not_found', `incident ${body.incidentId} does not exist`);
     const pb = d.registry.get(ADHOC_PLAYBOOK_ID)!;
     const run = await store.createRun(body.incidentId, {

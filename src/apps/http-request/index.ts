@@ -49,28 +49,33 @@ export const httpApp = defineApp({
     get: action({
       description: 'GET a resource. Read-only unless the asset leaves GET out of readOnlyMethods.',
       kind: 'investigate', readOnly: true, idempotent: true, readOnlyFor: readOnlyFor('GET'),
+      egress: true,
       input: withoutBody, output, handler: handlerFor('GET'),
     }),
     post: action({
       description:
         'POST to a resource. Changing (policy-gated) unless the asset lists POST in readOnlyMethods; never sent twice.',
       kind: 'correct', readOnly: false, idempotent: false, readOnlyFor: readOnlyFor('POST'),
+      egress: true,
       input: withBody, output, handler: handlerFor('POST'),
     }),
     put: action({
       description: 'PUT a resource (replace). Changing (policy-gated) unless the asset lists PUT in readOnlyMethods.',
       kind: 'correct', readOnly: false, idempotent: true, readOnlyFor: readOnlyFor('PUT'),
+      egress: true,
       input: withBody, output, handler: handlerFor('PUT'),
     }),
     patch: action({
       description:
         'PATCH a resource. Changing (policy-gated) unless the asset lists PATCH in readOnlyMethods; never sent twice.',
       kind: 'correct', readOnly: false, idempotent: false, readOnlyFor: readOnlyFor('PATCH'),
+      egress: true,
       input: withBody, output, handler: handlerFor('PATCH'),
     }),
     delete: action({
       description: 'DELETE a resource. Changing (policy-gated) unless the asset lists DELETE in readOnlyMethods.',
       kind: 'correct', readOnly: false, idempotent: true, readOnlyFor: readOnlyFor('DELETE'),
+      egress: true,
       input: withBody, output, handler: handlerFor('DELETE'),
     }),
   }),

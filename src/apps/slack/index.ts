@@ -86,6 +86,7 @@ export const slackApp = defineApp({
     postMessage: action({
       description: 'Post a message to the webhook\'s channel. `text` is the notification/fallback text when blocks are given.',
       kind: 'generic',
+      egress: true,
       readOnly: false,
       // No idempotency key: a repeat posts a second message.
       idempotent: false,
@@ -105,6 +106,7 @@ export const slackApp = defineApp({
       description: 'The notify capability: post the text (escaped), with the title, severity and link, to the '
         + 'webhook\'s channel. An incoming webhook returns no message id.',
       kind: 'generic',
+      egress: true,
       readOnly: false,
       // As postMessage: a repeat posts a second message.
       idempotent: false,

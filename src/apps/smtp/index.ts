@@ -168,6 +168,7 @@ export const smtpApp = defineApp({
     sendEmail: action({
       description: 'Send a text (and optional HTML) e-mail. The Message-ID derives from the idempotency key. An unknown outcome (connection lost after the message was sent) parks the run: SMTP cannot be asked whether it arrived.',
       kind: 'generic',
+      egress: true,
       readOnly: false,
       // Sending twice delivers two copies; the stable Message-ID only lets receivers spot them.
       idempotent: false,
@@ -183,6 +184,7 @@ export const smtpApp = defineApp({
         + 'title (or the text\'s first line) after the severity, the link ends the body. The output carries the '
         + 'Message-ID.',
       kind: 'generic',
+      egress: true,
       readOnly: false,
       // As sendEmail: sending twice delivers two copies (with the same Message-ID).
       idempotent: false,

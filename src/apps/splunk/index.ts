@@ -59,6 +59,7 @@ export const splunkApp = defineApp({
     runSearch: action({
       description: 'Run a search and return up to maxRows result rows (values as strings, multivalue fields joined by newlines) and the search messages.',
       kind: 'investigate',
+      egress: true,
       readOnly: true,
       idempotent: true,
       timeoutMs: 120_000,
@@ -128,6 +129,7 @@ export const splunkApp = defineApp({
     sendEvent: action({
       description: 'Send one event to the HTTP Event Collector; fields.riposte_id carries the idempotency key so consumers can drop duplicates.',
       kind: 'generic',
+      egress: true,
       readOnly: false,
       // HEC delivers at least once and has no idempotency key.
       idempotent: false,

@@ -122,6 +122,7 @@ export const teamsApp = defineApp({
     postMessage: action({
       description: 'Post a card with a title, text and optional facts. themeColor applies to MessageCards only.',
       kind: 'generic',
+      egress: true,
       readOnly: false,
       // No idempotency key at either endpoint: a repeat posts a second card.
       idempotent: false,
@@ -141,6 +142,7 @@ export const teamsApp = defineApp({
       description: 'The notify capability: post a card with the title (default "Riposte notification"), the text, '
         + 'the severity as a fact and the link as a button. A webhook returns no message id.',
       kind: 'generic',
+      egress: true,
       readOnly: false,
       // As postMessage: a repeat posts a second card.
       idempotent: false,
