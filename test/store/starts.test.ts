@@ -108,6 +108,8 @@ test('migration 11 leaves the runs recorded before it unlinked', async () => {
   db.exec(
     'DROP TABLE schedules; DROP INDEX runs_rerun_of; ALTER TABLE runs DROP COLUMN rerun_of; '
       + 'ALTER TABLE playbook_settings DROP COLUMN trigger_when; ALTER TABLE playbook_repos DROP COLUMN require_tests; '
+      + 'DROP TABLE incident_editors; ALTER TABLE runs DROP COLUMN also_caused_by; ALTER TABLE approvals DROP COLUMN excluded; '
+      + 'ALTER TABLE prompts DROP COLUMN gates_containment; ALTER TABLE prompts DROP COLUMN excluded; '
       + 'DELETE FROM schema_migrations WHERE version > 10;',
   );
   db.close();
