@@ -8,6 +8,8 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { definePlaybook } from '../../src/sdk/index.js';
 import adhocPlaybook from '../../src/engine/adhoc-playbook.js';
 import type { IncidentView, PlaybookContext } from '../../src/sdk/playbook.js';
@@ -16,10 +18,11 @@ import type { RunRecord } from '../../src/store/records.js';
 import { DEFAULT_SPLUNK_MAPPING } from '../../src/ingest/mapping.js';
 import { makeTestApp, TestVendor } from '../support/test-app.js';
 import { putTvAsset } from '../support/tv-asset.js';
-import { makeStartsApi, type Person, type StartsApi } from '../support/starts-api.js';
+import { makeStartsApi, PEOPLE, type Person, type StartsApi } from '../support/starts-api.js';
 import { runIn, until } from '../support/wait.js';
 import { assertError } from '../api/harness.js';
 
+const exec = promisify(execFile);
 type Role = 'admin' | 'analyst' | 'ingest' | 'viewer';
 const ROLES: readonly Role[] = ['admin', 'analyst', 'ingest', 'viewer'];
 /** The person of each role who causes runs in the matrix; `bob` (analyst) is the usual other approver. */
@@ -182,6 +185,15 @@ describe('four-eyes matrix: every way a run starts × every role', () => {
       assert.equal(prompt.gatesContainment, true);
       const answer = (p: Person) => call('POST', `/api/v1/prompts/${prompt.id}/answer`, p, { answer: 'yes' });
       if (mayWrite) assertError(await answer(who), 403, 'four_eyes');
+      if (role === 'analyst') {
+        // Nor through the CLI (which goes through the API).
+        const url = await api.app.listen({ port: 0, host: '127.0.0.1' });
+        const cli = await exec(process.execPath,
+          ['bin/riposte.js', 'prompts', 'answer', prompt.id, 'yes', '--url', url, '--token', PEOPLE.alice.token],
+          { env: { ...process.env, RIPOSTE_DATA_DIR: api.h.dir } }).then(() => null, (err: { stderr: string }) => err);
+        assert.ok(cli, 'the CLI refused');
+        assert.match(cli.stderr, /caused this run and cannot answer prompt .*four-eyes/);
+      }
       for (const p of ['vera', 'feed'] as const) assertError(await answer(p), 403, 'forbidden');
       assert.equal((await answer('bob')).statusCode, 200);
       await separated({ runId, cause: `user:${who}`, excluded: [who] });
