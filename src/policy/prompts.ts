@@ -82,7 +82,8 @@ export class PromptService {
     // Four-eyes, for admins too: whoever caused the run does not decide its containment this way either.
     const excluded = p.gatesContainment ? exclusionOf(p.excluded, actor.name) : undefined;
     if (excluded) {
-      throw new PolicyError('four_eyes', `${actor.name} ${excluded.why} and cannot answer prompt ${id}: it gates containment (four-eyes)`);
+      throw new PolicyError('four_eyes',
+        `${actor.name} ${excluded.why} and cannot answer prompt ${id}: it gates containment (four-eyes)`);
     }
     const answer = coerceAnswer(p, raw);
     if (!(await this.store.answerPrompt(id, answer, actor.name, via))) throw new PolicyError('not_pending', `prompt ${id} was answered concurrently`);
