@@ -278,7 +278,7 @@ describe('four-eyes matrix: every way a run starts × every role', () => {
       assert.equal(res.statusCode, 202, res.body);
       return (res.json() as { run: RunRecord }).run.id;
     };
-    const fourEyes = (who: Person, body: unknown) => call('PUT', '/api/v1/policy/four-eyes', who, body);
+    const fourEyes = (who: Person | null, body: unknown) => call('PUT', '/api/v1/policy/four-eyes', who, body);
 
     it('by default cannot approve: the author (alice) and the editor (bob) are refused', async () => {
       const policy = await call('GET', '/api/v1/policy/four-eyes', 'vera');
@@ -302,6 +302,9 @@ describe('four-eyes matrix: every way a run starts × every role', () => {
 
     it('only an admin turns it off; then the editor may approve, the cause still may not', async () => {
       for (const p of ['alice', 'vera', 'feed'] as const) assertError(await fourEyes(p, { incidentEditors: false }), 403, 'forbidden');
+      assertError(await fourEyes(null, { incidentEditors: false }), 401, 'unauthorized');
+      assertError(await call('GET', '/api/v1/policy/four-eyes', 'feed'), 403, 'forbidden');
+      assertError(await call('GET', '/api/v1/policy/four-eyes', null), 401, 'unauthorized');
       assertError(await fourEyes('root', { incidentEditors: 'no' }), 400, 'invalid_body');
       assert.equal((await fourEyes('root', { incidentEditors: false })).statusCode, 200);
       const runId = await startAs('root', await editedIncident());
