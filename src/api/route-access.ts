@@ -79,6 +79,8 @@ export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   [`PUT ${P}/policy/kill-switch`]: perm('policy.admin'),
   [`GET ${P}/policy/blast-radius`]: perm('policy.read'),
   [`PUT ${P}/policy/blast-radius`]: perm('policy.admin'),
+  [`GET ${P}/policy/four-eyes`]: perm('policy.read'),
+  [`PUT ${P}/policy/four-eyes`]: perm('policy.admin'),
   [`PUT ${P}/playbooks/:playbookId/automation`]: perm('policy.admin'),
   [`PUT ${P}/playbooks/:playbookId/trigger`]: perm('policy.admin'),
   [`PUT ${P}/assets/:name/policy`]: perm('policy.admin'),

@@ -73,6 +73,8 @@ export const COMMAND_ACCESS: Readonly<Record<string, CommandAccess>> = {
   'policy dry-run': api('policy.admin'),
   'policy approvers': api('policy.admin'),
   'policy blast-radius': api('policy.read', 'policy.admin'),
+  // Without --incident-editors it reads (policy.read); with it, it changes the policy (policy.admin).
+  'policy four-eyes': api('policy.read', 'policy.admin'),
   'users add': LOCAL,
   'users list': LOCAL,
   'users disable': LOCAL,

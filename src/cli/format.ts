@@ -163,6 +163,8 @@ export function formatRunTimeline(d: RunDetail, opts: { now?: number; width?: nu
   }
   if (run.dryRun) head.push(['mode', 'DRY RUN: destructive actions are recorded, not executed']);
   if (run.requestedBy) head.push(['requested', terminalSafe(run.requestedBy)]);
+  // Older servers do not send it.
+  if ((run.alsoCausedBy ?? []).length > 0) head.push(['also caused', terminalSafe(run.alsoCausedBy.join(', '))]);
   if (run.rerunOf) head.push(['rerun of', terminalSafe(run.rerunOf)]);
   for (const [i, r] of (d.reruns ?? []).entries()) {
     const by = r.requestedBy ? `  by ${r.requestedBy}` : '';

@@ -9,11 +9,14 @@ import type { PolicyStore } from '../store/policy-store.js';
 import type { Sealer } from './seal.js';
 import { PolicyError } from './errors.js';
 import { eligible, userOf, type Actor } from './principal.js';
-import type { ApprovalDecision, ApprovalRecord, Approvers, DecisionChannel } from '../store/policy-records.js';
+import type { ApprovalDecision, ApprovalRecord, Approvers, DecisionChannel, Exclusion } from '../store/policy-records.js';
+import { exclusionOf } from './separation.js';
 
 /** What the gate asks approval for: the binding and policy of an approval, plus how long it may wait. */
 export type ApprovalRequest = Pick<ApprovalRecord, 'runId' | 'seq' | 'asset' | 'app' | 'action' | 'kind' | 'params' | 'reasons' | 'approvers' | 'quorum' | 'fourEyes' | 'requestedBy'> & {
   ttlMs: number;
+  /** Who else may not approve (separation.ts); default nobody beyond `requestedBy`. */
+  excluded?: Exclusion[];
 };
 
 /** Everything an approval binds: change any of it and the approval no longer matches. */
@@ -45,6 +48,7 @@ export class ApprovalService {
       id: randomUUID(), runId: req.runId, seq: req.seq, asset: req.asset, app: req.app, action: req.action, kind: req.kind,
       params: req.params ?? null, paramsHash: paramsHashOf(req), reasons: req.reasons, approvers: req.approvers,
       quorum: Math.max(1, req.quorum), fourEyes: req.fourEyes, requestedBy: req.requestedBy,
+      excluded: req.excluded ?? [],
       requestedAt: new Date(at).toISOString(), expiresAt: new Date(at + req.ttlMs).toISOString(),
       status: 'pending', decidedAt: null, decisions: [],
     };
@@ -83,6 +87,10 @@ export class ApprovalService {
     const requester = userOf(a.requestedBy);
     // Unconditional, whatever the record's fourEyes flag says (records from before it was).
     if (requester !== null && approvers.has(requester)) return `approval ${a.id} was approved by whoever caused the run (four-eyes)`;
+    for (const user of approvers) {
+      const e = exclusionOf(a.excluded, user);
+      if (e) return `approval ${a.id} was approved by ${user}, who ${e.why} (four-eyes)`;
+    }
     if (approvers.size < a.quorum) return `approval ${a.id} has ${approvers.size} of ${a.quorum} required approvals`;
     if (a.decidedAt === null || Date.parse(a.decidedAt) > Date.parse(a.expiresAt)) return `approval ${a.id} was decided after it expired`;
     return null;
@@ -105,6 +113,10 @@ export class ApprovalService {
     // Denying one's own request is always allowed: it only stops an action.
     if (decision === 'approve' && userOf(a.requestedBy) === actor.name) {
       throw new PolicyError('four_eyes', `${actor.name} caused this run (${a.requestedBy}) and cannot approve its actions (four-eyes)`);
+    }
+    const excluded = decision === 'approve' ? exclusionOf(a.excluded, actor.name) : undefined;
+    if (excluded) {
+      throw new PolicyError('four_eyes', `${actor.name} ${excluded.why} and cannot approve its actions (four-eyes)`);
     }
     if (a.decisions.some((d) => d.user === actor.name)) throw new PolicyError('already_decided', `${actor.name} already decided approval ${id}`);
     const at = new Date(now).toISOString();

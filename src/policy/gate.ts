@@ -10,6 +10,7 @@ import type { WaitOn } from '../common/wait-on.js';
 import type { RunRecord } from '../store/records.js';
 import type { PolicyStore } from '../store/policy-store.js';
 import { describeApprovers, type ApprovalService } from './approvals.js';
+import { exclusionsFor } from './separation.js';
 import type { Approvers, BlastRadiusRule, KillSwitchState } from '../store/policy-records.js';
 
 export const KILL_SWITCH = 'kill_switch';
@@ -76,11 +77,14 @@ export class PolicyGate {
     if (reasons.length === 0) return { kind: 'allow', detail: null };
 
     const approvers = assetPolicy?.requireApproval ? assetPolicy.approvers : this.opts.defaultApprovers;
+    const existing = await this.policy.getApprovalForStep(step.run.id, step.seq);
+    // Who else may not approve is fixed when the approval is first requested.
+    const excluded = existing ? existing.excluded : await exclusionsFor(this.policy, step.run, { includeCause: false });
     const approval = await this.approvals.ensure({
       runId: step.run.id, seq: step.seq, asset: step.asset, app: step.app, action: step.action, kind: step.kind, params: step.params,
       // Four-eyes always: whoever caused the run never approves its destructive actions.
       reasons, approvers, quorum: assetPolicy?.requireApproval ? assetPolicy.quorum : 1, fourEyes: true,
-      requestedBy: step.run.requestedBy ?? 'system', ttlMs: assetPolicy?.approvalTtlMs ?? this.opts.approvalTtlMs,
+      requestedBy: step.run.requestedBy ?? 'system', excluded, ttlMs: assetPolicy?.approvalTtlMs ?? this.opts.approvalTtlMs,
     });
     const stepRef = { runId: step.run.id, seq: step.seq, asset: step.asset, app: step.app, action: step.action, params: step.params };
     switch (approval.status) {

@@ -8,6 +8,7 @@ import type { PolicyStore } from '../store/policy-store.js';
 import type { EmailLinks } from './email-links.js';
 import { describeApprovers } from './approvals.js';
 import { userOf } from './principal.js';
+import { personOf } from './separation.js';
 import type { ApprovalRecord, PromptRecord, UserAccount } from '../store/policy-records.js';
 
 export interface MailSettings {
@@ -24,15 +25,16 @@ export class MailNotifier {
     this.transport = nodemailer.createTransport(settings.smtpUrl);
   }
 
-  private async recipients(users: string[], roles: string[], exclude: string | null): Promise<UserAccount[]> {
+  private async recipients(users: string[], roles: string[], exclude: ReadonlyArray<string | null>): Promise<UserAccount[]> {
     const all = await this.policy.listUsers();
-    return all.filter((u) => !u.disabled && u.email && u.name !== exclude && (users.includes(u.name) || u.roles.some((r) => roles.includes(r))));
+    return all.filter((u) => !u.disabled && u.email && !exclude.includes(u.name) && (users.includes(u.name) || u.roles.some((r) => roles.includes(r))));
   }
 
   async approvalRequested(a: ApprovalRecord): Promise<void> {
     try {
-      // Whoever caused the run is never asked (four-eyes).
-      for (const u of await this.recipients(a.approvers.users, a.approvers.roles, userOf(a.requestedBy))) {
+      // Whoever caused the run, or is excluded otherwise, is never asked (four-eyes).
+      const exclude = [userOf(a.requestedBy), ...a.excluded.map((e) => personOf(e.principal))];
+      for (const u of await this.recipients(a.approvers.users, a.approvers.roles, exclude)) {
         const approve = `${this.settings.publicUrl}/approvals/email/${await this.links.issue(a, u.name, 'approve')}`;
         const deny = `${this.settings.publicUrl}/approvals/email/${await this.links.issue(a, u.name, 'deny')}`;
         await this.transport.sendMail({
@@ -56,7 +58,8 @@ export class MailNotifier {
 
   async promptRequested(p: PromptRecord): Promise<void> {
     try {
-      const to = await this.recipients(p.assigneeUser ? [p.assigneeUser] : [], p.assigneeRole ? [p.assigneeRole] : [], null);
+      const to = await this.recipients(p.assigneeUser ? [p.assigneeUser] : [], p.assigneeRole ? [p.assigneeRole] : [],
+        p.excluded.map((e) => personOf(e.principal)));
       for (const u of to) {
         await this.transport.sendMail({
           from: this.settings.from, to: u.email!, subject: `[Riposte] Question${p.escalatedAt ? ' (escalated)' : ''}: ${p.question.slice(0, 80)}`,

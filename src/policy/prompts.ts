@@ -10,6 +10,8 @@ import type { PolicyStore } from '../store/policy-store.js';
 import { PolicyError } from './errors.js';
 import type { Actor } from './principal.js';
 import type { PromptRecord } from '../store/policy-records.js';
+import type { RunRecord } from '../store/records.js';
+import { exclusionOf, exclusionsFor } from './separation.js';
 
 export interface PromptEvents {
   requested?(prompt: PromptRecord): Promise<void> | void;
@@ -25,17 +27,27 @@ export type PromptState =
 export class PromptService {
   constructor(private readonly store: PolicyStore, private readonly now: () => number, private readonly events: PromptEvents = {}) {}
 
-  /** Creates the step's prompt on first ask, then reports its state (timing out or escalating it when due). */
-  async step(runId: string, seq: number, spec: PromptSpec): Promise<PromptState> {
+  /**
+   * Creates the step's prompt on first ask, then reports its state (timing out or escalating it
+   * when due). A prompt that gates containment records who may not answer it (separation.ts).
+   */
+  async step(
+    run: Pick<RunRecord, 'id' | 'incidentId' | 'createdAt' | 'requestedBy' | 'alsoCausedBy'>,
+    seq: number,
+    spec: PromptSpec,
+  ): Promise<PromptState> {
+    const runId = run.id;
     let p = await this.store.getPromptForStep(runId, seq);
     if (!p) {
+      const gatesContainment = spec.gatesContainment === true;
+      const excluded = gatesContainment ? await exclusionsFor(this.store, run, { includeCause: true }) : [];
       const at = this.now();
       const created = await this.store.createPrompt({
         id: randomUUID(), runId, seq, question: spec.question, answerType: spec.type, options: spec.type === 'choice' ? spec.options : null,
         assigneeUser: 'user' in spec.to ? spec.to.user : null, assigneeRole: 'role' in spec.to ? spec.to.role : null,
         escalateToRole: spec.escalate?.toRole ?? null, escalateAt: spec.escalate ? new Date(at + spec.escalate.afterMs).toISOString() : null,
         escalatedAt: null, defaultAnswer: spec.default, expiresAt: new Date(at + spec.timeoutMs).toISOString(), status: 'pending',
-        answer: null, answeredBy: null, answeredAt: null, createdAt: new Date(at).toISOString(),
+        answer: null, answeredBy: null, answeredAt: null, createdAt: new Date(at).toISOString(), gatesContainment, excluded,
       }, `run:${runId}`);
       p = created.prompt;
       if (created.created) await this.events.requested?.(p);
@@ -67,6 +79,12 @@ export class PromptService {
     if (this.now() >= Date.parse(p.expiresAt)) throw new PolicyError('expired', `prompt ${id} expired at ${p.expiresAt}; the default answer applies`);
     const mayAnswer = !actor.disabled && (actor.name === p.assigneeUser || (p.assigneeRole !== null && actor.roles.includes(p.assigneeRole)) || actor.roles.includes('admin'));
     if (!mayAnswer) throw new PolicyError('not_eligible', `${actor.name} may not answer prompt ${id}: it is for ${p.assigneeUser ? `user ${p.assigneeUser}` : `role ${p.assigneeRole}`}`);
+    // Four-eyes, for admins too: whoever caused the run does not decide its containment this way either.
+    const excluded = p.gatesContainment ? exclusionOf(p.excluded, actor.name) : undefined;
+    if (excluded) {
+      throw new PolicyError('four_eyes',
+        `${actor.name} ${excluded.why} and cannot answer prompt ${id}: it gates containment (four-eyes)`);
+    }
     const answer = coerceAnswer(p, raw);
     if (!(await this.store.answerPrompt(id, answer, actor.name, via))) throw new PolicyError('not_pending', `prompt ${id} was answered concurrently`);
     const next = (await this.store.getPrompt(id))!;

@@ -31,9 +31,12 @@ export class Sealer {
   }
 
   approvalSeal(a: Omit<ApprovalRecord, 'seal'>): string {
-    return this.mac([
+    const fields: unknown[] = [
       'approval', a.id, a.runId, a.seq, a.asset, a.app, a.action, a.paramsHash, a.approvers, a.quorum, a.fourEyes,
       a.requestedBy, a.expiresAt, a.status, a.decidedAt, a.decisions.map((d) => d.seal),
-    ]);
+    ];
+    // Appended only when there are any, so approvals sealed before exclusions existed still verify.
+    if (a.excluded.length > 0) fields.push(a.excluded);
+    return this.mac(fields);
   }
 }

@@ -72,6 +72,11 @@ interface PromptBase {
   timeoutMs: number;
   /** Unanswered after `afterMs`: reassign to a second role (audited, notified). */
   escalate?: { afterMs: number; toRole: string };
+  /**
+   * The answer decides a destructive action (e.g. "wipe the device?"): whoever caused the run (and
+   * anyone else four-eyes excludes from approving its actions) may not answer it, admins included.
+   */
+  gatesContainment?: boolean;
 }
 
 export type PromptSpec = PromptBase & (

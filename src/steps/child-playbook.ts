@@ -73,6 +73,7 @@ export async function performChildPlaybook(
       ...(installed.config.minutesSaved !== undefined ? { minutesSaved: installed.config.minutesSaved } : {}),
       args: req.input.args, dryRun: parent.dryRun || scope.playbookDryRun,
       ...(parent.requestedBy !== null ? { requestedBy: parent.requestedBy } : {}),
+      alsoCausedBy: parent.alsoCausedBy,
       parentRunId: parent.id, parentSeq: req.seq, incidentId: parent.incidentId, input: parent.input,
     },
     step,

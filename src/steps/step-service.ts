@@ -397,7 +397,7 @@ export class StepService {
 
   private async prompt(scope: RunScope, req: Extract<StepRequest, { kind: 'prompt' }>): Promise<StepOutcome> {
     if (!this.opts.prompts) return failed('prompts are not available in this engine');
-    const state = await this.opts.prompts.step(scope.run.id, req.seq, req.input);
+    const state = await this.opts.prompts.step(scope.run, req.seq, req.input);
     if (state.kind === 'wait')
       return { status: 'waiting', on: state.on, wakeAt: state.wakeAt, detail: waitDetail(state.on) };
     return {

@@ -72,6 +72,12 @@ export interface ApprovalRecord {
   quorum: number;
   fourEyes: boolean;
   requestedBy: string;
+  /**
+   * Who may not approve besides the run's cause (`requestedBy`), and why: whoever else caused the
+   * run, and (policy `four_eyes.incidentEditors`) whoever wrote or changed the incident before the
+   * run took its snapshot. Fixed when the approval is requested; sealed.
+   */
+  excluded: Exclusion[];
   requestedAt: string;
   expiresAt: string;
   status: ApprovalStatus;
@@ -84,11 +90,23 @@ export interface ApprovalRecord {
 export type PromptAnswerType = 'choice' | 'yesno' | 'text' | 'number';
 export type PromptStatus = 'pending' | 'answered' | 'timed_out' | 'cancelled';
 
+/** A principal (`user:<name>`, `token:<name>`) who may not decide an approval or prompt, and why. */
+export interface Exclusion {
+  principal: string;
+  why: string;
+}
+
 export interface PromptRecord {
   id: string;
   runId: string;
   seq: number;
   question: string;
+  /**
+   * The answer decides a destructive action (`gatesContainment` on the prompt): then the people in
+   * `excluded` (the run's causes, and the incident's editors when the policy says so) may not answer.
+   */
+  gatesContainment: boolean;
+  excluded: Exclusion[];
   answerType: PromptAnswerType;
   options: string[] | null;
   assigneeUser: string | null;

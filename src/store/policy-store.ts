@@ -48,6 +48,14 @@ export interface PolicyStore {
   escalatePrompt(id: string, toRole: string, at: string): Promise<boolean>;
   closePrompt(id: string, status: PromptStatus, answer: unknown, at: string): Promise<boolean>;
 
+  // separation of duties
+  /**
+   * The principals who wrote or changed the incident's content at or before `atOrBefore` (ISO):
+   * whoever submitted it through an API token (`token:<name>`) and whoever changed its status or
+   * severity since. Sources are not listed (no person behind them).
+   */
+  incidentEditors(incidentId: number, atOrBefore: string): Promise<string[]>;
+
   // runs
   /** Makes runs parked on `waitingOn` (as one of their waits) due now (approval decided, prompt answered, kill switch off). */
   wakeRunsWaitingOn(waitingOn: string): Promise<number>;

@@ -97,6 +97,11 @@ export interface RunRecord {
   requestedBy: string | null;
   /** The run this one repeats (`riposte runs rerun`), or null. */
   rerunOf: string | null;
+  /**
+   * Everyone else who caused this run: for a re-run, whoever caused the run it repeats (and those
+   * before them); a child run inherits its parent's. Four-eyes refuses them as approvers too.
+   */
+  alsoCausedBy: string[];
   /** A child run (`ctx.playbook`): the run that asked for it, and the position of that step in its journal. */
   parentRunId: string | null;
   parentSeq: number | null;

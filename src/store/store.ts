@@ -39,6 +39,8 @@ export interface NewRun {
   requestedBy?: string;
   /** The run this one repeats (a re-run). */
   rerunOf?: string;
+  /** Other causes of the run besides `requestedBy` (see `RunRecord.alsoCausedBy`). */
+  alsoCausedBy?: string[];
   /** Where the playbook's code came from (repository, commit, path); recorded on the run. */
   origin?: PlaybookOrigin | null;
   /** A child run: the run whose step asked for it (see `Store.createChildRun`). */

@@ -144,15 +144,19 @@ describe('manual start and re-run', () => {
     assert.equal((await runIn(api.h.store, runId, FINISHED)).status, 'completed');
     assert.equal(vendor.count('destroy'), 1);
 
-    // Its re-run is caused by whoever asked for it: now bob may not approve, alice may.
+    // Its re-run is caused by whoever asked for it and by whoever caused the original: neither bob
+    // nor alice may approve it; carol may.
     const again = await rerun('bob', runId);
     assert.equal(again.statusCode, 202, again.body);
     const second = (again.json() as { run: RunRecord }).run;
     assert.equal(second.requestedBy, 'user:bob');
+    assert.deepEqual(second.alsoCausedBy, ['user:alice']);
     const approval2 = await pendingOf(second.id);
     assert.deepEqual(approval2.params, { target: 'phone-1' }, 'the re-run has the original args');
     assertError(await decide('bob', approval2.id), 403, 'four_eyes');
-    assert.equal((await decide('alice', approval2.id)).statusCode, 200);
+    const original = assertError(await decide('alice', approval2.id), 403, 'four_eyes');
+    assert.match(original.error.message, /alice caused the run this one repeats/);
+    assert.equal((await decide('carol', approval2.id)).statusCode, 200);
     assert.equal((await runIn(api.h.store, second.id, FINISHED)).status, 'completed');
     assert.equal(vendor.count('destroy'), 2);
   });

@@ -19,7 +19,7 @@ function run(over: Partial<RunRecord> = {}): RunRecord {
   return {
     id: 'r1', incidentId: 7, playbookId: 'pb', playbookVersion: 2, playbookHash: 'abc123', status: 'completed', input: null, output: null,
     error: null, attentionReason: null, wakeAt: null, minutesSaved: 45, createdAt: at(0), startedAt: at(0), updatedAt: at(2000), finishedAt: at(2000),
-    args: null, waitingOn: null, dryRun: false, requestedBy: null, origin: null, parentRunId: null, parentSeq: null, rerunOf: null, ...over,
+    args: null, waitingOn: null, dryRun: false, requestedBy: null, origin: null, parentRunId: null, parentSeq: null, rerunOf: null, alsoCausedBy: [], ...over,
   };
 }
 

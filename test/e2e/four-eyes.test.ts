@@ -106,7 +106,11 @@ test('four-eyes: whoever caused a run never approves its destructive actions', a
         (await api('POST', `/approvals/${approval.id}/approve`, tokens.bob!, {})).json.error.code,
         'four_eyes',
       );
-      assert.equal((await api('POST', `/approvals/${approval.id}/approve`, tokens.alice!, {})).status, 200);
+      // alice submitted the incident (she chose what is on it): by default she may not approve its runs either.
+      const author = await api('POST', `/approvals/${approval.id}/approve`, tokens.alice!, {});
+      assert.equal(author.json.error.code, 'four_eyes');
+      assert.match(author.json.error.message, /alice wrote or changed the incident before this run took its snapshot/);
+      assert.equal((await api('POST', `/approvals/${approval.id}/approve`, srv.credentials.adminToken, {})).status, 200);
       // Denying one's own request is allowed: it only stops an action.
       const again = await api('POST', '/actions', tokens.bob!, {
         incidentId,

@@ -74,6 +74,7 @@ for (const file of files) {
       parentRunId: null,
       parentSeq: null,
       rerunOf: null,
+      alsoCausedBy: [],
     };
     const exec = new RunExecution(run, reg.config, reg.executor, rec.playbookHash !== reg.hash, rec.journal, host, {
       now: () => Date.parse(rec.recordedAt),

@@ -112,6 +112,8 @@ test('migration 11 leaves the runs recorded before it unlinked', async () => {
         .map((op) => `DROP TRIGGER auth_generation_${t}_${op}; `)).join('')
       + 'DROP TABLE auth_generation; DROP INDEX api_tokens_name; ALTER TABLE api_tokens DROP COLUMN expires_at; '
       + 'ALTER TABLE api_tokens DROP COLUMN revoked_at; ALTER TABLE api_tokens DROP COLUMN last_used_at; '
+      + 'DROP TABLE incident_editors; ALTER TABLE runs DROP COLUMN also_caused_by; ALTER TABLE approvals DROP COLUMN excluded; '
+      + 'ALTER TABLE prompts DROP COLUMN gates_containment; ALTER TABLE prompts DROP COLUMN excluded; '
       + 'DELETE FROM schema_migrations WHERE version > 10;',
   );
   db.close();

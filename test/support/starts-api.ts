@@ -1,7 +1,7 @@
 /**
  * The API in process (Fastify inject) over a real engine, store and human-in-the-loop layer, with
  * the routes that start runs and manage schedules: for the tests of manual starts, re-runs and
- * scheduled playbooks. People: `alice` and `bob` (analysts), `root` (admin), `vera` (viewer),
+ * scheduled playbooks. People: `alice`, `bob` and `carol` (analysts), `root` (admin), `vera` (viewer),
  * `feed` (ingest); each has an API token named after them.
  */
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
@@ -9,6 +9,7 @@ import { buildApiServer } from '../../src/api/server.js';
 import { registerHitlRoutes } from '../../src/api/routes/hitl.js';
 import { registerStartRoutes } from '../../src/api/routes/starts.js';
 import { registerScheduleRoutes } from '../../src/api/routes/schedules.js';
+import { registerPlaybookTriggerRoutes } from '../../src/api/routes/playbook-triggers.js';
 import { RunStarter } from '../../src/ingest/run-starter.js';
 import { Scheduler, type SchedulerOptions } from '../../src/ingest/scheduler.js';
 import type { AppDefinition } from '../../src/sdk/app.js';
@@ -18,6 +19,7 @@ import { makeHarness, type Harness } from './harness.js';
 export const PEOPLE = {
   alice: { role: 'analyst', token: 'rpa_test_alice_0123456789abcdef' },
   bob: { role: 'analyst', token: 'rpa_test_bob_0123456789abcdef' },
+  carol: { role: 'analyst', token: 'rpa_test_carol_0123456789abcdef' },
   root: { role: 'admin', token: 'rpa_test_root_0123456789abcdef' },
   vera: { role: 'viewer', token: 'rpa_test_vera_0123456789abcdef' },
   feed: { role: 'ingest', token: 'rpa_test_feed_0123456789abcdef' },
@@ -30,7 +32,7 @@ export interface StartsApi {
   scheduler: Scheduler;
   /** A request as `who` (null: no token). */
   call(
-    method: 'GET' | 'POST' | 'DELETE',
+    method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
     url: string,
     who: Person | null,
     body?: unknown,
@@ -62,6 +64,7 @@ export async function makeStartsApi(opts: {
       registerHitlRoutes(a, { store: h.store, hitl, registry: h.registry, catalog: h.catalog, wake: waker.wake });
       registerStartRoutes(a, { store: h.store, hitl, starter: new RunStarter(h.store, h.registry, waker) });
       registerScheduleRoutes(a, { store: h.store, hitl, scheduler });
+      registerPlaybookTriggerRoutes(a, { store: h.store, registry: h.registry });
     },
   });
   return {

@@ -15,6 +15,7 @@ import type { Hitl } from '../../policy/hitl.js';
 import { PolicyError } from '../../policy/errors.js';
 import { actorFor, type Actor } from '../../policy/principal.js';
 import { BLAST_RADIUS, KILL_SWITCH } from '../../policy/gate.js';
+import { FOUR_EYES, fourEyesPolicy } from '../../policy/separation.js';
 import type { KillSwitchState } from '../../store/policy-records.js';
 import { PlaybookRegistry } from '../../engine/registry.js';
 import type { AppCatalog } from '../../broker/catalog.js';
@@ -120,6 +121,14 @@ export function registerHitlRoutes(app: FastifyInstance, d: HitlRouteDeps): void
     const actor = await callerActor(request, hitl);
     await hitl.policy.putSetting(BLAST_RADIUS, body.rules, `user:${actor.name}`, 'policy.blast_radius');
     return { rules: body.rules };
+  });
+  // Four-eyes itself is always on; this says whether incident editors are excluded too (separation.ts).
+  app.get(`${API_PREFIX}/policy/four-eyes`, read, async () => ({ fourEyes: await fourEyesPolicy(hitl.policy) }));
+  app.put(`${API_PREFIX}/policy/four-eyes`, admin, async (request) => {
+    const body = parseInput(z.strictObject({ incidentEditors: z.boolean() }), request.body, 'body');
+    const actor = await callerActor(request, hitl);
+    await hitl.policy.putSetting(FOUR_EYES, body, `user:${actor.name}`, 'policy.four_eyes');
+    return { fourEyes: body };
   });
   app.put(`${API_PREFIX}/playbooks/:playbookId/automation`, admin, async (request) => {
     const { playbookId } = parseInput(z.strictObject({ playbookId: z.string().min(1).max(128) }), request.params, 'params');

@@ -26,6 +26,7 @@ function approvalDetail(a: ApprovalRecord): string {
     `  why         ${a.reasons.join('; ')}`,
     `  approvers   users [${a.approvers.users.join(', ')}] roles [${a.approvers.roles.join(', ')}], quorum ${a.quorum}${a.fourEyes ? ', four-eyes' : ''}`,
     `  requested   by ${a.requestedBy} at ${formatTime(a.requestedAt)}, expires ${formatTime(a.expiresAt)}`,
+    ...(a.excluded ?? []).map((e, i) => `  ${i === 0 ? 'not by     ' : '           '} ${e.principal}: ${e.why}`),
     ...a.decisions.map((d) => `  ${d.decision === 'approve' ? 'approved' : 'denied  '}    by ${d.user} via ${d.via} at ${formatTime(d.at)}${d.comment ? `: ${d.comment}` : ''}`),
   ].map(terminalSafe).join('\n');
 }
@@ -59,7 +60,7 @@ export function registerApprovals(program: Command): void {
       if (o.json) return printJson(list);
       if (list.length === 0) return print('no prompts');
       print(table(['ID', 'STATUS', 'FOR', 'TYPE', 'QUESTION', 'EXPIRES'], list.map((p) => [
-        p.id, p.status, p.assigneeUser ? `user ${p.assigneeUser}` : `role ${p.assigneeRole}`, p.answerType + (p.options ? ` (${p.options.join('|')})` : ''), summarize(p.question, 60), formatTime(p.expiresAt),
+        p.id, p.status, p.assigneeUser ? `user ${p.assigneeUser}` : `role ${p.assigneeRole}`, p.answerType + (p.options ? ` (${p.options.join('|')})` : '') + (p.gatesContainment ? ', gates containment' : ''), summarize(p.question, 60), formatTime(p.expiresAt),
       ])));
     });
   addApiOptions(prompts.command('show <id>').description('show one prompt')).option('--json', 'print JSON')

@@ -44,6 +44,27 @@ export function registerPolicy(program: Command): void {
       if (o.json) return printJson(killSwitch);
       print(describeKillSwitch(killSwitch));
     });
+  const fourEyesHelp = 'whoever caused a run never approves it; show or set whether incident editors are excluded too';
+  addApiOptions(policy.command('four-eyes').description(fourEyesHelp))
+    .option('--incident-editors <state>',
+      'on: whoever wrote or changed an incident before a run took its snapshot may not approve the run; off')
+    .option('--json', 'print the policy as JSON')
+    .action(async (o: { incidentEditors?: string; json?: boolean }, cmd: Command) => {
+      const state = o.incidentEditors;
+      if (state !== undefined && state !== 'on' && state !== 'off') {
+        throw new CliError('--incident-editors takes on or off');
+      }
+      const api = apiClient(cmd);
+      type View = { fourEyes: { incidentEditors: boolean } };
+      const { fourEyes } = state === undefined
+        ? await api.get<View>('/policy/four-eyes')
+        : await api.send<View>('PUT', '/policy/four-eyes', { incidentEditors: state === 'on' });
+      if (o.json) return printJson(fourEyes);
+      print('four-eyes: on (always) — whoever caused a run, or the run it repeats, '
+        + 'never approves its destructive actions');
+      print(`  incident editors  ${fourEyes.incidentEditors ? 'excluded too' : 'not excluded'} `
+        + '(whoever wrote or changed the incident before the run took its snapshot)');
+    });
   addApiOptions(policy.command('automation <playbookId> <level>').description('set a playbook\'s automation level: manual | supervised | autonomous'))
     .action(async (playbookId: string, level: string, _o: unknown, cmd: Command) => {
       await apiClient(cmd).send('PUT', `/playbooks/${encodeURIComponent(playbookId)}/automation`, { level });

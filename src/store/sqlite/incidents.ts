@@ -82,6 +82,8 @@ export class IncidentRepo {
         'INSERT INTO notes (incident_id, run_id, author, text, created_at) VALUES (?, ?, ?, ?, ?)'),
       noteById: db.prepare<[number | bigint], NoteRow>('SELECT * FROM notes WHERE id = ?'),
       notes: db.prepare<[number], NoteRow>('SELECT * FROM notes WHERE incident_id = ? ORDER BY id'),
+      addEditor: db.prepare<[number, string, string]>(
+        'INSERT OR IGNORE INTO incident_editors (incident_id, principal, first_at) VALUES (?, ?, ?)'),
     };
     this.ingestTx = db.transaction(
       (inc: NewIncident, runs: IngestRun[], actor: string) => this.ingestInTx(inc, runs, actor));
@@ -105,7 +107,9 @@ export class IncidentRepo {
         const which = `playbook ${original.playbookId}, not ${run.playbookId}`;
         throw new ValidationError(`a re-run of run ${originalId} runs ${which}`);
       }
-      const again: NewRun = { ...run, rerunOf: original.id };
+      // Whoever caused the original caused this one too: four-eyes refuses them as well.
+      const causes = [...(original.requestedBy !== null ? [original.requestedBy] : []), ...original.alsoCausedBy];
+      const again: NewRun = { ...run, rerunOf: original.id, alsoCausedBy: [...(run.alsoCausedBy ?? []), ...causes] };
       if (original.args !== null) again.args = original.args;
       else delete again.args;
       // The original's input, not the incident as it is now: a re-run repeats what the run saw.
@@ -292,6 +296,9 @@ export class IncidentRepo {
     let closedAt = before.closedAt;
     if (changes.status) closedAt = CLOSED_STATUSES.has(after.status) ? (CLOSED_STATUSES.has(before.status) ? closedAt ?? now : now) : null;
     this.s.update.run({ id, ...after, closed_at: closedAt, updated_at: now });
+    // Status and severity are in what a run sees of the incident: whoever changed them may have
+    // steered a later run (separation of duties; the owner is not shown to playbooks).
+    if (changes.status || changes.severity) this.s.addEditor.run(id, actor, now);
     this.audit.appendInTx({ actor, action: 'incident.update', target: `incident:${id}`, detail: changes });
     return toIncident(this.s.byId.get(id)!);
   }

@@ -2,7 +2,7 @@
 import type Database from 'better-sqlite3';
 import type { PolicyStore } from '../policy-store.js';
 import type {
-  ApprovalDecision, ApprovalRecord, ApprovalStatus, AssetPolicy, PromptRecord, PromptStatus, UserAccount,
+  ApprovalDecision, ApprovalRecord, ApprovalStatus, AssetPolicy, Exclusion, PromptRecord, PromptStatus, UserAccount,
 } from '../policy-records.js';
 import { z } from 'zod';
 import type { AuditLog } from './audit.js';
@@ -56,6 +56,7 @@ const toPrompt = (r: Row): PromptRecord => ({
   expiresAt: r.expires_at as string, status: r.status as PromptStatus, answer: fromJson(r.answer as string | null),
   answeredBy: (r.answered_by as string | null) ?? null, answeredAt: (r.answered_at as string | null) ?? null,
   createdAt: r.created_at as string,
+  gatesContainment: r.gates_containment === 1, excluded: r.excluded ? fromJson<Exclusion[]>(r.excluded as string) : [],
 });
 
 export class SqlitePolicyStore implements PolicyStore {
@@ -73,9 +74,9 @@ export class SqlitePolicyStore implements PolicyStore {
       getAssetPolicy: db.prepare('SELECT policy FROM assets WHERE name = ?'),
       putAssetPolicy: db.prepare('UPDATE assets SET policy = ?, updated_at = ? WHERE name = ?'),
       insertApproval: db.prepare(`INSERT INTO approvals (id, run_id, seq, asset, app, action, kind, params, params_hash, reasons, approvers,
-        quorum, four_eyes, requested_by, requested_at, expires_at, status, decided_at, seal)
+        quorum, four_eyes, requested_by, requested_at, expires_at, status, decided_at, seal, excluded)
         VALUES (@id, @run_id, @seq, @asset, @app, @action, @kind, @params, @params_hash, @reasons, @approvers, @quorum, @four_eyes,
-        @requested_by, @requested_at, @expires_at, @status, @decided_at, @seal)`),
+        @requested_by, @requested_at, @expires_at, @status, @decided_at, @seal, @excluded)`),
       approval: db.prepare('SELECT * FROM approvals WHERE id = ?'),
       approvalForStep: db.prepare('SELECT * FROM approvals WHERE run_id = ? AND seq = ?'),
       decisions: db.prepare('SELECT * FROM approval_decisions WHERE approval_id = ? ORDER BY id'),
@@ -85,14 +86,19 @@ export class SqlitePolicyStore implements PolicyStore {
       insertLink: db.prepare('INSERT INTO email_links (nonce, approval_id, user_name, decision, expires_at) VALUES (?, ?, ?, ?, ?)'),
       useLink: db.prepare('UPDATE email_links SET used_at = ? WHERE nonce = ? AND used_at IS NULL'),
       insertPrompt: db.prepare(`INSERT INTO prompts (id, run_id, seq, question, answer_type, options, assignee_user, assignee_role,
-        escalate_to_role, escalate_at, escalated_at, default_answer, expires_at, status, answer, answered_by, answered_at, created_at)
+        escalate_to_role, escalate_at, escalated_at, default_answer, expires_at, status, answer, answered_by, answered_at, created_at,
+        gates_containment, excluded)
         VALUES (@id, @run_id, @seq, @question, @answer_type, @options, @assignee_user, @assignee_role, @escalate_to_role, @escalate_at,
-        NULL, @default_answer, @expires_at, 'pending', NULL, NULL, NULL, @created_at)`),
+        NULL, @default_answer, @expires_at, 'pending', NULL, NULL, NULL, @created_at, @gates_containment, @excluded)`),
       prompt: db.prepare('SELECT * FROM prompts WHERE id = ?'),
       promptForStep: db.prepare('SELECT * FROM prompts WHERE run_id = ? AND seq = ?'),
       answerPrompt: db.prepare(`UPDATE prompts SET status = 'answered', answer = ?, answered_by = ?, answered_at = ? WHERE id = ? AND status = 'pending'`),
       escalatePrompt: db.prepare(`UPDATE prompts SET assignee_role = ?, escalated_at = ? WHERE id = ? AND status = 'pending' AND escalated_at IS NULL`),
       closePrompt: db.prepare(`UPDATE prompts SET status = ?, answer = ?, answered_at = ? WHERE id = ? AND status = 'pending'`),
+      incidentCreator: db.prepare<[number, string], { source: string }>(
+        'SELECT source FROM incidents WHERE id = ? AND created_at <= ?'),
+      incidentEditors: db.prepare<[number, string], { principal: string }>(
+        'SELECT principal FROM incident_editors WHERE incident_id = ? AND first_at <= ? ORDER BY first_at'),
       wake: db.prepare(`UPDATE runs SET wake_at = ?, updated_at = ? WHERE status = 'waiting'
         AND id IN (SELECT run_id FROM run_waits WHERE waiting_on = ?)`),
     };
@@ -157,6 +163,7 @@ export class SqlitePolicyStore implements PolicyStore {
       action: r.action as string, kind: r.kind as string, params: fromJson(r.params as string), paramsHash: r.params_hash as string,
       reasons: fromJson<string[]>(r.reasons as string), approvers: fromJson(r.approvers as string), quorum: r.quorum as number,
       fourEyes: r.four_eyes === 1, requestedBy: r.requested_by as string, requestedAt: r.requested_at as string,
+      excluded: r.excluded ? fromJson<Exclusion[]>(r.excluded as string) : [],
       expiresAt: r.expires_at as string, status: r.status as ApprovalStatus, decidedAt: (r.decided_at as string | null) ?? null,
       seal: r.seal as string, decisions: (this.s.decisions.all(r.id) as Row[]).map(toDecision),
     };
@@ -169,7 +176,7 @@ export class SqlitePolicyStore implements PolicyStore {
         id: a.id, run_id: a.runId, seq: a.seq, asset: a.asset, app: a.app, action: a.action, kind: a.kind, params: JSON.stringify(a.params ?? null),
         params_hash: a.paramsHash, reasons: JSON.stringify(a.reasons), approvers: JSON.stringify(a.approvers), quorum: a.quorum,
         four_eyes: a.fourEyes ? 1 : 0, requested_by: a.requestedBy, requested_at: a.requestedAt, expires_at: a.expiresAt,
-        status: a.status, decided_at: a.decidedAt, seal: a.seal,
+        status: a.status, decided_at: a.decidedAt, seal: a.seal, excluded: a.excluded.length > 0 ? JSON.stringify(a.excluded) : null,
       });
       this.audit.appendInTx({
         actor: a.requestedBy, action: 'approval.request', target: `run:${a.runId}`,
@@ -232,6 +239,7 @@ export class SqlitePolicyStore implements PolicyStore {
         id: p.id, run_id: p.runId, seq: p.seq, question: p.question, answer_type: p.answerType, options: toJson(p.options),
         assignee_user: p.assigneeUser, assignee_role: p.assigneeRole, escalate_to_role: p.escalateToRole, escalate_at: p.escalateAt,
         default_answer: toJson(p.defaultAnswer), expires_at: p.expiresAt, created_at: p.createdAt,
+        gates_containment: p.gatesContainment ? 1 : 0, excluded: p.excluded.length > 0 ? JSON.stringify(p.excluded) : null,
       });
       this.audit.appendInTx({ actor, action: 'prompt.request', target: `run:${p.runId}`, detail: { promptId: p.id, step: p.seq, question: p.question, to: p.assigneeUser ?? `role:${p.assigneeRole}`, expiresAt: p.expiresAt } });
       return { prompt: toPrompt(this.s.prompt.get(p.id) as Row), created: true };
@@ -274,6 +282,15 @@ export class SqlitePolicyStore implements PolicyStore {
       this.audit.appendInTx({ actor: `run:${p.runId}`, action: `prompt.${status === 'timed_out' ? 'timeout' : status}`, target: `run:${p.runId}`, detail: { promptId: id, step: p.seq, answer } });
       return true;
     });
+  }
+
+  async incidentEditors(incidentId: number, atOrBefore: string): Promise<string[]> {
+    return this.db.transaction(() => {
+      const creator = this.s.incidentCreator.get(incidentId, atOrBefore)?.source;
+      const editors = this.s.incidentEditors.all(incidentId, atOrBefore).map((r) => r.principal);
+      // The generic route names an incident's source after the API token that sent it (routes/ingest.ts).
+      return [...new Set([...(creator?.startsWith('token:') ? [creator] : []), ...editors])];
+    })();
   }
 
   async wakeRunsWaitingOn(waitingOn: string): Promise<number> {

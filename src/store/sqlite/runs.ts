@@ -12,6 +12,7 @@ export interface RunRow {
   input: string; output: string | null; error: string | null; attention_reason: string | null; wake_at: string | null;
   minutes_saved: number | null; created_at: string; started_at: string | null; updated_at: string; finished_at: string | null;
   args: string | null; waiting_on: string | null; dry_run: number; requested_by: string | null; rerun_of: string | null;
+  also_caused_by: string | null;
   playbook_repo: string | null; playbook_commit: string | null; playbook_path: string | null;
   parent_run_id: string | null; parent_seq: number | null;
 }
@@ -36,6 +37,7 @@ export const toRun = (r: RunRow): RunRecord => ({
   origin: r.playbook_repo === null ? null : { repository: r.playbook_repo, commit: r.playbook_commit, path: r.playbook_path ?? '' },
   parentRunId: r.parent_run_id ?? null, parentSeq: r.parent_seq ?? null,
   rerunOf: r.rerun_of,
+  alsoCausedBy: r.also_caused_by === null || r.also_caused_by === undefined ? [] : fromJson<string[]>(r.also_caused_by),
 });
 const fromRun = (r: RunRecord): RunRow => ({
   id: r.id, incident_id: r.incidentId, playbook_id: r.playbookId, playbook_version: r.playbookVersion,
@@ -46,6 +48,7 @@ const fromRun = (r: RunRecord): RunRow => ({
   playbook_repo: r.origin?.repository ?? null, playbook_commit: r.origin?.commit ?? null, playbook_path: r.origin?.path ?? null,
   parent_run_id: r.parentRunId, parent_seq: r.parentSeq,
   rerun_of: r.rerunOf,
+  also_caused_by: r.alsoCausedBy.length > 0 ? JSON.stringify(r.alsoCausedBy) : null,
 });
 const toJournal = (r: JournalRow): JournalEntry => ({
   runId: r.run_id, seq: r.seq, kind: r.kind as JournalKind, name: r.name, asset: r.asset, app: r.app, action: r.action,
@@ -67,7 +70,8 @@ const toActionResult = (r: ActionResultRow): ActionResultRecord => ({
 
 const RUN_COLUMNS = `id, incident_id, playbook_id, playbook_version, playbook_hash, status, input, output, error,
   attention_reason, wake_at, minutes_saved, created_at, started_at, updated_at, finished_at, args, waiting_on, dry_run,
-  requested_by, parent_run_id, parent_seq, playbook_repo, playbook_commit, playbook_path, rerun_of`;
+  requested_by, parent_run_id, parent_seq, playbook_repo, playbook_commit, playbook_path, rerun_of,
+  also_caused_by`;
 const JOURNAL_COLUMNS = 'run_id, seq, kind, name, asset, app, action, status, input, output, error, attempts, started_at, '
   + 'finished_at, wake_at, detail, resolution';
 const params = (cols: string): string => cols.split(',').map((c) => `@${c.trim()}`).join(', ');
@@ -147,6 +151,7 @@ export class RunRepo {
       origin: run.origin ?? null,
       parentRunId: run.parentRunId ?? null, parentSeq: run.parentSeq ?? null,
       rerunOf: run.rerunOf ?? null,
+      alsoCausedBy: otherCauses(run.requestedBy ?? null, run.alsoCausedBy ?? []),
     };
     try {
       this.s.insert.run(fromRun(rec));
@@ -350,4 +355,9 @@ export class RunRepo {
   listActionResults(runId: string): ActionResultRecord[] {
     return this.s.results.all(runId).map(toActionResult);
   }
+}
+
+/** `causes` without `cause` and without repeats, in their order. */
+export function otherCauses(cause: string | null, causes: readonly string[]): string[] {
+  return [...new Set(causes)].filter((c) => c !== cause);
 }
