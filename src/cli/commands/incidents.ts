@@ -2,10 +2,11 @@
 import type { Command } from 'commander';
 import type { IncidentQuery } from '../../store/store.js';
 import type { IncidentStatus } from '../../sdk/playbook.js';
+import { INCIDENT_STATUSES } from '../../common/domain.js';
 import { CliError, positiveInt, printJson, withStore } from '../open-store.js';
 import { durationBetween, formatDuration, formatTime, table, truncate } from '../format.js';
 
-const STATUSES: IncidentStatus[] = ['new', 'open', 'contained', 'resolved', 'closed'];
+const STATUSES: IncidentStatus[] = [...INCIDENT_STATUSES];
 
 export function registerIncidents(program: Command): void {
   const incidents = program.command('incidents').description('list and inspect incidents');
