@@ -43,7 +43,7 @@ export function ipProblem(value: string): string | null {
   }
   if (value.includes('%')) return 'an IPv6 address with a zone id (%…): not meaningful off its host';
   if (family === 6 && /^::ffff:/i.test(value)) return 'an IPv4-mapped IPv6 address: send the IPv4 address itself';
-  if (value === '0.0.0.0' || /^[0:]+$/.test(value)) return 'the unspecified address (0.0.0.0 or ::) names no host';
+  if (value === '0.0.0.0' || /^[0:]+$/.test(value)) return 'the unspecified address names no host';
   return null;
 }
 
@@ -151,6 +151,21 @@ export function checkValue(value: string, types: readonly string[]): ValueCheck 
 /** Why `value` is not a valid value of `type`, or null. */
 export function valueProblem(type: string, value: string): string | null {
   return checkValue(value, [type]).problem;
+}
+
+/** Kinds a custom list may declare (`riposte lists create --kind`): contains types. */
+export const LIST_KINDS = [
+  'ip', 'domain', 'host name', 'url', 'hash', 'md5', 'sha1', 'sha256', 'email', 'mac address', 'port', 'user name',
+] as const;
+export type ListKind = (typeof LIST_KINDS)[number];
+
+/**
+ * The kind of an untyped list, inferred from its items: `ip` when it has items and every one is an
+ * IP address or CIDR range (so an IP allow-list made before kinds existed still refuses
+ * `not-an-ip`); null otherwise.
+ */
+export function inferListKind(items: readonly string[]): ListKind | null {
+  return items.length > 0 && items.every((i) => ipOrCidrProblem(i, true) === null) ? 'ip' : null;
 }
 
 /**

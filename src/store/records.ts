@@ -198,6 +198,8 @@ export interface AssetRecord {
 export interface ListRecord {
   name: string;
   description: string | null;
+  /** What the items are (a contains type such as `ip`); null: untyped (items of any kind). */
+  kind: string | null;
   itemCount: number;
   createdAt: string;
   updatedAt: string;

@@ -5,6 +5,7 @@ import { API_PREFIX, type ApiDeps } from '../deps.js';
 import { ApiError, parseInput } from '../errors.js';
 import { actorOf, principalOf, READ_ROLES, requireApiToken, WRITE_ROLES } from '../auth.js';
 import type { Store } from '../../store/store.js';
+import { LIST_KINDS } from '../../common/artifact-values.js';
 
 export const MAX_ITEMS_PER_REQUEST = 10_000;
 
@@ -16,6 +17,8 @@ const nameParams = z.strictObject({ name: z.string().min(1).max(128) });
 const createBody = z.strictObject({
   name: listNameSchema,
   description: z.string().max(2000).nullable().optional(),
+  /** What the items must be; absent: untyped (an all-IP list is still taken as kind ip). */
+  kind: z.enum(LIST_KINDS).optional(),
 });
 
 const itemsBody = z.strictObject({
@@ -44,7 +47,7 @@ export function registerListRoutes(app: FastifyInstance, { store }: ApiDeps): vo
     const body = parseInput(createBody, request.body, 'body');
     const existing = await store.listLists();
     if (existing.some((l) => l.name === body.name)) throw new ApiError(409, 'conflict', `list ${body.name} already exists`);
-    const list = await store.createList(body.name, body.description ?? null, actorOf(principalOf(request)));
+    const list = await store.createList(body.name, body.description ?? null, actorOf(principalOf(request)), body.kind ?? null);
     return reply.code(201).header('location', `${API_PREFIX}/lists/${encodeURIComponent(list.name)}`).send({ list });
   });
 

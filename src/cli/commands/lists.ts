@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { CliError, cliActor, printJson, withStore } from '../open-store.js';
 import { formatTime, table } from '../format.js';
+import { LIST_KINDS } from '../../common/artifact-values.js';
 
 export function registerLists(program: Command): void {
   const lists = program.command('lists').description('custom lists used by playbooks (IP lists match CIDR entries)');
@@ -30,7 +31,7 @@ export function registerLists(program: Command): void {
       });
       if (opts.json) return printJson(data);
       const { list, items } = data;
-      console.log(`List ${list.name}${list.description ? `: ${list.description}` : ''}`);
+      console.log(`List ${list.name}${list.kind !== null ? ` (kind ${list.kind})` : ''}${list.description ? `: ${list.description}` : ''}`);
       console.log(`  ${items.length} item${items.length === 1 ? '' : 's'}, updated ${formatTime(list.updatedAt)}`);
       for (const item of items) console.log(`  ${item}`);
     });
@@ -39,8 +40,9 @@ export function registerLists(program: Command): void {
     .description('create an empty list')
     .argument('<name>', "1-64 letters, digits, '.', '_' or '-'")
     .option('--description <text>', 'what the list is for')
-    .action(async (name: string, opts: { description?: string }, cmd: Command) => {
-      await withStore(cmd, (store) => store.createList(name, opts.description ?? null, cliActor()));
+    .option('--kind <kind>', `what every item must be: ${LIST_KINDS.join(', ')} (default: untyped)`)
+    .action(async (name: string, opts: { description?: string; kind?: string }, cmd: Command) => {
+      await withStore(cmd, (store) => store.createList(name, opts.description ?? null, cliActor(), opts.kind ?? null));
       console.log(`created list "${name}"`);
     });
 
