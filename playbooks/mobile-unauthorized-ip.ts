@@ -94,11 +94,13 @@ export default definePlaybook(
       if (typeof block === 'string' || badSource !== undefined) notDone.push('block');
       actions.push(typeof wipe === 'string' ? `Wipe NOT done: ${wipe}.` : wipe ? `Wipe of ${device!.name} (${device!.id}) ${wipe.accepted ? 'accepted by the MDM' : 'not sent'} (state ${wipe.state ?? 'pending'}).` : 'Device not found in the MDM: NOT wiped.');
       actions.push(typeof block === 'string' ? `Block NOT done: ${block}.` : block ? `Source address ${sourceIp} ${block.blocked ? 'blocked at the firewall' : 'not blocked'}${block.detail ? ` (${block.detail})` : ''}.`
-        : badSource !== undefined ? `Block NOT done: the alert's source address ${JSON.stringify(badSource.value)} is not a valid address (${badSource.reason}); nothing was sent to the firewall.`
+        : badSource !== undefined
+          ? `Block NOT done: the alert's source address ${JSON.stringify(badSource.value)} is not a valid address ` +
+            `(${badSource.reason}); nothing was sent to the firewall.`
           : 'No source address in the alert: nothing blocked.');
-      const partial = (wiped || blocked) && notDone.length > 0;
-      const finish = partial
-        ? ` PARTIALLY CONTAINED: ${[wiped ? 'wipe' : '', blocked ? 'block' : ''].filter((s) => s !== '').join(' and ')} done, ${notDone.join(' and ')} NOT done — finish it by hand.`
+      const done = [wiped ? 'wipe' : '', blocked ? 'block' : ''].filter((s) => s !== '');
+      const finish = done.length > 0 && notDone.length > 0
+        ? ` PARTIALLY CONTAINED: ${done.join(' and ')} done, ${notDone.join(' and ')} NOT done — finish it by hand.`
         : '';
       await ctx.note(`Repeat offender (${history.count} earlier incident(s) in 30 days: ${history.incidentIds.join(', ')}). ${actions.join(' ')}${finish}`);
     } else {
@@ -117,7 +119,8 @@ export default definePlaybook(
         `Destination ${destination} is not on the access list "${ACCESS_LIST}".`,
         `Device: ${device ? `${device.name} (${device.id}), serial ${device.serialNumber ?? '?'}, ${device.os ?? '?'} ${device.model ?? ''}, user ${device.userPrincipalName ?? '?'}` : `not found in the MDM (${deviceId ?? deviceName ?? 'no id in the alert'})`}`,
         `User: ${user ? `${user.displayName ?? user.userName} <${user.email ?? user.userName}>, ${user.jobTitle ?? ''} ${user.department ?? ''}`.trim() : `not found in the directory (${userName ?? 'no user in the alert'})`}`,
-        `Source address: ${sourceIp ?? (badSource !== undefined ? `${JSON.stringify(badSource.value)} (invalid: ${badSource.reason})` : 'unknown')}.`,
+        `Source address: ${sourceIp
+          ?? (badSource !== undefined ? `${JSON.stringify(badSource.value)} (invalid: ${badSource.reason})` : 'unknown')}.`,
         `History: ${history.count} earlier incident(s) of this kind in 30 days${history.count > 0 ? ` (${history.incidentIds.join(', ')})` : ''}.`,
         `Actions taken: ${actions.join(' ')}`,
       ].join('\n\n'),
@@ -126,8 +129,10 @@ export default definePlaybook(
     await ctx.note(`Ticket ${ticket.key} ${ticket.created ? 'opened' : 'already existed'}${ticket.url ? `: ${ticket.url}` : ''}.`);
     const contained = wiped || blocked;
     const partial = contained && notDone.length > 0;
-    await ctx.setStatus(!repeatOffender ? 'resolved' : partial ? 'partially_contained' : contained ? 'contained' : 'open');
-    const outcome = !repeatOffender ? 'first-offence' : partial ? 'partially-contained' : contained ? 'contained' : 'containment-refused';
+    await ctx.setStatus(
+      !repeatOffender ? 'resolved' : partial ? 'partially_contained' : contained ? 'contained' : 'open');
+    const outcome = !repeatOffender ? 'first-offence'
+      : partial ? 'partially-contained' : contained ? 'contained' : 'containment-refused';
     return { outcome, ticket: ticket.key, wiped, blocked, ...(partial ? { notDone } : {}) };
   },
 );

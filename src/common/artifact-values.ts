@@ -69,7 +69,9 @@ export function ipOrCidrProblem(value: string, broad = false): string | null {
 function hostProblem(value: string): string | null {
   if (value.length > HOST_MAX) return `a host name longer than ${HOST_MAX} characters`;
   // z.hostname() takes ASCII only, so look-alike Unicode must arrive as punycode (xn--…).
-  if (!hostnameSchema.safeParse(value).success) return 'not a host name (letters, digits, hyphens and dots; Unicode as xn--)';
+  if (!hostnameSchema.safeParse(value).success) {
+    return 'not a host name (letters, digits, hyphens and dots; Unicode as xn--)';
+  }
   return null;
 }
 
@@ -113,7 +115,8 @@ function typeProblem(type: string, value: string): string | null {
     }
     case 'ip/cidr': case 'cidr': return ipOrCidrProblem(value);
     case 'mac': case 'mac address':
-      return macSchemas.some((s) => s.safeParse(value).success) ? null : 'not a MAC address (six hex pairs separated by : or -)';
+      return macSchemas.some((s) => s.safeParse(value).success)
+        ? null : 'not a MAC address (six hex pairs separated by : or -)';
     case 'domain': case 'host name': case 'hostname': return hostProblem(value);
     case 'url': return urlProblem(value);
     case 'hash': case 'md5': case 'sha1': case 'sha256': case 'sha512': return hashProblem(type.toLowerCase(), value);
@@ -136,7 +139,9 @@ export interface ValueCheck {
 /** Checks one value against its contains types. */
 export function checkValue(value: string, types: readonly string[]): ValueCheck {
   if (value === '') return { valid: [], problem: 'empty' };
-  if (CONTROL_RE.test(value)) return { valid: [], problem: 'control or bidirectional-override characters in the value' };
+  if (CONTROL_RE.test(value)) {
+    return { valid: [], problem: 'control or bidirectional-override characters in the value' };
+  }
   if (value.trim() !== value) return { valid: [], problem: 'white space around the value' };
   const valid: string[] = [];
   let first: string | null = null;

@@ -39,7 +39,9 @@ export class InvalidArtifactsError extends Error {
 }
 
 /** Problems of one artifact, and its contains narrowed to the types each value satisfies. */
-function checkArtifact(a: NewArtifact, index: number): { problems: ArtifactValueProblem[]; contains: Record<string, string[]> } {
+function checkArtifact(
+  a: NewArtifact, index: number,
+): { problems: ArtifactValueProblem[]; contains: Record<string, string[]> } {
   const problems: ArtifactValueProblem[] = [];
   const contains: Record<string, string[]> = {};
   for (const [field, types] of Object.entries(a.contains ?? {})) {

@@ -25,7 +25,8 @@ async function refusingInvalid<T>(run: () => Promise<T>, pathOf: (p: ArtifactVal
     if (!(err instanceof InvalidArtifactsError)) throw err;
     throw new ApiError(422, 'invalid_artifact', `invalid artifact value: ${err.message}; nothing was stored`,
       err.problems.map((p) => ({
-        path: pathOf(p), code: 'invalid_value', message: `${p.field} is not a valid ${p.types.join(' or ')}: ${p.reason}`,
+        path: pathOf(p), code: 'invalid_value',
+        message: `${p.field} is not a valid ${p.types.join(' or ')}: ${p.reason}`,
       })));
   }
 }
@@ -75,7 +76,8 @@ export function registerIngestRoutes(app: FastifyInstance, { store, ingest }: Ap
     const policy = mapping.invalidValues ?? DEFAULT_INVALID_VALUES['splunk-webhook'];
     // A refused value is named by the alert field that supplied it (the mapping's CEF source).
     const field = (q: ArtifactValueProblem) => `result.${mapping.cef[q.field] ?? q.field}`;
-    return sendIngestResult(reply, await refusingInvalid(() => ingest.ingest(out.incident, actorOf(p), causeOf(p), policy), field));
+    return sendIngestResult(reply, await refusingInvalid(
+      () => ingest.ingest(out.incident, actorOf(p), causeOf(p), policy), field));
   });
 
   app.post(`${API_PREFIX}/incidents`, { onRequest: requireGenericIngestCredential(store), config: { accessLog: 'summary' } }, async (request, reply) => {

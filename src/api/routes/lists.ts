@@ -47,7 +47,8 @@ export function registerListRoutes(app: FastifyInstance, { store }: ApiDeps): vo
     const body = parseInput(createBody, request.body, 'body');
     const existing = await store.listLists();
     if (existing.some((l) => l.name === body.name)) throw new ApiError(409, 'conflict', `list ${body.name} already exists`);
-    const list = await store.createList(body.name, body.description ?? null, actorOf(principalOf(request)), body.kind ?? null);
+    const actor = actorOf(principalOf(request));
+    const list = await store.createList(body.name, body.description ?? null, actor, body.kind ?? null);
     return reply.code(201).header('location', `${API_PREFIX}/lists/${encodeURIComponent(list.name)}`).send({ list });
   });
 

@@ -31,7 +31,8 @@ export function registerLists(program: Command): void {
       });
       if (opts.json) return printJson(data);
       const { list, items } = data;
-      console.log(`List ${list.name}${list.kind !== null ? ` (kind ${list.kind})` : ''}${list.description ? `: ${list.description}` : ''}`);
+      const kind = list.kind !== null ? ` (kind ${list.kind})` : '';
+      console.log(`List ${list.name}${kind}${list.description ? `: ${list.description}` : ''}`);
       console.log(`  ${items.length} item${items.length === 1 ? '' : 's'}, updated ${formatTime(list.updatedAt)}`);
       for (const item of items) console.log(`  ${item}`);
     });

@@ -40,7 +40,9 @@ const toNote = (r: NoteRow): NoteRecord => ({
 });
 
 /** `cef` without the untrusted fields (the same object when there are none). */
-function trustedCef(cef: Record<string, string>, untrusted: Record<string, string> | undefined): Record<string, string> {
+function trustedCef(
+  cef: Record<string, string>, untrusted: Record<string, string> | undefined,
+): Record<string, string> {
   if (untrusted === undefined || Object.keys(untrusted).length === 0) return cef;
   return Object.fromEntries(Object.entries(cef).filter(([k]) => !Object.hasOwn(untrusted, k)));
 }
@@ -89,7 +91,8 @@ export class IncidentRepo {
         `INSERT INTO incidents (name, label, severity, status, description, owner, source, source_id,
         repeat_count, tags, created_at, updated_at, last_seen_at, closed_at)
         VALUES (?, ?, ?, 'new', ?, ?, ?, ?, 0, ?, ?, ?, ?, NULL)`),
-      insertArtifact: db.prepare<[number, string, string | null, string, string, string, string | null, string, string]>(
+      insertArtifact: db.prepare<
+        [number, string, string | null, string, string, string, string | null, string, string]>(
         `INSERT INTO artifacts (incident_id, name, label, cef, contains, untrusted, source_id, cef_text, created_at)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       artifacts: db.prepare<[number], ArtifactRow>('SELECT * FROM artifacts WHERE incident_id = ? ORDER BY id'),

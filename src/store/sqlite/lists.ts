@@ -12,11 +12,13 @@ import type { AuditLog } from './audit.js';
 import { ConflictError, NotFoundError, ValidationError, nowIso } from './common.js';
 
 interface ListRow {
-  name: string; description: string | null; kind: string | null; item_count: number; created_at: string; updated_at: string;
+  name: string; description: string | null; kind: string | null; item_count: number;
+  created_at: string; updated_at: string;
 }
 
 const toList = (r: ListRow): ListRecord => ({
-  name: r.name, description: r.description, kind: r.kind, itemCount: r.item_count, createdAt: r.created_at, updatedAt: r.updated_at,
+  name: r.name, description: r.description, kind: r.kind,
+  itemCount: r.item_count, createdAt: r.created_at, updatedAt: r.updated_at,
 });
 
 export function validateListName(name: string): void {
@@ -62,7 +64,8 @@ export class ListRepo {
       if (this.s.byName.get(name)) throw new ConflictError(`list "${name}" already exists`);
       const now = nowIso();
       this.s.insert.run(name, description, kind, now, now);
-      this.audit.appendInTx({ actor, action: 'list.create', target: `list:${name}`, detail: { description, ...(kind !== null ? { kind } : {}) } });
+      const detail = { description, ...(kind !== null ? { kind } : {}) };
+      this.audit.appendInTx({ actor, action: 'list.create', target: `list:${name}`, detail });
       return toList(this.s.byName.get(name)!);
     });
     this.deleteTx = db.transaction((name: string, actor: string) => {
@@ -100,7 +103,8 @@ export class ListRepo {
   create(name: string, description: string | null, actor: string, kind: string | null = null): ListRecord {
     validateListName(name);
     if (kind !== null && !(LIST_KINDS as readonly string[]).includes(kind)) {
-      throw new ValidationError(`unknown list kind ${JSON.stringify(kind.slice(0, 40))}: use one of ${LIST_KINDS.join(', ')}`);
+      const shown = JSON.stringify(kind.slice(0, 40));
+      throw new ValidationError(`unknown list kind ${shown}: use one of ${LIST_KINDS.join(', ')}`);
     }
     return this.createTx.immediate(name, description ?? null, kind, actor);
   }
@@ -115,9 +119,12 @@ export class ListRepo {
     if (kind === null) return;
     const problems = items.map((i) => listItemProblem(kind, i)).filter((p): p is string => p !== null);
     if (problems.length === 0) return;
-    const why = declared === null ? `its items are all IP addresses or CIDR ranges, so it is taken as kind ${kind}` : `its kind is ${kind}`;
-    const more = problems.length > 1 ? ` (and ${problems.length - 1} more invalid item${problems.length > 2 ? 's' : ''})` : '';
-    throw new ValidationError(`cannot add to list "${name}": ${why}; an item is ${problems[0]}${more}; nothing was added`);
+    const why = declared === null
+      ? `its items are all IP addresses or CIDR ranges, so it is taken as kind ${kind}` : `its kind is ${kind}`;
+    const n = problems.length - 1;
+    const more = n > 0 ? ` (and ${n} more invalid item${n > 1 ? 's' : ''})` : '';
+    throw new ValidationError(
+      `cannot add to list "${name}": ${why}; an item is ${problems[0]}${more}; nothing was added`);
   }
 
   delete(name: string, actor: string): void {
