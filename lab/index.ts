@@ -121,7 +121,8 @@ export async function provisionLab(store: Store, lab: Lab | LabEndpoints, actor 
   const bindings = { ...LAB_ASSETS, ...(settings?.bindings ?? {}) };
   await store.putPlaybookSettings({ playbookId: LAB_PLAYBOOK, enabled: settings?.enabled ?? true, automation: settings?.automation ?? null, bindings }, actor);
   if ((await store.getListItems('allowed-destinations')) === null) {
-    await store.createList('allowed-destinations', 'Destinations mobile devices may reach (IPs and CIDRs)', actor);
+    await store.createList(
+      'allowed-destinations', 'Destinations mobile devices may reach (IPs and CIDRs)', actor, 'ip');
     await store.addListItems('allowed-destinations', LAB_ALLOWED_DESTINATIONS, actor);
   }
   const splunk = (await store.listSources()).find((s) => s.name === LAB_SPLUNK_SOURCE);

@@ -7,8 +7,13 @@
  *    - yes: wipe the device via the MDM and block its address at the firewall, in parallel;
  *    - no:  a lighter response — a low-priority ticket asks the SOC to talk to the user.
  * 4. A ticket with everything gathered, linked from the incident by a note; final status.
+ *
+ * A containment branch that fails (the vendor refused, an approval was denied, the source address
+ * failed validation at ingestion and so is no IP to block) does not stop the other or the run:
+ * what was done and what was not goes into a note and the ticket, and an incident where one
+ * branch changed something while the other did not is left `partially_contained`.
  */
-import { ActionFailedError, cefValue, definePlaybook } from '../src/sdk/index.js';
+import { ActionFailedError, cefValue, definePlaybook, untrustedValue } from '../src/sdk/index.js';
 import type { DeviceRecord, UserRecord } from '../src/sdk/index.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -33,6 +38,8 @@ export default definePlaybook(
     const deviceId = cefValue(incident, 'deviceExternalId');
     const deviceName = cefValue(incident, 'deviceHostname');
     const sourceIp = cefValue(incident, 'sourceAddress');
+    // Kept as text by ingestion because it is no valid address: shown to people, never blocked.
+    const badSource = sourceIp === undefined ? untrustedValue(incident, 'sourceAddress') : undefined;
 
     if (destination === undefined) {
       await ctx.note('The alert carries no destination address: nothing to check. Left open for an analyst.');
@@ -66,18 +73,36 @@ export default definePlaybook(
     const actions: string[] = [];
     let wiped = false;
     let blocked = false;
+    // A branch that should have contained and did not (failed, refused, or impossible).
+    const notDone: string[] = [];
     if (repeatOffender) {
-      // A denied or expired approval fails only that action; the ticket still goes out and says so.
-      const refused = (err: unknown) => (err instanceof ActionFailedError && err.record.name === 'ApprovalDenied' ? err.record.message : Promise.reject(err));
+      // A failed action (vendor error, denied or expired approval) fails only its branch; the
+      // other branch, the note and the ticket still go on and say so.
+      const failed = (err: unknown) => {
+        if (!(err instanceof ActionFailedError)) return Promise.reject(err);
+        if (err.record.name === 'ApprovalDenied') return err.record.message;
+        const maybe = err.record.applied === 'unknown' ? '; the vendor may have carried it out anyway, check' : '';
+        return `failed (${err.record.message}${maybe})`;
+      };
       const [wipe, block] = await Promise.all([
-        device ? ctx.roles.mdm.wipeDevice({ deviceId: device.id }).catch(refused) : Promise.resolve(undefined),
-        sourceIp !== undefined ? ctx.roles.firewall.blockIp({ ip: sourceIp, comment: `Riposte incident ${incident.id}: ${incident.name}` }).catch(refused) : Promise.resolve(undefined),
+        device ? ctx.roles.mdm.wipeDevice({ deviceId: device.id }).catch(failed) : Promise.resolve(undefined),
+        sourceIp !== undefined ? ctx.roles.firewall.blockIp({ ip: sourceIp, comment: `Riposte incident ${incident.id}: ${incident.name}` }).catch(failed) : Promise.resolve(undefined),
       ]);
       wiped = typeof wipe === 'object' && wipe.accepted;
       blocked = typeof block === 'object' && block.blocked;
+      if (typeof wipe === 'string') notDone.push('wipe');
+      if (typeof block === 'string' || badSource !== undefined) notDone.push('block');
       actions.push(typeof wipe === 'string' ? `Wipe NOT done: ${wipe}.` : wipe ? `Wipe of ${device!.name} (${device!.id}) ${wipe.accepted ? 'accepted by the MDM' : 'not sent'} (state ${wipe.state ?? 'pending'}).` : 'Device not found in the MDM: NOT wiped.');
-      actions.push(typeof block === 'string' ? `Block NOT done: ${block}.` : block ? `Source address ${sourceIp} ${block.blocked ? 'blocked at the firewall' : 'not blocked'}${block.detail ? ` (${block.detail})` : ''}.` : 'No source address in the alert: nothing blocked.');
-      await ctx.note(`Repeat offender (${history.count} earlier incident(s) in 30 days: ${history.incidentIds.join(', ')}). ${actions.join(' ')}`);
+      actions.push(typeof block === 'string' ? `Block NOT done: ${block}.` : block ? `Source address ${sourceIp} ${block.blocked ? 'blocked at the firewall' : 'not blocked'}${block.detail ? ` (${block.detail})` : ''}.`
+        : badSource !== undefined
+          ? `Block NOT done: the alert's source address ${JSON.stringify(badSource.value)} is not a valid address ` +
+            `(${badSource.reason}); nothing was sent to the firewall.`
+          : 'No source address in the alert: nothing blocked.');
+      const done = [wiped ? 'wipe' : '', blocked ? 'block' : ''].filter((s) => s !== '');
+      const finish = done.length > 0 && notDone.length > 0
+        ? ` PARTIALLY CONTAINED: ${done.join(' and ')} done, ${notDone.join(' and ')} NOT done — finish it by hand.`
+        : '';
+      await ctx.note(`Repeat offender (${history.count} earlier incident(s) in 30 days: ${history.incidentIds.join(', ')}). ${actions.join(' ')}${finish}`);
     } else {
       actions.push('First offence: no containment; the SOC is asked to contact the user.');
       await ctx.note('First offence in 30 days: lighter response (ticket to the SOC to contact the user), no wipe or block.');
@@ -94,7 +119,8 @@ export default definePlaybook(
         `Destination ${destination} is not on the access list "${ACCESS_LIST}".`,
         `Device: ${device ? `${device.name} (${device.id}), serial ${device.serialNumber ?? '?'}, ${device.os ?? '?'} ${device.model ?? ''}, user ${device.userPrincipalName ?? '?'}` : `not found in the MDM (${deviceId ?? deviceName ?? 'no id in the alert'})`}`,
         `User: ${user ? `${user.displayName ?? user.userName} <${user.email ?? user.userName}>, ${user.jobTitle ?? ''} ${user.department ?? ''}`.trim() : `not found in the directory (${userName ?? 'no user in the alert'})`}`,
-        `Source address: ${sourceIp ?? 'unknown'}.`,
+        `Source address: ${sourceIp
+          ?? (badSource !== undefined ? `${JSON.stringify(badSource.value)} (invalid: ${badSource.reason})` : 'unknown')}.`,
         `History: ${history.count} earlier incident(s) of this kind in 30 days${history.count > 0 ? ` (${history.incidentIds.join(', ')})` : ''}.`,
         `Actions taken: ${actions.join(' ')}`,
       ].join('\n\n'),
@@ -102,7 +128,11 @@ export default definePlaybook(
     });
     await ctx.note(`Ticket ${ticket.key} ${ticket.created ? 'opened' : 'already existed'}${ticket.url ? `: ${ticket.url}` : ''}.`);
     const contained = wiped || blocked;
-    await ctx.setStatus(!repeatOffender ? 'resolved' : contained ? 'contained' : 'open');
-    return { outcome: !repeatOffender ? 'first-offence' : contained ? 'contained' : 'containment-refused', ticket: ticket.key, wiped, blocked };
+    const partial = contained && notDone.length > 0;
+    await ctx.setStatus(
+      !repeatOffender ? 'resolved' : partial ? 'partially_contained' : contained ? 'contained' : 'open');
+    const outcome = !repeatOffender ? 'first-offence'
+      : partial ? 'partially-contained' : contained ? 'contained' : 'containment-refused';
+    return { outcome, ticket: ticket.key, wiped, blocked, ...(partial ? { notDone } : {}) };
   },
 );

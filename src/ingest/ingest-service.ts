@@ -7,12 +7,16 @@
  * (`riposte playbooks trigger`, in the playbook's settings) or else the playbook's own
  * (`triggers.when`). The store evaluates it in the ingest transaction; a condition that does not
  * hold, or cannot be decided, starts no run and is named in the incident's audit entry.
+ *
+ * Every typed artifact value is validated first (artifact-validation.ts): under the `refuse`
+ * policy an invalid one throws InvalidArtifactsError before anything is written.
  */
 import type { IngestResult, IngestRun, RunCondition, Store } from '../store/store.js';
 import type { NewIncident } from '../store/records.js';
 import type { PlaybookRegistry } from '../engine/registry.js';
 import { parseTriggerCondition } from '../engine/trigger-condition.js';
 import { newRunFor } from './new-run.js';
+import { validateArtifacts, type InvalidValuePolicy } from './artifact-validation.js';
 
 export interface RunWaker {
   /** Something changed in the run queue: look for due runs now. */
@@ -38,9 +42,13 @@ export class IngestService {
   /**
    * `actor` is the audit actor (`token:<name>`, `source:<name>`); `cause` the principal the runs
    * are started for (`user:<name>`, `source:<name>`), who may never approve their destructive
-   * actions (four-eyes). Default: the actor.
+   * actions (four-eyes). Default: the actor. `invalidValues`: what an invalid typed artifact value
+   * does (default `untrusted`: stored, never handed to a playbook as its type).
    */
-  async ingest(incident: NewIncident, actor: string, cause: string = actor): Promise<IngestResult> {
+  async ingest(
+    alert: NewIncident, actor: string, cause: string = actor, invalidValues: InvalidValuePolicy = 'untrusted',
+  ): Promise<IngestResult> {
+    const incident = validateArtifacts(alert, invalidValues);
     const runs: IngestRun[] = [];
     for (const p of this.registry.matching(incident.label)) {
       const settings = await this.store.getPlaybookSettings(p.config.id);

@@ -4,9 +4,10 @@ export type {
   ActionKind, ActionContext, ReconcileContext, ReconcileOutcome, ActionDefinition, AnyActionDefinition,
   AppMeta, AppDefinition, ActionBuilder, ActionInput, ActionOutput,
 } from './app.js';
-export { definePlaybook, cefValue } from './playbook.js';
+export { definePlaybook, cefValue, untrustedValue } from './playbook.js';
 export type {
-  Severity, IncidentStatus, AutomationLevel, ArtifactView, IncidentView, AssetClient, RelatedQuery, RelatedResult,
+  Severity, IncidentStatus, AutomationLevel, ArtifactView, UntrustedValue, IncidentView, AssetClient, RelatedQuery,
+  RelatedResult,
   PlaybookContext, PlaybookConfig, PlaybookFunction, PlaybookDefinition, PromptSpec, PromptResult, PromptAnswerOf,
 } from './playbook.js';
 export { capabilities, DeviceRecord, UserRecord } from './capabilities.js';

@@ -3,5 +3,5 @@
  * apps, schemas (zod) or anything of Node. A playbook's bundle resolves its SDK import (`riposte`,
  * or a path to the SDK's index) to this module; types come from the full SDK as usual.
  */
-export { definePlaybook, cefValue } from './playbook.js';
+export { definePlaybook, cefValue, untrustedValue } from './playbook.js';
 export { ActionError, TerminalError, RetryableError, ActionFailedError, toErrorRecord } from './errors.js';

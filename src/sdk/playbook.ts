@@ -20,6 +20,21 @@ export interface ArtifactView {
   readonly cef: Readonly<Record<string, string>>;
   /** CEF field → "contains" types, e.g. `{ destinationAddress: ['ip'] }`. */
   readonly contains: Readonly<Record<string, readonly string[]>>;
+  /**
+   * Typed fields whose value failed validation at ingestion (the source stores them as untrusted
+   * text instead of refusing the alert): not in `cef` or `contains`, so `cefValue` never returns
+   * them. Here for notes and tickets only — never pass `value` to an action as its type.
+   */
+  readonly untrusted?: Readonly<Record<string, UntrustedValue>>;
+}
+
+export interface UntrustedValue {
+  /** The raw value as the alert carried it (text from outside: quote it, never act on it). */
+  readonly value: string;
+  /** Why it failed, e.g. `not an IP address (type ip)`. */
+  readonly reason: string;
+  /** The contains types it claimed. */
+  readonly types: readonly string[];
 }
 
 /** The incident as it was when the run started (a snapshot, so replays see the same data). */
@@ -39,6 +54,15 @@ export function cefValue(incident: IncidentView, field: string): string | undefi
   for (const a of incident.artifacts) {
     const v = a.cef[field];
     if (v !== undefined && v !== '') return v;
+  }
+  return undefined;
+}
+
+/** The first untrusted value of a CEF field across the incident's artifacts (see ArtifactView.untrusted). */
+export function untrustedValue(incident: IncidentView, field: string): UntrustedValue | undefined {
+  for (const a of incident.artifacts) {
+    const u = a.untrusted !== undefined && Object.hasOwn(a.untrusted, field) ? a.untrusted[field] : undefined;
+    if (u !== undefined) return u;
   }
   return undefined;
 }

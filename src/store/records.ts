@@ -7,6 +7,8 @@ export interface NewArtifact {
   label?: string;
   cef: Record<string, string>;
   contains?: Record<string, string[]>;
+  /** Typed CEF fields whose value failed validation → why (see src/ingest/artifact-validation.ts). */
+  untrusted?: Record<string, string>;
   sourceId?: string;
 }
 
@@ -31,6 +33,11 @@ export interface ArtifactRecord {
   label: string | null;
   cef: Record<string, string>;
   contains: Record<string, string[]>;
+  /**
+   * Typed CEF fields whose raw value (still in `cef`) failed validation → why. No playbook
+   * receives them in `cef`: a run's view lists them under `untrusted`.
+   */
+  untrusted: Record<string, string>;
   sourceId: string | null;
   createdAt: string;
 }
@@ -196,6 +203,8 @@ export interface AssetRecord {
 export interface ListRecord {
   name: string;
   description: string | null;
+  /** What the items are (a contains type such as `ip`); null: untyped (items of any kind). */
+  kind: string | null;
   itemCount: number;
   createdAt: string;
   updatedAt: string;

@@ -40,6 +40,11 @@ export const sourceMappingSchema = z.strictObject({
     .refine((r) => Object.keys(r).length > 0, 'must map at least one CEF key'),
   /** CEF key → contains types, overriding the defaults. */
   contains: z.record(cefKeySchema, containsTypesSchema).optional(),
+  /**
+   * An alert whose typed CEF value is invalid (`src_ip=not-an-ip`): `refuse` it (422, nothing
+   * stored; Splunk will not resend it) or store it with the value as `untrusted` text (default).
+   */
+  invalidValues: z.enum(['refuse', 'untrusted']).optional(),
 });
 
 export type SourceMapping = z.infer<typeof sourceMappingSchema>;

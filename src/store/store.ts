@@ -340,7 +340,8 @@ export interface Store {
   listActionResults(runId: string): Promise<ActionResultRecord[]>;
 
   // ── custom lists ─────────────────────────────────────────────────────────────────────────
-  createList(name: string, description: string | null, actor: string): Promise<ListRecord>;
+  /** `kind`: what the items must be (LIST_KINDS in common/artifact-values.ts); null or absent: untyped. */
+  createList(name: string, description: string | null, actor: string, kind?: string | null): Promise<ListRecord>;
   deleteList(name: string, actor: string): Promise<void>;
   listLists(): Promise<ListRecord[]>;
   getListItems(name: string): Promise<string[] | null>;

@@ -49,8 +49,9 @@ describe('POST /api/v1/incidents (generic ingest)', () => {
     assert.equal(inc.sourceId, 'edr-alert-1');
     assert.deepEqual(inc.tags, ['mobile']);
     assert.equal(inc.description, 'from the EDR');
+    // A field keeps the contains types its value passes: suser "bob" is a user name, not an e-mail.
     assert.deepEqual(inc.artifacts[0]?.contains, {
-      destinationAddress: ['ip'], suser: ['user name', 'email'], deviceCustomId: ['device id'],
+      destinationAddress: ['ip'], suser: ['user name'], deviceCustomId: ['device id'],
     });
     const audit = await h.store.listAudit({ after: 0, limit: 500 });
     assert.ok(audit.some((e) => e.actor === 'token:ingest'));

@@ -191,6 +191,17 @@ describe('read and triage routes', () => {
     assertError(await get('/api/v1/lists/nope'), 404, 'not_found');
   });
 
+  it('lists: a list of kind ip refuses not-an-ip through the API, naming the kind; an unknown kind is a 400', async () => {
+    assertError(await send('POST', '/api/v1/lists', { name: 'ips', kind: 'ip' }, TOKENS.viewer), 403, 'forbidden');
+    const res = await send('POST', '/api/v1/lists', { name: 'ips', kind: 'ip' });
+    assert.equal(res.statusCode, 201, res.body);
+    assert.equal((res.json() as { list: { kind: string } }).list.kind, 'ip');
+    const e = assertError(await send('POST', '/api/v1/lists/ips/items', { items: ['10.0.0.1', 'not-an-ip'] }), 400, 'invalid_request');
+    assert.match(e.error.message, /its kind is ip/);
+    assert.deepEqual((await get('/api/v1/lists/ips')).json(), { name: 'ips', items: [] });
+    assertError(await send('POST', '/api/v1/lists', { name: 'odd', kind: 'colour' }), 400, 'invalid_body');
+  });
+
   it('audit: pages in order and verifies', async () => {
     let res = await get('/api/v1/audit?limit=2');
     const p1 = res.json() as { entries: Array<{ id: number }>; nextAfter: number | null };

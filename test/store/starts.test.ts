@@ -114,6 +114,7 @@ test('migration 11 leaves the runs recorded before it unlinked', async () => {
       + 'ALTER TABLE api_tokens DROP COLUMN revoked_at; ALTER TABLE api_tokens DROP COLUMN last_used_at; '
       + 'DROP TABLE incident_editors; ALTER TABLE runs DROP COLUMN also_caused_by; ALTER TABLE approvals DROP COLUMN excluded; '
       + 'ALTER TABLE prompts DROP COLUMN gates_containment; ALTER TABLE prompts DROP COLUMN excluded; '
+      + 'ALTER TABLE artifacts DROP COLUMN untrusted; ALTER TABLE lists DROP COLUMN kind; '
       + 'DELETE FROM schema_migrations WHERE version > 10;',
   );
   db.close();

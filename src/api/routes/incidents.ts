@@ -6,9 +6,10 @@ import { ApiError, parseInput } from '../errors.js';
 import { actorOf, principalOf, READ_ROLES, requireApiToken, WRITE_ROLES } from '../auth.js';
 import { idParams, limitString, positiveIntString } from '../params.js';
 import { severitySchema } from '../../ingest/mapping.js';
+import { INCIDENT_STATUSES } from '../../common/domain.js';
 import type { IncidentQuery } from '../../store/store.js';
 
-const statusSchema = z.enum(['new', 'open', 'contained', 'resolved', 'closed']);
+const statusSchema = z.enum(INCIDENT_STATUSES);
 
 const listQuery = z.strictObject({
   status: statusSchema.optional(),

@@ -5,11 +5,31 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { IngestResult } from '../../store/store.js';
 import { API_PREFIX, type ApiDeps } from '../deps.js';
-import { ApiError, parseInput, zodDetails } from '../errors.js';
+import { ApiError, formatPath, parseInput, zodDetails } from '../errors.js';
 import { actorOf, causeOf, principalOf, requireGenericIngestCredential, requireSplunkSource, type Principal } from '../auth.js';
 import { splunkAlertToIncident, splunkWebhookSchema } from '../../ingest/splunk-webhook.js';
 import { DEFAULT_SPLUNK_MAPPING, sourceMappingSchema, type SourceMapping } from '../../ingest/mapping.js';
 import { genericIncidentSchema, genericToIncident, plainlyValidGenericIncident } from '../../ingest/generic.js';
+import {
+  DEFAULT_INVALID_VALUES, InvalidArtifactsError, type ArtifactValueProblem,
+} from '../../ingest/artifact-validation.js';
+
+/**
+ * An invalid typed artifact value refused: 422 with one detail per field, at `pathOf(problem)`.
+ * The value itself is never echoed back.
+ */
+async function refusingInvalid<T>(run: () => Promise<T>, pathOf: (p: ArtifactValueProblem) => string): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (!(err instanceof InvalidArtifactsError)) throw err;
+    throw new ApiError(422, 'invalid_artifact', `invalid artifact value: ${err.message}; nothing was stored`,
+      err.problems.map((p) => ({
+        path: pathOf(p), code: 'invalid_value',
+        message: `${p.field} is not a valid ${p.types.join(' or ')}: ${p.reason}`,
+      })));
+  }
+}
 
 function sendIngestResult(reply: FastifyReply, r: IngestResult): FastifyReply {
   const incidentId = r.incident.id;
@@ -47,12 +67,17 @@ export function registerIngestRoutes(app: FastifyInstance, { store, ingest }: Ap
   app.post(`${API_PREFIX}/ingest/splunk`, { onRequest: requireSplunkSource(store), config: { accessLog: 'summary' } }, async (request, reply) => {
     const p = principalOf(request);
     const body = parseInput(splunkWebhookSchema, request.body, 'body');
-    const out = splunkAlertToIncident(body, mappingOf(p, request.log), p.name);
+    const mapping = mappingOf(p, request.log);
+    const out = splunkAlertToIncident(body, mapping, p.name);
     if (!out.ok) {
       throw new ApiError(422, 'unmappable', out.reason,
         out.missingFields.map((f) => ({ path: `result.${f}`, code: 'missing_field', message: 'mapped field is absent or empty' })));
     }
-    return sendIngestResult(reply, await ingest.ingest(out.incident, actorOf(p), causeOf(p)));
+    const policy = mapping.invalidValues ?? DEFAULT_INVALID_VALUES['splunk-webhook'];
+    // A refused value is named by the alert field that supplied it (the mapping's CEF source).
+    const field = (q: ArtifactValueProblem) => `result.${mapping.cef[q.field] ?? q.field}`;
+    return sendIngestResult(reply, await refusingInvalid(
+      () => ingest.ingest(out.incident, actorOf(p), causeOf(p), policy), field));
   });
 
   app.post(`${API_PREFIX}/incidents`, { onRequest: requireGenericIngestCredential(store), config: { accessLog: 'summary' } }, async (request, reply) => {
@@ -60,6 +85,10 @@ export function registerIngestRoutes(app: FastifyInstance, { store, ingest }: Ap
     const body = plainlyValidGenericIncident(request.body) ?? parseInput(genericIncidentSchema, request.body, 'body');
     // Dedupe namespace of sourceId: the generic source, or the API token that sent it.
     const source = p.kind === 'source' ? p.name : `token:${p.name}`;
-    return sendIngestResult(reply, await ingest.ingest(genericToIncident(body, source), actorOf(p), causeOf(p)));
+    // The generic route refuses invalid values: its sender can correct and resend (docs/ingestion).
+    const incident = genericToIncident(body, source);
+    const path = (q: ArtifactValueProblem) => formatPath(['artifacts', q.artifact, 'cef', q.field]);
+    return sendIngestResult(reply, await refusingInvalid(
+      () => ingest.ingest(incident, actorOf(p), causeOf(p), DEFAULT_INVALID_VALUES.generic), path));
   });
 }

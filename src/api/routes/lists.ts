@@ -14,6 +14,7 @@ import { callerHolds } from '../route-access.js';
 import { actorFor, eligible } from '../../policy/principal.js';
 import { getListEditors, putListEditors } from '../../policy/list-editors.js';
 import { broadEntryProblem, LIST_GUARD_SETTING, listGuardSettings } from '../../policy/list-guard.js';
+import { LIST_KINDS } from '../../common/artifact-values.js';
 
 export const MAX_ITEMS_PER_REQUEST = 10_000;
 
@@ -25,6 +26,8 @@ const nameParams = z.strictObject({ name: z.string().min(1).max(128) });
 const createBody = z.strictObject({
   name: listNameSchema,
   description: z.string().max(2000).nullable().optional(),
+  /** What the items must be; absent: untyped (an all-IP list is still taken as kind ip). */
+  kind: z.enum(LIST_KINDS).optional(),
 });
 
 const itemsBody = z.strictObject({
@@ -88,7 +91,8 @@ export function registerListRoutes(app: FastifyInstance, { store }: ApiDeps): vo
     const body = parseInput(createBody, request.body, 'body');
     const existing = await store.listLists();
     if (existing.some((l) => l.name === body.name)) throw new ApiError(409, 'conflict', `list ${body.name} already exists`);
-    const list = await store.createList(body.name, body.description ?? null, actorOf(principalOf(request)));
+    const actor = actorOf(principalOf(request));
+    const list = await store.createList(body.name, body.description ?? null, actor, body.kind ?? null);
     return reply.code(201).header('location', `${API_PREFIX}/lists/${encodeURIComponent(list.name)}`).send({ list });
   });
 

@@ -2,11 +2,12 @@
 import type { Command } from 'commander';
 import type { IncidentQuery } from '../../store/store.js';
 import type { IncidentStatus } from '../../sdk/playbook.js';
+import { INCIDENT_STATUSES } from '../../common/domain.js';
 import { CliError, positiveInt, printJson, withStore } from '../open-store.js';
 import { durationBetween, formatDuration, formatTime, table, terminalSafe as s, truncate } from '../format.js';
 import { print } from '../output.js';
 
-const STATUSES: IncidentStatus[] = ['new', 'open', 'contained', 'resolved', 'closed'];
+const STATUSES: IncidentStatus[] = [...INCIDENT_STATUSES];
 
 export function registerIncidents(program: Command): void {
   const incidents = program.command('incidents').description('list and inspect incidents');

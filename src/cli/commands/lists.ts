@@ -11,6 +11,7 @@ import {
 } from '../../policy/list-guard.js';
 import { formatTime, table, terminalSafe as s } from '../format.js';
 import { print } from '../output.js';
+import { LIST_KINDS } from '../../common/artifact-values.js';
 
 export function registerLists(program: Command): void {
   const lists = program.command('lists').description('custom lists used by playbooks (IP lists match CIDR entries)');
@@ -39,7 +40,8 @@ export function registerLists(program: Command): void {
       });
       if (opts.json) return printJson(data);
       const { list, items } = data;
-      print(`List ${s(list.name)}${list.description ? `: ${s(list.description)}` : ''}`);
+      const kind = list.kind !== null ? ` (kind ${list.kind})` : '';
+      print(`List ${s(list.name)}${kind}${list.description ? `: ${s(list.description)}` : ''}`);
       print(`  ${items.length} item${items.length === 1 ? '' : 's'}, updated ${formatTime(list.updatedAt)}`);
       for (const item of items) print(`  ${s(item)}`);
     });
@@ -48,8 +50,9 @@ export function registerLists(program: Command): void {
     .description('create an empty list')
     .argument('<name>', "1-64 letters, digits, '.', '_' or '-'")
     .option('--description <text>', 'what the list is for')
-    .action(async (name: string, opts: { description?: string }, cmd: Command) => {
-      await withStore(cmd, (store) => store.createList(name, opts.description ?? null, cliActor()));
+    .option('--kind <kind>', `what every item must be: ${LIST_KINDS.join(', ')} (default: untyped)`)
+    .action(async (name: string, opts: { description?: string; kind?: string }, cmd: Command) => {
+      await withStore(cmd, (store) => store.createList(name, opts.description ?? null, cliActor(), opts.kind ?? null));
       print(`created list "${name}"`);
     });
 

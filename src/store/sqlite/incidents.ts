@@ -20,7 +20,7 @@ interface IncidentRow {
 }
 interface ArtifactRow {
   id: number; incident_id: number; name: string; label: string | null; cef: string; contains: string;
-  source_id: string | null; created_at: string;
+  untrusted: string; source_id: string | null; created_at: string;
 }
 interface NoteRow { id: number; incident_id: number; run_id: string | null; author: string; text: string; created_at: string }
 
@@ -32,11 +32,34 @@ const toIncident = (r: IncidentRow): IncidentRecord => ({
 });
 const toArtifact = (r: ArtifactRow): ArtifactRecord => ({
   id: r.id, incidentId: r.incident_id, name: r.name, label: r.label, cef: JSON.parse(r.cef) as Record<string, string>,
-  contains: JSON.parse(r.contains) as Record<string, string[]>, sourceId: r.source_id, createdAt: r.created_at,
+  contains: JSON.parse(r.contains) as Record<string, string[]>,
+  untrusted: JSON.parse(r.untrusted) as Record<string, string>, sourceId: r.source_id, createdAt: r.created_at,
 });
 const toNote = (r: NoteRow): NoteRecord => ({
   id: r.id, incidentId: r.incident_id, runId: r.run_id, author: r.author, text: r.text, createdAt: r.created_at,
 });
+
+/** `cef` without the untrusted fields (the same object when there are none). */
+function trustedCef(
+  cef: Record<string, string>, untrusted: Record<string, string> | undefined,
+): Record<string, string> {
+  if (untrusted === undefined || Object.keys(untrusted).length === 0) return cef;
+  return Object.fromEntries(Object.entries(cef).filter(([k]) => !Object.hasOwn(untrusted, k)));
+}
+
+/**
+ * An artifact as a run sees it: a field whose value failed validation is not in `cef` or
+ * `contains` (so `cefValue` never returns it as that type) but in `untrusted`, raw value and why.
+ */
+function artifactView(a: ArtifactRecord): ArtifactView {
+  const view = { id: a.id, name: a.name, ...(a.label !== null ? { label: a.label } : {}) };
+  const bad = Object.keys(a.untrusted);
+  if (bad.length === 0) return { ...view, cef: a.cef, contains: a.contains };
+  const contains = Object.fromEntries(Object.entries(a.contains).filter(([k]) => !Object.hasOwn(a.untrusted, k)));
+  const untrusted = Object.fromEntries(bad.filter((k) => a.cef[k] !== undefined)
+    .map((k) => [k, { value: a.cef[k]!, reason: a.untrusted[k]!, types: a.contains[k] ?? [] }]));
+  return { ...view, cef: trustedCef(a.cef, a.untrusted), contains, untrusted };
+}
 
 const CLOSED_STATUSES: ReadonlySet<string> = new Set(['closed', 'resolved']);
 /** One statement writes the field rows of a typical artifact (founding scenario: 7–9 fields). */
@@ -68,9 +91,10 @@ export class IncidentRepo {
         `INSERT INTO incidents (name, label, severity, status, description, owner, source, source_id,
         repeat_count, tags, created_at, updated_at, last_seen_at, closed_at)
         VALUES (?, ?, ?, 'new', ?, ?, ?, ?, 0, ?, ?, ?, ?, NULL)`),
-      insertArtifact: db.prepare<[number, string, string | null, string, string, string | null, string, string]>(
-        `INSERT INTO artifacts (incident_id, name, label, cef, contains, source_id, cef_text, created_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+      insertArtifact: db.prepare<
+        [number, string, string | null, string, string, string, string | null, string, string]>(
+        `INSERT INTO artifacts (incident_id, name, label, cef, contains, untrusted, source_id, cef_text, created_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       artifacts: db.prepare<[number], ArtifactRow>('SELECT * FROM artifacts WHERE incident_id = ? ORDER BY id'),
       update: db.prepare(`UPDATE incidents SET status = @status, severity = @severity, owner = @owner,
         closed_at = @closed_at, updated_at = @updated_at WHERE id = @id`),
@@ -166,7 +190,7 @@ export class IncidentRepo {
       const fields: Array<[string, string]> = [];
       for (const [field, value] of Object.entries(cef)) if (value !== undefined && value !== null) fields.push([field, String(value)]);
       const art = this.s.insertArtifact.run(id, a.name, a.label ?? null, JSON.stringify(cef), JSON.stringify(a.contains ?? {}),
-        a.sourceId ?? null, fields.map((f) => f[1]).join('\n'), now);
+        JSON.stringify(a.untrusted ?? {}), a.sourceId ?? null, fields.map((f) => f[1]).join('\n'), now);
       this.insertFields(Number(art.lastInsertRowid), id, fields);
     }
     // The row as just written (what toIncident would read back, without reading it back).
@@ -198,8 +222,11 @@ export class IncidentRepo {
     const notTriggered: NotTriggered[] = [];
     if (!candidates.some((r) => r.condition !== undefined)) return { runs: candidates, notTriggered };
     const lists = this.lists;
+    // A condition sees what a playbook would: untrusted values are not artifact fields.
+    const artifacts = inc.artifacts.some((a) => a.untrusted !== undefined)
+      ? inc.artifacts.map((a) => ({ ...a, cef: trustedCef(a.cef, a.untrusted) })) : inc.artifacts;
     const subject: TriggerSubject = {
-      severity: inc.severity, label: inc.label, source: inc.source, artifacts: inc.artifacts,
+      severity: inc.severity, label: inc.label, source: inc.source, artifacts,
       inList: (list, value) => lists.contains(list, value),
     };
     const runs = candidates.filter((r) => {
@@ -236,7 +263,7 @@ export class IncidentRepo {
   viewOf(incident: IncidentRecord): IncidentView {
     const artifacts: ArtifactView[] = this.s.artifacts.all(incident.id).map((r) => {
       const a = toArtifact(r);
-      return { id: a.id, name: a.name, ...(a.label !== null ? { label: a.label } : {}), cef: a.cef, contains: a.contains };
+      return artifactView(a);
     });
     return {
       id: incident.id, name: incident.name, label: incident.label, severity: incident.severity,

@@ -1,15 +1,24 @@
-/** Custom lists (allow/deny lists of IPs, CIDRs, hostnames, users…). */
+/**
+ * Custom lists (allow/deny lists of IPs, CIDRs, hostnames, users…). A list may declare the kind
+ * of its items (`ip`, `domain`, …); an untyped list whose items are all IPs/CIDRs is taken as an
+ * `ip` list. Items added to a list of a kind must be valid of it (src/common/artifact-values.ts).
+ */
 import type Database from 'better-sqlite3';
 import type { ListRecord } from '../records.js';
 import { isIP } from 'node:net';
+import { inferListKind, LIST_KINDS, listItemProblem } from '../../common/artifact-values.js';
 import { ipInList, listNameProblem, validateListItem } from '../ip-match.js';
 import type { AuditLog } from './audit.js';
 import { ConflictError, NotFoundError, ValidationError, nowIso } from './common.js';
 
-interface ListRow { name: string; description: string | null; item_count: number; created_at: string; updated_at: string }
+interface ListRow {
+  name: string; description: string | null; kind: string | null; item_count: number;
+  created_at: string; updated_at: string;
+}
 
 const toList = (r: ListRow): ListRecord => ({
-  name: r.name, description: r.description, itemCount: r.item_count, createdAt: r.created_at, updatedAt: r.updated_at,
+  name: r.name, description: r.description, kind: r.kind,
+  itemCount: r.item_count, createdAt: r.created_at, updatedAt: r.updated_at,
 });
 
 export function validateListName(name: string): void {
@@ -35,13 +44,13 @@ export class ListRepo {
   private readonly removeTx;
 
   constructor(db: Database.Database, private readonly audit: AuditLog) {
-    const select = `SELECT l.name, l.description, l.created_at, l.updated_at,
+    const select = `SELECT l.name, l.description, l.kind, l.created_at, l.updated_at,
       (SELECT COUNT(*) FROM list_items i WHERE i.list_name = l.name) AS item_count FROM lists l`;
     this.s = {
       byName: db.prepare<[string], ListRow>(`${select} WHERE l.name = ?`),
       all: db.prepare<[], ListRow>(`${select} ORDER BY l.name`),
-      insert: db.prepare<[string, string | null, string, string]>(
-        'INSERT INTO lists (name, description, created_at, updated_at) VALUES (?, ?, ?, ?)'),
+      insert: db.prepare<[string, string | null, string | null, string, string]>(
+        'INSERT INTO lists (name, description, kind, created_at, updated_at) VALUES (?, ?, ?, ?, ?)'),
       delete: db.prepare<[string]>('DELETE FROM lists WHERE name = ?'),
       touch: db.prepare<[string, string]>('UPDATE lists SET updated_at = ? WHERE name = ?'),
       items: db.prepare<[string], { item: string }>('SELECT item FROM list_items WHERE list_name = ? ORDER BY item'),
@@ -51,11 +60,12 @@ export class ListRepo {
       hasItem: db.prepare<[string, string], { one: number }>(
         'SELECT 1 AS one FROM list_items WHERE list_name = ? AND item = ?'),
     };
-    this.createTx = db.transaction((name: string, description: string | null, actor: string) => {
+    this.createTx = db.transaction((name: string, description: string | null, kind: string | null, actor: string) => {
       if (this.s.byName.get(name)) throw new ConflictError(`list "${name}" already exists`);
       const now = nowIso();
-      this.s.insert.run(name, description, now, now);
-      this.audit.appendInTx({ actor, action: 'list.create', target: `list:${name}`, detail: { description } });
+      this.s.insert.run(name, description, kind, now, now);
+      const detail = { description, ...(kind !== null ? { kind } : {}) };
+      this.audit.appendInTx({ actor, action: 'list.create', target: `list:${name}`, detail });
       return toList(this.s.byName.get(name)!);
     });
     this.deleteTx = db.transaction((name: string, actor: string) => {
@@ -66,6 +76,7 @@ export class ListRepo {
     });
     this.addTx = db.transaction((name: string, items: string[], actor: string) => {
       this.mustExist(name);
+      this.checkKind(name, items);
       const now = nowIso();
       const added = items.filter((item) => this.s.addItem.run(name, item, now).changes > 0);
       if (added.length > 0) {
@@ -89,9 +100,31 @@ export class ListRepo {
     if (!this.s.byName.get(name)) throw new NotFoundError(`list "${name}" not found`);
   }
 
-  create(name: string, description: string | null, actor: string): ListRecord {
+  create(name: string, description: string | null, actor: string, kind: string | null = null): ListRecord {
     validateListName(name);
-    return this.createTx.immediate(name, description ?? null, actor);
+    if (kind !== null && !(LIST_KINDS as readonly string[]).includes(kind)) {
+      const shown = JSON.stringify(kind.slice(0, 40));
+      throw new ValidationError(`unknown list kind ${shown}: use one of ${LIST_KINDS.join(', ')}`);
+    }
+    return this.createTx.immediate(name, description ?? null, kind, actor);
+  }
+
+  /**
+   * Refuses (ValidationError, nothing added) items that are not of the list's kind: the declared
+   * one, or `ip` inferred from items that are all IPs/CIDRs. Inside the caller's transaction.
+   */
+  private checkKind(name: string, items: readonly string[]): void {
+    const declared = this.s.byName.get(name)?.kind ?? null;
+    const kind = declared ?? inferListKind(this.s.items.all(name).map((r) => r.item));
+    if (kind === null) return;
+    const problems = items.map((i) => listItemProblem(kind, i)).filter((p): p is string => p !== null);
+    if (problems.length === 0) return;
+    const why = declared === null
+      ? `its items are all IP addresses or CIDR ranges, so it is taken as kind ${kind}` : `its kind is ${kind}`;
+    const n = problems.length - 1;
+    const more = n > 0 ? ` (and ${n} more invalid item${n > 1 ? 's' : ''})` : '';
+    throw new ValidationError(
+      `cannot add to list "${name}": ${why}; an item is ${problems[0]}${more}; nothing was added`);
   }
 
   delete(name: string, actor: string): void {
@@ -144,6 +177,7 @@ export class ListRepo {
     if (c.op === 'add') {
       const problem = validateListItem(c.item);
       if (problem !== null) throw new ValidationError(`cannot add to list "${c.list}": ${problem}`);
+      this.checkKind(c.list, [c.item]);
     }
     const now = nowIso();
     const changed = c.op === 'add'

@@ -18,6 +18,7 @@ import { MIGRATION_012_SCHEDULES } from './migration-012-schedules.js';
 import { MIGRATION_013_TRIGGER_CONDITION } from './migration-013-trigger-condition.js';
 import { MIGRATION_014_REPO_REQUIRE_TESTS } from './migration-014-repo-require-tests.js';
 import { MIGRATION_021_SEPARATION } from './migration-021-separation.js';
+import { MIGRATION_022_ARTIFACT_VALIDATION } from './migration-022-artifact-validation.js';
 import { MIGRATION_024_TOKEN_LIFECYCLE } from './migration-024-token-lifecycle.js';
 
 export interface Migration {
@@ -262,6 +263,7 @@ CREATE UNIQUE INDEX case_comments_marker ON case_comments(case_id, marker) WHERE
   MIGRATION_013_TRIGGER_CONDITION,
   MIGRATION_014_REPO_REQUIRE_TESTS,
   MIGRATION_021_SEPARATION,
+  MIGRATION_022_ARTIFACT_VALIDATION,
   MIGRATION_024_TOKEN_LIFECYCLE,
 ];
 

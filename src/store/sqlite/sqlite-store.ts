@@ -249,7 +249,9 @@ export class SqliteStore implements Store {
   }
 
   // ── custom lists ──
-  async createList(name: string, description: string | null, actor: string): Promise<ListRecord> { return this.r.lists.create(name, description, actor); }
+  async createList(name: string, description: string | null, actor: string, kind?: string | null): Promise<ListRecord> {
+    return this.r.lists.create(name, description, actor, kind ?? null);
+  }
   async deleteList(name: string, actor: string): Promise<void> { this.r.lists.delete(name, actor); }
   async listLists(): Promise<ListRecord[]> { return this.r.lists.all(); }
   async getListItems(name: string): Promise<string[] | null> { return this.r.lists.items(name); }
