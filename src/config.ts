@@ -14,6 +14,9 @@ export interface ServeConfig {
   sqliteSync: 'full' | 'normal';
   logLevel: string;
   engineConcurrency: number;
+  /** `--key-file` / `--key-command`: the master key's source (master-key.ts; the environment is read there). */
+  keyFile?: string;
+  keyCommand?: string;
   /** E-mail for approval requests and prompts (RIPOSTE_SMTP_URL, RIPOSTE_MAIL_FROM, RIPOSTE_PUBLIC_URL). */
   mail?: { smtpUrl: string; from: string; publicUrl: string };
 }
@@ -38,6 +41,8 @@ export function serveConfig(flags: Partial<ServeConfig> = {}, env: NodeJS.Proces
     logLevel: flags.logLevel ?? env.RIPOSTE_LOG_LEVEL ?? 'info',
     engineConcurrency: flags.engineConcurrency ?? int('RIPOSTE_ENGINE_CONCURRENCY', env.RIPOSTE_ENGINE_CONCURRENCY, 64),
   };
+  if (flags.keyFile !== undefined) config.keyFile = flags.keyFile;
+  if (flags.keyCommand !== undefined) config.keyCommand = flags.keyCommand;
   const smtpUrl = flags.mail?.smtpUrl ?? env.RIPOSTE_SMTP_URL;
   if (smtpUrl) {
     config.mail = {

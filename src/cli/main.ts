@@ -21,6 +21,7 @@ import { registerPolicy } from './commands/policy.js';
 import { registerPrune } from './commands/prune.js';
 import { registerRepos } from './commands/repos.js';
 import { registerSchedules } from './commands/schedules.js';
+import { registerSecrets } from './commands/secrets.js';
 
 function packageVersion(): string {
   try {
@@ -37,6 +38,8 @@ export function buildProgram(): Command {
     .description('Riposte: open-source SOAR. Durable TypeScript playbooks that respond to alerts end to end.')
     .version(packageVersion())
     .option('--data-dir <dir>', 'data directory (default: $RIPOSTE_DATA_DIR or ./data)')
+    .option('--key-file <path>', 'master key file, mode 0600 (default: $RIPOSTE_SECRET_KEY_FILE, else <data dir>/secret.key)')
+    .option('--key-command <command>', 'command printing the master key, run without a shell (default: $RIPOSTE_SECRET_KEY_COMMAND)')
     .showHelpAfterError('(run with --help for usage)')
     .configureHelp({ showGlobalOptions: true, sortSubcommands: false });
   registerServe(program);
@@ -54,6 +57,7 @@ export function buildProgram(): Command {
   registerPrune(program);
   registerRepos(program);
   registerSchedules(program);
+  registerSecrets(program);
   return program;
 }
 

@@ -4,7 +4,7 @@ import { serveConfig, type ServeConfig } from '../../config.js';
 import { startServer, type RunningServer } from '../../server/server.js';
 import { credentialsPath } from '../../server/credentials.js';
 import { LabUnavailableError } from '../../server/lab-loader.js';
-import { CliError, dataDirOf } from '../open-store.js';
+import { CliError, dataDirOf, keyFlagsOf } from '../open-store.js';
 import { terminalSafe } from '../terminal-text.js';
 
 function port(name: string, raw: string): number {
@@ -40,7 +40,7 @@ export function registerServe(program: Command): void {
     .option('--lab-port <port>', 'first of three consecutive lab ports (default: $RIPOSTE_LAB_PORT or 8081; 0 = random)')
     .option('--sqlite-sync <mode>', "'full' (fsync every commit, default) or 'normal' (survives crashes, not power loss)")
     .action(async (opts: { host?: string; port?: string; lab?: boolean; labPort?: string; sqliteSync?: string }, cmd: Command) => {
-      const flags: Partial<ServeConfig> = { dataDir: dataDirOf(cmd) };
+      const flags: Partial<ServeConfig> = { dataDir: dataDirOf(cmd), ...keyFlagsOf(cmd) };
       if (opts.host !== undefined) flags.host = opts.host;
       if (opts.port !== undefined) flags.port = port('--port', opts.port);
       if (opts.lab) flags.lab = true;
