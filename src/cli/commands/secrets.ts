@@ -28,32 +28,33 @@ export const KILL_AFTER_ROWS_ENV = 'RIPOSTE_TEST_ROTATION_KILL_AFTER_ROWS';
 
 interface NewKeyOpts { newKeyFile?: string; newKeyCommand?: string }
 
-/** The new key: given (env/command sources), or the unfinished rotation's, or a fresh one (file sources). */
-function newKeyFor(source: KeySource, opts: NewKeyOpts, dataDir: string): { key: Buffer; origin: string } {
+/** The new key given for a key from the environment or a command (which Riposte cannot rewrite). */
+function givenNewKey(source: KeySource, opts: NewKeyOpts, dataDir: string): { key: Buffer; origin: string } | null {
   const given = opts.newKeyFile !== undefined || opts.newKeyCommand !== undefined;
-  if (source.kind !== 'file') {
-    if (!given) {
-      throw new CliError(`the master key comes from ${source.origin}, which Riposte cannot rewrite: ` +
-        'give the new key with --new-key-file <path> or --new-key-command <command>');
-    }
-    if (opts.newKeyFile !== undefined && opts.newKeyCommand !== undefined) {
-      throw new CliError('give the new key once: --new-key-file or --new-key-command, not both');
-    }
-    const src = keySourceOf({ dataDir, env: {}, keyFile: opts.newKeyFile, keyCommand: opts.newKeyCommand });
-    return { key: readKey(src), origin: src.origin };
-  }
-  if (given) {
+  if (source.kind === 'file') {
+    if (!given) return null;
     throw new CliError(`the master key is the file ${source.path}: the rotation generates the new key itself ` +
       `(written to ${source.path}${NEXT_KEY_SUFFIX} first); --new-key-file and --new-key-command are for keys ` +
       'from the environment or a command');
   }
-  const unfinished = readNextKey(source);
-  if (unfinished) return { key: unfinished, origin: `${source.path}${NEXT_KEY_SUFFIX}` };
-  // Durable before any row changes: a crash from here on leaves the key a rerun needs.
-  if (!writeKeyFile(source.path + NEXT_KEY_SUFFIX, randomBytes(32))) {
-    throw new CliError(`${source.path}${NEXT_KEY_SUFFIX} appeared meanwhile: is another rotation running?`);
+  if (!given) {
+    throw new CliError(`the master key comes from ${source.origin}, which Riposte cannot rewrite: ` +
+      'give the new key with --new-key-file <path> or --new-key-command <command>');
   }
-  return { key: readNextKey(source)!, origin: `${source.path}${NEXT_KEY_SUFFIX}` };
+  if (opts.newKeyFile !== undefined && opts.newKeyCommand !== undefined) {
+    throw new CliError('give the new key once: --new-key-file or --new-key-command, not both');
+  }
+  const src = keySourceOf({ dataDir, env: {}, keyFile: opts.newKeyFile, keyCommand: opts.newKeyCommand });
+  return { key: readKey(src), origin: src.origin.replace(/^--key-/, '--new-key-') };
+}
+
+/** A file-held key's new key: the unfinished rotation's, or a fresh one written durably before any row changes. */
+function fileNewKey(source: KeySource & { kind: 'file' }): { key: Buffer; origin: string } {
+  const origin = `${source.path}${NEXT_KEY_SUFFIX}`;
+  const unfinished = readNextKey(source);
+  if (unfinished) return { key: unfinished, origin };
+  if (!writeKeyFile(origin, randomBytes(32))) throw new CliError(`${origin} appeared meanwhile: is another rotation running?`);
+  return { key: readNextKey(source)!, origin };
 }
 
 function refuseBesideServer(dataDir: string): void {
@@ -76,11 +77,15 @@ async function rotateKey(opts: NewKeyOpts, cmd: Command): Promise<void> {
   refuseBesideServer(dataDir);
   const source = keySourceOf({ dataDir, env: process.env, ...keyFlagsOf(cmd) });
   const current = readKey(source);
-  const next = newKeyFor(source, opts, dataDir);
-  const store = new SqliteStore({ path: dbPath, secretKey: current, nextKey: next.key });
+  const given = givenNewKey(source, opts, dataDir);
+  // Opening checks the loaded key against the database before anything is written: a wrong or
+  // retired key is refused here, and no new key file appears beside it.
+  const store = new SqliteStore({ path: dbPath, secretKey: current, nextKey: given?.key ?? readNextKey(source) });
+  let next: { key: Buffer; origin: string };
   let result;
   try {
     await store.migrate();
+    next = given ?? fileNewKey(source as KeySource & { kind: 'file' });
     if (store.keyStatus().currentKeyId === keyIdOf(next.key)) {
       result = null; // the database finished; only the key file was not replaced yet
     } else {
