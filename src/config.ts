@@ -24,6 +24,9 @@ export interface ServeConfig {
   authFailures: { maxFailures: number; windowMs: number };
   /** How long an API client may take over a request, its headers, an idle keep-alive connection. */
   httpTimeouts: HttpTimeouts;
+  /** `--key-file` / `--key-command`: the master key's source (master-key.ts; the environment is read there). */
+  keyFile?: string;
+  keyCommand?: string;
   /** E-mail for approval requests and prompts (RIPOSTE_SMTP_URL, RIPOSTE_MAIL_FROM, RIPOSTE_PUBLIC_URL). */
   mail?: { smtpUrl: string; from: string; publicUrl: string };
 }
@@ -76,6 +79,8 @@ export function serveConfig(flags: Partial<ServeConfig> = {}, env: NodeJS.Proces
   };
   const tls = tlsFiles(flags, env);
   if (tls) config.tls = tls;
+  if (flags.keyFile !== undefined) config.keyFile = flags.keyFile;
+  if (flags.keyCommand !== undefined) config.keyCommand = flags.keyCommand;
   const smtpUrl = flags.mail?.smtpUrl ?? env.RIPOSTE_SMTP_URL;
   if (smtpUrl) {
     config.mail = {

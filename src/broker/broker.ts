@@ -9,6 +9,7 @@
  * did not apply it (`applied: 'no'`, e.g. 429). When the outcome is unknown (timeout, lost reply,
  * 5xx) the broker stops and reports `unknown`; the engine then reconciles or parks the run.
  */
+import { redactInput } from '../common/sensitive.js';
 import type { z } from 'zod';
 import {
   actionForAsset, type ActionContext, type AnyActionDefinition, type AppDefinition, type ReconcileOutcome,
@@ -137,11 +138,13 @@ export class Broker {
       const detail = issuesText(parsedInput.error.issues, '(input)');
       return done({ kind: 'failed', error: toErrorRecord(new TerminalError(`invalid input for ${asset.app.id}.${call.action}: ${detail}`)), attempts: 0 });
     }
+    const shown = redactInput(parsedInput.data, def.sensitiveInput);
     const maxAttempts = def.maxAttempts ?? this.opts.defaultMaxAttempts;
     const idempotencyKey = `${call.runId}:${call.seq}`;
     const audited = def.readOnly ? undefined : this.store.appendAudit({
       actor: `run:${call.runId}`, action: 'action.execute', target: `${call.asset}/${call.action}`,
-      detail: { runId: call.runId, step: call.seq, app: asset.app.id, kind: def.kind, paramsHash: hashJson(parsedInput.data) },
+      // The hash of what may be shown: a hash of a sensitive value (a password) could be guessed offline.
+      detail: { runId: call.runId, step: call.seq, app: asset.app.id, kind: def.kind, paramsHash: hashJson(shown) },
     });
     // Nothing is sent before the intent (and, for a changing action, its audit entry) is durable.
     await Promise.all([audited, opts.before]);
@@ -152,7 +155,7 @@ export class Broker {
       recorded.push(this.store.recordActionResult({
         runId: call.runId, seq: call.seq, attempt, app: asset.app.id, asset: call.asset, action: call.action, idempotencyKey,
         outcome: result.ok ? 'succeeded' : result.timedOut ? 'timeout' : 'failed',
-        input: parsedInput.data, output: result.ok ? result.output : null, error: result.ok ? null : result.error,
+        input: shown, output: result.ok ? result.output : null, error: result.ok ? null : result.error,
         startedAt: new Date(started).toISOString(), durationMs,
       }, { lazy: true }));
       if (result.ok) return done({ kind: 'succeeded', output: result.output, attempts: attempt });

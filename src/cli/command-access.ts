@@ -82,6 +82,8 @@ export const COMMAND_ACCESS: Readonly<Record<string, CommandAccess>> = {
   'tokens create': LOCAL,
   'tokens list': LOCAL,
   'tokens revoke': LOCAL,
+  'secrets status': LOCAL,
+  'secrets rotate-key': LOCAL,
   'prune': LOCAL,
   'repos add': LOCAL,
   'repos list': LOCAL,

@@ -7,7 +7,7 @@ import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { DB_FILE, openSqliteStore, type SqliteStore } from '../store/sqlite/index.js';
-import { SECRET_KEY_ENV, SECRET_KEY_FILE } from '../store/secrets.js';
+import { keySourceOf } from '../store/master-key.js';
 
 /** A user error: printed as `error: <message>` without a stack trace, exit code `exitCode`. */
 export class CliError extends Error {
@@ -21,6 +21,12 @@ export class CliError extends Error {
 export function dataDirOf(cmd: Command, env: NodeJS.ProcessEnv = process.env): string {
   const flag = cmd.optsWithGlobals()['dataDir'] as string | undefined;
   return resolve(flag ?? env['RIPOSTE_DATA_DIR'] ?? 'data');
+}
+
+/** `--key-file` / `--key-command` (global options), when given. */
+export function keyFlagsOf(cmd: Command): { keyFile?: string; keyCommand?: string } {
+  const o = cmd.optsWithGlobals() as { keyFile?: string; keyCommand?: string };
+  return { ...(o.keyFile !== undefined ? { keyFile: o.keyFile } : {}), ...(o.keyCommand !== undefined ? { keyCommand: o.keyCommand } : {}) };
 }
 
 /** The audit actor of a CLI change: `cli:<os user name>`. */
@@ -39,21 +45,24 @@ export function cliActor(): string {
  * ran there, and a missing key must not be replaced by a fresh one (the assets' secrets were
  * encrypted with the old key).
  */
-export async function openStore(dataDir: string, env: NodeJS.ProcessEnv = process.env): Promise<SqliteStore> {
+export async function openStore(
+  dataDir: string, env: NodeJS.ProcessEnv = process.env, flags: { keyFile?: string; keyCommand?: string } = {},
+): Promise<SqliteStore> {
   const path = join(dataDir, DB_FILE);
   if (!existsSync(path)) {
     throw new CliError(`no Riposte data in ${dataDir}: start the server first with \`riposte serve\` (or npm start)`);
   }
-  const keyFromEnv = (env[SECRET_KEY_ENV] ?? '').trim() !== '';
-  if (!keyFromEnv && !existsSync(join(dataDir, SECRET_KEY_FILE))) {
-    throw new CliError(`the secret key of ${path} is missing: set ${SECRET_KEY_ENV} or restore ${join(dataDir, SECRET_KEY_FILE)}`);
+  const source = keySourceOf({ dataDir, env, ...flags });
+  if (source.kind === 'file' && source.isDefault && !existsSync(source.path)) {
+    throw new CliError(
+      `the secret key of ${path} is missing: set RIPOSTE_SECRET_KEY (or --key-file, --key-command) or restore ${source.path}`);
   }
-  return openSqliteStore({ dataDir, env });
+  return openSqliteStore({ dataDir, env, ...flags, create: false });
 }
 
 /** Opens the store for the command, runs `fn`, and always closes it. */
 export async function withStore<T>(cmd: Command, fn: (store: SqliteStore) => Promise<T>): Promise<T> {
-  const store = await openStore(dataDirOf(cmd));
+  const store = await openStore(dataDirOf(cmd), process.env, keyFlagsOf(cmd));
   try {
     return await fn(store);
   } finally {

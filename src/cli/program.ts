@@ -21,6 +21,7 @@ import { registerPrune } from './commands/prune.js';
 import { registerRepos } from './commands/repos.js';
 import { registerSchedules } from './commands/schedules.js';
 import { registerTokens } from './commands/tokens.js';
+import { registerSecrets } from './commands/secrets.js';
 import { write, writeErr } from './output.js';
 
 function packageVersion(): string {
@@ -38,6 +39,8 @@ export function buildProgram(): Command {
     .description('Riposte: open-source SOAR. Durable TypeScript playbooks that respond to alerts end to end.')
     .version(packageVersion())
     .option('--data-dir <dir>', 'data directory (default: $RIPOSTE_DATA_DIR or ./data)')
+    .option('--key-file <path>', 'master key file, mode 0600 (default: $RIPOSTE_SECRET_KEY_FILE, else <data dir>/secret.key)')
+    .option('--key-command <command>', 'command printing the master key, run without a shell (default: $RIPOSTE_SECRET_KEY_COMMAND)')
     .showHelpAfterError('(run with --help for usage)')
     .configureHelp({ showGlobalOptions: true, sortSubcommands: false })
     // commander quotes what was typed ("unknown option '…'"): through the same guard as our output.
@@ -58,6 +61,7 @@ export function buildProgram(): Command {
   registerRepos(program);
   registerSchedules(program);
   registerTokens(program);
+  registerSecrets(program);
   program.hook('preAction', (_program, action) => requireDeclaredCommand(action));
   return program;
 }

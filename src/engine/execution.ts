@@ -33,6 +33,7 @@ import type {
   RelatedResult,
 } from '../sdk/playbook.js';
 import { ActionFailedError, toErrorRecord, type ErrorRecord } from '../sdk/errors.js';
+import { maskLike, redactInput } from '../common/sensitive.js';
 import { canonicalJson } from '../common/canonical-json.js';
 import type { WaitOn } from '../common/wait-on.js';
 import type { ActionTarget, RunHost, StepOutcome, StepRequest } from '../steps/protocol.js';
@@ -273,11 +274,13 @@ export class RunExecution implements RunEffects {
     }
     if (rec.kind !== kind || rec.name !== name)
       throw new NonDeterminismError(seq, `${rec.kind} ${rec.name}`, `${kind} ${name}`, this.hint());
-    if (canonicalJson(rec.input) !== canonicalJson(input)) {
+    // A sensitive input was journaled as a marker: compared by presence, never printed.
+    const asked = maskLike(input, rec.input);
+    if (canonicalJson(rec.input) !== canonicalJson(asked)) {
       throw new NonDeterminismError(
         seq,
         `${rec.name} with parameters ${canonicalJson(rec.input)}`,
-        `the same step with ${canonicalJson(input)}`,
+        `the same step with ${canonicalJson(asked)}`,
         this.hint(),
       );
     }
@@ -371,12 +374,15 @@ export class RunExecution implements RunEffects {
   }
 
   private onOutcome(
-    base: JournalEntry,
+    given: JournalEntry,
     o: StepOutcome,
     hand: (e: JournalEntry) => void,
     recorded: boolean,
     effect: RunEffect | undefined,
   ): void {
+    // The action's sensitive inputs never reach the journal (common/sensitive.ts).
+    const sensitive = o.status === 'attention' ? undefined : o.sensitive;
+    const base = sensitive ? { ...given, input: redactInput(given.input, sensitive) } : given;
     const known = recorded && FINAL.has(base.status);
     switch (o.status) {
       case 'completed':

@@ -60,10 +60,10 @@ export class ApprovalService {
   /** Why the record cannot be trusted (edited outside Riposte), or null. */
   integrityProblem(a: ApprovalRecord): string | null {
     const { seal, ...rest } = a;
-    if (this.sealer.approvalSeal(rest) !== seal) return `approval ${a.id} failed its integrity check (the record was changed outside Riposte)`;
+    if (!this.sealer.approvalSealOk(rest, seal)) return `approval ${a.id} failed its integrity check (the record was changed outside Riposte)`;
     for (const d of a.decisions) {
       const { seal: ds, ...drest } = d;
-      if (this.sealer.decisionSeal(a, drest) !== ds) return `a decision on approval ${a.id} failed its integrity check`;
+      if (!this.sealer.decisionSealOk(a, drest, ds)) return `a decision on approval ${a.id} failed its integrity check`;
     }
     return null;
   }

@@ -14,7 +14,8 @@ import type { KillSwitchState } from '../store/policy-records.js';
 
 export interface HitlOptions {
   policy: PolicyStore;
-  secretKey: Buffer;
+  /** The master key, or the store's key ring (`store.keyRing().keys()`, current key first). */
+  secretKey: Buffer | readonly Buffer[];
   now?: () => number;
   /** Called when runs became due (the engine's wake). Late-bound: the engine is built after this. */
   wake: () => void;

@@ -60,6 +60,13 @@ export interface ActionDefinition<I extends z.ZodType = z.ZodType, O extends z.Z
    */
   egress?: boolean;
   input: I;
+  /**
+   * Top-level fields of `input` whose values are secrets the action needs (a new password, say):
+   * the handler receives them; the journal, approvals, audit, action results, logs, API and CLI
+   * show a marker instead. A step with one is re-executed only by playbook code that supplies the
+   * value again (the journal has none): see docs/playbooks.md, "Sensitive inputs".
+   */
+  sensitiveInput?: readonly string[];
   output: O;
   /** Per-attempt timeout; default 30 s. */
   timeoutMs?: number;
@@ -114,6 +121,11 @@ export function defineApp<C extends z.ZodObject, A extends Record<string, AnyAct
   for (const [name, a] of Object.entries(actions)) {
     if (!/^[a-z][A-Za-z0-9]*$/.test(name)) throw new Error(`app ${def.id}: action name "${name}" must be camelCase`);
     if (a.readOnly && !a.idempotent) throw new Error(`app ${def.id}: read-only action ${name} must be idempotent`);
+    for (const f of a.sensitiveInput ?? []) {
+      if (!(a.input instanceof z.ZodObject) || !Object.hasOwn(a.input.shape, f)) {
+        throw new Error(`app ${def.id}: ${name}.sensitiveInput names "${f}", which is not a field of its input object`);
+      }
+    }
     if (a.undo !== undefined && !(a.undo in actions)) throw new Error(`app ${def.id}: ${name}.undo names unknown action ${a.undo}`);
   }
   for (const cap of def.implements ?? []) {

@@ -11,7 +11,8 @@ import { createSecureContext } from 'node:tls';
 import pino from 'pino';
 import type { ServeConfig } from '../config.js';
 import { SqliteStore } from '../store/sqlite/index.js';
-import { loadSecretKey } from '../store/secrets.js';
+import { loadMasterKeys } from '../store/master-key.js';
+import { writeServerPid } from './server-pid.js';
 import { PlaybookRegistry } from '../engine/registry.js';
 import { Engine } from '../engine/engine.js';
 import { StepService } from '../steps/step-service.js';
@@ -78,10 +79,18 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
   const labModule = config.lab ? await loadLab() : null;
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const logger = pino({ level: config.logLevel });
-  const secretKey = loadSecretKey({ dataDir: config.dataDir, env: process.env });
-  const store = new SqliteStore({ path: join(config.dataDir, 'riposte.db'), secretKey, synchronous: config.sqliteSync,
-    onWarning: (message) => logger.warn(message) });
-  await store.migrate();
+  const keys = loadMasterKeys({ dataDir: config.dataDir, env: process.env, keyFile: config.keyFile, keyCommand: config.keyCommand, create: true });
+  const store = new SqliteStore({
+    path: join(config.dataDir, 'riposte.db'), secretKey: keys.current, nextKey: keys.next, synchronous: config.sqliteSync,
+    onWarning: (message) => logger.warn(message),
+  });
+  try {
+    await store.migrate();
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+
   const { credentials, created } = await ensureCredentials(store, config.dataDir);
 
   let lab: RunningLab | null = null;
@@ -124,7 +133,7 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
   const broker = new Broker(store, catalog);
   const waker = { wake: () => {} };
   const hitl = createHitl({
-    policy: store.policyStore(), secretKey, wake: () => waker.wake(), ...(config.mail ? { mail: config.mail } : {}),
+    policy: store.policyStore(), secretKey: store.keyRing().keys(), wake: () => waker.wake(), ...(config.mail ? { mail: config.mail } : {}),
     onError: (err) => logger.error({ err }, 'notification failed'),
   });
   const steps = new StepService(store, broker, { gate: hitl.gate, prompts: hitl.prompts, release: (run, seq, why) => hitl.cancelStep(run, seq, why) });
@@ -165,6 +174,8 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
   }
   engine.start();
   playbookCatalog.start();
+  // `riposte secrets rotate-key` refuses while this process lives: it holds the key in memory.
+  const releasePid = writeServerPid(config.dataDir);
   repos.startSchedule();
   // Fires, once, what was due while the server was down; then keeps one timer for the next tick.
   await scheduler.start();
@@ -188,6 +199,7 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
         searchIndexer.stop();
         await lab?.stop();
         await store.close();
+        releasePid();
       })();
       return stopping;
     },

@@ -77,6 +77,8 @@ export type StepOutcome =
       dryRun?: boolean;
       /** The host journaled an intent for the step: its outcome updates that entry. */
       journaled?: boolean;
+      /** Input fields the action declares sensitive: journaled as a marker (common/sensitive.ts). */
+      sensitive?: readonly string[];
     }
   | {
       status: 'failed';
@@ -86,6 +88,7 @@ export type StepOutcome =
       asset?: string;
       app?: string;
       journaled?: boolean;
+      sensitive?: readonly string[];
     }
   /** The step is parked: this branch of the playbook waits (durably, holding no memory). */
   | {
@@ -97,6 +100,7 @@ export type StepOutcome =
       app?: string;
       /** The step holds an intent whose outcome is unknown (a re-send waits): its entry stays as it is. */
       journaled?: boolean;
+      sensitive?: readonly string[];
     }
   /** The run cannot go on without a human (unknown outcome, tampered approval, failed write). */
   | { status: 'attention'; reason: string };

@@ -34,6 +34,7 @@ import type { StepOutcome, StepRequest } from './protocol.js';
 import { performChildPlaybook, type PlaybookLookup } from './child-playbook.js';
 import { performListChange } from './list-change.js';
 import { waitDetail } from './wait-detail.js';
+import { redactInput } from '../common/sensitive.js';
 
 export { waitDetail };
 
@@ -69,6 +70,10 @@ const MAX_RECONCILE_ROUNDS = 2;
 
 /** The step service's own writes: nothing waits for them until the run's next durability point. */
 const LAZY = { lazy: true } as const;
+
+/** The outcome field naming an action's sensitive inputs, when it has any. */
+const sensitiveOf = (def: AnyActionDefinition): { sensitive?: readonly string[] } =>
+  def.sensitiveInput && def.sensitiveInput.length > 0 ? { sensitive: def.sensitiveInput } : {};
 
 export class StepService {
   private readonly now: () => number;
@@ -128,7 +133,9 @@ export class StepService {
     const t = await this.target(scope, req);
     if ('problem' in t) return failed(t.problem);
     const { asset, def } = t;
-    const where = { asset: asset.name, app: asset.app.id };
+    const where = { asset: asset.name, app: asset.app.id, ...sensitiveOf(def) };
+    // What is kept and shown of the input: its sensitive fields as a marker (common/sensitive.ts).
+    const shown = redactInput(req.input, def.sensitiveInput);
     let detail: string | null = null;
     if (!def.readOnly && this.opts.gate) {
       const g = await this.opts.gate.check({
@@ -138,7 +145,7 @@ export class StepService {
         app: asset.app.id,
         action: req.action,
         kind: def.kind,
-        params: req.input,
+        params: shown,
         automation: scope.automation,
         playbookDryRun: scope.playbookDryRun,
       });
@@ -150,7 +157,7 @@ export class StepService {
         case 'deny':
           return { ...failed(g.message, 'ApprovalDenied'), ...where };
         case 'dry-run': {
-          const output = dryRunOutput(asset.app.implements ?? [], req.action, req.input);
+          const output = dryRunOutput(asset.app.implements ?? [], req.action, shown);
           return { status: 'completed', output, detail: g.detail, attempts: 0, dryRun: true, ...where };
         }
         case 'allow':
@@ -159,7 +166,7 @@ export class StepService {
     }
     if (def.readOnly) return this.send(scope, req, asset, def, { attempts: 0, detail, round: 0, changing: false });
     // The intent: committed (with the audit entry and every earlier write of the run) before the send.
-    scope.writes.add(this.store.putJournal(this.intent(scope, req, asset, detail), LAZY));
+    scope.writes.add(this.store.putJournal(this.intent(scope, { ...req, input: shown }, asset, detail), LAZY));
     return this.send(scope, req, asset, def, { attempts: 0, detail, round: 0, changing: true });
   }
 
@@ -228,7 +235,7 @@ export class StepService {
     def: AnyActionDefinition,
     s: { attempts: number; detail: string | null; round: number; changing: boolean },
   ): Promise<StepOutcome> {
-    const where = { asset: asset.name, app: asset.app.id };
+    const where = { asset: asset.name, app: asset.app.id, ...sensitiveOf(def) };
     const call = { runId: scope.run.id, seq: req.seq, asset: asset.name, action: req.action, input: req.input };
     let out;
     try {
@@ -276,7 +283,7 @@ export class StepService {
         `${why}; and its asset cannot be loaded: ${toErrorRecord(err).message}`,
       );
     }
-    const where = { asset: asset.name, app: asset.app.id };
+    const where = { asset: asset.name, app: asset.app.id, ...sensitiveOf(def) };
     const note = (detail: string) =>
       scope.writes.add(this.store.updateJournal(scope.run.id, seq, { status: 'started', detail }, LAZY));
     const changing = !def.readOnly;
@@ -332,7 +339,7 @@ export class StepService {
       app: asset.app.id,
       action: req.action,
       kind: def.kind,
-      params: req.input,
+      params: redactInput(req.input, def.sensitiveInput),
       automation: scope.automation,
       playbookDryRun: scope.playbookDryRun,
     });

@@ -1,14 +1,13 @@
 /**
- * Encryption of asset secrets at rest (AES-256-GCM) and loading of the 32-byte secret key.
- * The key itself is never logged and never part of an error message.
+ * Encryption of secrets at rest (AES-256-GCM) under the 32-byte master key, and the key ring that
+ * holds the current key and — while a rotation is under way — the key it replaces. Loading the
+ * key from its source is in master-key.ts. A key is never logged and never part of an error
+ * message; its id (a one-way HMAC fingerprint) may be.
  */
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { closeSync, fstatSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 
-export const SECRET_KEY_ENV = 'RIPOSTE_SECRET_KEY';
-export const SECRET_KEY_FILE = 'secret.key';
-const VERSION = 'v1';
+const V1 = 'v1';
+const VERSION = 'v2';
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 
@@ -32,9 +31,22 @@ function checkKey(key: Buffer): void {
   }
 }
 
+/** The id of a key: 16 hex characters of an HMAC under it. Names the key without revealing it. */
+export function keyIdOf(key: Buffer): string {
+  checkKey(key);
+  return createHmac('sha256', key).update('riposte master key id v1').digest('hex').slice(0, 16);
+}
+
+/** The id of the key a blob was encrypted with (`v2`), or null for a `v1` blob (which names none). */
+export function blobKeyId(blob: string): string | null {
+  const parts = typeof blob === 'string' ? blob.split(':') : [];
+  return parts.length === 5 && parts[0] === VERSION ? parts[1]! : null;
+}
+
 /**
- * Encrypts one value as `v1:<iv b64>:<tag b64>:<ciphertext b64>`, with a fresh random IV.
+ * Encrypts one value as `v2:<key id>:<iv b64>:<tag b64>:<ciphertext b64>`, with a fresh random IV.
  * `aad` (e.g. the asset name) is authenticated but not stored: a blob copied to another asset fails.
+ * The key id lets a rotation tell which rows it has re-encrypted (see sqlite/key-rotation.ts).
  */
 export function encryptSecret(plaintext: string, key: Buffer, aad?: string): string {
   checkKey(key);
@@ -43,18 +55,26 @@ export function encryptSecret(plaintext: string, key: Buffer, aad?: string): str
   if (aad !== undefined) cipher.setAAD(Buffer.from(aad, 'utf8'));
   const ct = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
   const tag = cipher.getAuthTag();
-  return [VERSION, iv.toString('base64'), tag.toString('base64'), ct.toString('base64')].join(':');
+  return [VERSION, keyIdOf(key), iv.toString('base64'), tag.toString('base64'), ct.toString('base64')].join(':');
 }
 
+/** Decrypts a `v2` blob (which must name this key) or a `v1` blob (written before key ids). */
 export function decryptSecret(blob: string, key: Buffer, aad?: string): string {
   checkKey(key);
   const parts = typeof blob === 'string' ? blob.split(':') : [];
-  if (parts.length !== 4 || parts[0] !== VERSION) {
-    throw new SecretDecryptError(`unsupported encrypted secret format (expected ${VERSION}:<iv>:<tag>:<ciphertext>)`);
+  const v2 = parts.length === 5 && parts[0] === VERSION;
+  if (!v2 && (parts.length !== 4 || parts[0] !== V1)) {
+    throw new SecretDecryptError(
+      `unsupported encrypted secret format (expected ${VERSION}:<key id>:<iv>:<tag>:<ciphertext>)`);
   }
-  const iv = Buffer.from(parts[1]!, 'base64');
-  const tag = Buffer.from(parts[2]!, 'base64');
-  const ct = Buffer.from(parts[3]!, 'base64');
+  if (v2 && parts[1] !== keyIdOf(key)) {
+    throw new SecretDecryptError(
+      `cannot decrypt secret: it was encrypted with master key ${parts[1]}, not with the loaded key ${keyIdOf(key)}`);
+  }
+  const [ivB64, tagB64, ctB64] = v2 ? parts.slice(2) : parts.slice(1);
+  const iv = Buffer.from(ivB64!, 'base64');
+  const tag = Buffer.from(tagB64!, 'base64');
+  const ct = Buffer.from(ctB64!, 'base64');
   if (iv.length !== IV_BYTES || tag.length !== TAG_BYTES) {
     throw new SecretDecryptError('malformed encrypted secret (bad IV or auth tag length)');
   }
@@ -83,68 +103,54 @@ export function parseSecretKey(text: string, origin: string): Buffer {
   throw new SecretKeyError(`${origin}: key must be 64 hex characters or base64 of 32 bytes (got ${t.length} characters)`);
 }
 
-function checkFileMode(path: string, mode: number): void {
-  if (process.platform === 'win32') return; // POSIX permission bits are not meaningful there.
-  if ((mode & 0o077) !== 0) {
-    throw new SecretKeyError(
-      `secret key file ${path} is accessible by group/other (mode ${(mode & 0o777).toString(8).padStart(3, '0')}); ` +
-        `restrict it with: chmod 600 ${path}`,
-    );
-  }
-}
-
-function readKeyFile(path: string): Buffer {
-  checkFileMode(path, statSync(path).mode);
-  return parseSecretKey(readFileSync(path, 'utf8'), `secret key file ${path}`);
-}
-
-function fsyncDir(dir: string): void {
-  try {
-    const fd = openSync(dir, 'r');
-    try { fsyncSync(fd); } finally { closeSync(fd); }
-  } catch {
-    // Best effort: some platforms cannot fsync a directory.
-  }
-}
-
-/** Creates the key file atomically: written in full to a temp file, then hard-linked into place. */
-function createKeyFile(dataDir: string, path: string): Buffer | null {
-  const key = randomBytes(32);
-  const tmp = join(dataDir, `.${SECRET_KEY_FILE}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  const fd = openSync(tmp, 'wx', 0o600);
-  try {
-    writeSync(fd, key.toString('hex') + '\n');
-    fsyncSync(fd);
-    checkFileMode(tmp, fstatSync(fd).mode);
-  } finally {
-    closeSync(fd);
-  }
-  try {
-    linkSync(tmp, path); // fails with EEXIST when another process won the race
-    fsyncDir(dataDir);
-    return key;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return null;
-    throw err;
-  } finally {
-    unlinkSync(tmp);
-  }
-}
-
 /**
- * The secret key: from RIPOSTE_SECRET_KEY when set, else `<dataDir>/secret.key`, created (0600,
- * random 32 bytes) on first start. Refuses a key file readable by group or other.
+ * The keys a store can decrypt with: `current` encrypts everything written; `others` (the key a
+ * rotation under way replaces) only decrypt. A blob naming a key the ring lacks fails clearly.
  */
-export function loadSecretKey(opts: { dataDir: string; env?: Record<string, string | undefined> }): Buffer {
-  const env = opts.env ?? process.env;
-  const fromEnv = env[SECRET_KEY_ENV];
-  if (fromEnv !== undefined && fromEnv.trim() !== '') return parseSecretKey(fromEnv, SECRET_KEY_ENV);
-  const path = join(opts.dataDir, SECRET_KEY_FILE);
-  try {
-    return readKeyFile(path);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+export class KeyRing {
+  readonly current: Buffer;
+  readonly currentId: string;
+  private readonly byId = new Map<string, Buffer>();
+
+  constructor(current: Buffer, others: readonly Buffer[] = []) {
+    this.current = Buffer.from(current);
+    this.currentId = keyIdOf(current);
+    for (const k of [current, ...others]) this.byId.set(keyIdOf(k), Buffer.from(k));
   }
-  mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
-  return createKeyFile(opts.dataDir, path) ?? readKeyFile(path);
+
+  /** Every key, the current one first (the order the approval sealer tries them in). */
+  keys(): Buffer[] {
+    return [...this.byId.values()];
+  }
+
+  has(keyId: string): boolean {
+    return this.byId.has(keyId);
+  }
+
+  encrypt(plaintext: string, aad?: string): string {
+    return encryptSecret(plaintext, this.current, aad);
+  }
+
+  decrypt(blob: string, aad?: string): string {
+    const id = blobKeyId(blob);
+    if (id !== null) {
+      const key = this.byId.get(id);
+      if (!key) {
+        throw new SecretDecryptError(
+          `cannot decrypt secret: it was encrypted with master key ${id}, which is not loaded ` +
+            `(loaded: ${[...this.byId.keys()].join(', ')}); it may be a retired key or the wrong key source`);
+      }
+      return decryptSecret(blob, key, aad);
+    }
+    // v1 (no key id): the current key, else an older one.
+    let last: unknown;
+    for (const key of this.byId.values()) {
+      try {
+        return decryptSecret(blob, key, aad);
+      } catch (err) {
+        last = err;
+      }
+    }
+    throw last;
+  }
 }

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SecretDecryptError, SecretKeyError, decryptSecret, encryptSecret, loadSecretKey } from '../../src/store/secrets.js';
+import { SecretDecryptError, SecretKeyError, decryptSecret, encryptSecret, keyIdOf } from '../../src/store/secrets.js';
+import { loadSecretKey } from '../../src/store/master-key.js';
 import { suiteTempDir } from '../support/temp-store.js';
 
 const tmp = suiteTempDir('riposte-secrets-');
@@ -13,9 +14,10 @@ test('encrypt/decrypt round trip with versioned format and a fresh IV each time'
   const key = randomBytes(32);
   const a = encryptSecret('s3cr3t-válue', key);
   const b = encryptSecret('s3cr3t-válue', key);
-  assert.match(a, /^v1:[A-Za-z0-9+/=]+:[A-Za-z0-9+/=]+:[A-Za-z0-9+/=]*$/);
+  assert.match(a, /^v2:[0-9a-f]{16}:[A-Za-z0-9+/=]+:[A-Za-z0-9+/=]+:[A-Za-z0-9+/=]*$/);
+  assert.equal(a.split(':')[1], keyIdOf(key));
   assert.notEqual(a, b);
-  assert.equal(Buffer.from(a.split(':')[1]!, 'base64').length, 12);
+  assert.equal(Buffer.from(a.split(':')[2]!, 'base64').length, 12);
   assert.equal(decryptSecret(a, key), 's3cr3t-válue');
   assert.equal(decryptSecret(b, key), 's3cr3t-válue');
   assert.ok(!a.includes('s3cr3t'));
@@ -27,13 +29,15 @@ test('wrong key, wrong associated data and tampering fail with a clear error', (
   const blob = encryptSecret('{"password":"hunter2"}', key, 'asset:a');
   assert.equal(decryptSecret(blob, key, 'asset:a'), '{"password":"hunter2"}');
   assert.throws(() => decryptSecret(blob, randomBytes(32), 'asset:a'), (e: unknown) =>
-    e instanceof SecretDecryptError && /not the one it was encrypted with, or the stored data was tampered with/.test(e.message));
+    e instanceof SecretDecryptError && /encrypted with master key [0-9a-f]{16}, not with the loaded key/.test(e.message));
   assert.throws(() => decryptSecret(blob, key, 'asset:b'), SecretDecryptError);
-  const [v, iv, tag, ct] = blob.split(':') as [string, string, string, string];
+  const [v, kid, iv, tag, ct] = blob.split(':') as [string, string, string, string, string];
   const flip = (b64: string): string => { const b = Buffer.from(b64, 'base64'); b[0] = b[0]! ^ 1; return b.toString('base64'); };
-  assert.throws(() => decryptSecret([v, iv, tag, flip(ct)].join(':'), key, 'asset:a'), SecretDecryptError);
-  assert.throws(() => decryptSecret([v, iv, flip(tag), ct].join(':'), key, 'asset:a'), SecretDecryptError);
-  assert.throws(() => decryptSecret([v, flip(iv), tag, ct].join(':'), key, 'asset:a'), SecretDecryptError);
+  assert.throws(() => decryptSecret([v, kid, iv, tag, flip(ct)].join(':'), key, 'asset:a'), (e: unknown) =>
+    e instanceof SecretDecryptError && /not the one it was encrypted with, or the stored data was tampered with/.test(e.message));
+  assert.throws(() => decryptSecret([v, kid, iv, flip(tag), ct].join(':'), key, 'asset:a'), SecretDecryptError);
+  assert.throws(() => decryptSecret([v, kid, flip(iv), tag, ct].join(':'), key, 'asset:a'), SecretDecryptError);
+  assert.throws(() => decryptSecret(['v3', kid, iv, tag, ct].join(':'), key), /unsupported encrypted secret format/);
   assert.throws(() => decryptSecret(['v2', iv, tag, ct].join(':'), key), /unsupported encrypted secret format/);
   assert.throws(() => decryptSecret('garbage', key), /unsupported encrypted secret format/);
   assert.throws(() => encryptSecret('x', randomBytes(16)), SecretKeyError);

@@ -115,6 +115,7 @@ test('migration 11 leaves the runs recorded before it unlinked', async () => {
       + 'DROP TABLE incident_editors; ALTER TABLE runs DROP COLUMN also_caused_by; ALTER TABLE approvals DROP COLUMN excluded; '
       + 'ALTER TABLE prompts DROP COLUMN gates_containment; ALTER TABLE prompts DROP COLUMN excluded; '
       + 'ALTER TABLE artifacts DROP COLUMN untrusted; ALTER TABLE lists DROP COLUMN kind; '
+      + 'DROP TABLE secret_keys; '
       + 'DELETE FROM schema_migrations WHERE version > 10;',
   );
   db.close();

@@ -162,13 +162,19 @@ export function registerHitlRoutes(app: FastifyInstance, d: HitlRouteDeps): void
     const actor = await callerActor(request, hitl);
     const asset = await store.getAsset(body.asset);
     if (!asset) throw new ApiError(404, 'not_found', `asset ${body.asset} does not exist`);
-    const action = d.catalog.action(asset.appId, body.action);
-    if (!action) throw new ApiError(400, 'invalid_body', `app ${asset.appId} has no action ${body.action}`);
+    const def = d.catalog.action(asset.appId, body.action);
+    if (!def) throw new ApiError(400, 'invalid_body', `app ${asset.appId} has no action ${body.action}`);
     // Actions that send data out (e-mail, chat, search, event, HTTP) are not for every analyst.
-    if (action.egress === true && !callerHolds(request, 'adhoc.run-egress')) {
+    if (def.egress === true && !callerHolds(request, 'adhoc.run-egress')) {
       throw new ApiError(403, 'egress_not_permitted', `${asset.appId}.${body.action} sends data out of Riposte; `
         + `running it ad hoc needs the permission adhoc.run-egress (held by the roles ${
           rolesWith('adhoc.run-egress').join(', ')}); nothing was run`);
+    }
+    // An ad-hoc run keeps its parameters as its arguments: a sensitive one would be stored and shown.
+    const sensitive = (def.sensitiveInput ?? []).filter((k) => Object.hasOwn(body.params, k));
+    if (sensitive.length > 0) {
+      throw new ApiError(400, 'invalid_body', `${asset.appId}.${body.action} takes ${sensitive.join(', ')} as a sensitive input, ` +
+        'which an ad-hoc action would store with its run: supply it from a playbook step instead');
     }
     if (!(await store.getIncident(body.incidentId))) throw new ApiError(404, 'not_found', `incident ${body.incidentId} does not exist`);
     const pb = d.registry.get(ADHOC_PLAYBOOK_ID)!;

@@ -5,7 +5,7 @@ import { startServer, type RunningServer } from '../../server/server.js';
 import { credentialsPath } from '../../server/credentials.js';
 import { LabUnavailableError } from '../../server/lab-loader.js';
 import { plaintextExposureWarning } from '../../server/exposure.js';
-import { CliError, dataDirOf } from '../open-store.js';
+import { CliError, dataDirOf, keyFlagsOf } from '../open-store.js';
 import { terminalSafe } from '../terminal-text.js';
 import { write, writeErr } from '../output.js';
 
@@ -46,7 +46,7 @@ export function registerServe(program: Command): void {
     .action(async (opts: {
       host?: string; port?: string; lab?: boolean; labPort?: string; sqliteSync?: string; tlsCert?: string; tlsKey?: string;
     }, cmd: Command) => {
-      const flags: Partial<ServeConfig> = { dataDir: dataDirOf(cmd) };
+      const flags: Partial<ServeConfig> = { dataDir: dataDirOf(cmd), ...keyFlagsOf(cmd) };
       if (opts.host !== undefined) flags.host = opts.host;
       if (opts.port !== undefined) flags.port = port('--port', opts.port);
       if (opts.lab) flags.lab = true;

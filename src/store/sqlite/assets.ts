@@ -4,7 +4,7 @@ import type { AutomationLevel } from '../../common/domain.js';
 import {
   MAX_TRIGGER_LENGTH, type AssetRecord, type PlaybookSettings, type SourceKind, type SourceRecord,
 } from '../records.js';
-import { decryptSecret, encryptSecret } from '../secrets.js';
+import type { KeyRing } from '../secrets.js';
 import type { AuditLog } from './audit.js';
 import { ConflictError, NotFoundError, ValidationError, isConstraint, nowIso, sha256Hex } from './common.js';
 import { sourceMappingSchema } from '../source-mapping.js';
@@ -36,7 +36,7 @@ const toSettings = (r: SettingsRow): PlaybookSettings => ({
 });
 
 // Authenticated data binds each ciphertext to its asset: a blob copied to another row fails to decrypt.
-const aadFor = (assetName: string): string => `riposte:asset:${assetName}`;
+export const aadFor = (assetName: string): string => `riposte:asset:${assetName}`;
 
 function requireToken(token: string): void {
   if (typeof token !== 'string' || token.length === 0) throw new ValidationError('token must be a non-empty string');
@@ -51,7 +51,7 @@ export class ConfigRepo {
   private readonly putSettingsTx;
   private readonly setTriggerTx;
 
-  constructor(db: Database.Database, private readonly audit: AuditLog, private readonly key: Buffer) {
+  constructor(db: Database.Database, private readonly audit: AuditLog, private readonly key: KeyRing) {
     this.s = {
       asset: db.prepare<[string], AssetRow>('SELECT * FROM assets WHERE name = ?'),
       assets: db.prepare<[], AssetRow>('SELECT * FROM assets ORDER BY name'),
@@ -85,7 +85,7 @@ export class ConfigRepo {
       const secretFields = Object.keys(a.secrets).sort();
       this.s.upsertAsset.run({
         name: a.name, app_id: a.appId, description: a.description ?? null, config: JSON.stringify(a.config ?? {}),
-        secrets: encryptSecret(JSON.stringify(a.secrets), this.key, aadFor(a.name)), secret_fields: JSON.stringify(secretFields),
+        secrets: this.key.encrypt(JSON.stringify(a.secrets), aadFor(a.name)), secret_fields: JSON.stringify(secretFields),
         now: nowIso(),
       });
       // Names of secret fields only: values never reach the audit log.
@@ -164,7 +164,7 @@ export class ConfigRepo {
     const row = this.s.asset.get(name);
     if (!row) throw new NotFoundError(`asset "${name}" not found`);
     try {
-      return JSON.parse(decryptSecret(row.secrets, this.key, aadFor(name))) as Record<string, string>;
+      return JSON.parse(this.key.decrypt(row.secrets, aadFor(name))) as Record<string, string>;
     } catch (err) {
       if (err instanceof Error) err.message = `asset "${name}": ${err.message}`;
       throw err;

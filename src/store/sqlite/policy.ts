@@ -6,6 +6,9 @@ import type {
 } from '../policy-records.js';
 import { z } from 'zod';
 import type { AuditLog } from './audit.js';
+
+/** New seals for an approval and, in order, for each of its decisions (see policy/seal.ts). */
+export interface ApprovalSeals { seal: string; decisions: string[] }
 import { NAME_RE, ValidationError, clampLimit, fromJson, nowIso, toJson } from './common.js';
 
 type Row = Record<string, unknown>;
@@ -185,6 +188,32 @@ export class SqlitePolicyStore implements PolicyStore {
       return { approval: this.loadApproval(this.s.approval.get(a.id) as Row)!, created: true };
     });
   }
+  /**
+   * Master key rotation: gives each approval the seals `reseal` computes (its own and its
+   * decisions', in order), one approval per transaction; `null` or unchanged seals leave it as it is.
+   */
+  resealApprovals(reseal: (a: ApprovalRecord) => ApprovalSeals | null, afterRow?: () => void): number {
+    const ids = this.db.prepare('SELECT id FROM approvals ORDER BY id').pluck().all() as string[];
+    const setSeal = this.db.prepare('UPDATE approvals SET seal = ? WHERE id = ?');
+    const setDecision = this.db.prepare('UPDATE approval_decisions SET seal = ? WHERE approval_id = ? AND user_name = ?');
+    const one = this.db.transaction((id: string): boolean => {
+      const a = this.loadApproval(this.s.approval.get(id) as Row | undefined);
+      const next = a ? reseal(a) : null;
+      if (!a || !next || next.seal === a.seal) return false;
+      a.decisions.forEach((d, i) => setDecision.run(next.decisions[i], id, d.user));
+      setSeal.run(next.seal, id);
+      return true;
+    });
+    let n = 0;
+    for (const id of ids) {
+      if (one.immediate(id)) {
+        n++;
+        afterRow?.();
+      }
+    }
+    return n;
+  }
+
   async getApproval(id: string): Promise<ApprovalRecord | null> {
     return this.loadApproval(this.s.approval.get(id) as Row | undefined);
   }

@@ -15,7 +15,7 @@ import type {
   StoredBundle,
 } from '../repo-records.js';
 import { PlaybookChangedError } from '../repo-records.js';
-import { decryptSecret, encryptSecret } from '../secrets.js';
+import type { KeyRing } from '../secrets.js';
 import type { AuditLog } from './audit.js';
 import { ConflictError, NAME_RE, NotFoundError, ValidationError, fromJson, nowIso } from './common.js';
 
@@ -41,8 +41,8 @@ const toRepo = (r: RepoRow): RepoRecord => ({
 });
 
 /** The webhook secret is bound to its repository: a blob copied to another row does not decrypt. */
-const webhookAad = (repo: string): string => `repo-webhook:${repo}`;
-const credentialsAad = (repo: string): string => `repo-url:${repo}`;
+export const webhookAad = (repo: string): string => `repo-webhook:${repo}`;
+export const credentialsAad = (repo: string): string => `repo-url:${repo}`;
 
 /**
  * Credentials come apart from the URL (src/repos/git-url.ts splits and checks them): a URL that
@@ -69,7 +69,7 @@ export class RepoStore {
   private readonly removeTx;
   private readonly grantTx;
 
-  constructor(db: Database.Database, private readonly audit: AuditLog, private readonly key: Buffer) {
+  constructor(db: Database.Database, private readonly audit: AuditLog, private readonly key: KeyRing) {
     this.s = {
       byName: db.prepare<[string], RepoRow>('SELECT * FROM playbook_repos WHERE name = ?'),
       all: db.prepare<[], RepoRow>('SELECT * FROM playbook_repos ORDER BY name'),
@@ -207,7 +207,7 @@ export class RepoStore {
     const now = nowIso();
     const tx = this.s.insert.database.transaction(() => {
       if (this.s.byName.get(repo.name)) throw new ConflictError(`repository "${repo.name}" already exists`);
-      const sealed = credentials === null ? null : encryptSecret(credentials, this.key, credentialsAad(repo.name));
+      const sealed = credentials === null ? null : this.key.encrypt(credentials, credentialsAad(repo.name));
       this.s.insert.run(repo.name, repo.kind, url, sealed, repo.ref ?? null, repo.syncIntervalS ?? null, repo.requireTests ? 1 : 0, actor, now, now);
       this.audit.appendInTx({
         actor, action: 'repo.add', target: `repo:${repo.name}`,
@@ -254,7 +254,7 @@ export class RepoStore {
   setWebhookSecret(repo: string, secret: string | null, actor: string): void {
     const tx = this.s.setWebhook.database.transaction(() => {
       this.mustGet(repo);
-      this.s.setWebhook.run(secret === null ? null : encryptSecret(secret, this.key, webhookAad(repo)), nowIso(), repo);
+      this.s.setWebhook.run(secret === null ? null : this.key.encrypt(secret, webhookAad(repo)), nowIso(), repo);
       this.audit.appendInTx({ actor, action: secret === null ? 'repo.webhook.remove' : 'repo.webhook.rotate', target: `repo:${repo}`, detail: {} });
     });
     tx();
@@ -263,12 +263,12 @@ export class RepoStore {
   /** The credentials git fetches with (`user:password`), if any: never shown, never on a command line. */
   credentials(repo: string): string | null {
     const row = this.mustGet(repo);
-    return row.url_credentials === null ? null : decryptSecret(row.url_credentials, this.key, credentialsAad(repo));
+    return row.url_credentials === null ? null : this.key.decrypt(row.url_credentials, credentialsAad(repo));
   }
 
   webhookSecret(repo: string): string | null {
     const row = this.s.byName.get(repo);
-    return row?.webhook_secret ? decryptSecret(row.webhook_secret, this.key, webhookAad(repo)) : null;
+    return row?.webhook_secret ? this.key.decrypt(row.webhook_secret, webhookAad(repo)) : null;
   }
 
   bundle(hash: string): StoredBundle | null {

@@ -39,12 +39,18 @@ import type {
 } from '../repo-records.js';
 import type { NewSchedule, ScheduleFireResult, ScheduleRecord } from '../schedule-records.js';
 import { ScheduleRepo, type ScheduleFire } from './schedules.js';
+import type { KeyRing } from '../secrets.js';
+import {
+  keyStatus, resolveKeyRing, rotateSecrets, type KeyStatusView, type RotationHooks, type RotationResult,
+} from './key-rotation.js';
 
 export interface SqliteStoreOptions {
   /** Database file path, or ':memory:'. */
   path: string;
   /** 32-byte key that encrypts asset secrets (see secrets.ts loadSecretKey). */
   secretKey: Buffer;
+  /** The new key of an unfinished rotation (`<key file>.next`), if any: see key-rotation.ts. */
+  nextKey?: Buffer | null;
   /** 'full' (default) fsyncs every commit; 'normal' may lose the last commits on power loss (not on a crash). */
   synchronous?: 'full' | 'normal';
   /** Told when a data file was found readable by group or others (and tightened); default: a process warning. */
@@ -66,6 +72,8 @@ export class SqliteStore implements Store {
   /** The raw handle, for tests and maintenance tools (backup, vacuum). */
   readonly db: Database.Database;
   private readonly key: Buffer;
+  private readonly nextKey: Buffer | null;
+  private ring: KeyRing | undefined;
   private reposCache: Repos | undefined;
 
   constructor(opts: SqliteStoreOptions) {
@@ -73,6 +81,7 @@ export class SqliteStore implements Store {
       throw new Error('SqliteStore: secretKey must be a 32-byte Buffer');
     }
     this.key = Buffer.from(opts.secretKey);
+    this.nextKey = opts.nextKey ? Buffer.from(opts.nextKey) : null;
     if (opts.path !== ':memory:' && opts.path !== '') {
       mkdirSync(dirname(opts.path), { recursive: true, mode: 0o700 });
       // 0600 for the database and the -wal/-shm SQLite creates with its mode (file-modes.ts).
@@ -104,6 +113,7 @@ export class SqliteStore implements Store {
   private get r(): Repos {
     if (!this.reposCache) {
       migrate(this.db);
+      const ring = this.keyRing();
       const audit = new AuditLog(this.db);
       const runs = new RunRepo(this.db);
       const lists = new ListRepo(this.db, audit);
@@ -111,12 +121,40 @@ export class SqliteStore implements Store {
         audit, runs, lists,
         children: new ChildRunRepo(this.db, audit, runs),
         incidents: new IncidentRepo(this.db, audit, runs, lists),
-        config: new ConfigRepo(this.db, audit, this.key),
+        config: new ConfigRepo(this.db, audit, ring),
         tokens: new ApiTokenRepo(this.db, audit),
-        repos: new RepoStore(this.db, audit, this.key),
+        repos: new RepoStore(this.db, audit, ring),
       };
     }
     return this.reposCache;
+  }
+
+  /**
+   * The keys this database accepts (see key-rotation.ts resolveKeyRing): the current one first.
+   * Throws a SecretKeyError for a retired or foreign key. The approval sealer takes its keys from here.
+   */
+  keyRing(): KeyRing {
+    if (!this.ring) {
+      migrate(this.db);
+      this.ring = resolveKeyRing(this.db, this.key, this.nextKey);
+    }
+    return this.ring;
+  }
+
+  /** Key ids in use, retired, and a rotation under way (never a key). */
+  keyStatus(): KeyStatusView {
+    this.keyRing();
+    return keyStatus(this.db);
+  }
+
+  /**
+   * Re-encrypts every secret under `newKey` (resuming an unfinished rotation to it), then retires
+   * the key this store was opened with. Close the store afterwards: it still holds the old key.
+   */
+  rotateMasterKey(newKey: Buffer, actor: string, hooks: RotationHooks = {}): RotationResult {
+    this.writes.flushNow();
+    return rotateSecrets(this.db, this.r.audit, this.key, newKey, actor, hooks,
+      (reseal, afterRow) => this.policyStore().resealApprovals(reseal, afterRow));
   }
 
   private policyCache: SqlitePolicyStore | undefined;
@@ -130,6 +168,7 @@ export class SqliteStore implements Store {
 
   async migrate(): Promise<void> {
     migrate(this.db);
+    this.keyRing();
   }
 
   async close(): Promise<void> {
