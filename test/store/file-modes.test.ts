@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { openSqliteStore } from '../../src/store/sqlite/index.js';
-import { loadSecretKey } from '../../src/store/secrets.js';
+import { loadSecretKey } from '../../src/store/master-key.js';
 import { ensureCredentials, credentialsPath } from '../../src/server/credentials.js';
 import { writePrivateFileExclusive } from '../../src/store/file-modes.js';
 import { tempDir } from '../support/temp-store.js';
