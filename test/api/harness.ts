@@ -1,4 +1,5 @@
 /** Shared set-up of the API tests: a real SqliteStore in a temp dir, credentials, captured logs. */
+import { randomBytes } from 'node:crypto';
 import assert from 'node:assert/strict';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type { SqliteStore } from '../../src/store/sqlite/index.js';
@@ -43,6 +44,8 @@ export class CountingWaker implements RunWaker {
 export interface Harness {
   app: FastifyInstance;
   store: SqliteStore;
+  /** The store's master key (a second connection to the same file must use it). */
+  secretKey: Buffer;
   waker: CountingWaker;
   /** Raw log lines written by the API's logger. */
   logs: string[];
@@ -64,7 +67,8 @@ export interface HarnessOptions {
 }
 
 export async function makeHarness(opts: HarnessOptions = {}): Promise<Harness> {
-  const temp = await openTempStore('riposte-api-');
+  const secretKey = randomBytes(32);
+  const temp = await openTempStore('riposte-api-', secretKey);
   const { store } = temp;
   // The demo's mapping (founding searches → the founding label), and the product's (no search mapped).
   const splunk = (name: string, mapping: unknown, token: string) =>
@@ -101,7 +105,7 @@ export async function makeHarness(opts: HarnessOptions = {}): Promise<Harness> {
   });
   const baselineAudit = (await store.verifyAudit()).entries;
   return {
-    app, store, waker, logs, baselineAudit,
+    app, store, secretKey, waker, logs, baselineAudit,
     async close() {
       await app.close();
       await temp.close();

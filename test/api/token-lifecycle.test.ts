@@ -43,7 +43,7 @@ describe('API token lifecycle', () => {
 
   it('refuses at once a token revoked through another connection to the database (the CLI)', async () => {
     assert.equal((await ingest(TOKENS.ingest)).statusCode, 201);
-    const other = new SqliteStore({ path: h.store.db.name, secretKey: Buffer.alloc(32, 7) });
+    const other = new SqliteStore({ path: h.store.db.name, secretKey: h.secretKey });
     try {
       const [rec] = await other.listApiTokens().then((all) => all.filter((t) => t.name === 'ingest'));
       await other.revokeApiTokens(String(rec!.id), 'cli:ops');
