@@ -429,7 +429,9 @@ export async function vendorFetch(url: string, req: VendorRequest, opts: VendorC
     throw new TerminalError(`${where}: refused by the egress policy: unsupported protocol ${u.protocol.slice(0, 20)}; nothing was sent`, { applied: 'no' });
   }
   // fetch refuses these too; the credentials would otherwise be silently dropped.
-  if (u.username !== '' || u.password !== '') throw new TerminalError(`${where}: credentials in the URL are not supported`, { applied: 'no' });
+  if (u.username !== '' || u.password !== '') {
+    throw new TerminalError(`${where}: refused by the egress policy: credentials in the URL are not allowed; nothing was sent`, { applied: 'no' });
+  }
 
   // A string body stays a string: Node then writes it together with the headers in one write.
   let body: string | Buffer | undefined = req.body === undefined || typeof req.body === 'string' ? req.body : Buffer.from(req.body.buffer, req.body.byteOffset, req.body.byteLength);
