@@ -28,6 +28,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import dns from 'node:dns';
 import net, { isIP } from 'node:net';
+import tls from 'node:tls';
 import { addressAllowed, compileAllowance, type EgressAllowance } from '../common/ip-ranges.js';
 
 /** A destination refused by the egress policy; nothing was sent. */
@@ -141,17 +142,20 @@ export function urlProblem(p: EgressPolicy, u: URL): string | null {
 }
 
 /**
- * `net.connect(port, host)` under the policy, for clients that take a connection factory
- * (ldapts): an IP literal is checked here, a name when it resolves.
+ * `net.connect(port, host)` — or `tls.connect` with `tlsOptions` — under the policy, for clients
+ * that take a connection factory (ldapts): an IP literal fails at once, a name when it resolves.
  */
-export function guardedConnect(p: EgressPolicy, port: number, host: string): net.Socket {
+export function guardedConnect(p: EgressPolicy, port: number, host: string, tlsOptions?: tls.ConnectionOptions): net.Socket {
   const problem = isIP(host) === 0 ? null : addressProblem(p, host);
   if (problem !== null) {
-    const s = new net.Socket();
-    process.nextTick(() => s.destroy(new EgressRefused(problem)));
-    return s;
+    // A socket that fails while "connecting", as a refused name would (clients such as ldapts
+    // treat a fresh unconnected socket as open and write to it).
+    const refuse: net.LookupFunction = (_h, _o, cb) => cb(new EgressRefused(problem), '', 0);
+    return net.connect({ port, host: 'egress-refused.invalid', lookup: refuse });
   }
-  return net.connect({ port, host, lookup: p.lookup });
+  if (tlsOptions === undefined) return net.connect({ port, host, lookup: p.lookup });
+  const servername = isIP(host) === 0 ? { servername: host } : {};
+  return tls.connect({ ...servername, ...tlsOptions, port, host, lookup: p.lookup });
 }
 
 /** The EgressRefused in an error's cause chain, if any. */

@@ -19,6 +19,9 @@ import { Broker } from '../../src/broker/broker.js';
 import { AppCatalog } from '../../src/broker/catalog.js';
 import { httpApp } from '../../src/apps/http-request/index.js';
 import { closeHttpAppConnections } from '../../src/apps/http-request/client.js';
+import { ldapApp } from '../../src/apps/ldap/index.js';
+import { smtpApp } from '../../src/apps/smtp/index.js';
+import { actionContext } from '../support/action-context.js';
 import { rejects } from '../support/assert-errors.js';
 import { openTempStore } from '../support/temp-store.js';
 
@@ -168,6 +171,22 @@ describe('egress guard: the SSRF corpus', () => {
         s.once('error', resolve);
       });
       assert.match(err.message, /refused by the egress policy/, host);
+    }
+    assert.equal(target.connections, 0);
+  });
+
+  it('LDAP and SMTP connect through the same check: refused, nothing reaches the listener', async () => {
+    const ldap = (host: string) => ldapApp.config.parse({
+      url: `ldap://${host}:${target.port}`, bindDN: 'cn=svc', bindPassword: 'pw-1234', baseDN: 'dc=x',
+    });
+    const smtp = (host: string) => smtpApp.config.parse({ host, port: target.port, from: 'soc@example.com' });
+    for (const host of ['127.0.0.1', 'localhost']) {
+      for (const test of [() => ldapApp.testConnectivity!(actionContext(ldap(host))),
+        () => smtpApp.testConnectivity!(actionContext(smtp(host)))]) {
+        const err = await rejects(withEgressPolicy(strict, test), TerminalError);
+        assert.equal(err.applied, 'no');
+        assert.match(err.message, /refused by the egress policy: .*loopback/);
+      }
     }
     assert.equal(target.connections, 0);
   });
