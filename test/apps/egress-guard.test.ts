@@ -23,7 +23,9 @@ import { ldapApp } from '../../src/apps/ldap/index.js';
 import { smtpApp } from '../../src/apps/smtp/index.js';
 import { actionContext } from '../support/action-context.js';
 import { rejects } from '../support/assert-errors.js';
-import { openTempStore } from '../support/temp-store.js';
+import { openStore, openTempStore } from '../support/temp-store.js';
+import Database from 'better-sqlite3';
+import { join } from 'node:path';
 
 const client = { vendor: 'Acme', describeError: (_s: number, body: string) => ({ message: body.slice(0, 80) }) };
 
@@ -249,5 +251,23 @@ describe('egress guard: when an asset is saved', () => {
     assert.equal(await t.store.getAsset('a'), null);
     const rec = await t.store.putAsset({ name: 'a', appId: 'http', config: {}, secrets: {}, egressAllow: ['private', 'loopback'] }, 'test');
     assert.deepEqual(rec.egressAllow, ['loopback', 'private']);
+  });
+
+  it('migration 26: assets that existed keep loopback and private, new ones get neither', async () => {
+    await using t = await openTempStore();
+    await t.store.putAsset({ name: 'old-fw', appId: 'palo-alto-panos', config: {}, secrets: {} }, 'test');
+    const path = join(t.dir, 'riposte.db');
+    await t.store.close();
+    const db = new Database(path);
+    db.exec('ALTER TABLE assets DROP COLUMN egress_allow; DELETE FROM schema_migrations WHERE version >= 26;');
+    db.close();
+    const again = await openStore(path);
+    try {
+      assert.deepEqual((await again.getAsset('old-fw'))?.egressAllow, ['loopback', 'private']);
+      const fresh = await again.putAsset({ name: 'new-api', appId: 'http', config: {}, secrets: {} }, 'test');
+      assert.deepEqual(fresh.egressAllow, []);
+    } finally {
+      await again.close();
+    }
   });
 });
