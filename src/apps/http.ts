@@ -47,7 +47,7 @@
  * - HTTPS verifies against Node's default CA store (plus NODE_EXTRA_CA_CERTS). A certificate that
  *   does not verify fails the handshake before the request is written: terminal, applied 'no' (it
  *   will not verify on a retry seconds later).
- * - Egress (src/apps/egress-guard.ts): each request runs under the asset's egress policy — scheme
+ * - Egress (src/common/egress-guard.ts): each request runs under the asset's egress policy — scheme
  *   and IP literals checked before the request, host names when they resolve (the socket's
  *   `lookup`), every redirect hop alike. Pooled sockets are kept per policy, so a socket opened
  *   for an asset allowed to reach loopback is never reused for one that is not.
@@ -60,7 +60,7 @@ import type { Socket } from 'node:net';
 import { pipeline, type Readable } from 'node:stream';
 import { RetryableError, TerminalError } from '../sdk/errors.js';
 import { BodyTooLarge, codings, decodeBuffer, decoderStream, KNOWN_CODINGS } from './http-decode.js';
-import { currentEgressPolicy, egressRefusal, EgressRefused, urlProblem, type EgressPolicy } from './egress-guard.js';
+import { currentEgressPolicy, egressRefusal, EgressRefused, urlProblem, type EgressPolicy } from '../common/egress-guard.js';
 
 export interface VendorErrorInfo {
   message: string;

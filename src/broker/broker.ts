@@ -6,7 +6,7 @@
  * entry for every action that changes something at a vendor.
  *
  * Every handler, reconcile and connectivity call runs under the asset's egress policy
- * (src/apps/egress-guard.ts): a destination the policy refuses fails before anything is sent.
+ * (src/common/egress-guard.ts): a destination the policy refuses fails before anything is sent.
  *
  * Retry rule for non-idempotent actions: an attempt is repeated only when the vendor certainly
  * did not apply it (`applied: 'no'`, e.g. 429). When the outcome is unknown (timeout, lost reply,
@@ -21,7 +21,7 @@ import type { Store } from '../store/store.js';
 import type { AppCatalog } from './catalog.js';
 import { hashJson } from '../common/canonical-json.js';
 import { issuesText } from '../common/issues.js';
-import { egressPolicy, withEgressPolicy, type EgressPolicy } from '../apps/egress-guard.js';
+import { egressPolicy, withEgressPolicy, type EgressPolicy } from '../common/egress-guard.js';
 
 export interface ActionCall {
   runId: string;

@@ -1,5 +1,5 @@
 /**
- * The address ranges the egress guard (src/apps/egress-guard.ts) sorts destinations into, and the
+ * The address ranges the egress guard (src/common/egress-guard.ts) sorts destinations into, and the
  * per-asset allowances an operator may grant (`--egress-allow loopback|private|<CIDR>`). A leaf:
  * the store validates allowances with it, the apps enforce them.
  */

@@ -186,7 +186,7 @@ export interface AssetRecord {
   secretFields: string[];
   /**
    * Loopback/private destinations the asset may reach beyond public addresses: `loopback`,
-   * `private` or CIDRs (src/common/ip-ranges.ts; enforced by src/apps/egress-guard.ts).
+   * `private` or CIDRs (src/common/ip-ranges.ts; enforced by src/common/egress-guard.ts).
    */
   egressAllow: string[];
   createdAt: string;

@@ -1,5 +1,5 @@
 /**
- * SSRF corpus for the egress guard (src/apps/egress-guard.ts): every spelling of a loopback,
+ * SSRF corpus for the egress guard (src/common/egress-guard.ts): every spelling of a loopback,
  * link-local/metadata or otherwise refused address, names that resolve to loopback, redirects
  * from an allowed origin, other schemes and credentials in URLs. Each must be refused with a
  * TerminalError naming the egress policy (applied 'no', not retried) while listeners on 127.0.0.x
@@ -13,7 +13,7 @@ import { TerminalError } from '../../src/sdk/errors.js';
 import { closeVendorConnections, vendorFetch } from '../../src/apps/http.js';
 import {
   assetEgressProblems, egressPolicy, guardedConnect, withEgressPolicy,
-} from '../../src/apps/egress-guard.js';
+} from '../../src/common/egress-guard.js';
 import { allowanceProblem, classifyAddress } from '../../src/common/ip-ranges.js';
 import { Broker } from '../../src/broker/broker.js';
 import { AppCatalog } from '../../src/broker/catalog.js';
@@ -230,9 +230,9 @@ describe('egress guard: when an asset is saved', () => {
     assert.equal(problems({ url: 'https://10.20.1.1' }, ['10.20.0.0/16']), '');
     assert.match(problems({ url: 'https://10.21.1.1' }, ['10.20.0.0/16']), /private range/);
     assert.match(problems({ url: 'https://u:p@api.example.com' }), /credentials in the URL/);
-    assert.match(problems({ host: '127.0.0.1' }, [], 'smtp'), /host: .*loopback/);
-    assert.equal(problems({ url: 'ldaps://10.0.0.5:636' }, ['private'], 'ldap'), '');
-    assert.match(problems({ url: 'http://dc.example' }, [], 'ldap'), /scheme http: is not ldap or ldaps/);
+    assert.match(problems({ host: '127.0.0.1' }, [], 'smtp-email'), /host: .*loopback/);
+    assert.equal(problems({ url: 'ldaps://10.0.0.5:636' }, ['private'], 'ldap-directory'), '');
+    assert.match(problems({ url: 'http://dc.example' }, [], 'ldap-directory'), /scheme http: is not ldap or ldaps/);
     assert.equal(problems({ baseUrl: 'https://api.example.com/v2', name: 'not a url' }), '');
   });
 

@@ -16,7 +16,7 @@ import https from 'node:https';
 import tls from 'node:tls';
 import { ActionError, RetryableError, TerminalError } from '../../sdk/errors.js';
 import { baseUrl, vendorAgentOptions, vendorFetch, type VendorClientOptions, type VendorResponse } from '../http.js';
-import { currentEgressPolicy } from '../egress-guard.js';
+import { currentEgressPolicy } from '../../common/egress-guard.js';
 import { authHeaderName, authHeaderValue, cachedToken } from './auth.js';
 import { allowList, hostAllowed, hostOf, pemCertificates, type HttpConfig, type Method } from './config.js';
 import { describeHttpError } from './describe-error.js';

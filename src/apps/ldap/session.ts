@@ -14,7 +14,7 @@ import { Client, ResultCodeError } from 'ldapts';
 import { z } from 'zod';
 import { ActionError, RetryableError, TerminalError, type AppliedState } from '../../sdk/errors.js';
 import { DEFAULT_USER_FILTER } from './filter.js';
-import { currentEgressPolicy, egressRefusal, guardedConnect } from '../egress-guard.js';
+import { currentEgressPolicy, egressRefusal, guardedConnect } from '../../common/egress-guard.js';
 
 export const ldapConfig = z.object({
   url: z.string().regex(/^ldaps?:\/\/[^/\s?#]+\/?$/i, 'must be ldap://host[:port] or ldaps://host[:port]')

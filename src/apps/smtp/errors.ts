@@ -15,7 +15,7 @@
  * taken". Only silence after the message started leaves the outcome unknown.
  */
 import { ActionError, RetryableError, TerminalError, type AppliedState } from '../../sdk/errors.js';
-import { egressRefusal } from '../egress-guard.js';
+import { egressRefusal } from '../../common/egress-guard.js';
 
 /**
  * Watches nodemailer's transaction log (client commands and server replies; AUTH arguments are

@@ -16,7 +16,7 @@ import { defineApp, type ActionContext } from '../../sdk/app.js';
 import { capabilities } from '../../sdk/capabilities.js';
 import { TerminalError } from '../../sdk/errors.js';
 import { SmtpProgress, smtpError } from './errors.js';
-import { currentEgressPolicy, guardedConnect } from '../egress-guard.js';
+import { currentEgressPolicy, guardedConnect } from '../../common/egress-guard.js';
 
 /** `addr@domain` or `Display Name <addr@domain>`. */
 export function parseMailbox(s: string): { name?: string; address: string } | undefined {

@@ -11,7 +11,7 @@ import { CliError, cliActor, printJson, withStore } from '../open-store.js';
 import { formatTime, table } from '../format.js';
 import { findApp } from './apps.js';
 import { allowanceProblem } from '../../common/ip-ranges.js';
-import { assetEgressProblems, egressPolicy, withEgressPolicy } from '../../apps/egress-guard.js';
+import { assetEgressProblems, egressPolicy, withEgressPolicy } from '../../common/egress-guard.js';
 import { MASK, assetInput, configSummary, maskedConfig, promptHidden, readAllStdin } from '../asset-input.js';
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;

@@ -29,7 +29,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import dns from 'node:dns';
 import net, { isIP } from 'node:net';
 import tls from 'node:tls';
-import { addressAllowed, compileAllowance, type EgressAllowance } from '../common/ip-ranges.js';
+import { addressAllowed, compileAllowance, type EgressAllowance } from './ip-ranges.js';
 
 /** A destination refused by the egress policy; nothing was sent. */
 export class EgressRefused extends Error {
@@ -169,7 +169,7 @@ export function egressRefusal(err: unknown): EgressRefused | undefined {
 }
 
 /** Apps that speak something other than HTTP in their URL fields (every other app: http, https). */
-const URL_SCHEMES: Readonly<Record<string, readonly string[]>> = { ldap: ['ldap:', 'ldaps:'] };
+const URL_SCHEMES: Readonly<Record<string, readonly string[]>> = { 'ldap-directory': ['ldap:', 'ldaps:'] };
 /** Anything that reads as a URL: `scheme://…`, or a scheme that needs no `//` (file:, data:, …). */
 const URL_LIKE = /^([a-z][a-z0-9+.-]*:\/\/|(file|data|gopher|dict|ftp|jar|netdoc|javascript|ldap|ldaps):)/i;
 
