@@ -60,7 +60,9 @@ import type { Socket } from 'node:net';
 import { pipeline, type Readable } from 'node:stream';
 import { RetryableError, TerminalError } from '../sdk/errors.js';
 import { BodyTooLarge, codings, decodeBuffer, decoderStream, KNOWN_CODINGS } from './http-decode.js';
-import { currentEgressPolicy, egressRefusal, EgressRefused, urlProblem, type EgressPolicy } from '../common/egress-guard.js';
+import {
+  currentEgressPolicy, egressRefusal, EgressRefused, urlProblem, type EgressPolicy,
+} from '../common/egress-guard.js';
 
 export interface VendorErrorInfo {
   message: string;
@@ -426,11 +428,15 @@ export async function vendorFetch(url: string, req: VendorRequest, opts: VendorC
   // The policy of the asset this runs for, fixed for the whole exchange (redirects included).
   const policy = currentEgressPolicy();
   if (u.protocol !== 'http:' && u.protocol !== 'https:') {
-    throw new TerminalError(`${where}: refused by the egress policy: unsupported protocol ${u.protocol.slice(0, 20)}; nothing was sent`, { applied: 'no' });
+    const scheme = u.protocol.slice(0, 20);
+    throw new TerminalError(`${where}: refused by the egress policy: unsupported protocol ${scheme}; nothing was sent`, {
+      applied: 'no',
+    });
   }
   // fetch refuses these too; the credentials would otherwise be silently dropped.
   if (u.username !== '' || u.password !== '') {
-    throw new TerminalError(`${where}: refused by the egress policy: credentials in the URL are not allowed; nothing was sent`, { applied: 'no' });
+    const msg = `${where}: refused by the egress policy: credentials in the URL are not allowed; nothing was sent`;
+    throw new TerminalError(msg, { applied: 'no' });
   }
 
   // A string body stays a string: Node then writes it together with the headers in one write.
@@ -475,8 +481,8 @@ export async function vendorFetch(url: string, req: VendorRequest, opts: VendorC
       const code = causeCode(cause);
       if (code !== undefined && CERT_CODES.has(code) && !err.aborted) {
         // The TLS handshake failed, so no request byte was written; retrying will not change the certificate.
-        const host = u.host;
-        throw new TerminalError(`${where}: TLS certificate of ${host} not trusted (${code}); nothing was sent`, { applied: 'no', cause });
+        const msg = `${where}: TLS certificate of ${u.host} not trusted (${code}); nothing was sent`;
+        throw new TerminalError(msg, { applied: 'no', cause });
       }
       const notSent = !err.sent || (code !== undefined && NOT_SENT_CODES.has(code));
       throw new RetryableError(`${where}: ${code ?? (cause as Error)?.message ?? 'request failed'}`, { applied: notSent ? 'no' : 'unknown', cause });

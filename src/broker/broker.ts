@@ -224,7 +224,8 @@ export class Broker {
     });
     try {
       const actx = this.context(asset, a.idempotencyKey, a.attempt, ctl.signal);
-      const raw = await Promise.race([withEgressPolicy(asset.egress, () => def.handler(input as z.output<z.ZodType>, actx)), timeout]);
+      const run = () => def.handler(input as z.output<z.ZodType>, actx);
+      const raw = await Promise.race([withEgressPolicy(asset.egress, run), timeout]);
       const out = def.output.safeParse(raw);
       if (!out.success) {
         const detail = issuesText(out.error.issues, '(output)');

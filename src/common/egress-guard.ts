@@ -116,9 +116,13 @@ function guardedLookup(
       const problem = addressProblem(p, a.address);
       if (problem !== null) return callback(new EgressRefused(`${hostname} resolves to ${problem}`), '', 0);
     }
-    if (options.all === true) return (callback as unknown as (e: null, a: dns.LookupAddress[]) => void)(null, addresses);
+    // net asks for every address (`all`) when it races IPv4 and IPv6 (autoSelectFamily).
+    type AllCallback = (e: null, a: dns.LookupAddress[]) => void;
+    if (options.all === true) return (callback as unknown as AllCallback)(null, addresses);
     const first = addresses[0];
-    if (first === undefined) return callback(Object.assign(new Error(`no address for ${hostname}`), { code: 'ENOTFOUND' }), '', 0);
+    if (first === undefined) {
+      return callback(Object.assign(new Error(`no address for ${hostname}`), { code: 'ENOTFOUND' }), '', 0);
+    }
     callback(null, first.address, first.family);
   });
 }
@@ -145,7 +149,9 @@ export function urlProblem(p: EgressPolicy, u: URL): string | null {
  * `net.connect(port, host)` — or `tls.connect` with `tlsOptions` — under the policy, for clients
  * that take a connection factory (ldapts): an IP literal fails at once, a name when it resolves.
  */
-export function guardedConnect(p: EgressPolicy, port: number, host: string, tlsOptions?: tls.ConnectionOptions): net.Socket {
+export function guardedConnect(
+  p: EgressPolicy, port: number, host: string, tlsOptions?: tls.ConnectionOptions,
+): net.Socket {
   const problem = isIP(host) === 0 ? null : addressProblem(p, host);
   if (problem !== null) {
     // A socket that fails while "connecting", as a refused name would (clients such as ldapts

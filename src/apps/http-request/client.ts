@@ -123,7 +123,8 @@ const MAX_AGENTS = 32;
 export function tlsAgent(c: HttpConfig): https.Agent | undefined {
   if (c.caPem === undefined && c.clientCertPem === undefined && !c.tlsInsecureSkipVerify) return undefined;
   // Per egress policy too: a pooled socket must not be reused by an asset with another policy.
-  const material = JSON.stringify([c.caPem, c.clientCertPem, c.clientKeyPem, c.tlsInsecureSkipVerify, currentEgressPolicy().key]);
+  const egress = currentEgressPolicy().key;
+  const material = JSON.stringify([c.caPem, c.clientCertPem, c.clientKeyPem, c.tlsInsecureSkipVerify, egress]);
   const key = createHash('sha256').update(material).digest('hex');
   let agent = agents.get(key);
   if (agent === undefined) {

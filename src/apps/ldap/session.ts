@@ -116,7 +116,8 @@ export class LdapSession {
     // Through the egress guard: IP literals checked at once, names on the address they resolve to.
     // A STARTTLS upgrade (one options argument) wraps a socket that already passed it.
     const policy = currentEgressPolicy();
-    options.createConnection = ((port: number, host: string) => guardedConnect(policy, port, host)) as typeof net.connect;
+    options.createConnection = ((port: number, host: string) =>
+      guardedConnect(policy, port, host)) as typeof net.connect;
     options.createSecureConnection = ((a: number | tls.ConnectionOptions, host?: string, o?: tls.ConnectionOptions) =>
       typeof a === 'object' ? tls.connect(a) : guardedConnect(policy, a, host!, o ?? {})) as typeof tls.connect;
     this.client = new Client(options);

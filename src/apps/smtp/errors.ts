@@ -77,7 +77,9 @@ function oneLine(s: string, secrets: readonly string[]): string {
 export function smtpError(err: unknown, progress: SmtpProgress, where: string, secrets: readonly string[]): ActionError {
   if (err instanceof ActionError) return err;
   const refusal = egressRefusal(err);
-  if (refusal !== undefined) return new TerminalError(`${where}: ${refusal.message}; nothing was sent`, { applied: 'no' });
+  if (refusal !== undefined) {
+    return new TerminalError(`${where}: ${refusal.message}; nothing was sent`, { applied: 'no' });
+  }
   const e = (err ?? {}) as MailerError;
   const code = typeof e.code === 'string' ? e.code : undefined;
   const original = typeof e.originalCode === 'string' ? e.originalCode : undefined;

@@ -97,7 +97,8 @@ function guardedSocket(cfg: SmtpConfig): SMTPTransport.Options['getSocket'] {
   return (_opts, callback) => {
     const s = guardedConnect(policy, cfg.port, cfg.host);
     const onError = (err: Error) => callback(err, undefined);
-    s.setTimeout(cfg.timeoutMs, () => s.destroy(Object.assign(new Error('connection timed out'), { code: 'ETIMEDOUT' })));
+    const timedOut = () => Object.assign(new Error('connection timed out'), { code: 'ETIMEDOUT' });
+    s.setTimeout(cfg.timeoutMs, () => s.destroy(timedOut()));
     s.once('error', onError);
     s.once('connect', () => {
       s.off('error', onError);

@@ -75,8 +75,8 @@ export function registerAssets(program: Command): void {
       'let the asset reach loopback, private ranges or a CIDR of them (repeatable; default: public addresses only)',
       collect, [])
     .action(async (name: string, opts: {
-      app: string; config: string[]; configFile?: string; secret: string[]; promptSecrets?: boolean; description?: string;
-      replace?: boolean; egressAllow: string[];
+      app: string; config: string[]; configFile?: string; secret: string[]; promptSecrets?: boolean;
+      description?: string; replace?: boolean; egressAllow: string[];
     }, cmd: Command) => {
       if (!NAME_RE.test(name)) throw new CliError(`invalid asset name "${name}": use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit`);
       const app = findApp(opts.app);
