@@ -75,6 +75,8 @@ export interface LabAsset {
   description: string;
   config: Record<string, unknown>;
   secrets: Record<string, string>;
+  /** Every simulator listens on 127.0.0.1: the lab's assets are allowed loopback (egress guard). */
+  egressAllow: string[];
 }
 
 /** Where a lab's simulators listen, with the Graph seed: enough to build the assets of a lab running elsewhere. */
@@ -93,7 +95,7 @@ export function labAssets(lab: Lab | LabEndpoints): LabAsset[] {
   const e = lab instanceof Lab ? labEndpoints(lab) : lab;
   const seed = e.graphSeed;
   const graphConfig = { tenantId: seed.tenantId, clientId: seed.clientId, authorityUrl: e.graphUrl, graphUrl: e.graphUrl };
-  return [
+  const assets: Array<Omit<LabAsset, 'egressAllow'>> = [
     { name: LAB_ASSETS.mdm, appId: 'microsoft-intune', description: 'Lab Intune (Graph simulator)', config: graphConfig, secrets: { clientSecret: seed.clientSecret } },
     { name: LAB_ASSETS.directory, appId: 'microsoft-entra-id', description: 'Lab Entra ID (Graph simulator)', config: graphConfig, secrets: { clientSecret: seed.clientSecret } },
     {
@@ -106,6 +108,7 @@ export function labAssets(lab: Lab | LabEndpoints): LabAsset[] {
       config: { url: e.jiraUrl, email: JIRA.email, projectKey: 'SEC' }, secrets: { apiToken: JIRA.apiToken },
     },
   ];
+  return assets.map((a) => ({ ...a, egressAllow: ['loopback'] }));
 }
 
 /**

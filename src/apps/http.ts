@@ -5,6 +5,8 @@
  * | what happened                            | error            | applied  |
  * |------------------------------------------|------------------|----------|
  * | connection refused / DNS failure         | RetryableError   | 'no'     |
+ * | refused by the egress policy             | TerminalError    | 'no'     |
+ * | TLS certificate not trusted / expired    | TerminalError    | 'no'     |
  * | timeout or reset after the request left  | RetryableError   | 'unknown'|
  * | 429, 503 (honours Retry-After)           | RetryableError   | 'no'     |
  * | other 5xx                                | RetryableError   | 'unknown'|
@@ -42,7 +44,13 @@
  *   body as a Node stream instead (Splunk's export). `maxBodyBytes` caps the body, compressed
  *   and decoded: reading stops at the limit (or at once on a larger Content-Length).
  * - `httpsAgent` replaces the shared HTTPS agent (an asset's CA bundle or client certificate).
- * - HTTPS verifies against Node's default CA store (plus NODE_EXTRA_CA_CERTS).
+ * - HTTPS verifies against Node's default CA store (plus NODE_EXTRA_CA_CERTS). A certificate that
+ *   does not verify fails the handshake before the request is written: terminal, applied 'no' (it
+ *   will not verify on a retry seconds later).
+ * - Egress (src/common/egress-guard.ts): each request runs under the asset's egress policy — scheme
+ *   and IP literals checked before the request, host names when they resolve (the socket's
+ *   `lookup`), every redirect hop alike. Pooled sockets are kept per policy, so a socket opened
+ *   for an asset allowed to reach loopback is never reused for one that is not.
  * - Request bodies are strings or bytes, sent with their content-length; a POST/PUT/PATCH without
  *   body sends `content-length: 0`.
  */
@@ -52,6 +60,9 @@ import type { Socket } from 'node:net';
 import { pipeline, type Readable } from 'node:stream';
 import { RetryableError, TerminalError } from '../sdk/errors.js';
 import { BodyTooLarge, codings, decodeBuffer, decoderStream, KNOWN_CODINGS } from './http-decode.js';
+import {
+  currentEgressPolicy, egressRefusal, EgressRefused, urlProblem, type EgressPolicy,
+} from '../common/egress-guard.js';
 
 export interface VendorErrorInfo {
   message: string;
@@ -67,7 +78,8 @@ export interface VendorRequest {
   stream?: boolean;
   /**
    * The HTTPS agent to use instead of the shared one (an asset's own CA bundle or client
-   * certificate; build it with `vendorAgentOptions`). Plain-http requests keep the shared agent.
+   * certificate; build it with `vendorAgentOptions`, one per egress policy). Plain-http requests
+   * keep the shared agent.
    */
   httpsAgent?: https.Agent;
   /**
@@ -122,19 +134,37 @@ const MAX_REDIRECTS = 10;
 export const vendorAgentOptions = {
   keepAlive: true, maxSockets: MAX_SOCKETS, maxFreeSockets: MAX_SOCKETS, timeout: IDLE_MS, scheduling: 'lifo' as const,
 };
-const httpAgent = new http.Agent(vendorAgentOptions);
-const httpsAgent = new https.Agent(vendorAgentOptions);
+/** The shared agents, one pair per egress policy (a pooled socket is never reused across policies). */
+const agents = new Map<string, { http: http.Agent; https: https.Agent }>();
+
+function agentsFor(policy: EgressPolicy): { http: http.Agent; https: https.Agent } {
+  let a = agents.get(policy.key);
+  if (a === undefined) {
+    a = { http: new http.Agent(vendorAgentOptions), https: new https.Agent(vendorAgentOptions) };
+    agents.set(policy.key, a);
+  }
+  return a;
+}
 
 /** Closes every pooled connection (tests; a process exits without it: idle sockets are unref'd). */
 export function closeVendorConnections(): void {
-  httpAgent.destroy();
-  httpsAgent.destroy();
+  for (const a of agents.values()) {
+    a.http.destroy();
+    a.https.destroy();
+  }
+  agents.clear();
 }
 
 /** Counters for tests and benchmarks: sockets opened, requests sent, stale-socket re-sends. */
 export const vendorClientStats = { socketsOpened: 0, requests: 0, staleRetries: 0 };
 
 const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+/** OpenSSL/Node verification failures: the handshake failed, so the request was never written. */
+const CERT_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID',
+  'CERT_UNTRUSTED', 'CERT_REVOKED', 'CERT_SIGNATURE_FAILURE', 'CERT_REJECTED', 'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
 const STALE_CODES = new Set(['ECONNRESET', 'EPIPE']);
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
@@ -258,15 +288,22 @@ function dropIdleSockets(agent: http.Agent, host: string, port: number): void {
 function attempt(
   u: URL, method: string, headers: Record<string, string | number>, body: string | Buffer | undefined,
   signal: AbortSignal | undefined, stream: boolean,
-  ownHttpsAgent: https.Agent | undefined, maxBodyBytes: number | undefined,
+  ownHttpsAgent: https.Agent | undefined, maxBodyBytes: number | undefined, policy: EgressPolicy,
 ): Promise<Attempt> {
   return new Promise<Attempt>((resolve, reject) => {
     if (signal?.aborted) {
       reject(new TransportError(signal.reason, false, true, false));
       return;
     }
+    // Scheme and IP literals here (net.connect skips `lookup` for an IP); names when they resolve.
+    const refused = urlProblem(policy, u);
+    if (refused !== null) {
+      reject(new TransportError(new EgressRefused(refused), false, false, false));
+      return;
+    }
     const isHttps = u.protocol === 'https:';
-    const agent = isHttps ? ownHttpsAgent ?? httpsAgent : httpAgent;
+    const shared = agentsFor(policy);
+    const agent = isHttps ? ownHttpsAgent ?? shared.https : shared.http;
     const opts: http.RequestOptions = {
       hostname: u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname,
       port: u.port === '' ? (isHttps ? 443 : 80) : Number(u.port),
@@ -274,6 +311,7 @@ function attempt(
       method,
       headers,
       agent,
+      lookup: policy.lookup,
     };
     let sent = false;
     let responded = false;
@@ -387,9 +425,19 @@ export async function vendorFetch(url: string, req: VendorRequest, opts: VendorC
   } catch {
     throw new TerminalError(`${where}: invalid URL`, { applied: 'no' });
   }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new TerminalError(`${where}: unsupported protocol ${u.protocol}`, { applied: 'no' });
+  // The policy of the asset this runs for, fixed for the whole exchange (redirects included).
+  const policy = currentEgressPolicy();
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') {
+    const scheme = u.protocol.slice(0, 20);
+    throw new TerminalError(`${where}: refused by the egress policy: unsupported protocol ${scheme}; nothing was sent`, {
+      applied: 'no',
+    });
+  }
   // fetch refuses these too; the credentials would otherwise be silently dropped.
-  if (u.username !== '' || u.password !== '') throw new TerminalError(`${where}: credentials in the URL are not supported`, { applied: 'no' });
+  if (u.username !== '' || u.password !== '') {
+    const msg = `${where}: refused by the egress policy: credentials in the URL are not allowed; nothing was sent`;
+    throw new TerminalError(msg, { applied: 'no' });
+  }
 
   // A string body stays a string: Node then writes it together with the headers in one write.
   let body: string | Buffer | undefined = req.body === undefined || typeof req.body === 'string' ? req.body : Buffer.from(req.body.buffer, req.body.byteOffset, req.body.byteLength);
@@ -401,7 +449,7 @@ export async function vendorFetch(url: string, req: VendorRequest, opts: VendorC
     let a: Attempt;
     try {
       const maxBodyBytes = stream ? undefined : req.maxBodyBytes;
-      a = await attempt(u, method, headers, body, req.signal, stream, req.httpsAgent, maxBodyBytes);
+      a = await attempt(u, method, headers, body, req.signal, stream, req.httpsAgent, maxBodyBytes, policy);
     } catch (err) {
       if (!(err instanceof TransportError)) throw err;
       if (err.staleReuse && !staleRetried && SAFE_METHODS.has(method)) {
@@ -410,6 +458,12 @@ export async function vendorFetch(url: string, req: VendorRequest, opts: VendorC
         continue;
       }
       const cause = err.cause;
+      const refusal = egressRefusal(cause);
+      if (refusal !== undefined) {
+        // Before any connection: the policy will not change between attempts.
+        const to = redirects > 0 ? ` (redirected to ${u.host})` : '';
+        throw new TerminalError(`${where}${to}: ${refusal.message}; nothing was sent`, { applied: 'no' });
+      }
       // The vendor already refused: its status decides, even if its error body was cut short.
       if (err.status !== undefined && err.status >= 400 && req.passStatus?.(err.status) !== true) {
         throw statusError(where, err.status, '', new ResponseHeaders({}), opts);
@@ -425,6 +479,11 @@ export async function vendorFetch(url: string, req: VendorRequest, opts: VendorC
         throw new RetryableError(`${where}: timed out`, { applied: err.sent ? 'unknown' : 'no', cause });
       }
       const code = causeCode(cause);
+      if (code !== undefined && CERT_CODES.has(code) && !err.aborted) {
+        // The TLS handshake failed, so no request byte was written; retrying will not change the certificate.
+        const msg = `${where}: TLS certificate of ${u.host} not trusted (${code}); nothing was sent`;
+        throw new TerminalError(msg, { applied: 'no', cause });
+      }
       const notSent = !err.sent || (code !== undefined && NOT_SENT_CODES.has(code));
       throw new RetryableError(`${where}: ${code ?? (cause as Error)?.message ?? 'request failed'}`, { applied: notSent ? 'no' : 'unknown', cause });
     }

@@ -5,6 +5,9 @@
  * backoff (honouring Retry-After), records every attempt as an action result, and writes an audit
  * entry for every action that changes something at a vendor.
  *
+ * Every handler, reconcile and connectivity call runs under the asset's egress policy
+ * (src/common/egress-guard.ts): a destination the policy refuses fails before anything is sent.
+ *
  * Retry rule for non-idempotent actions: an attempt is repeated only when the vendor certainly
  * did not apply it (`applied: 'no'`, e.g. 429). When the outcome is unknown (timeout, lost reply,
  * 5xx) the broker stops and reports `unknown`; the engine then reconciles or parks the run.
@@ -19,6 +22,7 @@ import type { Store } from '../store/store.js';
 import type { AppCatalog } from './catalog.js';
 import { hashJson } from '../common/canonical-json.js';
 import { issuesText } from '../common/issues.js';
+import { egressPolicy, withEgressPolicy, type EgressPolicy } from '../common/egress-guard.js';
 
 export interface ActionCall {
   runId: string;
@@ -50,6 +54,8 @@ export interface ResolvedAsset {
   name: string;
   app: AppDefinition;
   config: unknown;
+  /** Where the asset's app may connect (its loopback/private allowances). */
+  egress: EgressPolicy;
 }
 
 /** The asset a call goes to and the action definition behind it, resolved once per step by the caller. */
@@ -106,7 +112,7 @@ export class Broker {
       const fields = parsed.error.issues.map((i) => i.path.join('.') || '(root)').join(', ');
       throw new TerminalError(`asset "${name}" has an invalid configuration for app ${app.id}: ${fields}`);
     }
-    const asset = { name, app, config: parsed.data };
+    const asset = { name, app, config: parsed.data, egress: egressPolicy(name, rec.egressAllow) };
     this.assets.set(name, { at: Date.now(), asset });
     return asset;
   }
@@ -183,7 +189,8 @@ export class Broker {
       }, timeoutMs);
     });
     try {
-      const out = await Promise.race([def.reconcile(input, { ...this.context(asset, `${call.runId}:${call.seq}`, 1, ctl.signal), intentAt }), timeout]);
+      const rctx = { ...this.context(asset, `${call.runId}:${call.seq}`, 1, ctl.signal), intentAt };
+      const out = await Promise.race([withEgressPolicy(asset.egress, () => def.reconcile!(input, rctx)), timeout]);
       if (out.applied === true) return { applied: true, output: def.output.parse(out.output) };
       return out;
     } catch (err) {
@@ -219,7 +226,9 @@ export class Broker {
       }, timeoutMs);
     });
     try {
-      const raw = await Promise.race([def.handler(input as z.output<z.ZodType>, this.context(asset, a.idempotencyKey, a.attempt, ctl.signal)), timeout]);
+      const actx = this.context(asset, a.idempotencyKey, a.attempt, ctl.signal);
+      const run = () => def.handler(input as z.output<z.ZodType>, actx);
+      const raw = await Promise.race([withEgressPolicy(asset.egress, run), timeout]);
       const out = def.output.safeParse(raw);
       if (!out.success) {
         const detail = issuesText(out.error.issues, '(output)');

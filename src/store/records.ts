@@ -196,6 +196,11 @@ export interface AssetRecord {
   config: Record<string, unknown>;
   /** Names of the secret fields that are set (values never leave the store except to the broker). */
   secretFields: string[];
+  /**
+   * Loopback/private destinations the asset may reach beyond public addresses: `loopback`,
+   * `private` or CIDRs (src/common/ip-ranges.ts; enforced by src/common/egress-guard.ts).
+   */
+  egressAllow: string[];
   createdAt: string;
   updatedAt: string;
 }

@@ -352,7 +352,11 @@ export interface Store {
   policyStore(): PolicyStore;
 
   // ── assets (secrets encrypted at rest) ───────────────────────────────────────────────────
-  putAsset(asset: { name: string; appId: string; description?: string; config: Record<string, unknown>; secrets: Record<string, string> }, actor: string): Promise<AssetRecord>;
+  /** `egressAllow`: loopback/private destinations the asset may reach (default none); validated. */
+  putAsset(asset: {
+    name: string; appId: string; description?: string; config: Record<string, unknown>; secrets: Record<string, string>;
+    egressAllow?: string[];
+  }, actor: string): Promise<AssetRecord>;
   getAsset(name: string): Promise<AssetRecord | null>;
   listAssets(): Promise<AssetRecord[]>;
   deleteAsset(name: string, actor: string): Promise<void>;

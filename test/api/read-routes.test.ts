@@ -37,7 +37,7 @@ describe('read and triage routes', () => {
       if (i === 0) runId = b.runs[0]!;
     }
     await h.store.putSource({ name: 'other', kind: 'generic', mapping: null, token: 'unused-other-token' }, 'test');
-    await h.store.putAsset({ name: 'intune-prod', appId: 'intune', config: { tenant: 'contoso' }, secrets: { clientSecret: ASSET_SECRET } }, 'test');
+    await h.store.putAsset({ egressAllow: ['loopback'], name: 'intune-prod', appId: 'intune', config: { tenant: 'contoso' }, secrets: { clientSecret: ASSET_SECRET } }, 'test');
     await h.store.addNote({ incidentId: ids[0]!, author: 'alice', text: 'looking at it' });
     const t = new Date().toISOString();
     await h.store.appendJournal({

@@ -40,7 +40,7 @@ describe('HTTP app: which methods are changing, through the policy gate', () => 
     }) as never);
     const h = await makeHarness({ apps: [httpApp], playbooks: [playbook], hitl: {} });
     const config = { baseUrl: api.url, ...(readOnlyMethods ? { readOnlyMethods } : {}) };
-    await h.store.putAsset({ name: 'api', appId: 'http', config, secrets: {} }, 'test');
+    await h.store.putAsset({ egressAllow: ['loopback'], name: 'api', appId: 'http', config, secrets: {} }, 'test');
     api.seen.length = 0;
     return h;
   }

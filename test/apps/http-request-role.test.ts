@@ -37,7 +37,7 @@ for (const [automation, expected] of [['autonomous', 'completed'], ['supervised'
     const playbook = await sandboxPlaybook(sandbox, { id: 'rest-role', roles: { api: 'http' }, body, automation });
     const h = await makeHarness({ apps: [httpApp], playbooks: [playbook], hitl: {} });
     try {
-      await h.store.putAsset({ name: 'hr-api', appId: 'http', config: { baseUrl: api.url }, secrets: {} }, 'test');
+      await h.store.putAsset({ egressAllow: ['loopback'], name: 'hr-api', appId: 'http', config: { baseUrl: api.url }, secrets: {} }, 'test');
       await h.store.putPlaybookSettings({ playbookId: 'rest-role', enabled: true, automation: null, bindings: { api: 'hr-api' }, dryRun: false }, 'test');
       api.seen.length = 0;
       const [run] = await h.fire();

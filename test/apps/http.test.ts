@@ -480,7 +480,7 @@ describe('vendor HTTP client', () => {
       }
     }
 
-    it('verifies the server certificate against the CA store: a self-signed one is refused before the request is sent', async (t) => {
+    it('verifies the server certificate against the CA store: a self-signed one is refused before the request is sent, terminally', async (t) => {
       const tls = selfSigned();
       if (tls === undefined) return t.skip('openssl not available');
       let reached = 0;
@@ -488,8 +488,10 @@ describe('vendor HTTP client', () => {
       await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
       try {
         const err = await failure(vendorFetch(`https://127.0.0.1:${(server.address() as AddressInfo).port}/x`, withSecret({ method: 'POST', body: SECRET }), client));
-        assert.ok(err instanceof RetryableError);
-        assert.equal(err.message, 'Acme POST /x: DEPTH_ZERO_SELF_SIGNED_CERT');
+        // A bad certificate will not fix itself on a retry; the handshake failed, so nothing was sent.
+        assert.ok(err instanceof TerminalError);
+        assert.equal(err.applied, 'no');
+        assert.match(err.message, /^Acme POST \/x: TLS certificate of 127\.0\.0\.1:\d+ not trusted \(DEPTH_ZERO_SELF_SIGNED_CERT\); nothing was sent$/);
         assert.equal(reached, 0);
       } finally {
         server.closeAllConnections();

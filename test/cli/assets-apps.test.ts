@@ -58,7 +58,8 @@ function userError(r: CliResult, pattern: RegExp): void {
   noSecrets(r);
 }
 
-const jiraArgs = (name: string) => ['assets', 'add', name, '--app', 'atlassian-jira', '--config', `url=${sim.url}`, '--config', `email=${sim.email}`, '--config', 'projectKey=SEC'];
+const jiraArgs = (name: string) => ['assets', 'add', name, '--app', 'atlassian-jira', '--config', `url=${sim.url}`, '--config', `email=${sim.email}`, '--config', 'projectKey=SEC',
+  '--egress-allow', 'loopback'];
 
 async function assetNames(): Promise<string[]> {
   const store = await openSqliteStore({ dataDir: dir, env: {} });
@@ -129,7 +130,7 @@ describe('riposte assets add', () => {
   it('takes a JSON config file, moving secret fields in it to the secrets', async () => {
     const file = join(dir, 'cases.json');
     writeFileSync(file, JSON.stringify({ url: deadUrl, apiToken: JIRA_TOKEN }));
-    const r = await cli('assets', 'add', 'cases-local', '--app', 'riposte-cases', '--config-file', file);
+    const r = await cli('assets', 'add', 'cases-local', '--app', 'riposte-cases', '--config-file', file, '--egress-allow', 'loopback');
     assert.equal(r.code, 0, r.stderr);
     noSecrets(r);
     const j = JSON.parse((await cli('assets', 'show', 'cases-local', '--json')).stdout) as { asset: { config: Record<string, unknown>; secretFields: string[] } };
@@ -154,6 +155,18 @@ describe('riposte assets add', () => {
     userError(await cli(...jiraArgs('x'), '--prompt-secrets'), /--prompt-secrets needs a terminal/);
     userError(await cli(...jiraArgs('jira-prod'), '--secret', 'apiToken=env:JIRA_TOKEN'), /asset "jira-prod" already exists \(pass --replace/);
     userError(await cli(...jiraArgs('bad name!')), /invalid asset name "bad name!"/);
+    assert.deepEqual(await assetNames(), before);
+  });
+
+  it('refuses destinations the egress policy refuses (file:, metadata, loopback without an allowance), storing nothing', async () => {
+    const before = await assetNames();
+    const jira = (url: string, ...more: string[]) => run(['assets', 'add', 'x', '--app', 'atlassian-jira', '--config', `url=${url}`,
+      '--config', `email=${sim.email}`, '--config', 'projectKey=SEC', '--secret', 'apiToken=env:JIRA_TOKEN', ...more], { env: { JIRA_TOKEN } });
+    userError(await jira('file:///etc/passwd'), /asset "x" not saved: url: refused by the egress policy: scheme file: is not http or https/);
+    userError(await jira('http://169.254.169.254/latest', '--egress-allow', 'loopback'), /url: refused by the egress policy: its host is link-local/);
+    userError(await jira(sim.url.replace('127.0.0.1', '2130706433')), /its host is a loopback address; an operator may allow it .*--egress-allow/);
+    userError(await jira(sim.url, '--egress-allow', '0.0.0.0/0'), /--egress-allow: egress allowance "0\.0\.0\.0\/0" overlaps 0\.0\.0\.0\/8/);
+    userError(await jira(sim.url, '--egress-allow', 'everywhere'), /--egress-allow: egress allowance "everywhere" is not loopback, private or a CIDR/);
     assert.deepEqual(await assetNames(), before);
   });
 });

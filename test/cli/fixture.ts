@@ -139,8 +139,8 @@ export async function seed(dataDir: string): Promise<void> {
     }));
     await store.updateRun(RUN_PARKED_FW, { status: 'needs_attention', startedAt: at(0), attentionReason: reason(RUN_PARKED_FW, 0, 'firewall.blockIp') });
 
-    await store.putAsset({ name: 'intune-lab', appId: 'microsoft-intune', config: { tenantId: 't' }, secrets: { clientSecret: 's' } }, 'test');
-    await store.putAsset({ name: 'panos-lab', appId: 'palo-alto-panos', config: { url: 'http://x' }, secrets: { password: 'p' } }, 'test');
+    await store.putAsset({ egressAllow: ['loopback'], name: 'intune-lab', appId: 'microsoft-intune', config: { tenantId: 't' }, secrets: { clientSecret: 's' } }, 'test');
+    await store.putAsset({ egressAllow: ['loopback'], name: 'panos-lab', appId: 'palo-alto-panos', config: { url: 'http://x' }, secrets: { password: 'p' } }, 'test');
     await store.createList('allowed-destinations', 'Destinations phones may reach', 'test');
     await store.addListItems('allowed-destinations', ['198.51.100.0/24'], 'test');
   } finally {

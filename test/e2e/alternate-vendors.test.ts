@@ -32,10 +32,10 @@ test('founding playbook on Jamf + LDAP + nftables + Request Tracker, by configur
   const srv = await startTempServer('riposte-alt-');
   try {
     const s = srv.store;
-    await s.putAsset({ name: 'jamf', appId: 'jamf-pro', config: { url: jamf.url, clientId: jamfSeed.clientId }, secrets: { clientSecret: jamfSeed.clientSecret } }, 'test');
-    await s.putAsset({ name: 'corp-ldap', appId: 'ldap-directory', config: { url: 'ldap://127.0.0.1:38901', bindDN: 'cn=riposte,ou=service-accounts,dc=contoso,dc=example', baseDN: 'dc=contoso,dc=example' }, secrets: { bindPassword: 'riposte-secret' } }, 'test');
-    await s.putAsset({ name: 'edge-nft', appId: 'linux-nftables', config: { netns: NS, hook: 'input' }, secrets: {} }, 'test');
-    await s.putAsset({ name: 'rt', appId: 'request-tracker', config: { url: 'http://127.0.0.1:38902', queue: 'Incidents' }, secrets: { token: rtToken } }, 'test');
+    await s.putAsset({ egressAllow: ['loopback'], name: 'jamf', appId: 'jamf-pro', config: { url: jamf.url, clientId: jamfSeed.clientId }, secrets: { clientSecret: jamfSeed.clientSecret } }, 'test');
+    await s.putAsset({ egressAllow: ['loopback'], name: 'corp-ldap', appId: 'ldap-directory', config: { url: 'ldap://127.0.0.1:38901', bindDN: 'cn=riposte,ou=service-accounts,dc=contoso,dc=example', baseDN: 'dc=contoso,dc=example' }, secrets: { bindPassword: 'riposte-secret' } }, 'test');
+    await s.putAsset({ egressAllow: ['loopback'], name: 'edge-nft', appId: 'linux-nftables', config: { netns: NS, hook: 'input' }, secrets: {} }, 'test');
+    await s.putAsset({ egressAllow: ['loopback'], name: 'rt', appId: 'request-tracker', config: { url: 'http://127.0.0.1:38902', queue: 'Incidents' }, secrets: { token: rtToken } }, 'test');
     await s.putPlaybookSettings({ playbookId: PLAYBOOK, enabled: true, automation: 'autonomous', bindings: { mdm: 'jamf', directory: 'corp-ldap', firewall: 'edge-nft', ticketing: 'rt' } }, 'test');
     await s.createList('allowed-destinations', null, 'test');
     await s.addListItems('allowed-destinations', ['198.51.100.0/24'], 'test');

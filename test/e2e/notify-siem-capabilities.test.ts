@@ -76,12 +76,12 @@ for (const mode of MODES) {
         const hook = slack.addWebhook();
         const workflow = teams.addWorkflow();
         const connector = teams.addConnector();
-        await h.store.putAsset({ name: 'soc-slack', appId: 'slack-webhook', config: {}, secrets: { webhookUrl: hook.url } }, 'test');
-        await h.store.putAsset({ name: 'soc-teams', appId: 'microsoft-teams-webhook', config: {}, secrets: { webhookUrl: workflow.url } }, 'test');
-        await h.store.putAsset({
+        await h.store.putAsset({ egressAllow: ['loopback'], name: 'soc-slack', appId: 'slack-webhook', config: {}, secrets: { webhookUrl: hook.url } }, 'test');
+        await h.store.putAsset({ egressAllow: ['loopback'], name: 'soc-teams', appId: 'microsoft-teams-webhook', config: {}, secrets: { webhookUrl: workflow.url } }, 'test');
+        await h.store.putAsset({ egressAllow: ['loopback'],
           name: 'soc-teams-legacy', appId: 'microsoft-teams-webhook', config: { format: 'messagecard' }, secrets: { webhookUrl: connector.url },
         }, 'test');
-        await h.store.putAsset({
+        await h.store.putAsset({ egressAllow: ['loopback'],
           name: 'soc-mail', appId: 'smtp-email',
           config: { host: '127.0.0.1', port: smtp.port, from: 'Riposte <riposte@soc.example>', notifyTo: ['soc@soc.example'], timeoutMs: 5000 },
           secrets: {},
@@ -151,8 +151,8 @@ for (const mode of MODES) {
       const h = await harness(mode, 'notify-pb', { chat: 'notify' }, NOTIFY);
       try {
         const hook = slack.addWebhook();
-        await h.store.putAsset({ name: 'soc-slack', appId: 'slack-webhook', config: {}, secrets: { webhookUrl: hook.url } }, 'test');
-        await h.store.putAsset({
+        await h.store.putAsset({ egressAllow: ['loopback'], name: 'soc-slack', appId: 'slack-webhook', config: {}, secrets: { webhookUrl: hook.url } }, 'test');
+        await h.store.putAsset({ egressAllow: ['loopback'],
           name: 'bare-mail', appId: 'smtp-email', config: { host: '127.0.0.1', port: smtp.port, from: 'riposte@soc.example' }, secrets: {},
         }, 'test');
         const dry = await bindAndRun(h, 'notify-pb', { chat: 'soc-slack' }, 'alert-5', true);
@@ -172,7 +172,7 @@ for (const mode of MODES) {
     test('siem: updateAlert sets status, urgency, owner and a comment of a Splunk notable; an unknown alert fails', async () => {
       const h = await harness(mode, 'siem-pb', { siem: 'siem' }, SIEM);
       try {
-        await h.store.putAsset({
+        await h.store.putAsset({ egressAllow: ['loopback'],
           name: 'es', appId: 'splunk', config: { managementUrl: splunk.url }, secrets: { authToken: 'splunk-token' },
         }, 'test');
         const comments = splunk.notables.get('nb-7')!.comments.length; // the simulator serves both modes

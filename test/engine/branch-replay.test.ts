@@ -22,7 +22,7 @@ for (const [which, latency] of [
         engine: { shortSleepMs: 400, pollIntervalMs: 20 },
       });
       try {
-        await h.store.putAsset({ name: 'dir', appId: 'test-directory', config: { url: dir.url }, secrets: {} }, 'test');
+        await h.store.putAsset({ egressAllow: ['loopback'], name: 'dir', appId: 'test-directory', config: { url: dir.url }, secrets: {} }, 'test');
         await h.store.putPlaybookSettings(
           { playbookId: BRANCH_PLAYBOOK_ID, enabled: true, automation: null, bindings: { directory: 'dir' } },
           'test',

@@ -7,7 +7,7 @@ import { makeTestApp, TestVendor } from '../support/test-app.js';
 
 function setup(vendor: TestVendor, playbooks: PlaybookDefinition[]): Promise<Harness> {
   return makeHarness({ apps: [makeTestApp(vendor)], playbooks }).then(async (h) => {
-    await h.store.putAsset({ name: 'tv', appId: 'test-vendor', config: { url: 'http://127.0.0.1:1' }, secrets: { token: 's3cret' } }, 'test');
+    await h.store.putAsset({ egressAllow: ['loopback'], name: 'tv', appId: 'test-vendor', config: { url: 'http://127.0.0.1:1' }, secrets: { token: 's3cret' } }, 'test');
     return h;
   });
 }

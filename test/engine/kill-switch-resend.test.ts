@@ -17,7 +17,7 @@ async function setup(): Promise<{ h: Harness; hitl: Hitl; vendor: TestVendor }> 
   const playbook = definePlaybook({ id: 'p', version: 1, triggers: { labels: ['test'] }, roles: {}, automation: 'autonomous' },
     async (ctx) => ctx.asset(app, 'tv').destroy({ target: 'A' }));
   const h = await makeHarness({ apps: [app], playbooks: [playbook], hitl: {} });
-  await h.store.putAsset({ name: 'tv', appId: 'test-vendor', config: { url: 'http://127.0.0.1:1' }, secrets: { token: 't' } }, 'test');
+  await h.store.putAsset({ egressAllow: ['loopback'], name: 'tv', appId: 'test-vendor', config: { url: 'http://127.0.0.1:1' }, secrets: { token: 't' } }, 'test');
   return { h, hitl: h.hitl!, vendor };
 }
 

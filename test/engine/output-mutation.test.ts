@@ -23,7 +23,7 @@ test('a playbook that changes a step output in place replays with the output the
   });
   const h = await makeHarness({ apps: [app], playbooks: [playbook], engine: { shortSleepMs: 50, pollIntervalMs: 20 } });
   try {
-    await h.store.putAsset({ name: 'tv', appId: 'test-vendor', config: { url: 'http://127.0.0.1:1' }, secrets: { token: 't' } }, 'test');
+    await h.store.putAsset({ egressAllow: ['loopback'], name: 'tv', appId: 'test-vendor', config: { url: 'http://127.0.0.1:1' }, secrets: { token: 't' } }, 'test');
     const [run] = await h.fire();
     assert.equal((await h.settle(run!.id)).status, 'waiting');
     for (const until = Date.now() + 5000; (await h.store.getRun(run!.id))!.status === 'waiting' && Date.now() < until;) {

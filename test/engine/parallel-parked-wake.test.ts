@@ -17,7 +17,7 @@ test('approving the second of two parked destructive steps runs it promptly', as
     async (ctx) => Promise.all([ctx.asset(app, 'tv').destroy({ target: 'A' }), ctx.asset(app, 'tv').destroy({ target: 'B' })]));
   const h = await makeHarness({ apps: [app], playbooks: [playbook], hitl: { approvalTtlMs: 60 * 60_000 } });
   try {
-    await h.store.putAsset({ name: 'tv', appId: 'test-vendor', config: { url: 'http://127.0.0.1:1' }, secrets: { token: 't' } }, 'test');
+    await h.store.putAsset({ egressAllow: ['loopback'], name: 'tv', appId: 'test-vendor', config: { url: 'http://127.0.0.1:1' }, secrets: { token: 't' } }, 'test');
     await h.store.policyStore().putUser({ name: 'bob', email: null, roles: ['soc-lead'], disabled: false }, 'test');
     const [run] = await h.fire();
     const parked = await h.settle(run!.id);
@@ -45,7 +45,7 @@ test('approving a parked destructive step wakes the run even when another branch
     async (ctx) => Promise.all([ctx.sleep(60 * 60_000), ctx.asset(app, 'tv').destroy({ target: 'A' })]));
   const h = await makeHarness({ apps: [app], playbooks: [playbook], hitl: { approvalTtlMs: 60 * 60_000 } });
   try {
-    await h.store.putAsset({ name: 'tv', appId: 'test-vendor', config: { url: 'http://127.0.0.1:1' }, secrets: { token: 't' } }, 'test');
+    await h.store.putAsset({ egressAllow: ['loopback'], name: 'tv', appId: 'test-vendor', config: { url: 'http://127.0.0.1:1' }, secrets: { token: 't' } }, 'test');
     await h.store.policyStore().putUser({ name: 'bob', email: null, roles: ['soc-lead'], disabled: false }, 'test');
     const [run] = await h.fire();
     const parked = await h.settle(run!.id);

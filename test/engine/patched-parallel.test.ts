@@ -36,7 +36,7 @@ const v2 = version(async (ctx) => {
 test('patched(): a run that ran past the patch point on the old code replays the old path', async () => {
   const h = await makeHarness({ apps: [app], playbooks: [v1], engine: { shortSleepMs: 50, pollIntervalMs: 20 } });
   try {
-    await h.store.putAsset({ name: 'tv', appId: 'test-vendor', config: { url: 'http://127.0.0.1:1' }, secrets: { token: 't' } }, 'test');
+    await h.store.putAsset({ egressAllow: ['loopback'], name: 'tv', appId: 'test-vendor', config: { url: 'http://127.0.0.1:1' }, secrets: { token: 't' } }, 'test');
     const [run] = await h.fire();
     const parked = await h.settle(run!.id);
     assert.equal(parked.status, 'waiting');

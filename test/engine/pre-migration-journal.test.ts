@@ -27,7 +27,7 @@ test('a parallel run parked before the resolution column existed resumes on the 
   });
   const h = await makeHarness({ apps: [app], playbooks: [playbook], engine: { shortSleepMs: 50, pollIntervalMs: 20 } });
   try {
-    await h.store.putAsset({ name: 'tv', appId: 'test-vendor', config: { url: 'http://127.0.0.1:1' }, secrets: { token: 't' } }, 'test');
+    await h.store.putAsset({ egressAllow: ['loopback'], name: 'tv', appId: 'test-vendor', config: { url: 'http://127.0.0.1:1' }, secrets: { token: 't' } }, 'test');
     await h.engine.stop();
     const [run] = await h.fire();
     await h.restart();

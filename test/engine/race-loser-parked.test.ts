@@ -20,7 +20,7 @@ test('a completed run leaves no approval pending for one of its steps', async ()
     ]));
   const h = await makeHarness({ apps: [app], playbooks: [playbook], hitl: {} });
   try {
-    await h.store.putAsset({ name: 'tv', appId: 'test-vendor', config: { url: 'http://127.0.0.1:1' }, secrets: { token: 't' } }, 'test');
+    await h.store.putAsset({ egressAllow: ['loopback'], name: 'tv', appId: 'test-vendor', config: { url: 'http://127.0.0.1:1' }, secrets: { token: 't' } }, 'test');
     const [run] = await h.fire();
     const done = await h.settle(run!.id);
     assert.equal(done.status, 'completed');

@@ -31,7 +31,7 @@ test('a reconcile that never answers is bounded by the action timeout', async ()
     async (ctx) => ctx.asset(app, 'hv').isolate({ host: 'h1' }));
   const h = await makeHarness({ apps: [app], playbooks: [playbook] });
   try {
-    await h.store.putAsset({ name: 'hv', appId: 'hang-vendor', config: {}, secrets: {} }, 'test');
+    await h.store.putAsset({ egressAllow: ['loopback'], name: 'hv', appId: 'hang-vendor', config: {}, secrets: {} }, 'test');
     const [run] = await h.fire();
     const r = await h.settle(run!.id, 2000).catch((err: Error) => assert.fail(err.message));
     assert.equal(sent, 1);

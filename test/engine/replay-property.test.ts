@@ -39,7 +39,7 @@ async function setup(vendor: TestVendor, shape: Shape): Promise<{ h: Harness; pb
     engine: { shortSleepMs: SHORT_SLEEP_MS, pollIntervalMs: 20 },
   });
   await h.store.putAsset(
-    { name: 'tv', appId: 'test-vendor', config: { url: 'http://127.0.0.1:1' }, secrets: { token: 't' } },
+    { egressAllow: ['loopback'], name: 'tv', appId: 'test-vendor', config: { url: 'http://127.0.0.1:1' }, secrets: { token: 't' } },
     'test',
   );
   return { h, pb };

@@ -16,7 +16,7 @@ test('a step resolved by an operator resumes the run on the running engine', asy
     async (ctx) => ctx.asset(app, 'tv').destroyBlind({ target: 'A' }));
   const h = await makeHarness({ apps: [app], playbooks: [playbook], engine: { pollIntervalMs: 20 } });
   try {
-    await h.store.putAsset({ name: 'tv', appId: 'test-vendor', config: { url: 'http://127.0.0.1:1' }, secrets: { token: 't' } }, 'test');
+    await h.store.putAsset({ egressAllow: ['loopback'], name: 'tv', appId: 'test-vendor', config: { url: 'http://127.0.0.1:1' }, secrets: { token: 't' } }, 'test');
     vendor.script.push('lost-reply');
     const [run] = await h.fire();
     assert.equal((await h.settle(run!.id)).status, 'needs_attention');

@@ -29,7 +29,7 @@ test('a failed step awaited later is not an unhandled rejection of the process',
   process.on('unhandledRejection', onUnhandled);
   const h = await makeHarness({ apps: [app], playbooks: [playbook], engine: { shortSleepMs: 1000 } });
   try {
-    await h.store.putAsset({ name: 'tv', appId: 'test-vendor', config: { url: 'http://127.0.0.1:1' }, secrets: { token: 't' } }, 'test');
+    await h.store.putAsset({ egressAllow: ['loopback'], name: 'tv', appId: 'test-vendor', config: { url: 'http://127.0.0.1:1' }, secrets: { token: 't' } }, 'test');
     vendor.script.push('terminal');
     const [run] = await h.fire();
     const done = await h.settle(run!.id);

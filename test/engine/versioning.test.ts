@@ -51,7 +51,7 @@ const unmarked = version(async (ctx) => {
 async function harness(pb: PlaybookDefinition): Promise<Harness> {
   const h = await makeHarness({ apps: [app], playbooks: [pb], engine: { shortSleepMs: 50, pollIntervalMs: 20 } });
   await h.store.putAsset(
-    { name: 'tv', appId: 'test-vendor', config: { url: 'http://127.0.0.1:1' }, secrets: { token: 't' } },
+    { egressAllow: ['loopback'], name: 'tv', appId: 'test-vendor', config: { url: 'http://127.0.0.1:1' }, secrets: { token: 't' } },
     'test',
   );
   return h;

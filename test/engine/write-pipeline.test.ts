@@ -13,7 +13,7 @@ import { makeTestApp, TestVendor } from '../support/test-app.js';
 
 async function setup(vendor: TestVendor, playbook: PlaybookDefinition): Promise<Harness> {
   const h = await makeHarness({ apps: [makeTestApp(vendor)], playbooks: [playbook] });
-  await h.store.putAsset({ name: 'tv', appId: 'test-vendor', config: { url: 'http://127.0.0.1:1' }, secrets: { token: 's3cret' } }, 'test');
+  await h.store.putAsset({ egressAllow: ['loopback'], name: 'tv', appId: 'test-vendor', config: { url: 'http://127.0.0.1:1' }, secrets: { token: 's3cret' } }, 'test');
   return h;
 }
 

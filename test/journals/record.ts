@@ -177,7 +177,7 @@ async function branch(): Promise<void> {
   });
   try {
     await h.store.putAsset(
-      { name: 'dir', appId: 'test-directory', config: { url: directory.url }, secrets: {} },
+      { egressAllow: ['loopback'], name: 'dir', appId: 'test-directory', config: { url: directory.url }, secrets: {} },
       'record',
     );
     await h.store.putPlaybookSettings(

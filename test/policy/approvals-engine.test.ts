@@ -17,7 +17,7 @@ async function setup(run: PlaybookDefinition['run'], automation: 'manual' | 'sup
   const app = makeTestApp(vendor);
   const playbook = definePlaybook({ id: 'p', version: 1, triggers: { labels: ['test'] }, roles: {}, automation }, run as never);
   const h = await makeHarness({ apps: [app], playbooks: [playbook], hitl: { approvalTtlMs: ttlMs } });
-  await h.store.putAsset({ name: 'tv', appId: 'test-vendor', config: { url: 'http://127.0.0.1:1' }, secrets: { token: 't' } }, 'test');
+  await h.store.putAsset({ egressAllow: ['loopback'], name: 'tv', appId: 'test-vendor', config: { url: 'http://127.0.0.1:1' }, secrets: { token: 't' } }, 'test');
   const policy = h.store.policyStore();
   await policy.putUser({ name: 'alice', email: 'alice@example.test', roles: ['soc-lead'], disabled: false }, 'test');
   await policy.putUser({ name: 'bob', email: 'bob@example.test', roles: ['soc-lead'], disabled: false }, 'test');

@@ -116,6 +116,7 @@ test('migration 11 leaves the runs recorded before it unlinked', async () => {
       + 'ALTER TABLE prompts DROP COLUMN gates_containment; ALTER TABLE prompts DROP COLUMN excluded; '
       + 'ALTER TABLE artifacts DROP COLUMN untrusted; ALTER TABLE lists DROP COLUMN kind; '
       + 'DROP TABLE secret_keys; '
+      + 'ALTER TABLE assets DROP COLUMN egress_allow; '
       + 'DELETE FROM schema_migrations WHERE version > 10;',
   );
   db.close();

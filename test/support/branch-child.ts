@@ -26,7 +26,7 @@ const registry = new PlaybookRegistry([branchPlaybook(1200)]);
 const broker = new Broker(store, new AppCatalog([testDirectoryApp]));
 const engine = new Engine(store, new StepService(store, broker), registry, { shortSleepMs: 1000, pollIntervalMs: 50 });
 if (mode === 'fire') {
-  await store.putAsset({ name: 'dir', appId: 'test-directory', config: { url: directoryUrl }, secrets: {} }, 'test');
+  await store.putAsset({ egressAllow: ['loopback'], name: 'dir', appId: 'test-directory', config: { url: directoryUrl }, secrets: {} }, 'test');
   await store.putPlaybookSettings(
     { playbookId: BRANCH_PLAYBOOK_ID, enabled: true, automation: null, bindings: { directory: 'dir' } },
     'test',

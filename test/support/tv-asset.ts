@@ -3,7 +3,7 @@ import type { Store } from '../../src/store/store.js';
 
 export async function putTvAsset(store: Pick<Store, 'putAsset'>): Promise<void> {
   await store.putAsset(
-    { name: 'tv', appId: 'test-vendor', config: { url: 'http://127.0.0.1:1' }, secrets: { token: 't' } },
+    { egressAllow: ['loopback'], name: 'tv', appId: 'test-vendor', config: { url: 'http://127.0.0.1:1' }, secrets: { token: 't' } },
     'test',
   );
 }

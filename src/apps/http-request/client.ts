@@ -16,6 +16,7 @@ import https from 'node:https';
 import tls from 'node:tls';
 import { ActionError, RetryableError, TerminalError } from '../../sdk/errors.js';
 import { baseUrl, vendorAgentOptions, vendorFetch, type VendorClientOptions, type VendorResponse } from '../http.js';
+import { currentEgressPolicy } from '../../common/egress-guard.js';
 import { authHeaderName, authHeaderValue, cachedToken } from './auth.js';
 import { allowList, hostAllowed, hostOf, pemCertificates, type HttpConfig, type Method } from './config.js';
 import { describeHttpError } from './describe-error.js';
@@ -121,7 +122,9 @@ const MAX_AGENTS = 32;
 /** The asset's own HTTPS agent (CA bundle, client certificate, insecure), or undefined for the shared one. */
 export function tlsAgent(c: HttpConfig): https.Agent | undefined {
   if (c.caPem === undefined && c.clientCertPem === undefined && !c.tlsInsecureSkipVerify) return undefined;
-  const material = JSON.stringify([c.caPem, c.clientCertPem, c.clientKeyPem, c.tlsInsecureSkipVerify]);
+  // Per egress policy too: a pooled socket must not be reused by an asset with another policy.
+  const egress = currentEgressPolicy().key;
+  const material = JSON.stringify([c.caPem, c.clientCertPem, c.clientKeyPem, c.tlsInsecureSkipVerify, egress]);
   const key = createHash('sha256').update(material).digest('hex');
   let agent = agents.get(key);
   if (agent === undefined) {

@@ -8,10 +8,13 @@
  * Secrets (the bind password, a new user password) are scrubbed from every message, defensively:
  * servers do not normally echo them.
  */
+import net from 'node:net';
+import tls from 'node:tls';
 import { Client, ResultCodeError } from 'ldapts';
 import { z } from 'zod';
 import { ActionError, RetryableError, TerminalError, type AppliedState } from '../../sdk/errors.js';
 import { DEFAULT_USER_FILTER } from './filter.js';
+import { currentEgressPolicy, egressRefusal, guardedConnect } from '../../common/egress-guard.js';
 
 export const ldapConfig = z.object({
   url: z.string().regex(/^ldaps?:\/\/[^/\s?#]+\/?$/i, 'must be ldap://host[:port] or ldaps://host[:port]')
@@ -80,6 +83,10 @@ export function mapLdapError(err: unknown, phase: Phase, cfg: Pick<LdapConfig, '
         return new TerminalError(`LDAP error ${code} (${err.name})${on}: ${server}`, opts);
     }
   }
+  const refusal = egressRefusal(err);
+  if (refusal !== undefined) {
+    return new TerminalError(`LDAP server ${cfg.url}: ${refusal.message}; nothing was sent`, { applied: 'no' });
+  }
   if (err instanceof Error) {
     const code = (err as NodeJS.ErrnoException).code ?? '';
     if (TLS_CODES.test(code)) {
@@ -106,6 +113,13 @@ export class LdapSession {
       options.tlsOptions = { rejectUnauthorized: cfg.tlsRejectUnauthorized };
       if (cfg.caCert) options.tlsOptions.ca = cfg.caCert;
     }
+    // Through the egress guard: IP literals checked at once, names on the address they resolve to.
+    // A STARTTLS upgrade (one options argument) wraps a socket that already passed it.
+    const policy = currentEgressPolicy();
+    options.createConnection = ((port: number, host: string) =>
+      guardedConnect(policy, port, host)) as typeof net.connect;
+    options.createSecureConnection = ((a: number | tls.ConnectionOptions, host?: string, o?: tls.ConnectionOptions) =>
+      typeof a === 'object' ? tls.connect(a) : guardedConnect(policy, a, host!, o ?? {})) as typeof tls.connect;
     this.client = new Client(options);
     this.secrets = [cfg.bindPassword];
   }

@@ -15,6 +15,7 @@
  * taken". Only silence after the message started leaves the outcome unknown.
  */
 import { ActionError, RetryableError, TerminalError, type AppliedState } from '../../sdk/errors.js';
+import { egressRefusal } from '../../common/egress-guard.js';
 
 /**
  * Watches nodemailer's transaction log (client commands and server replies; AUTH arguments are
@@ -75,6 +76,10 @@ function oneLine(s: string, secrets: readonly string[]): string {
  */
 export function smtpError(err: unknown, progress: SmtpProgress, where: string, secrets: readonly string[]): ActionError {
   if (err instanceof ActionError) return err;
+  const refusal = egressRefusal(err);
+  if (refusal !== undefined) {
+    return new TerminalError(`${where}: ${refusal.message}; nothing was sent`, { applied: 'no' });
+  }
   const e = (err ?? {}) as MailerError;
   const code = typeof e.code === 'string' ? e.code : undefined;
   const original = typeof e.originalCode === 'string' ? e.originalCode : undefined;

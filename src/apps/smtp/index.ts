@@ -10,11 +10,13 @@
  */
 import { createHash } from 'node:crypto';
 import nodemailer from 'nodemailer';
+import type SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
 import { z } from 'zod';
 import { defineApp, type ActionContext } from '../../sdk/app.js';
 import { capabilities } from '../../sdk/capabilities.js';
 import { TerminalError } from '../../sdk/errors.js';
 import { SmtpProgress, smtpError } from './errors.js';
+import { currentEgressPolicy, guardedConnect } from '../../common/egress-guard.js';
 
 /** `addr@domain` or `Display Name <addr@domain>`. */
 export function parseMailbox(s: string): { name?: string; address: string } | undefined {
@@ -85,8 +87,30 @@ function where(cfg: SmtpConfig): string {
   return `SMTP ${cfg.host}:${cfg.port}`;
 }
 
+/**
+ * The relay connection, opened through the egress guard (nodemailer's `getSocket` hook, meant for
+ * proxies): an IP literal is checked at once, a name on the address it resolves to; nodemailer
+ * then speaks SMTP (and TLS, implicit or STARTTLS) over that socket.
+ */
+function guardedSocket(cfg: SmtpConfig): SMTPTransport.Options['getSocket'] {
+  const policy = currentEgressPolicy();
+  return (_opts, callback) => {
+    const s = guardedConnect(policy, cfg.port, cfg.host);
+    const onError = (err: Error) => callback(err, undefined);
+    const timedOut = () => Object.assign(new Error('connection timed out'), { code: 'ETIMEDOUT' });
+    s.setTimeout(cfg.timeoutMs, () => s.destroy(timedOut()));
+    s.once('error', onError);
+    s.once('connect', () => {
+      s.off('error', onError);
+      s.setTimeout(0);
+      callback(null, { connection: s });
+    });
+  };
+}
+
 function transportFor(cfg: SmtpConfig, progress: SmtpProgress) {
   return nodemailer.createTransport({
+    getSocket: guardedSocket(cfg),
     host: cfg.host,
     port: cfg.port,
     secure: cfg.secure,

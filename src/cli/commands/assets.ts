@@ -10,6 +10,8 @@ import { firstPartyCatalog } from '../../apps/catalog.js';
 import { CliError, cliActor, printJson, withStore } from '../open-store.js';
 import { formatTime, table, terminalSafe } from '../format.js';
 import { findApp } from './apps.js';
+import { allowanceProblem } from '../../common/ip-ranges.js';
+import { assetEgressProblems, egressPolicy, withEgressPolicy } from '../../common/egress-guard.js';
 import { MASK, assetInput, configSummary, maskedConfig, promptHidden, readAllStdin } from '../asset-input.js';
 import { print } from '../output.js';
 
@@ -37,7 +39,7 @@ async function bindingsOf(store: SqliteStore, asset: string): Promise<Binding[]>
 function publicView(a: AssetRecord) {
   return {
     name: a.name, appId: a.appId, description: a.description, config: maskedConfig(a.config, a.secretFields),
-    secretFields: a.secretFields, createdAt: a.createdAt, updatedAt: a.updatedAt,
+    secretFields: a.secretFields, egressAllow: a.egressAllow, createdAt: a.createdAt, updatedAt: a.updatedAt,
   };
 }
 
@@ -70,9 +72,19 @@ export function registerAssets(program: Command): void {
     .option('--prompt-secrets', 'ask for the secrets not given otherwise on the terminal, without echo')
     .option('--description <text>', 'what this asset is')
     .option('--replace', 'replace an existing asset of that name (all its fields and secrets)')
-    .action(async (name: string, opts: { app: string; config: string[]; configFile?: string; secret: string[]; promptSecrets?: boolean; description?: string; replace?: boolean }, cmd: Command) => {
+    .option('--egress-allow <loopback|private|CIDR>',
+      'let the asset reach loopback, private ranges or a CIDR of them (repeatable; default: public addresses only)',
+      collect, [])
+    .action(async (name: string, opts: {
+      app: string; config: string[]; configFile?: string; secret: string[]; promptSecrets?: boolean;
+      description?: string; replace?: boolean; egressAllow: string[];
+    }, cmd: Command) => {
       if (!NAME_RE.test(name)) throw new CliError(`invalid asset name "${name}": use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit`);
       const app = findApp(opts.app);
+      for (const e of opts.egressAllow) {
+        const problem = allowanceProblem(e);
+        if (problem !== null) throw new CliError(`--egress-allow: ${problem}`);
+      }
       const rec = await withStore(cmd, async (store) => {
         // Before asking for any secret.
         if (!opts.replace && (await store.getAsset(name))) throw new CliError(`asset "${name}" already exists (pass --replace to replace it)`);
@@ -80,10 +92,15 @@ export function registerAssets(program: Command): void {
           readStdin: readAllStdin,
           ...(process.stdin.isTTY ? { prompt: (f: { name: string; required: boolean }) => promptHidden(`${f.name}${f.required ? '' : ' (optional, Enter to skip)'}: `) } : {}),
         });
-        return store.putAsset({ name, appId: app.id, ...(opts.description !== undefined ? { description: opts.description } : {}), ...input }, cliActor());
+        // Before anything is saved: a URL the egress policy refuses (file:, metadata, loopback …).
+        const refused = assetEgressProblems(app.id, name, { ...input.config, ...input.secrets }, opts.egressAllow);
+        if (refused.length > 0) throw new CliError(`asset "${name}" not saved: ${refused.join('; ')}`);
+        const description = opts.description !== undefined ? { description: opts.description } : {};
+        return store.putAsset({ name, appId: app.id, ...description, ...input, egressAllow: opts.egressAllow }, cliActor());
       });
       print(`${opts.replace ? 'saved' : 'added'} asset "${rec.name}" (app ${rec.appId})`);
       printConfig(maskedConfig(rec.config, rec.secretFields), rec.secretFields);
+      print(`  egress: public addresses${rec.egressAllow.length > 0 ? `, ${rec.egressAllow.join(', ')}` : ' only'}`);
       if (app.testConnectivity) print(`check it with: riposte assets test ${rec.name}`);
     });
 
@@ -116,6 +133,7 @@ export function registerAssets(program: Command): void {
       print(`  created ${formatTime(view.createdAt)}, updated ${formatTime(view.updatedAt)}`);
       print('  configuration');
       printConfig(view.config, view.secretFields);
+      print(`  egress: public addresses${view.egressAllow.length > 0 ? `, ${view.egressAllow.join(', ')}` : ' only'}`);
       print(bindings.length === 0 ? '  not bound to any playbook role'
         : `  bound to: ${bindings.map((b) => `playbook ${b.playbookId} role ${b.role}`).join(', ')}`);
     });
@@ -125,7 +143,7 @@ export function registerAssets(program: Command): void {
     .argument('<name>')
     .action(async (name: string, _opts: unknown, cmd: Command) => {
       // Resolved as the broker does: stored config and decrypted secrets, parsed with the app's schema.
-      const { app, config, secrets } = await withStore(cmd, async (store) => {
+      const { app, config, secrets, egress } = await withStore(cmd, async (store) => {
         const rec = await store.getAsset(name);
         if (!rec) throw new CliError(`asset "${name}" does not exist`);
         const a = firstPartyCatalog().get(rec.appId);
@@ -136,13 +154,14 @@ export function registerAssets(program: Command): void {
           const fields = parsed.error.issues.map((i) => i.path.join('.') || '(root)').join(', ');
           throw new CliError(`asset "${name}" has an invalid configuration for app ${a.id}: ${fields}`);
         }
-        return { app: a, config: parsed.data, secrets: s };
+        return { app: a, config: parsed.data, secrets: s, egress: egressPolicy(name, rec.egressAllow) };
       });
       if (!app.testConnectivity) throw new CliError(`app ${app.id} has no connectivity test`);
       try {
-        const res = await app.testConnectivity({
+        const test = app.testConnectivity;
+        const res = await withEgressPolicy(egress, () => test({
           config, idempotencyKey: 'test', signal: AbortSignal.timeout(TEST_TIMEOUT_MS), attempt: 1, log() {},
-        });
+        }));
         print(`OK  ${name} (${app.id})${res.detail ? `: ${scrub(res.detail, secrets)}` : ''}`);
       } catch (err) {
         const msg = err instanceof Error ? err.message : String(err);

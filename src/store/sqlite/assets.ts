@@ -9,10 +9,11 @@ import type { AuditLog } from './audit.js';
 import { ConflictError, NotFoundError, ValidationError, isConstraint, nowIso, sha256Hex } from './common.js';
 import { sourceMappingSchema } from '../source-mapping.js';
 import { issueLines } from '../../common/issues.js';
+import { allowanceProblem } from '../../common/ip-ranges.js';
 
 interface AssetRow {
   name: string; app_id: string; description: string | null; config: string; secrets: string; secret_fields: string;
-  created_at: string; updated_at: string;
+  egress_allow: string; created_at: string; updated_at: string;
 }
 interface SourceRow { name: string; kind: string; mapping: string; token_hash: string; enabled: number; created_at: string; updated_at: string }
 interface SettingsRow {
@@ -20,11 +21,14 @@ interface SettingsRow {
   dry_run: number; trigger_when: string | null;
 }
 
-export interface AssetInput { name: string; appId: string; description?: string; config: Record<string, unknown>; secrets: Record<string, string> }
+export interface AssetInput {
+  name: string; appId: string; description?: string; config: Record<string, unknown>; secrets: Record<string, string>;
+  egressAllow?: string[];
+}
 
 const toAsset = (r: AssetRow): AssetRecord => ({
   name: r.name, appId: r.app_id, description: r.description, config: JSON.parse(r.config) as Record<string, unknown>,
-  secretFields: JSON.parse(r.secret_fields) as string[], createdAt: r.created_at, updatedAt: r.updated_at,
+  secretFields: JSON.parse(r.secret_fields) as string[], egressAllow: JSON.parse(r.egress_allow) as string[], createdAt: r.created_at, updatedAt: r.updated_at,
 });
 const toSource = (r: SourceRow): SourceRecord => ({
   name: r.name, kind: r.kind as SourceKind, mapping: JSON.parse(r.mapping) as unknown, enabled: r.enabled !== 0, createdAt: r.created_at,
@@ -55,10 +59,12 @@ export class ConfigRepo {
     this.s = {
       asset: db.prepare<[string], AssetRow>('SELECT * FROM assets WHERE name = ?'),
       assets: db.prepare<[], AssetRow>('SELECT * FROM assets ORDER BY name'),
-      upsertAsset: db.prepare(`INSERT INTO assets (name, app_id, description, config, secrets, secret_fields, created_at, updated_at)
-        VALUES (@name, @app_id, @description, @config, @secrets, @secret_fields, @now, @now)
+      upsertAsset: db.prepare(`INSERT INTO assets (name, app_id, description, config, secrets, secret_fields, egress_allow,
+          created_at, updated_at)
+        VALUES (@name, @app_id, @description, @config, @secrets, @secret_fields, @egress_allow, @now, @now)
         ON CONFLICT(name) DO UPDATE SET app_id = excluded.app_id, description = excluded.description, config = excluded.config,
-          secrets = excluded.secrets, secret_fields = excluded.secret_fields, updated_at = excluded.updated_at`),
+          secrets = excluded.secrets, secret_fields = excluded.secret_fields, egress_allow = excluded.egress_allow,
+          updated_at = excluded.updated_at`),
       deleteAsset: db.prepare<[string]>('DELETE FROM assets WHERE name = ?'),
       source: db.prepare<[string], SourceRow>('SELECT * FROM sources WHERE name = ?'),
       sourceByHash: db.prepare<[string], SourceRow>('SELECT * FROM sources WHERE token_hash = ?'),
@@ -83,14 +89,15 @@ export class ConfigRepo {
     this.putAssetTx = db.transaction((a: AssetInput, actor: string) => {
       const existing = this.s.asset.get(a.name);
       const secretFields = Object.keys(a.secrets).sort();
+      const egressAllow = [...new Set(a.egressAllow ?? [])].sort();
       this.s.upsertAsset.run({
         name: a.name, app_id: a.appId, description: a.description ?? null, config: JSON.stringify(a.config ?? {}),
         secrets: this.key.encrypt(JSON.stringify(a.secrets), aadFor(a.name)), secret_fields: JSON.stringify(secretFields),
-        now: nowIso(),
+        egress_allow: JSON.stringify(egressAllow), now: nowIso(),
       });
       // Names of secret fields only: values never reach the audit log.
       this.audit.appendInTx({ actor, action: existing ? 'asset.update' : 'asset.create', target: `asset:${a.name}`,
-        detail: { appId: a.appId, description: a.description ?? null, config: a.config ?? {}, secretFields } });
+        detail: { appId: a.appId, description: a.description ?? null, config: a.config ?? {}, secretFields, egressAllow } });
       return toAsset(this.s.asset.get(a.name)!);
     });
     this.deleteAssetTx = db.transaction((name: string, actor: string) => {
@@ -143,6 +150,13 @@ export class ConfigRepo {
     if (typeof a.appId !== 'string' || a.appId === '') throw new ValidationError('asset appId is required');
     for (const [k, v] of Object.entries(a.secrets ?? {})) {
       if (typeof v !== 'string') throw new ValidationError(`asset "${a.name}": secret "${k}" must be a string`);
+    }
+    if (a.egressAllow !== undefined && !Array.isArray(a.egressAllow)) {
+      throw new ValidationError(`asset "${a.name}": egressAllow must be a list`);
+    }
+    for (const e of a.egressAllow ?? []) {
+      const problem = allowanceProblem(e);
+      if (problem !== null) throw new ValidationError(`asset "${a.name}": ${problem}; nothing was saved`);
     }
     return this.putAssetTx.immediate({ ...a, secrets: a.secrets ?? {} }, actor);
   }

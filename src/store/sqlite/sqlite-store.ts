@@ -298,7 +298,7 @@ export class SqliteStore implements Store {
   async removeListItems(name: string, items: string[], actor: string): Promise<number> { return this.r.lists.remove(name, items, actor); }
 
   // ── assets, sources, tokens, playbook settings ──
-  async putAsset(asset: { name: string; appId: string; description?: string; config: Record<string, unknown>; secrets: Record<string, string> }, actor: string): Promise<AssetRecord> {
+  async putAsset(asset: Parameters<Store['putAsset']>[0], actor: string): Promise<AssetRecord> {
     return this.r.config.putAsset(asset, actor);
   }
   async getAsset(name: string): Promise<AssetRecord | null> { return this.r.config.getAsset(name); }
