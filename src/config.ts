@@ -1,5 +1,6 @@
 /** Process configuration: flags override environment variables, which override defaults. */
 import { resolve } from 'node:path';
+import { auditConfig, type AuditConfig } from './audit/config.js';
 
 export interface ServeConfig {
   /** Where the SQLite database, the secret key and the bootstrap credentials live. */
@@ -16,6 +17,8 @@ export interface ServeConfig {
   engineConcurrency: number;
   /** E-mail for approval requests and prompts (RIPOSTE_SMTP_URL, RIPOSTE_MAIL_FROM, RIPOSTE_PUBLIC_URL). */
   mail?: { smtpUrl: string; from: string; publicUrl: string };
+  /** Audit checkpoints and the SIEM stream (src/audit/config.ts; RIPOSTE_AUDIT_* variables). */
+  audit: AuditConfig;
 }
 
 function int(name: string, raw: string | undefined, fallback: number): number {
@@ -37,6 +40,7 @@ export function serveConfig(flags: Partial<ServeConfig> = {}, env: NodeJS.Proces
     sqliteSync: sync,
     logLevel: flags.logLevel ?? env.RIPOSTE_LOG_LEVEL ?? 'info',
     engineConcurrency: flags.engineConcurrency ?? int('RIPOSTE_ENGINE_CONCURRENCY', env.RIPOSTE_ENGINE_CONCURRENCY, 64),
+    audit: flags.audit ?? auditConfig(resolve(flags.dataDir ?? env.RIPOSTE_DATA_DIR ?? 'data'), {}, env),
   };
   const smtpUrl = flags.mail?.smtpUrl ?? env.RIPOSTE_SMTP_URL;
   if (smtpUrl) {

@@ -11,6 +11,8 @@ import pino from 'pino';
 import type { ServeConfig } from '../config.js';
 import { SqliteStore } from '../store/sqlite/index.js';
 import { loadSecretKey } from '../store/secrets.js';
+import { loadAuditKeyring } from '../store/audit-keyring.js';
+import { startAuditTrail } from '../audit/trail.js';
 import { PlaybookRegistry } from '../engine/registry.js';
 import { Engine } from '../engine/engine.js';
 import { StepService } from '../steps/step-service.js';
@@ -55,7 +57,8 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const logger = pino({ level: config.logLevel });
   const secretKey = loadSecretKey({ dataDir: config.dataDir, env: process.env });
-  const store = new SqliteStore({ path: join(config.dataDir, 'riposte.db'), secretKey, synchronous: config.sqliteSync });
+  const auditKeys = loadAuditKeyring({ dataDir: config.dataDir, env: process.env });
+  const store = new SqliteStore({ path: join(config.dataDir, 'riposte.db'), secretKey, auditKeys, synchronous: config.sqliteSync });
   await store.migrate();
   const { credentials, created } = await ensureCredentials(store, config.dataDir);
 
@@ -136,6 +139,8 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
     const code = (err as NodeJS.ErrnoException).code;
     throw new Error(code === 'EADDRINUSE' ? `${config.host}:${config.port} is already in use (another Riposte?); choose another with --port` : `cannot listen on ${config.host}:${config.port}: ${(err as Error).message}`);
   }
+  // Checkpoints and the SIEM stream: off the request path, failures logged (never their credentials).
+  const auditTrail = startAuditTrail(store, auditKeys, config.audit, (err, what) => logger.error({ err }, what));
   engine.start();
   playbookCatalog.start();
   repos.startSchedule();
@@ -158,6 +163,7 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
         await engine.stop();
         sandbox.close();
         searchIndexer.stop();
+        await auditTrail.stop();
         await lab?.stop();
         await store.close();
       })();

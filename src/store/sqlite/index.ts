@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { loadSecretKey } from '../secrets.js';
+import { loadAuditKeyring, type AuditKeyring } from '../audit-keyring.js';
 import { SqliteStore } from './sqlite-store.js';
 
 export { SqliteStore, type SqliteStoreOptions } from './sqlite-store.js';
@@ -10,16 +11,21 @@ export const DB_FILE = 'riposte.db';
 
 export type OpenSqliteStoreOptions =
   | { dataDir: string; env?: Record<string, string | undefined>; synchronous?: 'full' | 'normal' }
-  | { path: string; secretKey: Buffer; synchronous?: 'full' | 'normal' };
+  | { path: string; secretKey: Buffer; synchronous?: 'full' | 'normal'; auditKeys?: AuditKeyring };
 
 /**
  * Opens (and migrates) the store: either `<dataDir>/riposte.db` with the key from
- * RIPOSTE_SECRET_KEY or `<dataDir>/secret.key`, or an explicit path and key.
+ * RIPOSTE_SECRET_KEY or `<dataDir>/secret.key` and the audit keyring (created on first use, see
+ * audit-keyring.ts), or an explicit path and keys.
  */
 export async function openSqliteStore(opts: OpenSqliteStoreOptions): Promise<SqliteStore> {
   const store = 'dataDir' in opts
-    ? new SqliteStore({ path: join(opts.dataDir, DB_FILE), secretKey: loadSecretKey({ dataDir: opts.dataDir, env: opts.env ?? process.env }), synchronous: opts.synchronous })
-    : new SqliteStore({ path: opts.path, secretKey: opts.secretKey, synchronous: opts.synchronous });
+    ? new SqliteStore({
+      path: join(opts.dataDir, DB_FILE), synchronous: opts.synchronous,
+      secretKey: loadSecretKey({ dataDir: opts.dataDir, env: opts.env ?? process.env }),
+      auditKeys: loadAuditKeyring({ dataDir: opts.dataDir, env: opts.env ?? process.env }),
+    })
+    : new SqliteStore({ path: opts.path, secretKey: opts.secretKey, synchronous: opts.synchronous, auditKeys: opts.auditKeys });
   try {
     await store.migrate();
   } catch (err) {

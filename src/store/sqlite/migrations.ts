@@ -17,6 +17,7 @@ import { MIGRATION_011_RERUN_OF } from './migration-011-rerun-of.js';
 import { MIGRATION_012_SCHEDULES } from './migration-012-schedules.js';
 import { MIGRATION_013_TRIGGER_CONDITION } from './migration-013-trigger-condition.js';
 import { MIGRATION_014_REPO_REQUIRE_TESTS } from './migration-014-repo-require-tests.js';
+import { MIGRATION_023_KEYED_AUDIT } from './migration-023-keyed-audit.js';
 
 export interface Migration {
   version: number;
@@ -259,6 +260,7 @@ CREATE UNIQUE INDEX case_comments_marker ON case_comments(case_id, marker) WHERE
   MIGRATION_012_SCHEDULES,
   MIGRATION_013_TRIGGER_CONDITION,
   MIGRATION_014_REPO_REQUIRE_TESTS,
+  MIGRATION_023_KEYED_AUDIT,
 ];
 
 export const LATEST_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

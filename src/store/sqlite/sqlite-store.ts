@@ -12,11 +12,13 @@ import type {
   NewAuditEntry, NewIncident, NoteRecord, PlaybookSettings, RunRecord, SourceKind, SourceRecord,
 } from '../records.js';
 import type {
-  AuditVerification, IncidentQuery, IngestResult, IngestRun, JournalPatch, NewActionResult, NewChildRun, NewRun,
+  AuditHead, AuditVerification, IncidentQuery, IngestResult, IngestRun, JournalPatch, NewActionResult, NewChildRun, NewRun,
   RelatedIncidentQuery, RunEffect, RunListChange, ListChangeOutput, RunPatch,
   RunQuery, Store, WriteOptions,
 } from '../store.js';
 import { AuditLog } from './audit.js';
+import type { AuditKeyring } from '../audit-keyring.js';
+import type { AuditCheckpoint } from '../audit-checkpoint.js';
 import { ConfigRepo, validateApiToken } from './assets.js';
 import { IncidentRepo } from './incidents.js';
 import { ListRepo } from './lists.js';
@@ -45,6 +47,8 @@ export interface SqliteStoreOptions {
   secretKey: Buffer;
   /** 'full' (default) fsyncs every commit; 'normal' may lose the last commits on power loss (not on a crash). */
   synchronous?: 'full' | 'normal';
+  /** The audit chain's HMAC keys (audit-keyring.ts); without them new links are plain SHA-256. */
+  auditKeys?: AuditKeyring;
 }
 
 interface Repos {
@@ -61,6 +65,7 @@ export class SqliteStore implements Store {
   /** The raw handle, for tests and maintenance tools (backup, vacuum). */
   readonly db: Database.Database;
   private readonly key: Buffer;
+  private readonly auditKeys: AuditKeyring | undefined;
   private reposCache: Repos | undefined;
 
   constructor(opts: SqliteStoreOptions) {
@@ -68,6 +73,7 @@ export class SqliteStore implements Store {
       throw new Error('SqliteStore: secretKey must be a 32-byte Buffer');
     }
     this.key = Buffer.from(opts.secretKey);
+    this.auditKeys = opts.auditKeys;
     if (opts.path !== ':memory:' && opts.path !== '') mkdirSync(dirname(opts.path), { recursive: true });
     this.db = new Database(opts.path);
     this.writes = new GroupCommit(this.db);
@@ -95,7 +101,7 @@ export class SqliteStore implements Store {
   private get r(): Repos {
     if (!this.reposCache) {
       migrate(this.db);
-      const audit = new AuditLog(this.db);
+      const audit = new AuditLog(this.db, this.auditKeys);
       const runs = new RunRepo(this.db);
       const lists = new ListRepo(this.db, audit);
       this.reposCache = {
@@ -292,7 +298,13 @@ export class SqliteStore implements Store {
   // ── audit ──
   async appendAudit(entry: NewAuditEntry): Promise<AuditEntry> { const r = this.r; return this.writes.run(() => r.audit.append(entry)); }
   async listAudit(query: { after?: number; limit?: number }): Promise<AuditEntry[]> { return this.r.audit.listEntries(query); }
-  async verifyAudit(): Promise<AuditVerification> { return this.r.audit.verify(); }
+  async verifyAudit(checkpoints?: readonly AuditCheckpoint[]): Promise<AuditVerification> { return this.r.audit.verify(checkpoints); }
+  async auditHead(): Promise<AuditHead | null> { return this.r.audit.head(); }
+  async auditExportCursor(sink: string): Promise<number> { return this.r.audit.exportCursor(sink); }
+  async setAuditExportCursor(sink: string, lastId: number): Promise<void> {
+    const r = this.r;
+    return this.writes.run(() => r.audit.setExportCursor(sink, lastId));
+  }
 
   // ── cases (built-in ticketing) ──
   private casesCache: CaseRepo | undefined;
