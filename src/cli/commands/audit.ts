@@ -32,9 +32,12 @@ function explain(v: AuditVerification, src: CheckpointSource): string[] {
   const keyedFrom = v.keyedFrom ?? null;
   const end = v.ok ? v.entries : (v.firstBadId ?? 1) - 1;
   const plainEnd = keyedFrom === null ? end : keyedFrom - 1;
-  if (plainEnd >= 1) {
-    lines.push(`  #1–#${plainEnd}: plain SHA-256 links (written before the chain was keyed): they agree with each other,`,
-      '    but anyone who could write the database could have rewritten and re-hashed them');
+  if (plainEnd >= 1 && keyedFrom === null) {
+    lines.push(`  #1–#${plainEnd}: plain SHA-256 links only (no keyed entry yet): they agree with each other, but anyone`,
+      '    who could write the database could have rewritten and re-hashed them all');
+  } else if (plainEnd >= 1) {
+    lines.push(`  #1–#${plainEnd}: plain SHA-256 links (written before the chain was keyed); the keyed link of #${keyedFrom}`,
+      '    covers their hash, so rewriting them means re-hashing the keyed part too: see the next line');
   }
   if (keyedFrom !== null && end >= keyedFrom) {
     lines.push(`  #${keyedFrom}–#${end}: HMAC-SHA-256 links (keys ${(v.keyIds ?? []).join(', ')}): an edit, removal, reordering`,

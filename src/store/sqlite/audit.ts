@@ -131,7 +131,7 @@ export class AuditLog {
       entries++;
       const bad = (reason: string): AuditVerification => ({ ok: false, entries, firstBadId: row.id, reason, ...summary() });
       if (row.id !== expectedId) {
-        return bad(row.id > expectedId ? `removed entries: expected #${expectedId}, found #${row.id}`
+        return bad(row.id > expectedId ? `gap in ids (removed entries): expected #${expectedId}, found #${row.id}`
           : `entries out of order: expected #${expectedId}, found #${row.id}`);
       }
       if (row.prev_hash !== prevHash) return bad('broken link: prevHash does not match the previous entry (removed or reordered entries)');
@@ -154,7 +154,7 @@ export class AuditLog {
         const key = this.keys.get(row.key_id);
         if (!key) return bad(`entry #${row.id} names audit key "${row.key_id}", which is not in the keyring (${this.keys.source})`);
         if (linkHash(prevHash, fields, detailJson, key.key) !== row.hash) {
-          return bad('keyed hash mismatch: entry content was modified, or the chain was re-hashed without the audit key');
+          return bad(`hash mismatch (keyed, ${row.key_id}): entry content was modified, or the chain was re-hashed without the audit key`);
         }
         keyedFrom ??= row.id;
         keyIds.add(row.key_id);
