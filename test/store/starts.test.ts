@@ -108,6 +108,7 @@ test('migration 11 leaves the runs recorded before it unlinked', async () => {
   db.exec(
     'DROP TABLE schedules; DROP INDEX runs_rerun_of; ALTER TABLE runs DROP COLUMN rerun_of; '
       + 'ALTER TABLE playbook_settings DROP COLUMN trigger_when; ALTER TABLE playbook_repos DROP COLUMN require_tests; '
+      + 'DROP TABLE audit_export_cursors; ALTER TABLE audit_log DROP COLUMN key_id; '
       + 'DELETE FROM schema_migrations WHERE version > 10;',
   );
   db.close();
