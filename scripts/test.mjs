@@ -30,7 +30,7 @@ import { fileURLToPath } from 'node:url';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SERVICES_DIR = process.env.RIPOSTE_SERVICES_DIR || '/tmp/riposte-services';
 /** Every service whose packages the suites need; of these, `SERVERS` have a process to run. */
-const SERVICES = ['git', 'network', 'ldap', 'mail', 'rt'];
+const SERVICES = ['git', 'network', 'ldap', 'mail', 'syslog', 'rt'];
 const SERVERS = [
   { name: 'ldap', what: 'OpenLDAP (slapd)' },
   { name: 'rt', what: 'Request Tracker' },

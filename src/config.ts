@@ -1,6 +1,7 @@
 /** Process configuration: flags override environment variables, which override defaults. */
 import { resolve } from 'node:path';
 import { checkTimeouts, DEFAULT_HTTP_TIMEOUTS, type HttpTimeouts } from './common/http-timeouts.js';
+import { auditConfig, type AuditConfig } from './audit/config.js';
 
 export interface ServeConfig {
   /** Where the SQLite database, the secret key and the bootstrap credentials live. */
@@ -29,6 +30,8 @@ export interface ServeConfig {
   keyCommand?: string;
   /** E-mail for approval requests and prompts (RIPOSTE_SMTP_URL, RIPOSTE_MAIL_FROM, RIPOSTE_PUBLIC_URL). */
   mail?: { smtpUrl: string; from: string; publicUrl: string };
+  /** Audit checkpoints and the SIEM stream (src/audit/config.ts; RIPOSTE_AUDIT_* variables). */
+  audit: AuditConfig;
 }
 
 function int(name: string, raw: string | undefined, fallback: number, min = 0): number {
@@ -76,6 +79,7 @@ export function serveConfig(flags: Partial<ServeConfig> = {}, env: NodeJS.Proces
       headersMs: millis('RIPOSTE_HEADERS_TIMEOUT_MS', env.RIPOSTE_HEADERS_TIMEOUT_MS, DEFAULT_HTTP_TIMEOUTS.headersMs),
       keepAliveMs: millis('RIPOSTE_KEEPALIVE_TIMEOUT_MS', env.RIPOSTE_KEEPALIVE_TIMEOUT_MS, DEFAULT_HTTP_TIMEOUTS.keepAliveMs),
     }),
+    audit: flags.audit ?? auditConfig(resolve(flags.dataDir ?? env.RIPOSTE_DATA_DIR ?? 'data'), {}, env),
   };
   const tls = tlsFiles(flags, env);
   if (tls) config.tls = tls;

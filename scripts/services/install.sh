@@ -4,7 +4,7 @@
 # runs cost a few dpkg-query calls. Otherwise only the services with a missing package install.
 set -euo pipefail
 cd "$(dirname "$0")"
-SERVICES=(git network ldap mail rt)
+SERVICES=(git network ldap mail syslog rt)
 
 installed() { [ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" = installed ]; }
 

@@ -45,6 +45,7 @@ export const COMMAND_ACCESS: Readonly<Record<string, CommandAccess>> = {
   'lists guard': LOCAL,
   'audit verify': LOCAL,
   'audit list': LOCAL,
+  'audit rotate-key': LOCAL,
   'playbooks new': { none: 'writes a playbook skeleton into a folder of the author\'s' },
   'playbooks test': { none: 'runs an author\'s playbook tests on their own files' },
   'playbooks list': LOCAL,

@@ -10,7 +10,7 @@ import { writeErr } from './output.js';
 export { buildProgram };
 
 // Errors of the store and config that describe what the user asked for, not a bug.
-const USER_ERROR_NAMES = new Set(['CliError', 'NotFoundError', 'ConflictError', 'ValidationError', 'SecretKeyError', 'SchemaTooNewError', 'ZodError']);
+const USER_ERROR_NAMES = new Set(['CliError', 'NotFoundError', 'ConflictError', 'ValidationError', 'SecretKeyError', 'AuditKeyError', 'SchemaTooNewError', 'ZodError']);
 
 export function describeError(err: unknown): { message: string; exitCode: number } {
   const e = err instanceof Error ? err : new Error(String(err));

@@ -13,6 +13,8 @@ import type { ServeConfig } from '../config.js';
 import { SqliteStore } from '../store/sqlite/index.js';
 import { loadMasterKeys } from '../store/master-key.js';
 import { writeServerPid } from './server-pid.js';
+import { loadAuditKeyring } from '../store/audit-keyring.js';
+import { startAuditTrail } from '../audit/trail.js';
 import { PlaybookRegistry } from '../engine/registry.js';
 import { Engine } from '../engine/engine.js';
 import { StepService } from '../steps/step-service.js';
@@ -80,8 +82,9 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const logger = pino({ level: config.logLevel });
   const keys = loadMasterKeys({ dataDir: config.dataDir, env: process.env, keyFile: config.keyFile, keyCommand: config.keyCommand, create: true });
+  const auditKeys = loadAuditKeyring({ dataDir: config.dataDir, env: process.env });
   const store = new SqliteStore({
-    path: join(config.dataDir, 'riposte.db'), secretKey: keys.current, nextKey: keys.next, synchronous: config.sqliteSync,
+    path: join(config.dataDir, 'riposte.db'), secretKey: keys.current, nextKey: keys.next, auditKeys, synchronous: config.sqliteSync,
     onWarning: (message) => logger.warn(message),
   });
   try {
@@ -172,6 +175,8 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
     const code = (err as NodeJS.ErrnoException).code;
     throw new Error(code === 'EADDRINUSE' ? `${config.host}:${config.port} is already in use (another Riposte?); choose another with --port` : `cannot listen on ${config.host}:${config.port}: ${(err as Error).message}`);
   }
+  // Checkpoints and the SIEM stream: off the request path, failures logged (never their credentials).
+  const auditTrail = startAuditTrail(store, auditKeys, config.audit, (err, what) => logger.error({ err }, what));
   engine.start();
   playbookCatalog.start();
   // `riposte secrets rotate-key` refuses while this process lives: it holds the key in memory.
@@ -197,6 +202,7 @@ export async function startServer(config: ServeConfig): Promise<RunningServer> {
         await engine.stop();
         sandbox.close();
         searchIndexer.stop();
+        await auditTrail.stop();
         await lab?.stop();
         await store.close();
         releasePid();

@@ -1,8 +1,11 @@
 /**
  * Pure helpers of the hash-chained audit log. Each entry's hash covers the previous entry's hash
  * and the entry's canonical JSON, so editing, removing or reordering any entry breaks the chain.
+ * Entries written since migration 23 are linked with HMAC-SHA-256 under an audit key kept outside
+ * the database (audit-keyring.ts), so a rewritten chain cannot be re-hashed without that key;
+ * older entries keep their plain SHA-256 links.
  */
-import crypto from 'node:crypto';
+import crypto, { type KeyObject } from 'node:crypto';
 import { canonicalJson } from '../common/canonical-json.js';
 
 export { canonicalJson };
@@ -29,14 +32,27 @@ export function hashEntry(prevHash: string, entry: HashedFields): string {
  * appending an entry serialises its detail once instead of three times. Same hash as hashEntry.
  */
 export function hashEntryWithDetailJson(prevHash: string, entry: Omit<HashedFields, 'detail'>, detailJson: string): string {
-  const { id, at, actor, action, target } = entry;
-  // The canonical JSON of the whole entry is its keys in sorted order: written out directly.
-  const body = typeof action === 'string' && typeof actor === 'string' && typeof at === 'string'
-    && (target === null || typeof target === 'string') && Number.isSafeInteger(id)
-    ? `{"action":${JSON.stringify(action)},"actor":${JSON.stringify(actor)},"at":${JSON.stringify(at)},"detail":${detailJson},"id":${id},"target":${JSON.stringify(target)}}`
-    : canonicalJson({ id, at, actor, action, target, detail: JSON.parse(detailJson) as unknown });
+  return linkHash(prevHash, entry, detailJson);
+}
+
+/**
+ * The link of an entry: HMAC-SHA-256 under `key` when given, else plain SHA-256 (entries from
+ * before keying), over prevHash followed by the entry's canonical JSON.
+ */
+export function linkHash(prevHash: string, entry: Omit<HashedFields, 'detail'>, detailJson: string, key?: KeyObject): string {
+  const body = entryBody(entry, detailJson);
+  if (key !== undefined) return crypto.createHmac('sha256', key).update(prevHash).update(body).digest('hex');
   // crypto.hash (Node >= 20.12) is the one-shot form of createHash, about twice as fast.
   return typeof crypto.hash === 'function'
     ? crypto.hash('sha256', prevHash + body, 'hex')
     : crypto.createHash('sha256').update(prevHash).update(body).digest('hex');
+}
+
+function entryBody(entry: Omit<HashedFields, 'detail'>, detailJson: string): string {
+  const { id, at, actor, action, target } = entry;
+  // The canonical JSON of the whole entry is its keys in sorted order: written out directly.
+  return typeof action === 'string' && typeof actor === 'string' && typeof at === 'string'
+    && (target === null || typeof target === 'string') && Number.isSafeInteger(id)
+    ? `{"action":${JSON.stringify(action)},"actor":${JSON.stringify(actor)},"at":${JSON.stringify(at)},"detail":${detailJson},"id":${id},"target":${JSON.stringify(target)}}`
+    : canonicalJson({ id, at, actor, action, target, detail: JSON.parse(detailJson) as unknown });
 }

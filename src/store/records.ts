@@ -233,6 +233,8 @@ export interface AuditEntry {
   detail: unknown;
   prevHash: string;
   hash: string;
+  /** The audit key the link was computed with (HMAC-SHA-256); null for a plain SHA-256 link. */
+  keyId?: string | null;
 }
 
 export interface NewAuditEntry {

@@ -6,6 +6,7 @@
  * the change survives `kill -9`. Methods that take an `actor` write their audit entry in the same
  * transaction as the change, so the audit log never misses or invents a change.
  */
+import type { AuditCheckpoint } from './audit-checkpoint.js';
 import type {
   ActionResultRecord, ApiTokenCredential, ApiTokenRecord, AssetRecord, AuditEntry, IncidentDetail, IncidentRecord,
   JournalEntry, ListRecord, NewAuditEntry, NewIncident, NoteRecord, PlaybookSettings, RunRecord, RunStatus,
@@ -229,12 +230,27 @@ export interface PruneCounts {
   batches: number;
 }
 
+/** The newest audit entry, as a checkpoint records it. */
+export interface AuditHead {
+  id: number;
+  hash: string;
+  action: string;
+  /** First entry with a keyed link, or null. */
+  keyedFrom: number | null;
+}
+
 export interface AuditVerification {
   ok: boolean;
   entries: number;
   /** First entry whose hash or link does not match, when `ok` is false. */
   firstBadId?: number;
   reason?: string;
+  /** First entry with a keyed (HMAC) link; entries before it have plain SHA-256 links. */
+  keyedFrom?: number | null;
+  /** The audit keys the keyed links were checked with. */
+  keyIds?: string[];
+  /** The signed checkpoints the chain was checked against (see audit-checkpoint.ts). */
+  checkpoints?: { checked: number; lastId: number | null; at: string | null };
 }
 
 export interface Store {
@@ -454,7 +470,13 @@ export interface Store {
   // ── audit (append-only, hash-chained) ────────────────────────────────────────────────────
   appendAudit(entry: NewAuditEntry): Promise<AuditEntry>;
   listAudit(query: { after?: number; limit?: number }): Promise<AuditEntry[]>;
-  verifyAudit(): Promise<AuditVerification>;
+  /** Recomputes every link; with checkpoints (signatures already checked), also truncation and rewrites. */
+  verifyAudit(checkpoints?: readonly AuditCheckpoint[]): Promise<AuditVerification>;
+  /** The newest entry, for checkpoints; null when the log is empty. */
+  auditHead(): Promise<AuditHead | null>;
+  /** The last audit id the named export sink acknowledged (0: none yet). */
+  auditExportCursor(sink: string): Promise<number>;
+  setAuditExportCursor(sink: string, lastId: number): Promise<void>;
 
   // ── cases (built-in ticketing) ──
   /**

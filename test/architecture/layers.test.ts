@@ -26,6 +26,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   sandbox: ['common', 'sdk', 'engine'],
   repos: ['common', 'sdk', 'store', 'engine', 'sandbox', 'playbooks', 'testing'],
   ingest: ['common', 'sdk', 'store', 'engine'],
+  // Audit checkpoints and the SIEM stream: read the store, write files and sockets, nothing above.
+  audit: ['common', 'store'],
   api: ['common', 'sdk', 'store', 'broker', 'policy', 'engine', 'ingest', 'repos'],
   // The authoring kit runs the engine hermetically: everything below the API, no server.
   testing: ['common', 'sdk', 'store', 'broker', 'apps', 'policy', 'steps', 'engine', 'ingest', 'sandbox'],
@@ -42,6 +44,7 @@ const ALLOWED: Record<string, readonly string[]> = {
     'engine',
     'ingest',
     'api',
+    'audit',
     'config',
     'playbooks',
   ],
@@ -59,11 +62,12 @@ const ALLOWED: Record<string, readonly string[]> = {
     'ingest',
     'api',
     'server',
+    'audit',
     'config',
     'playbooks',
     'testing',
   ],
-  config: ['common', 'sdk', 'store', 'policy'],
+  config: ['common', 'sdk', 'store', 'policy', 'audit'],
 };
 
 function files(dir: string): string[] {

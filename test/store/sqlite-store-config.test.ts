@@ -182,7 +182,8 @@ test('audit: hash chain, pagination, append-only triggers, tamper detection', as
   for (let i = 0; i < 5; i++) await s.appendAudit({ actor: 'c', action: `a${i}`, detail: { i } });
   assert.deepEqual(await s.listAudit({ after: 2, limit: 2 }), (await s.listAudit({})).slice(2, 4));
   assert.deepEqual((await s.listAudit({}))[1], e2);
-  assert.deepEqual(await s.verifyAudit(), { ok: true, entries: 7 });
+  const verified = await s.verifyAudit();
+  assert.deepEqual([verified.ok, verified.entries, verified.keyedFrom], [true, 7, null], 'no keyring: plain SHA-256 links, all verified');
 
   assert.throws(() => s.db.prepare("UPDATE audit_log SET actor = 'mallory' WHERE id = 3").run(), /append-only/);
   assert.throws(() => s.db.prepare('DELETE FROM audit_log WHERE id = 7').run(), /append-only/);
@@ -190,7 +191,8 @@ test('audit: hash chain, pagination, append-only triggers, tamper detection', as
   // Bypass the triggers the way an attacker with file access could, and check verifyAudit notices.
   s.db.exec('DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete;');
   s.db.prepare(`UPDATE audit_log SET detail = '{"i":99}' WHERE id = 4`).run();
-  assert.deepEqual(await s.verifyAudit(), { ok: false, entries: 4, firstBadId: 4, reason: 'hash mismatch: entry content was modified' });
+  const edited = await s.verifyAudit();
+  assert.deepEqual([edited.ok, edited.entries, edited.firstBadId, edited.reason], [false, 4, 4, 'hash mismatch: entry content was modified']);
   // Recomputing the tampered entry's hash breaks the link to the next entry instead.
   const { hashEntry } = await import('../../src/store/audit-chain.js');
   const r4 = s.db.prepare('SELECT * FROM audit_log WHERE id = 4').get() as { at: string; actor: string; action: string; target: string | null; prev_hash: string };

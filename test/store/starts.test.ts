@@ -117,6 +117,7 @@ test('migration 11 leaves the runs recorded before it unlinked', async () => {
       + 'ALTER TABLE artifacts DROP COLUMN untrusted; ALTER TABLE lists DROP COLUMN kind; '
       + 'DROP TABLE secret_keys; '
       + 'ALTER TABLE assets DROP COLUMN egress_allow; '
+      + 'DROP TABLE audit_export_cursors; ALTER TABLE audit_log DROP COLUMN key_id; '
       + 'DELETE FROM schema_migrations WHERE version > 10;',
   );
   db.close();

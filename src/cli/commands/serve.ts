@@ -1,6 +1,7 @@
 /** `riposte serve`: the server (API, engine and, with --lab, the vendor simulators) in this process. */
 import type { Command } from 'commander';
 import { serveConfig, type ServeConfig } from '../../config.js';
+import { auditConfig } from '../../audit/config.js';
 import { startServer, type RunningServer } from '../../server/server.js';
 import { credentialsPath } from '../../server/credentials.js';
 import { LabUnavailableError } from '../../server/lab-loader.js';
@@ -43,8 +44,15 @@ export function registerServe(program: Command): void {
     .option('--sqlite-sync <mode>', "'full' (fsync every commit, default) or 'normal' (survives crashes, not power loss)")
     .option('--tls-cert <file>', 'serve HTTPS with this PEM certificate (chain); needs --tls-key ($RIPOSTE_TLS_CERT)')
     .option('--tls-key <file>', 'the PEM private key of --tls-cert ($RIPOSTE_TLS_KEY)')
+    .option('--audit-checkpoint-file <path>', 'signed audit checkpoints, JSON lines (default: <data dir>/audit-checkpoints.jsonl)')
+    .option('--audit-checkpoint-every <n>', 'write a checkpoint every n audit entries (default 1000)')
+    .option('--audit-checkpoint-minutes <m>', 'and every m minutes with new entries (default 5)')
+    .option('--audit-syslog <tcp://host:port>', 'stream the audit log to a syslog receiver (RFC 5424, octet-counted TCP)')
+    .option('--audit-hec-url <url>', 'stream the audit log to Splunk HEC (token in RIPOSTE_AUDIT_HEC_TOKEN[_FILE])')
     .action(async (opts: {
       host?: string; port?: string; lab?: boolean; labPort?: string; sqliteSync?: string; tlsCert?: string; tlsKey?: string;
+      auditCheckpointFile?: string; auditCheckpointEvery?: string; auditCheckpointMinutes?: string; auditSyslog?: string;
+      auditHecUrl?: string;
     }, cmd: Command) => {
       const flags: Partial<ServeConfig> = { dataDir: dataDirOf(cmd), ...keyFlagsOf(cmd) };
       if (opts.host !== undefined) flags.host = opts.host;
@@ -61,6 +69,10 @@ export function registerServe(program: Command): void {
       if (opts.tlsCert !== undefined && opts.tlsKey !== undefined) flags.tls = { certFile: opts.tlsCert, keyFile: opts.tlsKey };
       let config: ServeConfig;
       try {
+        flags.audit = auditConfig(flags.dataDir!, {
+          checkpointFile: opts.auditCheckpointFile, checkpointEvery: opts.auditCheckpointEvery,
+          checkpointMinutes: opts.auditCheckpointMinutes, syslog: opts.auditSyslog, hecUrl: opts.auditHecUrl,
+        });
         config = serveConfig(flags);
       } catch (err) {
         throw new CliError((err as Error).message);

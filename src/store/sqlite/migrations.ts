@@ -22,6 +22,7 @@ import { MIGRATION_022_ARTIFACT_VALIDATION } from './migration-022-artifact-vali
 import { MIGRATION_024_TOKEN_LIFECYCLE } from './migration-024-token-lifecycle.js';
 import { MIGRATION_028_SECRET_KEYS } from './migration-028-secret-keys.js';
 import { MIGRATION_026_ASSET_EGRESS } from './migration-026-asset-egress.js';
+import { MIGRATION_023_KEYED_AUDIT } from './migration-023-keyed-audit.js';
 
 export interface Migration {
   version: number;
@@ -269,6 +270,7 @@ CREATE UNIQUE INDEX case_comments_marker ON case_comments(case_id, marker) WHERE
   MIGRATION_024_TOKEN_LIFECYCLE,
   MIGRATION_028_SECRET_KEYS,
   MIGRATION_026_ASSET_EGRESS,
+  MIGRATION_023_KEYED_AUDIT,
 ];
 
 export const LATEST_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

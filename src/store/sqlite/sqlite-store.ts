@@ -13,11 +13,13 @@ import type {
   NewAuditEntry, NewIncident, NoteRecord, PlaybookSettings, RunRecord, SourceKind, SourceRecord,
 } from '../records.js';
 import type {
-  AuditVerification, IncidentQuery, IngestResult, IngestRun, JournalPatch, NewActionResult, NewChildRun, NewRun,
+  AuditHead, AuditVerification, IncidentQuery, IngestResult, IngestRun, JournalPatch, NewActionResult, NewChildRun, NewRun,
   RelatedIncidentQuery, RunEffect, RunListChange, ListChangeOutput, RunPatch,
   RunQuery, Store, WriteOptions,
 } from '../store.js';
 import { AuditLog } from './audit.js';
+import type { AuditKeyring } from '../audit-keyring.js';
+import type { AuditCheckpoint } from '../audit-checkpoint.js';
 import { ConfigRepo } from './assets.js';
 import { ApiTokenRepo, validateApiToken, type NewApiToken } from './api-tokens.js';
 import { IncidentRepo } from './incidents.js';
@@ -55,6 +57,8 @@ export interface SqliteStoreOptions {
   synchronous?: 'full' | 'normal';
   /** Told when a data file was found readable by group or others (and tightened); default: a process warning. */
   onWarning?: (message: string) => void;
+  /** The audit chain's HMAC keys (audit-keyring.ts); without them new links are plain SHA-256. */
+  auditKeys?: AuditKeyring;
 }
 
 interface Repos {
@@ -74,6 +78,7 @@ export class SqliteStore implements Store {
   private readonly key: Buffer;
   private readonly nextKey: Buffer | null;
   private ring: KeyRing | undefined;
+  private readonly auditKeys: AuditKeyring | undefined;
   private reposCache: Repos | undefined;
 
   constructor(opts: SqliteStoreOptions) {
@@ -81,6 +86,7 @@ export class SqliteStore implements Store {
       throw new Error('SqliteStore: secretKey must be a 32-byte Buffer');
     }
     this.key = Buffer.from(opts.secretKey);
+    this.auditKeys = opts.auditKeys;
     this.nextKey = opts.nextKey ? Buffer.from(opts.nextKey) : null;
     if (opts.path !== ':memory:' && opts.path !== '') {
       mkdirSync(dirname(opts.path), { recursive: true, mode: 0o700 });
@@ -114,7 +120,7 @@ export class SqliteStore implements Store {
     if (!this.reposCache) {
       migrate(this.db);
       const ring = this.keyRing();
-      const audit = new AuditLog(this.db);
+      const audit = new AuditLog(this.db, this.auditKeys);
       const runs = new RunRepo(this.db);
       const lists = new ListRepo(this.db, audit);
       this.reposCache = {
@@ -349,7 +355,13 @@ export class SqliteStore implements Store {
   // ── audit ──
   async appendAudit(entry: NewAuditEntry): Promise<AuditEntry> { const r = this.r; return this.writes.run(() => r.audit.append(entry)); }
   async listAudit(query: { after?: number; limit?: number }): Promise<AuditEntry[]> { return this.r.audit.listEntries(query); }
-  async verifyAudit(): Promise<AuditVerification> { return this.r.audit.verify(); }
+  async verifyAudit(checkpoints?: readonly AuditCheckpoint[]): Promise<AuditVerification> { return this.r.audit.verify(checkpoints); }
+  async auditHead(): Promise<AuditHead | null> { return this.r.audit.head(); }
+  async auditExportCursor(sink: string): Promise<number> { return this.r.audit.exportCursor(sink); }
+  async setAuditExportCursor(sink: string, lastId: number): Promise<void> {
+    const r = this.r;
+    return this.writes.run(() => r.audit.setExportCursor(sink, lastId));
+  }
 
   // ── cases (built-in ticketing) ──
   private casesCache: CaseRepo | undefined;
