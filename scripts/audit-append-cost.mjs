@@ -2,7 +2,7 @@
 // µs per audit append (the ingestion hot path appends one or more per alert): an in-memory store,
 // N appends in one transaction, so the figure is the chain head read + link hash + insert, without
 // fsync. Also the link hash alone. Usage: npx tsc -p tsconfig.json && node scripts/audit-append-cost.mjs [N]
-// (AUDIT_PLAIN=1: without a keyring, i.e. plain SHA-256 links as before migration 23).
+// (AUDIT_PLAIN=1: without a keyring, i.e. plain SHA-256 links as before migration 17).
 import { randomBytes } from 'node:crypto';
 import { SqliteStore } from '../dist/src/store/sqlite/sqlite-store.js';
 import * as chain from '../dist/src/store/audit-chain.js';

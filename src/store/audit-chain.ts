@@ -1,7 +1,7 @@
 /**
  * Pure helpers of the hash-chained audit log. Each entry's hash covers the previous entry's hash
  * and the entry's canonical JSON, so editing, removing or reordering any entry breaks the chain.
- * Entries written since migration 23 are linked with HMAC-SHA-256 under an audit key kept outside
+ * Entries written since migration 17 are linked with HMAC-SHA-256 under an audit key kept outside
  * the database (audit-keyring.ts), so a rewritten chain cannot be re-hashed without that key;
  * older entries keep their plain SHA-256 links.
  */

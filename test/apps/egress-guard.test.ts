@@ -5,6 +5,7 @@
  * TerminalError naming the egress policy (applied 'no', not retried) while listeners on 127.0.0.x
  * see no connection at all.
  */
+import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -253,15 +254,16 @@ describe('egress guard: when an asset is saved', () => {
     assert.deepEqual(rec.egressAllow, ['loopback', 'private']);
   });
 
-  it('migration 26: assets that existed keep loopback and private, new ones get neither', async () => {
-    await using t = await openTempStore();
+  it('migration 20: assets that existed keep loopback and private, new ones get neither', async () => {
+    const key = randomBytes(32);
+    await using t = await openTempStore('riposte-egress-', key);
     await t.store.putAsset({ name: 'old-fw', appId: 'palo-alto-panos', config: {}, secrets: {} }, 'test');
     const path = join(t.dir, 'riposte.db');
     await t.store.close();
     const db = new Database(path);
-    db.exec('ALTER TABLE assets DROP COLUMN egress_allow; DELETE FROM schema_migrations WHERE version >= 26;');
+    db.exec('ALTER TABLE assets DROP COLUMN egress_allow; DELETE FROM schema_migrations WHERE version >= 20;');
     db.close();
-    const again = await openStore(path);
+    const again = await openStore(path, key);
     try {
       assert.deepEqual((await again.getAsset('old-fw'))?.egressAllow, ['loopback', 'private']);
       const fresh = await again.putAsset({ name: 'new-api', appId: 'http', config: {}, secrets: {} }, 'test');

@@ -144,7 +144,7 @@ test('concurrent ingests of the same alerts from several connections create each
   assert.equal(all.reduce((sum, i) => sum + i.repeatCount, 0), alerts * (workers - 1));
   assert.equal((await s.listRuns({ limit: 1000 })).length, alerts);
   const v = await s.verifyAudit();
-  assert.deepEqual(v, { ok: true, entries: alerts * workers }, 'the audit chain did not fork');
+  assert.deepEqual({ ok: v.ok, entries: v.entries }, { ok: true, entries: alerts * workers }, 'the audit chain did not fork');
   await s.close();
 });
 
@@ -339,7 +339,8 @@ test('data persists across close and reopen (same file, same key)', async () => 
   assert.deepEqual(await again.getListItems('blocked'), ['10.0.0.0/8']);
   assert.deepEqual(await again.getAssetSecrets('mdm-prod'), { apiKey: 'k-123' });
   assert.equal((await again.ingest(incident({ sourceId: 'p1' }), [], 'i')).created, false);
-  assert.deepEqual(await again.verifyAudit(), { ok: true, entries: 5 });
+  const verified = await again.verifyAudit();
+  assert.deepEqual({ ok: verified.ok, entries: verified.entries }, { ok: true, entries: 5 });
   await again.close();
   await again.close(); // closing twice is harmless
 });

@@ -1,7 +1,7 @@
 /**
  * The hash-chained, append-only audit log table. With a keyring, new links are HMAC-SHA-256 under
  * its current key and record that key's id; without one (in-memory test stores) they are plain
- * SHA-256, as every entry was before migration 23.
+ * SHA-256, as every entry was before migration 17.
  */
 import type Database from 'better-sqlite3';
 import type { AuditEntry, NewAuditEntry } from '../records.js';

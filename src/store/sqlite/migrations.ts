@@ -17,12 +17,12 @@ import { MIGRATION_011_RERUN_OF } from './migration-011-rerun-of.js';
 import { MIGRATION_012_SCHEDULES } from './migration-012-schedules.js';
 import { MIGRATION_013_TRIGGER_CONDITION } from './migration-013-trigger-condition.js';
 import { MIGRATION_014_REPO_REQUIRE_TESTS } from './migration-014-repo-require-tests.js';
-import { MIGRATION_021_SEPARATION } from './migration-021-separation.js';
-import { MIGRATION_022_ARTIFACT_VALIDATION } from './migration-022-artifact-validation.js';
-import { MIGRATION_024_TOKEN_LIFECYCLE } from './migration-024-token-lifecycle.js';
-import { MIGRATION_028_SECRET_KEYS } from './migration-028-secret-keys.js';
-import { MIGRATION_026_ASSET_EGRESS } from './migration-026-asset-egress.js';
-import { MIGRATION_023_KEYED_AUDIT } from './migration-023-keyed-audit.js';
+import { MIGRATION_015_SEPARATION } from './migration-015-separation.js';
+import { MIGRATION_016_ARTIFACT_VALIDATION } from './migration-016-artifact-validation.js';
+import { MIGRATION_017_KEYED_AUDIT } from './migration-017-keyed-audit.js';
+import { MIGRATION_018_TOKEN_LIFECYCLE } from './migration-018-token-lifecycle.js';
+import { MIGRATION_019_SECRET_KEYS } from './migration-019-secret-keys.js';
+import { MIGRATION_020_ASSET_EGRESS } from './migration-020-asset-egress.js';
 
 export interface Migration {
   version: number;
@@ -265,12 +265,12 @@ CREATE UNIQUE INDEX case_comments_marker ON case_comments(case_id, marker) WHERE
   MIGRATION_012_SCHEDULES,
   MIGRATION_013_TRIGGER_CONDITION,
   MIGRATION_014_REPO_REQUIRE_TESTS,
-  MIGRATION_021_SEPARATION,
-  MIGRATION_022_ARTIFACT_VALIDATION,
-  MIGRATION_024_TOKEN_LIFECYCLE,
-  MIGRATION_028_SECRET_KEYS,
-  MIGRATION_026_ASSET_EGRESS,
-  MIGRATION_023_KEYED_AUDIT,
+  MIGRATION_015_SEPARATION,
+  MIGRATION_016_ARTIFACT_VALIDATION,
+  MIGRATION_017_KEYED_AUDIT,
+  MIGRATION_018_TOKEN_LIFECYCLE,
+  MIGRATION_019_SECRET_KEYS,
+  MIGRATION_020_ASSET_EGRESS,
 ];
 
 export const LATEST_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

@@ -1,5 +1,5 @@
 /**
- * Migration 21: separation of duties. A run names everyone else who caused it (`also_caused_by`:
+ * Migration 15: separation of duties. A run names everyone else who caused it (`also_caused_by`:
  * the cause of the run a re-run repeats, inherited by child runs); who changed an incident's
  * content after it was written (`incident_editors`); approvals and prompts record who may not
  * decide them besides the run's cause (`excluded`), and whether a prompt gates containment.
@@ -7,8 +7,8 @@
  */
 import type { Migration } from './migrations.js';
 
-export const MIGRATION_021_SEPARATION: Migration = {
-  version: 21,
+export const MIGRATION_015_SEPARATION: Migration = {
+  version: 15,
   name: 'separation of duties: other causes of a run, incident editors, exclusions on approvals and prompts',
   sql: `
 ALTER TABLE runs ADD COLUMN also_caused_by TEXT;

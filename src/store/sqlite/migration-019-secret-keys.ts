@@ -1,12 +1,12 @@
 /**
- * Migration 28: the master keys this database has known, by id (a one-way fingerprint, never the
+ * Migration 19: the master keys this database has known, by id (a one-way fingerprint, never the
  * key): the `current` one, the `next` one while a rotation is under way, and `retired` ones, which
  * the store refuses to open with. Filled on first open (the key in use becomes `current`).
  */
 import type { Migration } from './migrations.js';
 
-export const MIGRATION_028_SECRET_KEYS: Migration = {
-  version: 28,
+export const MIGRATION_019_SECRET_KEYS: Migration = {
+  version: 19,
   name: 'secret_keys: the master key in use, a rotation under way, and retired keys',
   sql: `
 CREATE TABLE secret_keys (

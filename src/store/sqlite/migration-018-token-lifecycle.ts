@@ -1,5 +1,5 @@
 /**
- * Migration 24: API tokens can expire and be revoked, and remember when they were last used; and a
+ * Migration 18: API tokens can expire and be revoked, and remember when they were last used; and a
  * generation number that every change to a credential bumps (by trigger, so a change made by any
  * process on this file — the CLI while the server runs, a maintenance script — counts). The API's
  * credential cache compares it on every lookup and forgets what it knew when it moved.
@@ -9,8 +9,8 @@ import type { Migration } from './migrations.js';
 
 const bump = 'BEGIN UPDATE auth_generation SET value = value + 1 WHERE id = 1; END';
 
-export const MIGRATION_024_TOKEN_LIFECYCLE: Migration = {
-  version: 24,
+export const MIGRATION_018_TOKEN_LIFECYCLE: Migration = {
+  version: 18,
   name: 'api_tokens.expires_at/revoked_at/last_used_at; auth_generation bumped on every credential change',
   sql: `
 ALTER TABLE api_tokens ADD COLUMN expires_at TEXT;
